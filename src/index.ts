@@ -1,0 +1,25 @@
+/**
+ * verity's public API. Bytes are Uint8Array; errors are named classes, checked by `err.name`.
+ */
+export {
+  BLOCK_LEN, CHUNK_SIZE, EMPTY_HASH_HEX, GROUP_CHUNKS, GROUP_LOG, GROUP_SIZE, HASH_SIZE, MAX_SIZE,
+  PAIR_SIZE, SIZE_HEADER
+} from '../store/bao/constants.js'
+export type { Blake3Core } from '../store/bao/interface.js'
+export { PortableCore } from '../store/bao/portable-core.js'
+export { defaultCore, setDefaultCore } from '../store/bao/core.js'
+export { blake3 } from '../store/bao/hash.js'
+export { BaoTree } from '../store/bao/tree.js'
+export { OutboardBuilder, computeOutboard, type HashedBlob, type OutboardOptions } from '../store/bao/outboard.js'
+export { encodeRanges, type EncodeOptions } from '../store/bao/encode.js'
+export { decodeRanges, type DecodedItem, type DecodeOptions } from '../store/bao/decode.js'
+export { ByteReader } from '../store/bao/byte-reader.js'
+export { bytesAccess, type RandomAccess } from '../store/bao/random-access.js'
+export {
+  InvalidSize, LeafHashMismatch, ParentHashMismatch, TrailingData, UnexpectedEnd
+} from '../store/bao/errors.js'
+export { ChunkRanges, MAX_CHUNK } from '../store/ranges/chunk-ranges.js'
+export {
+  RangeSpecSeq, decodeRangeSpec, decodeRangeSpecSeq, encodeRangeSpec, encodeRangeSpecSeq
+} from '../protocol/range-spec.js'
+export { MalformedMessage } from '../protocol/errors.js'

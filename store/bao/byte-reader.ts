@@ -1,0 +1,69 @@
+import { UnexpectedEnd } from './errors.js'
+
+/**
+ * Pulls exact byte counts out of an async iterable of arbitrary slices. A read that fits in the
+ * current slice returns a view of it (no copy); one that spans slices copies into a new buffer.
+ * Several decoders can share one reader, one after another (a Get response holds several blobs).
+ */
+export class ByteReader {
+  private readonly iterator: AsyncIterator<Uint8Array>
+  private current: Uint8Array = new Uint8Array(0)
+  private offset = 0
+  private done = false
+  /** Bytes handed out so far. */
+  position = 0
+
+  constructor (source: AsyncIterable<Uint8Array>) {
+    this.iterator = source[Symbol.asyncIterator]()
+  }
+
+  /** Exactly `length` bytes, or UnexpectedEnd if the source ends first. */
+  async read (length: number): Promise<Uint8Array> {
+    if (this.current.length - this.offset >= length) {
+      const view = this.current.subarray(this.offset, this.offset + length)
+      this.offset += length
+      this.position += length
+      return view
+    }
+    const out = new Uint8Array(length)
+    let filled = 0
+    while (filled < length) {
+      if (this.offset === this.current.length && !(await this.pull())) {
+        throw new UnexpectedEnd(this.position + filled, length - filled)
+      }
+      const take = Math.min(length - filled, this.current.length - this.offset)
+      out.set(this.current.subarray(this.offset, this.offset + take), filled)
+      this.offset += take
+      filled += take
+    }
+    this.position += length
+    return out
+  }
+
+  /** Whether the source has no more bytes (waits for the next slice or the end). */
+  async atEnd (): Promise<boolean> {
+    while (this.offset === this.current.length) {
+      if (!(await this.pull())) return true
+    }
+    return false
+  }
+
+  /** Stop reading: ends the underlying iterator (closes a network stream's read side). */
+  async close (): Promise<void> {
+    this.done = true
+    await this.iterator.return?.()
+  }
+
+  private async pull (): Promise<boolean> {
+    if (this.done) return false
+    const next = await this.iterator.next()
+    if (next.done === true) {
+      this.done = true
+      return false
+    }
+    if (!(next.value instanceof Uint8Array)) throw new TypeError('encoded stream must yield Uint8Array slices')
+    this.current = next.value
+    this.offset = 0
+    return true
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The BLAKE3 operations the hash tree needs. Two implementations: a portable one on
+ * @noble/hashes primitives (store/bao/portable-core.ts) and a WebAssembly SIMD kernel.
+ *
+ * Chunk numbers are JavaScript numbers (exact up to 2^53); the core passes them to BLAKE3 as the
+ * 64-bit chunk counter. Chaining values are 32-byte Uint8Arrays.
+ */
+export interface Blake3Core {
+  /** A short name for tables and test titles. */
+  readonly name: string
+  /**
+   * Chaining value of the BLAKE3 subtree holding `data`, whose first chunk is chunk number
+   * `startChunk` of the blob. Inside, chunks merge the way BLAKE3 does (left side = the largest
+   * power of two of chunks strictly below the count). With `isRoot` the top node is
+   * root-finalised, so `subtreeCV(blob, 0, true)` is the blob's BLAKE3 hash.
+   */
+  subtreeCV: (data: Uint8Array, startChunk: number, isRoot: boolean) => Uint8Array
+  /**
+   * Non-root chaining values of consecutive groups of `1 << groupLog` chunks: `data` starts at
+   * chunk `startChunk` (a multiple of the group size); every group but the last is whole. Writes
+   * 32 bytes per group into `out`, starting at `out[0]`.
+   */
+  groupCVs: (data: Uint8Array, startChunk: number, groupLog: number, out: Uint8Array) => void
+  /** Chaining value of a parent node whose children's values are `pair` (64 bytes: left, right). */
+  parentCV: (pair: Uint8Array, isRoot: boolean) => Uint8Array
+}

@@ -1,0 +1,176 @@
+import { CHUNK_SIZE, GROUP_LOG, HASH_SIZE, MAX_SIZE, PAIR_SIZE } from './constants.js'
+import { defaultCore } from './core.js'
+import { InvalidSize } from './errors.js'
+import type { Blake3Core } from './interface.js'
+import { BaoTree } from './tree.js'
+
+export interface OutboardOptions {
+  /** The blob's size when known up front: pairs then go straight to their pre-order place. */
+  size?: number
+  /** Chunks per block as a power of two. @default 4 */
+  groupLog?: number
+  /** The BLAKE3 core. @default the fastest available */
+  core?: Blake3Core
+}
+
+export interface HashedBlob {
+  /** BLAKE3 hash of the whole blob. */
+  hash: Uint8Array
+  size: number
+  /** Pre-order outboard, no size field: (blocks - 1) * 64 bytes. */
+  outboard: Uint8Array
+}
+
+/** Bytes hashed per core call on the fast path (whole groups straight from the caller's view). */
+const BATCH_BYTES = 1 << 20
+
+/** A completed subtree on the merge stack: its value, first block and block count. */
+interface StackEntry { cv: Uint8Array, start: number, blocks: number }
+
+/**
+ * Hashes a blob in one streaming pass and builds its pre-order outboard. Memory: the merge stack
+ * (tree depth), one partial block, and the outboard itself.
+ *
+ * A block is finished only once at least one byte follows it, so a finished block is never the
+ * blob's last and its merges are never the root (as in BLAKE3's reference hasher); `finish()`
+ * hashes the last block and merges the right edge, root-finalising the top. Each merge completes
+ * one parent whose node number is known then; with a known size so is its pre-order place.
+ * Without a size, pairs are kept in in-order layout (node number / 2, which does not depend on the
+ * size) and reordered once at `finish()`.
+ */
+export class OutboardBuilder {
+  private readonly core: Blake3Core
+  private readonly groupLog: number
+  private readonly blockSize: number
+  private readonly expectedSize: number | undefined
+  private readonly tree: BaoTree | undefined
+  private readonly stack: StackEntry[] = []
+  private readonly pending: Uint8Array
+  private pendingLength = 0
+  private blocksDone = 0
+  private bytes = 0
+  private pairs: Uint8Array
+  private finished = false
+  private readonly cvScratch: Uint8Array
+
+  constructor (options: OutboardOptions = {}) {
+    this.core = options.core ?? defaultCore()
+    this.groupLog = options.groupLog ?? GROUP_LOG
+    this.expectedSize = options.size
+    if (options.size !== undefined) {
+      this.tree = new BaoTree(options.size, this.groupLog)
+      this.pairs = new Uint8Array(this.tree.outboardSize)
+    } else {
+      this.pairs = new Uint8Array(PAIR_SIZE * 64)
+    }
+    this.blockSize = CHUNK_SIZE << this.groupLog
+    this.pending = new Uint8Array(this.blockSize)
+    this.cvScratch = new Uint8Array(HASH_SIZE * Math.max(1, BATCH_BYTES / this.blockSize))
+  }
+
+  /** Bytes hashed so far. */
+  get bytesHashed (): number {
+    return this.bytes
+  }
+
+  update (data: Uint8Array): void {
+    if (this.finished) throw new Error('OutboardBuilder.update after finish')
+    const limit = this.expectedSize ?? MAX_SIZE
+    if (this.bytes + data.length > limit) {
+      throw new InvalidSize(this.bytes + data.length, `data is longer than the declared size ${limit}`)
+    }
+    this.bytes += data.length
+    let offset = 0
+    while (offset < data.length) {
+      if (this.pendingLength === this.blockSize) {
+        // More bytes follow a whole pending block: it is not the last one.
+        this.core.groupCVs(this.pending, this.blocksDone << this.groupLog, this.groupLog, this.cvScratch)
+        this.pushBlock(this.cvScratch.subarray(0, HASH_SIZE))
+        this.pendingLength = 0
+      }
+      const wholeBlocks = this.pendingLength === 0 ? Math.floor((data.length - offset - 1) / this.blockSize) : 0
+      if (wholeBlocks > 0) {
+        // Fast path: whole blocks straight from the caller's view, at least one byte left after.
+        const batch = Math.min(wholeBlocks, this.cvScratch.length / HASH_SIZE)
+        const slice = data.subarray(offset, offset + batch * this.blockSize)
+        this.core.groupCVs(slice, this.blocksDone << this.groupLog, this.groupLog, this.cvScratch)
+        for (let b = 0; b < batch; b++) this.pushBlock(this.cvScratch.subarray(b * HASH_SIZE, (b + 1) * HASH_SIZE))
+        offset += batch * this.blockSize
+        continue
+      }
+      const take = Math.min(this.blockSize - this.pendingLength, data.length - offset)
+      this.pending.set(data.subarray(offset, offset + take), this.pendingLength)
+      this.pendingLength += take
+      offset += take
+    }
+  }
+
+  finish (): HashedBlob {
+    if (this.finished) throw new Error('OutboardBuilder.finish called twice')
+    this.finished = true
+    if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
+      throw new InvalidSize(this.bytes, `data is ${this.bytes} bytes, declared size is ${this.expectedSize}`)
+    }
+    const tree = this.tree ?? new BaoTree(this.bytes, this.groupLog)
+    const lastBlock = this.pending.subarray(0, this.pendingLength)
+    if (this.blocksDone === 0) return this.result(tree, this.core.subtreeCV(lastBlock, 0, true))
+    let right = this.core.subtreeCV(lastBlock, this.blocksDone << this.groupLog, false)
+    while (this.stack.length > 0) {
+      const left = this.stack.pop() as StackEntry
+      right = this.recordParent(2 * left.start + 2 * left.blocks - 1, left.cv, right, this.stack.length === 0)
+    }
+    return this.result(tree, right)
+  }
+
+  /** Push a finished block's value, merging every subtree it completes. */
+  private pushBlock (cv: Uint8Array): void {
+    let entry: StackEntry = { cv: cv.slice(), start: this.blocksDone, blocks: 1 }
+    this.blocksDone++
+    for (let total = this.blocksDone; total % 2 === 0; total /= 2) {
+      const left = this.stack.pop() as StackEntry
+      const node = 2 * left.start + 2 * left.blocks - 1
+      entry = { cv: this.recordParent(node, left.cv, entry.cv, false), start: left.start, blocks: left.blocks * 2 }
+    }
+    this.stack.push(entry)
+  }
+
+  private recordParent (node: number, left: Uint8Array, right: Uint8Array, isRoot: boolean): Uint8Array {
+    let offset: number
+    if (this.tree !== undefined) {
+      offset = this.tree.preOrderIndex(node) * PAIR_SIZE
+    } else {
+      offset = (node - 1) / 2 * PAIR_SIZE
+      if (offset + PAIR_SIZE > this.pairs.length) {
+        const grown = new Uint8Array(Math.max(this.pairs.length * 2, offset + PAIR_SIZE))
+        grown.set(this.pairs)
+        this.pairs = grown
+      }
+    }
+    const pair = this.pairs.subarray(offset, offset + PAIR_SIZE)
+    pair.set(left, 0)
+    pair.set(right, HASH_SIZE)
+    return this.core.parentCV(pair, isRoot)
+  }
+
+  private result (tree: BaoTree, hash: Uint8Array): HashedBlob {
+    let outboard = this.pairs
+    if (this.tree === undefined) {
+      // In-order layout (index = node / 2) to pre-order, once the size is known.
+      outboard = new Uint8Array(tree.outboardSize)
+      let i = 0
+      for (const node of tree.preOrderParents()) {
+        const from = (node - 1) / 2 * PAIR_SIZE
+        outboard.set(this.pairs.subarray(from, from + PAIR_SIZE), i * PAIR_SIZE)
+        i++
+      }
+    }
+    return { hash, size: this.bytes, outboard: outboard.subarray(0, tree.outboardSize) }
+  }
+}
+
+/** Hash `data` and build its pre-order outboard. */
+export function computeOutboard (data: Uint8Array, options: Omit<OutboardOptions, 'size'> = {}): HashedBlob {
+  const builder = new OutboardBuilder({ ...options, size: data.length })
+  builder.update(data)
+  return builder.finish()
+}
