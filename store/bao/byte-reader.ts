@@ -6,15 +6,15 @@ import { UnexpectedEnd } from './errors.js'
  * Several decoders can share one reader, one after another (a Get response holds several blobs).
  */
 export class ByteReader {
-  private readonly iterator: AsyncIterator<Uint8Array>
+  private readonly iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array>
   private current: Uint8Array = new Uint8Array(0)
   private offset = 0
   private done = false
   /** Bytes handed out so far. */
   position = 0
 
-  constructor (source: AsyncIterable<Uint8Array>) {
-    this.iterator = source[Symbol.asyncIterator]()
+  constructor (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
+    this.iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()
   }
 
   /** Exactly `length` bytes, or UnexpectedEnd if the source ends first. */

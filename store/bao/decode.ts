@@ -36,7 +36,7 @@ export interface DecodeOptions {
 export async function * decodeRanges (
   hash: Uint8Array,
   ranges: ChunkRanges,
-  source: AsyncIterable<Uint8Array> | ByteReader,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ByteReader,
   options: DecodeOptions = {}
 ): AsyncGenerator<DecodedItem> {
   hashArg('hash', hash)

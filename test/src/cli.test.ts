@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createBLAKE3 } from 'hash-wasm'
+import { randomBytes, repoRoot } from '../helpers.js'
+
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js')
+const run = (args: string[], input?: Uint8Array): ReturnType<typeof spawnSync> =>
+  spawnSync(process.execPath, [cli, ...args], { input, encoding: 'utf8' })
+
+describe('verity CLI (child processes)', () => {
+  let dir: string
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'verity-cli-')) })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('hashes files and stdin like an independent BLAKE3', async () => {
+    const reference = await createBLAKE3()
+    const data = randomBytes(3 * 1024 * 1024 + 17, 4)
+    const file = join(dir, 'blob.bin')
+    writeFileSync(file, data)
+    reference.init(); reference.update(data)
+    const expected = reference.digest('hex')
+    const fromFile = run(['hash', file])
+    assert.equal(fromFile.status, 0, String(fromFile.stderr))
+    assert.equal(fromFile.stdout, `${expected}  ${file}\n`)
+    const fromStdin = run(['hash'], data)
+    assert.equal(fromStdin.stdout, `${expected}  -\n`)
+  })
+
+  it('exits 2 on usage errors and 1 on failures, with one line on stderr', () => {
+    assert.equal(run([]).status, 2)
+    assert.equal(run(['frobnicate']).status, 2)
+    assert.equal(run(['hash', '--bogus']).status, 2)
+    const missing = run(['hash', join(dir, 'does-not-exist')])
+    assert.equal(missing.status, 1)
+    assert.match(String(missing.stderr), /^verity: ENOENT/)
+    assert.match(String(run(['--version']).stdout), /^verity \d+\.\d+\.\d+\n$/)
+  })
+})
