@@ -21,6 +21,13 @@ export interface Blake3Core {
    * 32 bytes per group into `out`, starting at `out[0]`.
    */
   groupCVs: (data: Uint8Array, startChunk: number, groupLog: number, out: Uint8Array) => void
+  /**
+   * A complete subtree of 2^k whole groups (`data.length` = 2^k group sizes, k >= 0) starting at
+   * chunk `startChunk`: writes its 2^k - 1 parent pairs to `pairs` in outboard order (pre-order,
+   * or in-order when `inOrder`) and returns its non-root chaining value. In both orders a complete
+   * subtree's pairs are one contiguous run of the blob's outboard.
+   */
+  groupTree: (data: Uint8Array, startChunk: number, groupLog: number, pairs: Uint8Array, inOrder: boolean) => Uint8Array
   /** Chaining value of a parent node whose children's values are `pair` (64 bytes: left, right). */
   parentCV: (pair: Uint8Array, isRoot: boolean) => Uint8Array
 }

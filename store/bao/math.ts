@@ -23,3 +23,14 @@ export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   }
   return true
 }
+
+/** Number of one bits of a non-negative integer below 2^53. */
+export function popcount (n: number): number {
+  return popcount32(n % 2 ** 32) + popcount32(Math.floor(n / 2 ** 32))
+}
+
+function popcount32 (x: number): number {
+  x = x - ((x >>> 1) & 0x55555555)
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333)
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24
+}

@@ -21,8 +21,10 @@ export interface HashedBlob {
   outboard: Uint8Array
 }
 
-/** Bytes hashed per core call on the fast path (whole groups straight from the caller's view). */
+/** Most bytes hashed per core call on the fast path (whole blocks straight from the caller's view). */
 const BATCH_BYTES = 1 << 20
+
+const NO_PAIRS = new Uint8Array(0)
 
 /** A completed subtree on the merge stack: its value, first block and block count. */
 interface StackEntry { cv: Uint8Array, start: number, blocks: number }
@@ -51,7 +53,8 @@ export class OutboardBuilder {
   private bytes = 0
   private pairs: Uint8Array
   private finished = false
-  private readonly cvScratch: Uint8Array
+  /** Most blocks per core call: a power of two. */
+  private readonly maxBatch: number
 
   constructor (options: OutboardOptions = {}) {
     this.core = options.core ?? defaultCore()
@@ -65,7 +68,7 @@ export class OutboardBuilder {
     }
     this.blockSize = CHUNK_SIZE << this.groupLog
     this.pending = new Uint8Array(this.blockSize)
-    this.cvScratch = new Uint8Array(HASH_SIZE * Math.max(1, BATCH_BYTES / this.blockSize))
+    this.maxBatch = Math.max(1, BATCH_BYTES / this.blockSize)
   }
 
   /** Bytes hashed so far. */
@@ -84,18 +87,15 @@ export class OutboardBuilder {
     while (offset < data.length) {
       if (this.pendingLength === this.blockSize) {
         // More bytes follow a whole pending block: it is not the last one.
-        this.core.groupCVs(this.pending, this.blocksDone << this.groupLog, this.groupLog, this.cvScratch)
-        this.pushBlock(this.cvScratch.subarray(0, HASH_SIZE))
+        this.hashBlocks(this.pending, 1)
         this.pendingLength = 0
       }
-      const wholeBlocks = this.pendingLength === 0 ? Math.floor((data.length - offset - 1) / this.blockSize) : 0
-      if (wholeBlocks > 0) {
-        // Fast path: whole blocks straight from the caller's view, at least one byte left after.
-        const batch = Math.min(wholeBlocks, this.cvScratch.length / HASH_SIZE)
-        const slice = data.subarray(offset, offset + batch * this.blockSize)
-        this.core.groupCVs(slice, this.blocksDone << this.groupLog, this.groupLog, this.cvScratch)
-        for (let b = 0; b < batch; b++) this.pushBlock(this.cvScratch.subarray(b * HASH_SIZE, (b + 1) * HASH_SIZE))
-        offset += batch * this.blockSize
+      // Whole blocks straight from the caller's view, at least one byte left after them.
+      const whole = this.pendingLength === 0 ? Math.floor((data.length - offset - 1) / this.blockSize) : 0
+      if (whole > 0) {
+        const blocks = this.batchBlocks(whole)
+        this.hashBlocks(data.subarray(offset, offset + blocks * this.blockSize), blocks)
+        offset += blocks * this.blockSize
         continue
       }
       const take = Math.min(this.blockSize - this.pendingLength, data.length - offset)
@@ -114,7 +114,7 @@ export class OutboardBuilder {
     const tree = this.tree ?? new BaoTree(this.bytes, this.groupLog)
     const lastBlock = this.pending.subarray(0, this.pendingLength)
     if (this.blocksDone === 0) return this.result(tree, this.core.subtreeCV(lastBlock, 0, true))
-    let right = this.core.subtreeCV(lastBlock, this.blocksDone << this.groupLog, false)
+    let right = this.core.subtreeCV(lastBlock, this.blocksDone * 2 ** this.groupLog, false)
     while (this.stack.length > 0) {
       const left = this.stack.pop() as StackEntry
       right = this.recordParent(2 * left.start + 2 * left.blocks - 1, left.cv, right, this.stack.length === 0)
@@ -122,31 +122,62 @@ export class OutboardBuilder {
     return this.result(tree, right)
   }
 
-  /** Push a finished block's value, merging every subtree it completes. */
-  private pushBlock (cv: Uint8Array): void {
-    let entry: StackEntry = { cv: cv.slice(), start: this.blocksDone, blocks: 1 }
-    this.blocksDone++
-    for (let total = this.blocksDone; total % 2 === 0; total /= 2) {
-      const left = this.stack.pop() as StackEntry
-      const node = 2 * left.start + 2 * left.blocks - 1
-      entry = { cv: this.recordParent(node, left.cv, entry.cv, false), start: left.start, blocks: left.blocks * 2 }
+  /**
+   * The largest batch that is a complete subtree: a power of two of blocks, at most `available`
+   * and BATCH_BYTES, starting at a multiple of its own size.
+   */
+  private batchBlocks (available: number): number {
+    let blocks = 1
+    const limit = Math.min(available, this.maxBatch)
+    while (blocks * 2 <= limit && this.blocksDone % (blocks * 2) === 0) blocks *= 2
+    return blocks
+  }
+
+  /**
+   * Hash `blocks` whole blocks (a complete subtree, never the blob's end) in one core call. Its
+   * parents form one contiguous run of the outboard, starting at the subtree root's slot; the
+   * core writes them there in that order.
+   */
+  private hashBlocks (data: Uint8Array, blocks: number): void {
+    const start = this.blocksDone
+    if (blocks === 1) {
+      this.blocksDone += 1
+      this.pushSubtree({ cv: this.core.groupTree(data, start * 2 ** this.groupLog, this.groupLog, NO_PAIRS, false), start, blocks })
+      return
+    }
+    // Pre-order: the run starts at the subtree root's slot; in-order: at its first parent's.
+    const run = this.tree !== undefined
+      ? this.pairRun(this.tree.preOrderIndex(2 * start + blocks - 1), blocks - 1)
+      : this.pairRun(start, blocks - 1)
+    const cv = this.core.groupTree(data, start * 2 ** this.groupLog, this.groupLog, run, this.tree === undefined)
+    this.blocksDone += blocks
+    this.pushSubtree({ cv, start, blocks })
+  }
+
+  /** Push a finished subtree, merging while the one below it has the same size (it is complete). */
+  private pushSubtree (entry: StackEntry): void {
+    for (let top = this.stack[this.stack.length - 1]; top !== undefined && top.blocks === entry.blocks; top = this.stack[this.stack.length - 1]) {
+      this.stack.pop()
+      const node = 2 * top.start + 2 * top.blocks - 1
+      entry = { cv: this.recordParent(node, top.cv, entry.cv, false), start: top.start, blocks: top.blocks * 2 }
     }
     this.stack.push(entry)
   }
 
-  private recordParent (node: number, left: Uint8Array, right: Uint8Array, isRoot: boolean): Uint8Array {
-    let offset: number
-    if (this.tree !== undefined) {
-      offset = this.tree.preOrderIndex(node) * PAIR_SIZE
-    } else {
-      offset = (node - 1) / 2 * PAIR_SIZE
-      if (offset + PAIR_SIZE > this.pairs.length) {
-        const grown = new Uint8Array(Math.max(this.pairs.length * 2, offset + PAIR_SIZE))
-        grown.set(this.pairs)
-        this.pairs = grown
-      }
+  /** `count` outboard entries from entry `index` (pre-order with a known size, else in-order). */
+  private pairRun (index: number, count: number): Uint8Array {
+    const end = (index + count) * PAIR_SIZE
+    if (end > this.pairs.length) {
+      if (this.tree !== undefined) throw new RangeError(`outboard entry ${index + count - 1} is past the end`)
+      const grown = new Uint8Array(Math.max(this.pairs.length * 2, end))
+      grown.set(this.pairs)
+      this.pairs = grown
     }
-    const pair = this.pairs.subarray(offset, offset + PAIR_SIZE)
+    return this.pairs.subarray(index * PAIR_SIZE, end)
+  }
+
+  private recordParent (node: number, left: Uint8Array, right: Uint8Array, isRoot: boolean): Uint8Array {
+    const pair = this.pairRun(this.tree !== undefined ? this.tree.preOrderIndex(node) : (node - 1) / 2, 1)
     pair.set(left, 0)
     pair.set(right, HASH_SIZE)
     return this.core.parentCV(pair, isRoot)

@@ -47,6 +47,27 @@ export class PortableCore implements Blake3Core {
     }
   }
 
+  groupTree (data: Uint8Array, startChunk: number, groupLog: number, pairs: Uint8Array, inOrder: boolean): Uint8Array {
+    const groupSize = CHUNK_SIZE << groupLog
+    let written = 0
+    const walk = (bytes: Uint8Array, start: number): Uint8Array => {
+      if (bytes.length <= groupSize) return this.subtreeCV(bytes, start, false)
+      const half = bytes.length / 2
+      const preSlot = written
+      if (!inOrder) written += PAIR_SIZE
+      const left = walk(bytes.subarray(0, half), start)
+      const inSlot = written
+      if (inOrder) written += PAIR_SIZE
+      const right = walk(bytes.subarray(half), start + half / CHUNK_SIZE)
+      const slot = inOrder ? inSlot : preSlot
+      const pair = pairs.subarray(slot, slot + PAIR_SIZE)
+      pair.set(left, 0)
+      pair.set(right, HASH_SIZE)
+      return this.parentCV(pair, false)
+    }
+    return walk(data, startChunk)
+  }
+
   parentCV (pair: Uint8Array, isRoot: boolean): Uint8Array {
     this.cv.set(IV)
     this.loadBlock(pair, 0, PAIR_SIZE)

@@ -1,6 +1,6 @@
 import { CHUNK_LOG, CHUNK_SIZE, GROUP_LOG, MAX_SIZE, PAIR_SIZE } from './constants.js'
 import { InvalidSize } from './errors.js'
-import { trailingOnes } from './math.js'
+import { popcount, trailingOnes } from './math.js'
 
 /**
  * Geometry of the hash tree of one blob at block (chunk group) granularity.
@@ -95,20 +95,20 @@ export class BaoTree {
     return child
   }
 
-  /** Position of a persisted parent in the pre-order outboard, in entries (not bytes). */
+  /**
+   * Position of a persisted parent in the pre-order outboard, in entries (not bytes): the parents
+   * of the complete subtrees left of the node (start - popcount(start) of them, one subtree per
+   * set bit of its first block), plus its persisted ancestors, which precede it in pre-order.
+   */
   preOrderIndex (node: number): number {
     if (!this.isPersisted(node)) throw new RangeError(`node ${node} has no outboard entry`)
-    let current = this.root
-    let index = 0
-    while (current !== node) {
-      if (node < current) {
-        current = this.leftChild(current)
-        index += 1
-      } else {
-        // The left subtree is complete: 2^(level-1) blocks, one parent fewer.
-        index += 2 ** (BaoTree.level(current) - 1)
-        current = this.rightChild(current)
-      }
+    const level = BaoTree.level(node)
+    const start = (node + 1 - 2 ** level) / 2
+    let index = start - popcount(start)
+    const rootLevel = BaoTree.level(this.root)
+    for (let k = level + 1, span = 2 ** k; k <= rootLevel; k++, span *= 2) {
+      const ancestorStart = start - (start % span)
+      if (ancestorStart + span / 2 < this.blocks) index++
     }
     return index
   }

@@ -62,6 +62,20 @@ for (const core of allCores()) {
       }
     })
 
+    it('builds the outboard of a multi-MiB blob in large batches, with or without the size', () => {
+      const blob = randomBytes(5 * 1024 * 1024 / 2 + 3, 11)
+      const expected = referenceOutboard(core, blob, 4)
+      for (const size of [undefined, blob.length]) {
+        for (const slice of [blob.length, (1 << 20) + 17, 64 * 1024, 100000]) {
+          const builder = new OutboardBuilder({ core, ...(size === undefined ? {} : { size }) })
+          for (let offset = 0; offset < blob.length; offset += slice) builder.update(blob.subarray(offset, offset + slice))
+          const result = builder.finish()
+          assert.deepEqual(result.hash, blake3(blob, core))
+          assert.ok(Buffer.from(result.outboard).equals(Buffer.from(expected)), `size ${size} slices of ${slice}`)
+        }
+      }
+    })
+
     it('matches a recursive reference for group logs 0 (plain bao), 2 and 4', async () => {
       for (const groupLog of [0, 2, 4]) {
         for (const size of [0, 1, 1024, 1025, 4096, 5000, 16384, 16385, 70000, 200 * 1024 + 3]) {

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { PortableCore } from '../../../store/bao/portable-core.js'
+import { WasmCore } from '../../../store/bao/wasm-core.js'
+import { randomBytes, toHex } from '../../helpers.js'
+
+const portable = new PortableCore()
+const wasm = WasmCore.create()
+
+/** Chunk counters around the 32-bit carry (a 4-lane batch may straddle it) and far above it. */
+const arbCounter = fc.oneof(
+  fc.nat(1 << 20),
+  fc.integer({ min: 2 ** 32 - 20, max: 2 ** 32 + 20 }),
+  fc.integer({ min: 2 ** 32, max: 2 ** 48 }),
+  fc.constantFrom(2 ** 53 - 1024, 2 ** 33 - 3)
+)
+
+describe('WASM SIMD kernel against the portable core', () => {
+  it('agrees on random groups and subtrees at random chunk counters, above 2^32 included', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 40 * 1024 }), arbCounter, fc.boolean(), fc.nat(1000), (length, counter, isRoot, seed) => {
+      const data = randomBytes(length, seed + 1)
+      assert.equal(toHex(wasm.subtreeCV(data, counter, isRoot)), toHex(portable.subtreeCV(data, counter, isRoot)), `length ${length} counter ${counter}`)
+    }), { numRuns: 300, examples: [[16384, 2 ** 32 - 2, false, 1], [4096, 2 ** 32 - 1, false, 2], [1024, 2 ** 32, true, 3]] })
+  })
+
+  it('agrees on groupCVs for every group log, whole and short last groups', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 200 * 1024 }), arbCounter, (groupLog, length, counter) => {
+      const start = counter - (counter % 2 ** groupLog)
+      const data = randomBytes(length, length + groupLog)
+      const groups = Math.max(1, Math.ceil(length / (1024 << groupLog)))
+      const a = new Uint8Array(groups * 32)
+      const b = new Uint8Array(groups * 32)
+      wasm.groupCVs(data, start, groupLog, a)
+      portable.groupCVs(data, start, groupLog, b)
+      assert.equal(toHex(a), toHex(b), `groupLog ${groupLog} length ${length} start ${start}`)
+    }), { numRuns: 150 })
+  })
+
+  it('agrees on groupTree: pairs in pre-order and in-order, and the subtree value', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 6 }), fc.nat(6), arbCounter, fc.boolean(), (groupLog, k, counter, inOrder) => {
+      const groups = 2 ** Math.min(k, 10 - groupLog)
+      const start = counter - (counter % (groups * 2 ** groupLog))
+      const data = randomBytes(groups * (1024 << groupLog), groupLog * 10 + k)
+      const a = new Uint8Array((groups - 1) * 64)
+      const b = new Uint8Array((groups - 1) * 64)
+      const cvA = wasm.groupTree(data, start, groupLog, a, inOrder)
+      const cvB = portable.groupTree(data, start, groupLog, b, inOrder)
+      assert.equal(toHex(cvA), toHex(cvB))
+      assert.equal(toHex(cvA), toHex(portable.subtreeCV(data, start, false)))
+      assert.equal(toHex(a), toHex(b), `groupLog ${groupLog} groups ${groups} inOrder ${inOrder}`)
+    }), { numRuns: 60 })
+    assert.throws(() => wasm.groupTree(new Uint8Array(3 * 16384), 0, 4, new Uint8Array(128), false), RangeError)
+  })
+
+  it('agrees on parents, root and non-root', () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const pair = randomBytes(64, seed)
+      for (const isRoot of [false, true]) assert.deepEqual(wasm.parentCV(pair, isRoot), portable.parentCV(pair, isRoot))
+    }
+    assert.throws(() => wasm.parentCV(new Uint8Array(63), false), RangeError)
+  })
+
+  it('hashes inputs larger than its 1 MiB window, at any length around the splits', () => {
+    for (const length of [(1 << 20) - 1, 1 << 20, (1 << 20) + 1, (2 << 20) + 1024, (3 << 20) + 5]) {
+      const data = randomBytes(length, length)
+      assert.equal(toHex(wasm.subtreeCV(data, 0, true)), toHex(portable.subtreeCV(data, 0, true)), `length ${length}`)
+    }
+  })
+})
