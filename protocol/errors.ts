@@ -1,8 +1,2 @@
-/** A request or message that does not decode: bad varint, wrong length, bytes past a limit. */
-export class MalformedMessage extends Error {
-  static override name = 'MalformedMessage'
-  constructor (message = 'malformed message') {
-    super(message)
-    this.name = 'MalformedMessage'
-  }
-}
+/** Wire errors. MalformedMessage is shared with the store's codecs (collections' metadata). */
+export { MalformedMessage } from '../store/codec/errors.js'

@@ -1,6 +1,6 @@
 import { ChunkRanges, MAX_CHUNK } from '../store/ranges/chunk-ranges.js'
 import { MalformedMessage } from './errors.js'
-import { PostcardReader, PostcardWriter } from './postcard.js'
+import { PostcardReader, PostcardWriter } from '../store/codec/postcard.js'
 
 const U64_MAX = (1n << 64n) - 1n
 const BIG_MAX_CHUNK = BigInt(MAX_CHUNK)

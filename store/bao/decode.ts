@@ -6,6 +6,7 @@ import type { Blake3Core } from './interface.js'
 import { equalBytes } from './math.js'
 import { BaoTree } from './tree.js'
 import { hashArg } from './validate.js'
+import { chunkNode } from './pair-source.js'
 import { parentNode, pushChildren, type WalkNode } from './walk.js'
 import type { ChunkRanges } from '../ranges/chunk-ranges.js'
 
@@ -13,8 +14,13 @@ import type { ChunkRanges } from '../ranges/chunk-ranges.js'
 export type DecodedItem =
   /** The size header: read first, proven once the last chunk verifies. */
   | { type: 'size', size: number }
-  /** A parent pair above group level, with its in-order node number (see BaoTree). */
+  /** A parent pair above group level, with its block-level in-order node number (see BaoTree). */
   | { type: 'parent', node: number, pair: Uint8Array }
+  /**
+   * A pair inside a group (sent because the request covers the group only partly), with its
+   * chunk-level in-order number: a store keeps it while the group is partly present.
+   */
+  | { type: 'chunkParent', node: number, pair: Uint8Array }
   /** Verified data: a whole group, or a covered part of one. */
   | { type: 'leaf', offset: number, data: Uint8Array }
 
@@ -72,7 +78,9 @@ export async function * decodeRanges (
     if (!equalBytes(core.parentCV(pair, node.isRoot), node.expected)) {
       throw new ParentHashMismatch(node.startChunk, end)
     }
-    if (node.chunks > tree.blockChunks) yield { type: 'parent', node: parentNode(node, groupLog), pair }
+    yield node.chunks > tree.blockChunks
+      ? { type: 'parent', node: parentNode(node, groupLog), pair }
+      : { type: 'chunkParent', node: chunkNode(node.startChunk, node.chunks), pair }
     pushChildren(stack, node, pair, query, tree.blockChunks)
   }
   if (owned && !(await reader.atEnd())) throw new TrailingData(reader.position)

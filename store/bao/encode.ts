@@ -1,21 +1,20 @@
-import { CHUNK_SIZE, GROUP_LOG, PAIR_SIZE, SIZE_HEADER } from './constants.js'
-import { defaultCore } from './core.js'
-import { LeafHashMismatch, ParentHashMismatch } from './errors.js'
+import { MAX_SIZE, SIZE_HEADER } from './constants.js'
 import type { Blake3Core } from './interface.js'
-import { equalBytes, largestPowerOfTwoBelow } from './math.js'
-import { toAccess, type RandomAccess } from './random-access.js'
-import { BaoTree } from './tree.js'
-import { hashArg } from './validate.js'
-import { pushChildren, type WalkNode } from './walk.js'
+import type { PairSource } from './pair-source.js'
+import type { RandomAccess } from './random-access.js'
+import { walkValidated } from './validated-walk.js'
 import type { ChunkRanges } from '../ranges/chunk-ranges.js'
+import { InvalidSize } from './errors.js'
 
 export interface EncodeOptions {
   /** The blob's BLAKE3 hash: every pair and group is checked against it before it is sent. */
   hash: Uint8Array
   size: number
   data: Uint8Array | RandomAccess
-  /** Pre-order outboard of the blob. */
-  outboard: Uint8Array | RandomAccess
+  /** Pre-order outboard of the blob, or a pair source (partial blobs). */
+  outboard: Uint8Array | RandomAccess | PairSource
+  /** Chunks present, for a partial blob. */
+  present?: ChunkRanges
   /** Chunks to send; cut at the blob's end as PROTOCOL.md section 3 says. */
   ranges: ChunkRanges
   /** @default 4 */
@@ -28,72 +27,37 @@ export interface EncodeOptions {
 
 /**
  * The encoded stream of PROTOCOL.md section 4 for the chunks in `ranges`: the size header, then
- * parent pairs and leaf data in pre-order. Local data and outboard are validated on the way:
- * a group or pair that does not match the hash throws LeafHashMismatch / ParentHashMismatch with
- * `local: true`, and nothing of it is sent. Small items are coalesced into slices of
- * `bufferSize` bytes, so a transport sees few large writes.
+ * parent pairs and leaf data in pre-order. Every pair and group is validated against the hash
+ * before it goes out (see walkValidated): local corruption or a missing range ends the stream with
+ * a named error after the valid prefix. Small items are coalesced into slices of `bufferSize`
+ * bytes, so a transport sees few large writes.
  */
 export async function * encodeRanges (options: EncodeOptions): AsyncGenerator<Uint8Array> {
-  const hash = hashArg('hash', options.hash)
-  const groupLog = options.groupLog ?? GROUP_LOG
-  const tree = new BaoTree(options.size, groupLog)
-  const core = options.core ?? defaultCore()
-  const data = toAccess(options.data)
-  const outboard = toAccess(options.outboard)
-  const query = options.ranges.canonicalize(tree.size)
+  if (!Number.isSafeInteger(options.size) || options.size < 0 || options.size > MAX_SIZE) throw new InvalidSize(options.size)
   const out = new Coalescer(options.bufferSize ?? 65536)
-
   const header = new Uint8Array(SIZE_HEADER)
-  new DataView(header.buffer).setBigUint64(0, BigInt(tree.size), true)
+  new DataView(header.buffer).setBigUint64(0, BigInt(options.size), true)
   out.push(header)
-  const stack: WalkNode[] = query.isEmpty()
-    ? []
-    : [{ startChunk: 0, chunks: tree.chunks, isRoot: true, expected: hash, index: 0 }]
-  while (stack.length > 0) {
-    options.signal?.throwIfAborted()
-    const node = stack.pop() as WalkNode
-    if (node.chunks > tree.blockChunks) {
-      const pair = await outboard.readAt(node.index * PAIR_SIZE, PAIR_SIZE)
-      if (!equalBytes(core.parentCV(pair, node.isRoot), node.expected)) {
-        throw new ParentHashMismatch(node.startChunk, node.startChunk + node.chunks, true)
-      }
-      out.push(pair)
-      pushChildren(stack, node, pair, query, tree.blockChunks)
-    } else {
-      const offset = node.startChunk * CHUNK_SIZE
-      const length = Math.min(node.chunks * CHUNK_SIZE, tree.size - offset)
-      const group = await data.readAt(offset, length)
-      if (!equalBytes(core.subtreeCV(group, node.startChunk, node.isRoot), node.expected)) {
-        throw new LeafHashMismatch(offset, length, true)
-      }
-      encodeGroup(out, core, query, group, node.startChunk, node.chunks)
+  const items = walkValidated({
+    hash: options.hash,
+    size: options.size,
+    data: options.data,
+    pairs: options.outboard,
+    ...(options.present === undefined ? {} : { present: options.present }),
+    ...(options.groupLog === undefined ? {} : { groupLog: options.groupLog }),
+    ...(options.core === undefined ? {} : { core: options.core })
+  }, options.ranges, options.signal)
+  try {
+    for await (const item of items) {
+      out.push(item.type === 'pair' ? item.pair : item.data)
+      yield * out.full()
     }
-    yield * out.full()
+  } catch (err) {
+    // Send the valid prefix, then fail: a requester keeps what verified.
+    yield * out.rest()
+    throw err
   }
   yield * out.rest()
-}
-
-/**
- * The part of one verified group that `query` selects: covered subtrees as raw bytes, partly
- * covered ones as a pair computed from the data, then their children.
- */
-function encodeGroup (out: Coalescer, core: Blake3Core, query: ChunkRanges, data: Uint8Array, startChunk: number, chunks: number): void {
-  if (query.containsRange(startChunk, startChunk + chunks)) {
-    out.push(data)
-    return
-  }
-  const left = largestPowerOfTwoBelow(chunks)
-  const split = left * CHUNK_SIZE
-  const pair = new Uint8Array(PAIR_SIZE)
-  pair.set(core.subtreeCV(data.subarray(0, split), startChunk, false), 0)
-  pair.set(core.subtreeCV(data.subarray(split), startChunk + left, false), 32)
-  out.push(pair)
-  if (query.intersects(startChunk, startChunk + left)) {
-    encodeGroup(out, core, query, data.subarray(0, split), startChunk, left)
-  }
-  if (query.intersects(startChunk + left, startChunk + chunks)) {
-    encodeGroup(out, core, query, data.subarray(split), startChunk + left, chunks - left)
-  }
 }
 
 /** Gathers small slices into larger ones; a lone slice is passed on without a copy. */

@@ -66,3 +66,17 @@ export class TrailingData extends Error {
     this.name = 'TrailingData'
   }
 }
+
+/** A requested range is not present locally: what precedes it was produced, nothing after. */
+export class MissingRange extends Error {
+  static override name = 'MissingRange'
+  constructor (
+    /** First chunk (inclusive) and end chunk (exclusive) of the subtree that has none of the request. */
+    readonly startChunk: number,
+    readonly endChunk: number,
+    message = `chunks ${startChunk}..${endChunk} are not present`
+  ) {
+    super(message)
+    this.name = 'MissingRange'
+  }
+}

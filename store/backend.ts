@@ -1,0 +1,48 @@
+import type { Entry } from './entry.js'
+import type { HashAndFormat } from './interface.js'
+
+/** Random-access bytes that can also be written; reads return buffers the caller may keep. */
+export interface BlobFile {
+  readAt: (offset: number, length: number) => Promise<Uint8Array>
+  writeAt: (offset: number, bytes: Uint8Array) => Promise<void>
+  /** Make what was written durable (fdatasync for files). */
+  sync: () => Promise<void>
+  close: () => Promise<void>
+}
+
+/**
+ * Where a store keeps things. The shared logic (store/blob-store.ts) sits on top: MemStore keeps
+ * everything in maps, FsStore keeps entries and tags in LevelDB and bytes in files.
+ */
+export interface Backend {
+  getEntry: (hex: string) => Promise<Entry | undefined>
+  /** Durable once it resolves; called only after the data it describes was synced. */
+  putEntry: (hex: string, entry: Entry) => Promise<void>
+  deleteEntry: (hex: string) => Promise<void>
+  entries: () => AsyncIterable<[string, Entry]>
+
+  getTag: (name: string) => Promise<HashAndFormat | undefined>
+  putTag: (name: string, value: HashAndFormat) => Promise<void>
+  deleteTag: (name: string) => Promise<void>
+  tags: (prefix: string) => AsyncIterable<[string, HashAndFormat]>
+
+  /** The blob's data bytes, created empty if `create`. */
+  openData: (hex: string, create: boolean) => Promise<BlobFile | undefined>
+  /** The partial blob's pairs, in-order (entry i = node 2i + 1), created empty if `create`. */
+  openPairs: (hex: string, create: boolean) => Promise<BlobFile | undefined>
+  /** The complete blob's pre-order outboard. */
+  openOutboard: (hex: string) => Promise<BlobFile | undefined>
+  /** Store a complete blob's outboard atomically (FsStore: temp file, fsync, rename). */
+  writeOutboard: (hex: string, outboard: Uint8Array) => Promise<void>
+  /** A place to write a new blob's data before it is known by hash; `adopt` moves it in. */
+  tempData: () => Promise<{ file: BlobFile, adopt: (hex: string) => Promise<void>, discard: () => Promise<void> }>
+  /** Whether bytes this small are better kept in the entry (FsStore: up to 16 KiB). */
+  inlineLimit: number
+  /** Remove files a completed blob no longer uses: its pairs, and its data when inlined. */
+  dropFiles: (hex: string, which: { pairs?: boolean, data?: boolean }) => Promise<void>
+  /** Remove the blob's data, pairs and outboard. */
+  removeBlob: (hex: string) => Promise<void>
+  /** Open a file outside the store read-only (references made by addFile). */
+  openExternal: (path: string) => Promise<BlobFile>
+  close: () => Promise<void>
+}

@@ -1,0 +1,132 @@
+import { CHUNK_SIZE, GROUP_LOG, PAIR_SIZE } from './constants.js'
+import { defaultCore } from './core.js'
+import { LeafHashMismatch, MissingRange, ParentHashMismatch } from './errors.js'
+import type { Blake3Core } from './interface.js'
+import { equalBytes, largestPowerOfTwoBelow } from './math.js'
+import { chunkNode, preOrderPairs, type PairSource } from './pair-source.js'
+import { toAccess, type RandomAccess } from './random-access.js'
+import { BaoTree } from './tree.js'
+import { hashArg } from './validate.js'
+import { parentNode, pushChildren, type WalkNode } from './walk.js'
+import type { ChunkRanges } from '../ranges/chunk-ranges.js'
+
+export interface LocalBlob {
+  /** The blob's BLAKE3 hash: every pair and every byte is checked against it. */
+  hash: Uint8Array
+  size: number
+  data: Uint8Array | RandomAccess
+  /** A pre-order outboard, or a pair source (partial blobs). */
+  pairs: Uint8Array | RandomAccess | PairSource
+  /** Chunks present; undefined for a complete blob. */
+  present?: ChunkRanges
+  /** @default 4 */
+  groupLog?: number
+  core?: Blake3Core
+}
+
+/** What a validated walk yields, in the pre-order of the encoding. */
+export type WalkItem =
+  | { type: 'pair', pair: Uint8Array }
+  | { type: 'data', offset: number, data: Uint8Array }
+
+/**
+ * Walk the chunks `ranges` (canonicalised at the blob's end) of a local blob in encoding order,
+ * checking every pair and every byte against the hash before yielding it. Local corruption throws
+ * ParentHashMismatch / LeafHashMismatch with `local: true`; a requested chunk that is not present
+ * throws MissingRange. Either way everything yielded before is valid, and nothing after is.
+ *
+ * A present group is read whole and its hash checked once; pairs inside it are computed from its
+ * data. A partly present group is descended with the pairs stored for it (`readChunkPair`) down
+ * to nodes whose chunks are all present, which are then read and checked whole the same way.
+ */
+export async function * walkValidated (blob: LocalBlob, ranges: ChunkRanges, signal?: AbortSignal): AsyncGenerator<WalkItem> {
+  const hash = hashArg('hash', blob.hash)
+  const groupLog = blob.groupLog ?? GROUP_LOG
+  const tree = new BaoTree(blob.size, groupLog)
+  const core = blob.core ?? defaultCore()
+  const data = toAccess(blob.data)
+  const pairs = isPairSource(blob.pairs) ? blob.pairs : preOrderPairs(blob.pairs)
+  const present = blob.present
+  const query = ranges.canonicalize(tree.size)
+  const stack: WalkNode[] = query.isEmpty()
+    ? []
+    : [{ startChunk: 0, chunks: tree.chunks, isRoot: true, expected: hash, index: 0 }]
+  /**
+   * The checked, fully present subtree (a group, or a node inside a partly present group) the
+   * walk is inside: pairs and data below it come from its bytes.
+   */
+  let loaded: { startChunk: number, chunks: number, data: Uint8Array } | undefined
+
+  while (stack.length > 0) {
+    signal?.throwIfAborted()
+    const node = stack.pop() as WalkNode
+    const end = node.startChunk + node.chunks
+    if (present !== undefined && !present.intersects(node.startChunk, end)) {
+      throw new MissingRange(node.startChunk, end)
+    }
+    if (node.chunks > tree.blockChunks) {
+      const pair = await pairs.readPair(parentNode(node, groupLog), node.index)
+      checkPair(core, pair, node)
+      yield { type: 'pair', pair }
+      pushChildren(stack, node, pair, query, tree.blockChunks)
+      continue
+    }
+    if (loaded !== undefined && (node.startChunk < loaded.startChunk || end > loaded.startChunk + loaded.chunks)) {
+      loaded = undefined
+    }
+    if (loaded === undefined && (present === undefined || present.containsRange(node.startChunk, end))) {
+      // Everything below is present: read it whole and check it once.
+      loaded = { startChunk: node.startChunk, chunks: node.chunks, data: await readChecked(core, data, tree, node) }
+    }
+    const offset = node.startChunk * CHUNK_SIZE
+    const length = Math.min(node.chunks * CHUNK_SIZE, tree.size - offset)
+    if (query.containsRange(node.startChunk, end)) {
+      if (loaded === undefined) throw new MissingRange(node.startChunk, end)
+      const from = offset - loaded.startChunk * CHUNK_SIZE
+      yield { type: 'data', offset, data: loaded.data.subarray(from, from + length) }
+      continue
+    }
+    // Partly requested: this node's pair, from checked bytes or as stored for a partial group.
+    let pair: Uint8Array | undefined
+    if (loaded !== undefined) {
+      const from = offset - loaded.startChunk * CHUNK_SIZE
+      pair = innerPair(core, loaded.data.subarray(from, from + length), node.startChunk, node.chunks)
+    } else {
+      pair = await pairs.readChunkPair?.(chunkNode(node.startChunk, node.chunks))
+      if (pair === undefined) throw new MissingRange(node.startChunk, end)
+      checkPair(core, pair, node)
+    }
+    yield { type: 'pair', pair }
+    pushChildren(stack, node, pair, query, tree.blockChunks)
+  }
+}
+
+function isPairSource (value: Uint8Array | RandomAccess | PairSource): value is PairSource {
+  return 'readPair' in value
+}
+
+function checkPair (core: Blake3Core, pair: Uint8Array, node: WalkNode): void {
+  if (!equalBytes(core.parentCV(pair, node.isRoot), node.expected)) {
+    throw new ParentHashMismatch(node.startChunk, node.startChunk + node.chunks, true)
+  }
+}
+
+async function readChecked (core: Blake3Core, data: RandomAccess, tree: BaoTree, node: WalkNode): Promise<Uint8Array> {
+  const offset = node.startChunk * CHUNK_SIZE
+  const length = Math.min(node.chunks * CHUNK_SIZE, tree.size - offset)
+  const bytes = await data.readAt(offset, length)
+  if (!equalBytes(core.subtreeCV(bytes, node.startChunk, node.isRoot), node.expected)) {
+    throw new LeafHashMismatch(offset, length, true)
+  }
+  return bytes
+}
+
+/** The pair of a node computed from its bytes: the values of its two halves. */
+function innerPair (core: Blake3Core, bytes: Uint8Array, startChunk: number, chunks: number): Uint8Array {
+  const left = largestPowerOfTwoBelow(chunks)
+  const split = left * CHUNK_SIZE
+  const pair = new Uint8Array(PAIR_SIZE)
+  pair.set(core.subtreeCV(bytes.subarray(0, split), startChunk, false), 0)
+  pair.set(core.subtreeCV(bytes.subarray(split), startChunk + left, false), 32)
+  return pair
+}

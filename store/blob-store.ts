@@ -1,0 +1,443 @@
+import { createReadStream } from 'node:fs'
+import { rename, rm, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { open as openFile } from 'node:fs/promises'
+import { CHUNK_SIZE, GROUP_SIZE, PAIR_SIZE } from './bao/constants.js'
+import { MissingRange } from './bao/errors.js'
+import { OutboardBuilder } from './bao/outboard.js'
+import { preOrderPairs, type PairSource } from './bao/pair-source.js'
+import type { RandomAccess } from './bao/random-access.js'
+import { encodeRanges } from './bao/encode.js'
+import { hashArg } from './bao/validate.js'
+import { walkValidated, type LocalBlob } from './bao/validated-walk.js'
+import { startAdd } from './add-handle.js'
+import type { Backend, BlobFile } from './backend.js'
+import { decodeCollectionMeta, decodeHashSeq, encodeCollectionMeta, encodeHashSeq, safeName } from './collection.js'
+import type { Entry } from './entry.js'
+import { InvalidHashSeq, NotFound, StoreClosed } from './errors.js'
+import { toHex } from './hash-text.js'
+import { importBao } from './importer.js'
+import type {
+  AbortOptions, AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, Bitfield, BlobStatus,
+  BlobStore, CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
+} from './interface.js'
+import { KeyedMutex } from './keyed-mutex.js'
+import { Observers } from './observers.js'
+import { ChunkRanges } from './ranges/chunk-ranges.js'
+
+/** Bytes read per step when adding a file or stream. */
+const READ_SIZE = 1 << 20
+
+/** An opened blob: what a validated walk needs, and how to let go of it. */
+interface OpenBlob { entry: Entry, blob: LocalBlob, close: () => Promise<void> }
+
+/**
+ * The store logic shared by MemStore and FsStore, over a Backend. Writers of one blob are
+ * serialised (`exclusive`); readers never wait. Every byte read or exported is checked against
+ * the hash on the way out.
+ */
+export class BaseStore implements BlobStore {
+  readonly tags: Tags
+  private readonly writers = new KeyedMutex()
+  private readonly observers = new Observers()
+  private readonly pins = new Map<string, number>()
+  /** While GC runs: values tagged or pinned since it started, to be kept whatever it marked. */
+  private gcProtect: { hexes: Set<string>, queue: HashAndFormat[] } | undefined
+  private gcRun: Promise<GcResult> | undefined
+  private autoTag = 0
+  private closed = false
+
+  constructor (protected readonly backend: Backend) {
+    this.tags = {
+      set: async (name, value) => { this.open(); this.protect(value); await this.backend.putTag(name, checkValue(value)) },
+      get: async name => this.backend.getTag(name),
+      delete: async name => { await this.backend.deleteTag(name) },
+      list: prefix => this.listTags(prefix ?? ''),
+      create: async value => {
+        let name: string
+        do { name = `auto-${Date.now()}-${this.autoTag++}` } while (await this.backend.getTag(name) !== undefined)
+        await this.tags.set(name, value)
+        return name
+      }
+    }
+  }
+
+  // ---- adding -------------------------------------------------------------------------------
+
+  addBytes (bytes: Uint8Array, options: AddOptions = {}): AddHandle {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array, got ${typeof bytes}`)
+    return startAdd(async emit => {
+      this.open()
+      emit({ type: 'size', size: bytes.length })
+      return this.addFrom([bytes], bytes.length, emit, options)
+    })
+  }
+
+  addFile (path: string, options: AddFileOptions = {}): AddHandle {
+    if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${typeof path}`)
+    return startAdd(async emit => {
+      this.open()
+      const { size } = await stat(path)
+      emit({ type: 'size', size })
+      const stream = createReadStream(path, { highWaterMark: READ_SIZE, ...(options.signal === undefined ? {} : { signal: options.signal }) })
+      if (options.mode === 'reference') return this.addFrom(stream, size, emit, options, path)
+      return this.addFrom(stream, size, emit, options)
+    })
+  }
+
+  addStream (stream: AsyncIterable<Uint8Array>, options: AddOptions = {}): AddHandle {
+    return startAdd(async emit => {
+      this.open()
+      return this.addFrom(stream, undefined, emit, options)
+    })
+  }
+
+  /**
+   * Hash the bytes while writing them to a temp file (or not at all: `external`), then move them
+   * in by hash. Order for crash safety: data and outboard durable, then the entry, then the tag;
+   * a pin keeps the new blob from a concurrent GC in between.
+   */
+  private async addFrom (source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, size: number | undefined,
+    emit: (item: AddProgress) => void, options: AddOptions, external?: string): Promise<AddResult> {
+    const builder = new OutboardBuilder(size === undefined ? {} : { size })
+    const temp = external === undefined ? await this.backend.tempData() : undefined
+    let adopted = false
+    try {
+      let copied = 0
+      let reported = 0
+      for await (const chunk of source) {
+        options.signal?.throwIfAborted()
+        builder.update(chunk)
+        if (temp !== undefined) await temp.file.writeAt(copied, chunk)
+        copied += chunk.length
+        if (copied - reported >= READ_SIZE) {
+          emit({ type: 'progress', copied: temp === undefined ? 0 : copied, hashed: copied })
+          reported = copied
+        }
+      }
+      const { hash, outboard } = builder.finish()
+      emit({ type: 'progress', copied: temp === undefined ? 0 : copied, hashed: copied })
+      const hex = toHex(hash)
+      const format = options.format ?? 'raw'
+      const pin = this.tempTag({ hash, format })
+      try {
+        await this.writers.run(hex, async () => {
+          const existing = await this.loadEntry(hex)
+          if (existing?.complete === true && existing.externalPath === undefined) return
+          if (existing !== undefined) await this.backend.removeBlob(hex)
+          const entry: Entry = { size: copied, sizeVerified: true, present: ChunkRanges.all(), complete: true, chunkPairs: new Map() }
+          if (external !== undefined) {
+            entry.externalPath = external
+          } else if (copied <= this.backend.inlineLimit) {
+            entry.inlineData = (await (temp as { file: BlobFile }).file.readAt(0, copied)).slice()
+          } else {
+            await temp?.adopt(hex)
+            adopted = true
+          }
+          if (outboard.length > 0 && outboard.length <= this.backend.inlineLimit) entry.inlineOutboard = outboard
+          else if (outboard.length > 0) await this.backend.writeOutboard(hex, outboard)
+          await this.commitEntry(hex, entry)
+        })
+        const tag = options.tag === false ? undefined : options.tag ?? await this.tags.create({ hash, format })
+        if (typeof options.tag === 'string') await this.tags.set(options.tag, { hash, format })
+        return { hash, size: copied, tag }
+      } finally {
+        pin.release()
+      }
+    } finally {
+      if (!adopted) await temp?.discard()
+    }
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  async getBytes (hash: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
+    const status = await this.status(hash)
+    if (status.status !== 'complete') throw new NotFound(toHex(hash), `blob ${toHex(hash)} is ${status.status}`)
+    const out = new Uint8Array(status.size)
+    let at = 0
+    for await (const bytes of this.reader(hash, options)) {
+      out.set(bytes, at)
+      at += bytes.length
+    }
+    return out
+  }
+
+  async * reader (hash: Uint8Array, options: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+    const opened = await this.openBlob(hashArg('hash', hash))
+    try {
+      const size = opened.entry.size
+      const offset = options.offset ?? 0
+      const end = Math.min(size, options.length === undefined ? size : offset + options.length)
+      if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`)
+      if (end <= offset) return
+      const ranges = ChunkRanges.fromByteRange(offset, end)
+      for await (const item of walkValidated(opened.blob, ranges, options.signal)) {
+        if (item.type !== 'data') continue
+        const from = Math.max(offset, item.offset)
+        const to = Math.min(end, item.offset + item.data.length)
+        if (to > from) yield item.data.subarray(from - item.offset, to - item.offset)
+      }
+    } finally {
+      await opened.close()
+    }
+  }
+
+  async exportFile (hash: Uint8Array, path: string, options: AbortOptions = {}): Promise<void> {
+    const temp = join(dirname(path), `.${toHex(hash).slice(0, 16)}.${process.pid}.verity-export`)
+    const file = await openFile(temp, 'w')
+    try {
+      let at = 0
+      for await (const bytes of this.reader(hash, options)) {
+        await file.write(bytes, 0, bytes.length, at)
+        at += bytes.length
+      }
+      await file.sync()
+      await file.close()
+      await rename(temp, path)
+    } catch (err) {
+      await file.close().catch(() => {})
+      await rm(temp, { force: true })
+      throw err
+    }
+  }
+
+  async * exportBao (hash: Uint8Array, ranges: ChunkRanges, options: AbortOptions = {}): AsyncGenerator<Uint8Array> {
+    const opened = await this.openBlob(hashArg('hash', hash))
+    try {
+      yield * encodeRanges({
+        hash,
+        size: opened.entry.size,
+        data: opened.blob.data,
+        outboard: opened.blob.pairs,
+        ...(opened.blob.present === undefined ? {} : { present: opened.blob.present }),
+        ranges,
+        ...(options.signal === undefined ? {} : { signal: options.signal })
+      })
+    } finally {
+      await opened.close()
+    }
+  }
+
+  async status (hash: Uint8Array): Promise<BlobStatus> {
+    const entry = await this.loadEntry(toHex(hashArg('hash', hash)))
+    if (entry === undefined) return { status: 'absent' }
+    if (entry.complete) return { status: 'complete', size: entry.size }
+    return { status: 'partial', size: entry.size, sizeVerified: entry.sizeVerified }
+  }
+
+  async bitfield (hash: Uint8Array): Promise<Bitfield> {
+    return bitfieldOf(await this.loadEntry(toHex(hashArg('hash', hash))))
+  }
+
+  observe (hash: Uint8Array, options: AbortOptions = {}): AsyncIterable<Bitfield> {
+    const hex = toHex(hashArg('hash', hash))
+    return this.observers.watch(hex, async () => bitfieldOf(await this.loadEntry(hex)), options.signal)
+  }
+
+  async * list (): AsyncGenerator<{ hash: Uint8Array, status: BlobStatus }> {
+    for await (const [hex, entry] of this.backend.entries()) {
+      const status: BlobStatus = entry.complete
+        ? { status: 'complete', size: entry.size }
+        : { status: 'partial', size: entry.size, sizeVerified: entry.sizeVerified }
+      yield { hash: Uint8Array.from(Buffer.from(hex, 'hex')), status }
+    }
+  }
+
+  // ---- importing ----------------------------------------------------------------------------
+
+  async importBao (hash: Uint8Array, ranges: ChunkRanges, stream: AsyncIterable<Uint8Array>, options: AbortOptions = {}): Promise<ImportResult> {
+    this.open()
+    const hex = toHex(hashArg('hash', hash))
+    // A download in progress is pinned: GC must not take its partial data.
+    const pin = this.tempTag({ hash, format: 'raw' })
+    try {
+      return await importBao({
+        backend: this.backend,
+        exclusive: (key, fn) => this.writers.run(key, fn),
+        loadEntry: key => this.loadEntry(key),
+        commitEntry: (key, entry) => this.commitEntry(key, entry)
+      }, hash, hex, ranges, stream, options)
+    } finally {
+      pin.release()
+    }
+  }
+
+  // ---- tags, pins, collections, GC ----------------------------------------------------------
+
+  tempTag (value: HashAndFormat): TempTag {
+    const checked = checkValue(value)
+    const hex = toHex(checked.hash)
+    this.pins.set(hex, (this.pins.get(hex) ?? 0) + 1)
+    this.protect(checked)
+    let released = false
+    return {
+      value: checked,
+      release: () => {
+        if (released) return
+        released = true
+        const count = (this.pins.get(hex) ?? 1) - 1
+        if (count <= 0) this.pins.delete(hex)
+        else this.pins.set(hex, count)
+      }
+    }
+  }
+
+  async addCollection (entries: CollectionEntry[], options: AddOptions = {}): Promise<AddResult> {
+    const names = entries.map(entry => safeName(entry.name))
+    if (new Set(names).size !== names.length) throw new InvalidHashSeq('collection names must be unique')
+    const pins = entries.map(entry => this.tempTag({ hash: entry.hash, format: 'raw' }))
+    try {
+      const meta = await this.addBytes(encodeCollectionMeta(names), { tag: false })
+      pins.push(this.tempTag({ hash: meta.hash, format: 'raw' }))
+      const seq = encodeHashSeq([meta.hash, ...entries.map(entry => hashArg(`hash of ${entry.name}`, entry.hash))])
+      return await this.addBytes(seq, { ...options, format: 'hashseq' })
+    } finally {
+      for (const pin of pins) pin.release()
+    }
+  }
+
+  async readCollection (hash: Uint8Array): Promise<CollectionEntry[]> {
+    const [metaHash, ...files] = decodeHashSeq(await this.getBytes(hash))
+    if (metaHash === undefined) throw new InvalidHashSeq('empty HashSeq is not a collection')
+    const names = decodeCollectionMeta(await this.getBytes(metaHash))
+    if (names.length !== files.length) throw new InvalidHashSeq(`collection has ${names.length} names for ${files.length} blobs`)
+    return names.map((name, i) => ({ name, hash: files[i] as Uint8Array }))
+  }
+
+  /** One GC at a time; a second call shares the run in progress. */
+  gc (): Promise<GcResult> {
+    this.gcRun ??= this.collect().finally(() => { this.gcRun = undefined })
+    return this.gcRun
+  }
+
+  /**
+   * Mark from tags, pins and one level of HashSeq children; sweep the rest. A value tagged or
+   * pinned after the mark started is protected (with its HashSeq children) before any deletion
+   * is decided; a blob whose deletion was already under way when it was tagged stays deleted.
+   */
+  private async collect (): Promise<GcResult> {
+    this.open()
+    const protect = { hexes: new Set<string>(), queue: [] as HashAndFormat[] }
+    this.gcProtect = protect
+    try {
+      const live = new Set<string>()
+      const roots: HashAndFormat[] = []
+      for await (const { value } of this.listTags('')) roots.push(value)
+      for (const hex of this.pins.keys()) live.add(hex)
+      for (const root of roots) await this.mark(root, live)
+      const victims: string[] = []
+      for await (const [hex] of this.backend.entries()) if (!live.has(hex)) victims.push(hex)
+      const deleted: string[] = []
+      for (const hex of victims) {
+        const removed = await this.writers.run(hex, async () => {
+          while (protect.queue.length > 0) await this.mark(protect.queue.shift() as HashAndFormat, protect.hexes)
+          if (protect.hexes.has(hex) || this.pins.has(hex)) return false
+          await this.backend.deleteEntry(hex)
+          await this.backend.removeBlob(hex)
+          this.observers.notify(hex, bitfieldOf(undefined))
+          return true
+        })
+        if (removed) deleted.push(hex)
+      }
+      return { deleted }
+    } finally {
+      this.gcProtect = undefined
+    }
+  }
+
+  /** Mark a value and, for a complete HashSeq, its children. */
+  private async mark (value: HashAndFormat, live: Set<string>): Promise<void> {
+    const hex = toHex(value.hash)
+    live.add(hex)
+    if (value.format !== 'hashseq') return
+    const entry = await this.loadEntry(hex)
+    if (entry?.complete !== true || entry.size % 32 !== 0) return
+    for (const child of decodeHashSeq(await this.getBytes(value.hash))) live.add(toHex(child))
+  }
+
+  /** During GC, remember what was tagged or pinned so that this GC keeps it. */
+  private protect (value: HashAndFormat): void {
+    if (this.gcProtect === undefined) return
+    this.gcProtect.hexes.add(toHex(value.hash))
+    if (value.format === 'hashseq') this.gcProtect.queue.push(value)
+  }
+
+  private async * listTags (prefix: string): AsyncGenerator<{ name: string, value: HashAndFormat }> {
+    for await (const [name, value] of this.backend.tags(prefix)) yield { name, value }
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.gcRun?.catch(() => {})
+    await this.backend.close()
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private open (): void {
+    if (this.closed) throw new StoreClosed()
+  }
+
+  private async loadEntry (hex: string): Promise<Entry | undefined> {
+    this.open()
+    return this.backend.getEntry(hex)
+  }
+
+  private async commitEntry (hex: string, entry: Entry): Promise<void> {
+    await this.backend.putEntry(hex, entry)
+    this.observers.notify(hex, bitfieldOf(entry))
+  }
+
+  /** Everything a validated walk needs to read this blob, complete or partial. */
+  private async openBlob (hash: Uint8Array): Promise<OpenBlob> {
+    const hex = toHex(hash)
+    const entry = await this.loadEntry(hex)
+    if (entry === undefined) throw new NotFound(hex)
+    const files: BlobFile[] = []
+    const keep = <T extends BlobFile | undefined>(file: T): T => { if (file !== undefined) files.push(file); return file }
+    const close = async (): Promise<void> => { for (const file of files) await file.close() }
+    try {
+      let data: Uint8Array | RandomAccess
+      if (entry.inlineData !== undefined) data = entry.inlineData
+      else if (entry.externalPath !== undefined) data = keep(await this.backend.openExternal(entry.externalPath))
+      else data = keep(await this.backend.openData(hex, false)) ?? missingFile(hex, 'data')
+      let pairs: Uint8Array | RandomAccess | PairSource
+      if (entry.complete) {
+        if (entry.inlineOutboard !== undefined || entry.size <= GROUP_SIZE) pairs = entry.inlineOutboard ?? new Uint8Array(0)
+        else pairs = preOrderPairs(keep(await this.backend.openOutboard(hex)) ?? missingFile(hex, 'outboard'))
+      } else {
+        const pairFile = keep(await this.backend.openPairs(hex, false))
+        const chunkPairs = entry.chunkPairs
+        pairs = {
+          readPair: async (node: number) => {
+            if (pairFile === undefined) throw new MissingRange(0, Math.ceil(entry.size / CHUNK_SIZE))
+            return pairFile.readAt((node - 1) / 2 * PAIR_SIZE, PAIR_SIZE)
+          },
+          readChunkPair: (node: number) => chunkPairs.get(node)
+        }
+      }
+      const blob: LocalBlob = { hash, size: entry.size, data, pairs, ...(entry.complete ? {} : { present: entry.present }) }
+      return { entry, blob, close }
+    } catch (err) {
+      await close()
+      throw err
+    }
+  }
+}
+
+function bitfieldOf (entry: Entry | undefined): Bitfield {
+  if (entry === undefined) return { size: 0, sizeVerified: false, ranges: ChunkRanges.empty() }
+  return { size: entry.size, sizeVerified: entry.sizeVerified, ranges: entry.complete ? ChunkRanges.all() : entry.present }
+}
+
+function checkValue (value: HashAndFormat): HashAndFormat {
+  if (value === null || typeof value !== 'object') throw new TypeError('value must be { hash, format }')
+  if (value.format !== 'raw' && value.format !== 'hashseq') throw new TypeError(`format must be 'raw' or 'hashseq', got ${String(value.format)}`)
+  return { hash: hashArg('hash', value.hash), format: value.format }
+}
+
+function missingFile (hex: string, kind: string): never {
+  throw new NotFound(hex, `the ${kind} of blob ${hex} is missing from the store`)
+}

@@ -1,0 +1,118 @@
+import type { ChunkRanges } from './ranges/chunk-ranges.js'
+
+/** How a blob is to be read: raw bytes, or a HashSeq whose children belong to it. */
+export type BlobFormat = 'raw' | 'hashseq'
+
+export interface HashAndFormat {
+  hash: Uint8Array
+  format: BlobFormat
+}
+
+export interface AbortOptions {
+  signal?: AbortSignal
+}
+
+/** What the store holds of a blob. `size` is known once any part arrived (proven when complete). */
+export type BlobStatus =
+  | { status: 'absent' }
+  | { status: 'partial', size: number, sizeVerified: boolean }
+  | { status: 'complete', size: number }
+
+/** Which chunks of a blob are present. Complete is `{ size, ranges: all }`. */
+export interface Bitfield {
+  /** Declared size; 0 for an absent blob. */
+  size: number
+  sizeVerified: boolean
+  /** Present chunks, canonical: a set holding the last chunk is open-ended. */
+  ranges: ChunkRanges
+}
+
+export type AddProgress =
+  | { type: 'size', size: number }
+  | { type: 'progress', copied: number, hashed: number }
+  | { type: 'done', hash: Uint8Array, size: number, tag: string | undefined }
+
+export interface AddResult {
+  hash: Uint8Array
+  size: number
+  /** The tag that keeps the blob alive, unless `tag: false` was asked. */
+  tag: string | undefined
+}
+
+/** A long add: await it for the result, or iterate it for progress (ending with `done`). */
+export interface AddHandle extends PromiseLike<AddResult>, AsyncIterable<AddProgress> {}
+
+export interface AddOptions extends AbortOptions {
+  /** Tag name to set; `false` for none (then pin it or lose it to GC). @default an automatic name */
+  tag?: string | false
+  format?: BlobFormat
+}
+
+export interface AddFileOptions extends AddOptions {
+  /** Copy the file into the store, or leave it where it is and hash it in place. @default 'copy' */
+  mode?: 'copy' | 'reference'
+}
+
+export interface ReadOptions extends AbortOptions {
+  offset?: number
+  length?: number
+}
+
+export interface ImportResult {
+  /** Verified bytes this import wrote. */
+  bytesWritten: number
+  complete: boolean
+}
+
+/** A pin that keeps a blob from GC until released (or the process exits). */
+export interface TempTag {
+  readonly value: HashAndFormat
+  release: () => void
+}
+
+export interface Tags {
+  set: (name: string, value: HashAndFormat) => Promise<void>
+  get: (name: string) => Promise<HashAndFormat | undefined>
+  delete: (name: string) => Promise<void>
+  list: (prefix?: string) => AsyncIterable<{ name: string, value: HashAndFormat }>
+  /** A new tag with an automatic, unique name. */
+  create: (value: HashAndFormat) => Promise<string>
+}
+
+export interface GcResult {
+  /** Hashes (hex) of the blobs deleted. */
+  deleted: string[]
+}
+
+export interface CollectionEntry {
+  name: string
+  hash: Uint8Array
+}
+
+/** The blob store: MemStore and FsStore implement it and pass one shared test suite. */
+export interface BlobStore {
+  addBytes: (bytes: Uint8Array, options?: AddOptions) => AddHandle
+  addFile: (path: string, options?: AddFileOptions) => AddHandle
+  addStream: (stream: AsyncIterable<Uint8Array>, options?: AddOptions) => AddHandle
+  /** The whole blob, verified. */
+  getBytes: (hash: Uint8Array, options?: AbortOptions) => Promise<Uint8Array>
+  /** Verified bytes of a range of the blob (the whole blob by default). */
+  reader: (hash: Uint8Array, options?: ReadOptions) => AsyncIterable<Uint8Array>
+  exportFile: (hash: Uint8Array, path: string, options?: AbortOptions) => Promise<void>
+  /** The encoded stream (PROTOCOL.md section 4) of `ranges`; MissingRange after the valid prefix. */
+  exportBao: (hash: Uint8Array, ranges: ChunkRanges, options?: AbortOptions) => AsyncIterable<Uint8Array>
+  /** Verify an encoded stream of `ranges` of `hash` and write what verifies. */
+  importBao: (hash: Uint8Array, ranges: ChunkRanges, stream: AsyncIterable<Uint8Array>, options?: AbortOptions) => Promise<ImportResult>
+  status: (hash: Uint8Array) => Promise<BlobStatus>
+  bitfield: (hash: Uint8Array) => Promise<Bitfield>
+  /** The current bitfield, then the latest one after each change, until aborted. */
+  observe: (hash: Uint8Array, options?: AbortOptions) => AsyncIterable<Bitfield>
+  list: () => AsyncIterable<{ hash: Uint8Array, status: BlobStatus }>
+  readonly tags: Tags
+  tempTag: (value: HashAndFormat) => TempTag
+  /** Add a directory-like collection: a HashSeq of a metadata blob and the files, tagged. */
+  addCollection: (entries: CollectionEntry[], options?: AddOptions) => Promise<AddResult>
+  readCollection: (hash: Uint8Array) => Promise<CollectionEntry[]>
+  gc: () => Promise<GcResult>
+  close: () => Promise<void>
+}
