@@ -1,6 +1,11 @@
 import { hashingBench } from './hashing.js'
 import { machine } from './measure.js'
+import { storeBench } from './store.js'
 
-/** `npm run bench`: every table, on this machine, in one run. */
+/** `npm run bench`: every table, on this machine, in one run. `npm run bench -- store` runs one section. */
+const sections: Record<string, () => Promise<void>> = { hashing: () => hashingBench(), store: () => storeBench() }
+const wanted = process.argv.slice(2)
 console.log(`verity benchmarks on ${machine()}`)
-await hashingBench()
+for (const [name, run] of Object.entries(sections)) {
+  if (wanted.length === 0 || wanted.includes(name)) await run()
+}

@@ -24,3 +24,15 @@ export {
   RangeSpecSeq, decodeRangeSpec, decodeRangeSpecSeq, encodeRangeSpec, encodeRangeSpecSeq
 } from '../protocol/range-spec.js'
 export { MalformedMessage } from '../protocol/errors.js'
+export { MissingRange } from '../store/bao/errors.js'
+export { walkValidated, type LocalBlob, type WalkItem } from '../store/bao/validated-walk.js'
+export { preOrderPairs, type PairSource } from '../store/bao/pair-source.js'
+export { MemStore } from '../store/mem-store.js'
+export { FsStore } from '../store/fs-store.js'
+export { NotFound, UnsafeName, InvalidHashSeq, StoreClosed } from '../store/errors.js'
+export { toHex, fromHex } from '../store/hash-text.js'
+export { encodeHashSeq, decodeHashSeq, encodeCollectionMeta, decodeCollectionMeta, safeName } from '../store/collection.js'
+export type {
+  AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, Bitfield, BlobFormat, BlobStatus, BlobStore,
+  CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
+} from '../store/interface.js'

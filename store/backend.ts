@@ -16,8 +16,12 @@ export interface BlobFile {
  */
 export interface Backend {
   getEntry: (hex: string) => Promise<Entry | undefined>
-  /** Durable once it resolves; called only after the data it describes was synced. */
-  putEntry: (hex: string, entry: Entry) => Promise<void>
+  /**
+   * Called only after the data it describes was synced. With `durable` (the default) it is on
+   * disk when it resolves; without, it survives a killed process but a power cut may lose it,
+   * which loses progress and never makes the entry claim more than the files hold.
+   */
+  putEntry: (hex: string, entry: Entry, durable?: boolean) => Promise<void>
   deleteEntry: (hex: string) => Promise<void>
   entries: () => AsyncIterable<[string, Entry]>
 

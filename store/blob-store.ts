@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs'
 import { rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { open as openFile } from 'node:fs/promises'
+import { open as openFile, type FileHandle } from 'node:fs/promises'
 import { CHUNK_SIZE, GROUP_SIZE, PAIR_SIZE } from './bao/constants.js'
 import { MissingRange } from './bao/errors.js'
 import { OutboardBuilder } from './bao/outboard.js'
@@ -79,9 +78,14 @@ export class BaseStore implements BlobStore {
       this.open()
       const { size } = await stat(path)
       emit({ type: 'size', size })
-      const stream = createReadStream(path, { highWaterMark: READ_SIZE, ...(options.signal === undefined ? {} : { signal: options.signal }) })
-      if (options.mode === 'reference') return this.addFrom(stream, size, emit, options, path)
-      return this.addFrom(stream, size, emit, options)
+      const handle = await openFile(path, 'r')
+      try {
+        const chunks = readChunks(handle, size)
+        if (options.mode === 'reference') return await this.addFrom(chunks, size, emit, options, path)
+        return await this.addFrom(chunks, size, emit, options)
+      } finally {
+        await handle.close()
+      }
     })
   }
 
@@ -105,16 +109,20 @@ export class BaseStore implements BlobStore {
     try {
       let copied = 0
       let reported = 0
+      // One write in flight while the next chunk is read and hashed (readChunks double-buffers).
+      let writing: Promise<void> = Promise.resolve()
       for await (const chunk of source) {
         options.signal?.throwIfAborted()
         builder.update(chunk)
-        if (temp !== undefined) await temp.file.writeAt(copied, chunk)
+        await writing
+        if (temp !== undefined) writing = temp.file.writeAt(copied, chunk)
         copied += chunk.length
         if (copied - reported >= READ_SIZE) {
           emit({ type: 'progress', copied: temp === undefined ? 0 : copied, hashed: copied })
           reported = copied
         }
       }
+      await writing
       const { hash, outboard } = builder.finish()
       emit({ type: 'progress', copied: temp === undefined ? 0 : copied, hashed: copied })
       const hex = toHex(hash)
@@ -256,7 +264,7 @@ export class BaseStore implements BlobStore {
         backend: this.backend,
         exclusive: (key, fn) => this.writers.run(key, fn),
         loadEntry: key => this.loadEntry(key),
-        commitEntry: (key, entry) => this.commitEntry(key, entry)
+        commitEntry: (key, entry, durable) => this.commitEntry(key, entry, durable)
       }, hash, hex, ranges, stream, options)
     } finally {
       pin.release()
@@ -385,8 +393,8 @@ export class BaseStore implements BlobStore {
     return this.backend.getEntry(hex)
   }
 
-  private async commitEntry (hex: string, entry: Entry): Promise<void> {
-    await this.backend.putEntry(hex, entry)
+  private async commitEntry (hex: string, entry: Entry, durable = true): Promise<void> {
+    await this.backend.putEntry(hex, entry, durable)
     this.observers.notify(hex, bitfieldOf(entry))
   }
 
@@ -424,6 +432,23 @@ export class BaseStore implements BlobStore {
       await close()
       throw err
     }
+  }
+}
+
+/**
+ * A file's bytes in READ_SIZE steps through two reused buffers, so the consumer may still be
+ * writing one step while it hashes the next; no garbage piles up (fresh Buffers per read are
+ * freed late by V8). The consumer must be done with a step before it asks for the one after next.
+ */
+async function * readChunks (handle: FileHandle, size: number): AsyncGenerator<Uint8Array> {
+  const length = Math.min(READ_SIZE, Math.max(size, 1))
+  const buffers = [new Uint8Array(length), new Uint8Array(length)]
+  for (let offset = 0, step = 0; offset < size; step++) {
+    const buffer = buffers[step % 2] as Uint8Array
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - offset), offset)
+    if (bytesRead === 0) throw new Error(`file shrank while being added: ${offset} of ${size} bytes read`)
+    yield buffer.subarray(0, bytesRead)
+    offset += bytesRead
   }
 }
 

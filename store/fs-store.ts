@@ -53,8 +53,8 @@ class FsBackend implements Backend {
     return bytes === undefined ? undefined : decodeEntry(bytes)
   }
 
-  async putEntry (hex: string, entry: Entry): Promise<void> {
-    await this.db.put(ENTRY + hex, encodeEntry(entry), { sync: true })
+  async putEntry (hex: string, entry: Entry, durable = true): Promise<void> {
+    await this.db.put(ENTRY + hex, encodeEntry(entry), { sync: durable })
   }
 
   async deleteEntry (hex: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { CHUNK_SIZE, GROUP_LOG, PAIR_SIZE } from './bao/constants.js'
+import { CHUNK_SIZE, GROUP_LOG, GROUP_SIZE, PAIR_SIZE } from './bao/constants.js'
 import { defaultCore } from './bao/core.js'
 import { decodeRanges } from './bao/decode.js'
 import { InvalidSize } from './bao/errors.js'
@@ -21,45 +21,73 @@ export interface ImportContext {
   exclusive: <T>(hex: string, fn: () => Promise<T>) => Promise<T>
   loadEntry: (hex: string) => Promise<Entry | undefined>
   /** Persist the entry (after its data is durable) and tell observers. */
-  commitEntry: (hex: string, entry: Entry) => Promise<void>
+  commitEntry: (hex: string, entry: Entry, durable: boolean) => Promise<void>
 }
-
-interface Pending {
-  leaves: Array<{ offset: number, data: Uint8Array }>
-  pairs: Array<{ node: number, pair: Uint8Array }>
-  chunkPairs: Array<{ node: number, pair: Uint8Array }>
-  bytes: number
-}
-
-const empty = (): Pending => ({ leaves: [], pairs: [], chunkPairs: [], bytes: 0 })
 
 /**
- * Verify an encoded stream and write what verifies. Items are buffered and flushed every
+ * A batch: leaf bytes copied into a pooled buffer as runs of adjacent bytes (so the input's
+ * buffers are let go at once and each run is one write), pairs by in-order index, inner pairs.
+ */
+interface Pending {
+  buffer: Uint8Array
+  used: number
+  runs: Array<{ offset: number, start: number, length: number }>
+  pairs: Array<{ index: number, pair: Uint8Array }>
+  chunkPairs: Array<{ node: number, pair: Uint8Array }>
+}
+
+/** Batch buffers: one per batch in flight plus the one filling, reused. */
+class BufferPool {
+  private readonly free: Uint8Array[] = []
+  take (): Uint8Array { return this.free.pop() ?? new Uint8Array(FLUSH_BYTES + GROUP_SIZE) }
+  give (buffer: Uint8Array): void { this.free.push(buffer) }
+}
+
+function isEmpty (batch: Pending): boolean {
+  return batch.runs.length === 0 && batch.pairs.length === 0 && batch.chunkPairs.length === 0
+}
+
+/** Batches whose writes may be under way at once before decoding waits. */
+const IN_FLIGHT = 2
+
+/**
+ * Verify an encoded stream and write what verifies. Items are batched and flushed every
  * FLUSH_BYTES or FLUSH_MS (a timer also fires while the stream stalls), at the end, and before an
- * error is rethrown, so what verified is kept. A flush writes data and pairs, syncs them, and only
- * then records the new present ranges: a crash at any moment leaves an entry that claims only
- * bytes that reached the files.
+ * error is rethrown, so what verified is kept. A batch's writes start at once; then, in batch
+ * order, data and pairs are synced and only after that the new present ranges are recorded: a
+ * crash at any moment leaves an entry that claims only bytes that reached the disk.
  */
 export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: string, ranges: ChunkRanges,
   stream: AsyncIterable<Uint8Array>, options: AbortOptions = {}): Promise<ImportResult> {
   let declared: number | undefined
-  let pending = empty()
+  const pool = new BufferPool()
+  const fresh = (): Pending => ({ buffer: pool.take(), used: 0, runs: [], pairs: [], chunkPairs: [] })
+  let pending = fresh()
   let written = 0
   let complete = false
-  let chain: Promise<void> = Promise.resolve()
+  let files: Promise<{ data: BlobFile, pairs: BlobFile }> | undefined
+  let commits: Promise<void> = Promise.resolve()
+  const inFlight: Array<Promise<void>> = []
   let timer: NodeJS.Timeout | undefined
 
   const flush = (): Promise<void> => {
     if (timer !== undefined) { clearTimeout(timer); timer = undefined }
     const batch = pending
-    pending = empty()
-    chain = chain.then(async () => {
-      if (batch.leaves.length === 0 && batch.pairs.length === 0 && batch.chunkPairs.length === 0) return
-      const result = await ctx.exclusive(hex, () => apply(ctx, hash, hex, declared as number, batch))
+    if (isEmpty(batch)) return commits
+    pending = fresh()
+    files ??= Promise.all([ctx.backend.openData(hex, true), ctx.backend.openPairs(hex, true)])
+      .then(([data, pairs]) => ({ data: data as BlobFile, pairs: pairs as BlobFile }))
+    const writes = files.then(open => writeBatch(open, batch)).finally(() => pool.give(batch.buffer))
+    writes.catch(() => {}) // surfaces through the commit below
+    commits = commits.then(async () => {
+      await writes
+      const open = await (files as Promise<{ data: BlobFile, pairs: BlobFile }>)
+      await Promise.all([open.data.sync(), open.pairs.sync()])
+      const result = await ctx.exclusive(hex, () => record(ctx, hash, hex, declared as number, batch, open))
       written += result.written
       complete = result.complete
     })
-    return chain
+    return commits
   }
 
   try {
@@ -75,72 +103,88 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
           continue
         }
         case 'parent':
-          if (!complete) pending.pairs.push({ node: item.node, pair: item.pair })
+          if (!complete) pending.pairs.push({ index: (item.node - 1) / 2, pair: item.pair.slice() })
           continue
         case 'chunkParent':
-          if (!complete) pending.chunkPairs.push({ node: item.node, pair: item.pair })
+          if (!complete) pending.chunkPairs.push({ node: item.node, pair: item.pair.slice() })
           continue
-        case 'leaf':
+        case 'leaf': {
           if (complete) continue
-          pending.leaves.push({ offset: item.offset, data: item.data })
-          pending.bytes += item.data.length
-          if (pending.bytes >= FLUSH_BYTES) await flush()
-          else timer ??= setTimeout(() => { flush().catch(() => {}) }, FLUSH_MS)
+          const { offset, data } = item
+          pending.buffer.set(data, pending.used)
+          const last = pending.runs[pending.runs.length - 1]
+          if (last !== undefined && last.offset + last.length === offset) last.length += data.length
+          else pending.runs.push({ offset, start: pending.used, length: data.length })
+          pending.used += data.length
+          if (pending.used >= FLUSH_BYTES) {
+            inFlight.push(flush())
+            if (inFlight.length >= IN_FLIGHT) await inFlight.shift()
+          } else {
+            timer ??= setTimeout(() => { flush().catch(() => {}) }, FLUSH_MS)
+          }
           continue
+        }
         default: {
           const unexpected: never = item
           throw new Error(`unexpected item ${JSON.stringify(unexpected)}`)
         }
       }
     }
+    await flush()
   } catch (err) {
     await flush().catch(() => {})
     throw err
   } finally {
     if (timer !== undefined) clearTimeout(timer)
+    const open = await files?.catch(() => undefined)
+    await open?.data.close()
+    await open?.pairs.close()
   }
-  await flush()
   return { bytesWritten: written, complete }
 }
 
-/** Write one batch and record it; returns verified bytes written and whether the blob is complete. */
-async function apply (ctx: ImportContext, hash: Uint8Array, hex: string, size: number, batch: Pending): Promise<{ written: number, complete: boolean }> {
+/** Write a batch: one write per run of adjacent leaf bytes, one per run of adjacent pairs. */
+async function writeBatch (files: { data: BlobFile, pairs: BlobFile }, batch: Pending): Promise<void> {
+  for (const run of batch.runs) await files.data.writeAt(run.offset, batch.buffer.subarray(run.start, run.start + run.length))
+  const pairs = [...batch.pairs].sort((a, b) => a.index - b.index)
+  for (let i = 0; i < pairs.length;) {
+    let j = i + 1
+    while (j < pairs.length && (pairs[j] as { index: number }).index === (pairs[j - 1] as { index: number }).index + 1) j++
+    const run = new Uint8Array((j - i) * PAIR_SIZE)
+    for (let k = i; k < j; k++) run.set((pairs[k] as { pair: Uint8Array }).pair, (k - i) * PAIR_SIZE)
+    await files.pairs.writeAt((pairs[i] as { index: number }).index * PAIR_SIZE, run)
+    i = j
+  }
+}
+
+/** Record a synced batch in the entry; returns verified bytes recorded and whether the blob is complete. */
+async function record (ctx: ImportContext, hash: Uint8Array, hex: string, size: number, batch: Pending,
+  files: { data: BlobFile, pairs: BlobFile }): Promise<{ written: number, complete: boolean }> {
   const existing = await ctx.loadEntry(hex)
   if (existing?.complete === true) return { written: 0, complete: true }
   const entry: Entry = existing ?? { size, sizeVerified: false, present: ChunkRanges.empty(), complete: false, chunkPairs: new Map() }
   const tree = new BaoTree(size, GROUP_LOG)
-  const data = await ctx.backend.openData(hex, true) as BlobFile
-  const pairs = await ctx.backend.openPairs(hex, true) as BlobFile
-  try {
-    let present = entry.present
-    let written = 0
-    for (const run of contiguous(batch.leaves)) {
-      await data.writeAt(run.offset, run.data)
-      written += run.data.length
-      present = present.union(ChunkRanges.range(Math.floor(run.offset / CHUNK_SIZE), Math.max(1, Math.ceil((run.offset + run.data.length) / CHUNK_SIZE))))
-      if (run.offset + run.data.length === size) entry.sizeVerified = true
-    }
-    for (const { node, pair } of batch.pairs) await pairs.writeAt((node - 1) / 2 * PAIR_SIZE, pair)
-    for (const { node, pair } of batch.chunkPairs) entry.chunkPairs.set(node, pair)
-    await data.sync()
-    await pairs.sync()
-    entry.present = present.canonicalize(size)
-    // A group whose chunks are all here is checked whole from now on: drop its inner pairs.
-    for (const node of entry.chunkPairs.keys()) {
-      const level = trailingOnes(node)
-      const start = (node + 1 - 2 ** level) / 2
-      const group = Math.floor(start / tree.blockChunks) * tree.blockChunks
-      if (entry.present.containsRange(group, Math.min(group + tree.blockChunks, tree.chunks))) entry.chunkPairs.delete(node)
-    }
-    entry.complete = entry.sizeVerified && entry.present.containsRange(0, tree.chunks)
-    if (entry.complete) await finish(ctx.backend, hash, hex, entry, tree, data, pairs)
-    await ctx.commitEntry(hex, entry)
-    if (entry.complete) await ctx.backend.dropFiles(hex, { pairs: true, data: entry.inlineData !== undefined })
-    return { written, complete: entry.complete }
-  } finally {
-    await data.close()
-    await pairs.close()
+  let present = entry.present
+  let written = 0
+  for (const { offset, length } of batch.runs) {
+    written += length
+    present = present.union(ChunkRanges.range(Math.floor(offset / CHUNK_SIZE), Math.max(1, Math.ceil((offset + length) / CHUNK_SIZE))))
+    if (offset + length === size) entry.sizeVerified = true
   }
+  for (const { node, pair } of batch.chunkPairs) entry.chunkPairs.set(node, pair)
+  entry.present = present.canonicalize(size)
+  // A group whose chunks are all here is checked whole from now on: drop its inner pairs.
+  for (const node of entry.chunkPairs.keys()) {
+    const level = trailingOnes(node)
+    const start = (node + 1 - 2 ** level) / 2
+    const group = Math.floor(start / tree.blockChunks) * tree.blockChunks
+    if (entry.present.containsRange(group, Math.min(group + tree.blockChunks, tree.chunks))) entry.chunkPairs.delete(node)
+  }
+  entry.complete = entry.sizeVerified && entry.present.containsRange(0, tree.chunks)
+  if (entry.complete) await finish(ctx.backend, hash, hex, entry, tree, files.data, files.pairs)
+  await ctx.commitEntry(hex, entry, entry.complete)
+  if (entry.complete) await ctx.backend.dropFiles(hex, { pairs: true, data: entry.inlineData !== undefined })
+  return { written, complete: entry.complete }
 }
 
 /** All chunks are here: turn the in-order pairs into the pre-order outboard (or inline it). */
@@ -165,24 +209,3 @@ async function finish (backend: Backend, hash: Uint8Array, hex: string, entry: E
   }
 }
 
-/** Leaves merged into runs of adjacent bytes, so each run is one write. */
-function contiguous (leaves: Array<{ offset: number, data: Uint8Array }>): Array<{ offset: number, data: Uint8Array }> {
-  const sorted = [...leaves].sort((a, b) => a.offset - b.offset)
-  const runs: Array<{ offset: number, parts: Uint8Array[], length: number }> = []
-  for (const leaf of sorted) {
-    const last = runs[runs.length - 1]
-    if (last !== undefined && last.offset + last.length === leaf.offset) {
-      last.parts.push(leaf.data)
-      last.length += leaf.data.length
-    } else {
-      runs.push({ offset: leaf.offset, parts: [leaf.data], length: leaf.data.length })
-    }
-  }
-  return runs.map(run => {
-    if (run.parts.length === 1) return { offset: run.offset, data: run.parts[0] as Uint8Array }
-    const data = new Uint8Array(run.length)
-    let at = 0
-    for (const part of run.parts) { data.set(part, at); at += part.length }
-    return { offset: run.offset, data }
-  })
-}

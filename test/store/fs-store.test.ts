@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, openSync, readSync, rmSync, writeSync, closeSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { GROUP_SIZE } from '../../store/bao/constants.js'
+import { decodeRanges } from '../../store/bao/decode.js'
+import { FsStore } from '../../store/fs-store.js'
+import { MemStore } from '../../store/mem-store.js'
+import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
+import { collect, concat, randomBytes, rejection } from '../helpers.js'
+
+describe('FsStore on disk', function () {
+  this.timeout(60000)
+  let dir: string
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'verity-fs-')) })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('keeps blobs, partial blobs and tags across a reopen', async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 3, 1)
+    const small = randomBytes(1000, 2)
+    const source = new MemStore()
+    const { hash: partialHash } = await source.addBytes(randomBytes(1024 * 1024, 3))
+    let store = await FsStore.open(dir)
+    const { hash } = await store.addBytes(data, { tag: 'big' })
+    const { hash: smallHash } = await store.addBytes(small, { tag: 'small' })
+    await store.importBao(partialHash, ChunkRanges.range(16, 48), source.exportBao(partialHash, ChunkRanges.range(16, 48)))
+    await store.close()
+
+    store = await FsStore.open(dir)
+    assert.ok(Buffer.from(await store.getBytes(hash)).equals(data))
+    assert.ok(Buffer.from(await store.getBytes(smallHash)).equals(small))
+    assert.deepEqual((await store.tags.get('big'))?.hash, hash)
+    assert.equal((await store.bitfield(partialHash)).ranges.toString(), '{16..48}')
+    await store.importBao(partialHash, ChunkRanges.all(), source.exportBao(partialHash, ChunkRanges.all()))
+    assert.equal((await store.status(partialHash)).status, 'complete')
+    await store.close()
+    // Completed blobs keep no partial-download files behind.
+    assert.ok(readdirSync(join(dir, 'data')).every(name => !name.endsWith('.pairs')))
+    await source.close()
+  })
+
+  it('refuses corrupt bytes on disk for the affected range and serves the rest', async () => {
+    const data = randomBytes(10 * GROUP_SIZE, 4)
+    const store = await FsStore.open(dir)
+    const { hash } = await store.addBytes(data)
+    const hex = Buffer.from(hash).toString('hex')
+    const fd = openSync(join(dir, 'data', `${hex}.data`), 'r+')
+    const byte = Buffer.alloc(1)
+    const at = 5 * GROUP_SIZE + 123
+    readSync(fd, byte, 0, 1, at)
+    byte[0] = (byte[0] as number) ^ 0x40
+    writeSync(fd, byte, 0, 1, at)
+    closeSync(fd)
+
+    const bad = ChunkRanges.range(5 * 16, 6 * 16)
+    assert.equal((await rejection(() => collect(store.reader(hash, { offset: at, length: 10 })))).name, 'LeafHashMismatch')
+    assert.equal((await rejection(() => collect(store.exportBao(hash, bad)))).name, 'LeafHashMismatch')
+    assert.equal((await rejection(() => store.getBytes(hash))).name, 'LeafHashMismatch')
+    // Other groups still come out, verified.
+    const before = concat(await collect(store.reader(hash, { offset: 0, length: 5 * GROUP_SIZE })))
+    assert.ok(Buffer.from(before).equals(data.subarray(0, 5 * GROUP_SIZE)))
+    const after = ChunkRanges.range(6 * 16, 10 * 16)
+    const leaves = (await collect(decodeRanges(hash, after, store.exportBao(hash, after)))).filter(item => item.type === 'leaf')
+    assert.equal(leaves.length, 4)
+    await store.close()
+  })
+
+  it('records verified progress within about a second while a stream stalls', async () => {
+    const source = new MemStore()
+    const data = randomBytes(2 * 1024 * 1024, 5)
+    const { hash } = await source.addBytes(data)
+    const store = await FsStore.open(dir)
+    const encoded = concat(await collect(source.exportBao(hash, ChunkRanges.all())))
+    let release: () => void = () => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    async function * stalling (): AsyncGenerator<Uint8Array> {
+      yield encoded.subarray(0, encoded.length / 2)
+      await gate
+      yield encoded.subarray(encoded.length / 2)
+    }
+    const importing = store.importBao(hash, ChunkRanges.all(), stalling())
+    const deadline = Date.now() + 10000
+    let ranges = ChunkRanges.empty()
+    while (ranges.isEmpty() && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      ranges = (await store.bitfield(hash)).ranges
+    }
+    assert.ok(!ranges.isEmpty(), 'nothing was recorded while the stream stalled')
+    release()
+    assert.equal((await importing).complete, true)
+    await store.close()
+    await source.close()
+  })
+})
