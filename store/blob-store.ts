@@ -45,6 +45,8 @@ export class BaseStore implements BlobStore {
   private gcRun: Promise<GcResult> | undefined
   private autoTag = 0
   private closed = false
+  /** Imports under way: close() stops them, and they record what they verified before it returns. */
+  private readonly imports = new Set<{ controller: AbortController, done: Promise<unknown> }>()
 
   constructor (protected readonly backend: Backend) {
     this.tags = {
@@ -259,14 +261,20 @@ export class BaseStore implements BlobStore {
     const hex = toHex(hashArg('hash', hash))
     // A download in progress is pinned: GC must not take its partial data.
     const pin = this.tempTag({ hash, format: 'raw' })
+    const controller = new AbortController()
+    const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal])
+    const done = importBao({
+      backend: this.backend,
+      exclusive: (key, fn) => this.writers.run(key, fn),
+      loadEntry: key => this.backend.getEntry(key),
+      commitEntry: (key, entry, durable) => this.commitEntry(key, entry, durable)
+    }, hash, hex, ranges, stream, { signal })
+    const active = { controller, done }
+    this.imports.add(active)
     try {
-      return await importBao({
-        backend: this.backend,
-        exclusive: (key, fn) => this.writers.run(key, fn),
-        loadEntry: key => this.loadEntry(key),
-        commitEntry: (key, entry, durable) => this.commitEntry(key, entry, durable)
-      }, hash, hex, ranges, stream, options)
+      return await done
     } finally {
+      this.imports.delete(active)
       pin.release()
     }
   }
@@ -375,9 +383,12 @@ export class BaseStore implements BlobStore {
     for await (const [name, value] of this.backend.tags(prefix)) yield { name, value }
   }
 
+  /** Stops imports under way (each records what it verified), waits for GC, then closes. */
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
+    for (const active of this.imports) active.controller.abort(new StoreClosed())
+    await Promise.allSettled([...this.imports].map(active => active.done))
     await this.gcRun?.catch(() => {})
     await this.backend.close()
   }

@@ -13,7 +13,8 @@ export class ByteReader {
   /** Bytes handed out so far. */
   position = 0
 
-  constructor (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
+  /** With a signal, a read waiting on a stalled source ends as soon as the signal aborts. */
+  constructor (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, private readonly signal?: AbortSignal) {
     this.iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()
   }
 
@@ -56,7 +57,7 @@ export class ByteReader {
 
   private async pull (): Promise<boolean> {
     if (this.done) return false
-    const next = await this.iterator.next()
+    const next = await this.nextOrAbort()
     if (next.done === true) {
       this.done = true
       return false
@@ -65,5 +66,28 @@ export class ByteReader {
     this.current = next.value
     this.offset = 0
     return true
+  }
+
+  private async nextOrAbort (): Promise<IteratorResult<Uint8Array>> {
+    const signal = this.signal
+    if (signal === undefined) return this.iterator.next()
+    signal.throwIfAborted()
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    try {
+      return await Promise.race([this.iterator.next(), aborted])
+    } catch (err) {
+      if (signal.aborted) {
+        // Let the source go; a generator stuck in an await finishes its return() later.
+        this.done = true
+        Promise.resolve(this.iterator.return?.()).catch(() => {})
+      }
+      throw err
+    } finally {
+      signal.removeEventListener('abort', onAbort as () => void)
+    }
   }
 }

@@ -47,7 +47,7 @@ export async function * decodeRanges (
 ): AsyncGenerator<DecodedItem> {
   hashArg('hash', hash)
   const owned = !(source instanceof ByteReader)
-  const reader = source instanceof ByteReader ? source : new ByteReader(source)
+  const reader = source instanceof ByteReader ? source : new ByteReader(source, options.signal)
   const groupLog = options.groupLog ?? GROUP_LOG
   const core = options.core ?? defaultCore()
 

@@ -49,6 +49,7 @@ describe('FsStore crash safety (SIGKILL during import, real processes)', functio
     const dataFile = join(dir, 'blob.bin')
     writeFileSync(dataFile, data)
     const survived: number[] = []
+    const lostMiB: number[] = []
     let killedMidway = 0
     for (let trial = 0; trial < TRIALS; trial++) {
       const storeDir = join(dir, `store-${trial}`)
@@ -71,6 +72,7 @@ describe('FsStore crash safety (SIGKILL during import, real processes)', functio
       if (run.killed && run.received > 0 && presentBytes < SIZE) {
         killedMidway++
         survived.push(Math.min(1, presentBytes / run.received))
+        lostMiB.push(Math.max(0, run.received - presentBytes) / 2 ** 20)
       }
 
       // Importing what is missing completes the blob with the right hash.
@@ -84,6 +86,6 @@ describe('FsStore crash safety (SIGKILL during import, real processes)', functio
     }
     assert.ok(killedMidway >= TRIALS / 2, `only ${killedMidway} of ${TRIALS} kills landed mid-import`)
     const average = survived.reduce((a, b) => a + b, 0) / survived.length
-    console.log(`      crash test: ${killedMidway}/${TRIALS} kills mid-import; verified progress kept on average ${(average * 100).toFixed(1)}% of the bytes received before the kill (min ${(Math.min(...survived) * 100).toFixed(1)}%)`)
+    console.log(`      crash test: ${killedMidway}/${TRIALS} kills mid-import; verified progress kept on average ${(average * 100).toFixed(1)}% of the bytes received before the kill (min ${(Math.min(...survived) * 100).toFixed(1)}%); lost on average ${(lostMiB.reduce((a, b) => a + b, 0) / lostMiB.length).toFixed(1)} MiB (the batch filling plus at most two being synced)`)
   })
 })

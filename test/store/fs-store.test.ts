@@ -65,6 +65,31 @@ describe('FsStore on disk', function () {
     await store.close()
   })
 
+  it('records what an import verified when the store is closed under it', async () => {
+    const source = new MemStore()
+    const data = randomBytes(3 * 1024 * 1024, 6)
+    const { hash } = await source.addBytes(data)
+    const encoded = concat(await collect(source.exportBao(hash, ChunkRanges.all())))
+    let store = await FsStore.open(dir)
+    let fed = (): void => {}
+    const halfway = new Promise<void>(resolve => { fed = resolve })
+    async function * stalls (): AsyncGenerator<Uint8Array> {
+      yield encoded.subarray(0, encoded.length / 2)
+      fed()
+      await new Promise(resolve => setTimeout(resolve, 60000))
+    }
+    const importing = store.importBao(hash, ChunkRanges.all(), stalls()).then(() => undefined, (err: Error) => err)
+    await halfway
+    await new Promise(resolve => setTimeout(resolve, 50))
+    await store.close()
+    assert.equal((await importing)?.name, 'StoreClosed')
+    store = await FsStore.open(dir)
+    const { ranges } = await store.bitfield(hash)
+    assert.ok(ranges.countUpTo(3072) > 1000, `only ${ranges.toString()} recorded`)
+    await store.close()
+    await source.close()
+  })
+
   it('records verified progress within about a second while a stream stalls', async () => {
     const source = new MemStore()
     const data = randomBytes(2 * 1024 * 1024, 5)
