@@ -54,7 +54,7 @@ export async function hashingBench (sizes = [1 << 20, 256 << 20]): Promise<void>
     const label = `${size / (1 << 20)} MiB`
     // Big inputs get one timed pass per round; small ones repeat until the round is long enough.
     const big = size >= 64 << 20
-    const opts = big ? { rounds: 3, minMs: 0 } : { rounds: 5, minMs: 300 }
+    const opts = big ? { rounds: 5, minMs: 0 } : { rounds: 5, minMs: 300 }
     let referenceHex = ''
     const reference = await throughput(size, () => { wasm.init(); wasm.update(data); referenceHex = wasm.digest('hex') }, opts)
     const native = big ? b3sum(data, referenceHex) : undefined
