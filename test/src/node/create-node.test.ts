@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createNode, type VerityNode } from '../../../src/node/create-node.js'
+import { byteStream } from '../../../src/node/stream.js'
+import { concat, randomBytes } from '../../helpers.js'
+
+const ECHO = '/verity-test/echo/1'
+
+/** Serve an echo protocol: read everything, send it back, close. */
+async function serveEcho (node: VerityNode): Promise<void> {
+  await node.libp2p.handle(ECHO, async stream => {
+    const s = byteStream(stream)
+    for await (const chunk of s.source) await s.write(chunk)
+    await s.closeWrite()
+  })
+}
+
+describe('createNode: libp2p over QUIC and TCP on 127.0.0.1', function () {
+  this.timeout(60000)
+  let dir: string
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'verity-node-')) })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('keeps its identity in the data directory across restarts', async () => {
+    const first = await createNode({ dataDir: dir })
+    const id = first.peerId
+    await first.stop()
+    assert.equal(statSync(join(dir, 'identity.key')).mode & 0o777, 0o600)
+    const second = await createNode({ dataDir: dir })
+    assert.equal(second.peerId, id)
+    await second.stop()
+  })
+
+  for (const transport of ['quic-v1', 'tcp']) {
+    it(`moves bytes both ways over ${transport}`, async () => {
+      const a = await createNode()
+      const b = await createNode()
+      try {
+        await serveEcho(b)
+        const addr = b.addrs().find(ma => ma.toString().includes(`/${transport}`) || (transport === 'tcp' && ma.toString().includes('/tcp/')))
+        assert.ok(addr !== undefined, `b listens on ${transport}: ${b.addrs().map(String).join(' ')}`)
+        const stream = byteStream(await a.libp2p.dialProtocol(addr, ECHO))
+        const payload = randomBytes(3 * 1024 * 1024 + 11, 7)
+        const received: Uint8Array[] = []
+        const reading = (async () => { for await (const chunk of stream.source) received.push(chunk) })()
+        for (let at = 0; at < payload.length; at += 100000) await stream.write(payload.subarray(at, at + 100000))
+        await stream.closeWrite()
+        await reading
+        assert.ok(Buffer.from(concat(received)).equals(payload))
+        const conns = a.libp2p.getConnections()
+        assert.ok(conns.some(c => c.remoteAddr.toString().includes(transport === 'tcp' ? '/tcp/' : '/quic-v1')))
+      } finally {
+        await a.stop()
+        await b.stop()
+      }
+    })
+  }
+})
