@@ -1,0 +1,152 @@
+import { isIPv4, isIPv6 } from 'node:net'
+import { fromString as fromText, toString as toText } from 'uint8arrays'
+import { HASH_SIZE } from '../store/bao/constants.js'
+import { hashArg } from '../store/bao/validate.js'
+import { MalformedMessage } from '../store/codec/errors.js'
+import { PostcardReader, PostcardWriter } from '../store/codec/postcard.js'
+import type { BlobFormat } from '../store/interface.js'
+
+/** A QUIC-v1 (UDP) endpoint of the node named in a ticket. */
+export interface SocketAddr { ip: string, port: number }
+
+/** A ticket that does not parse: wrong prefix, bad base32, unknown variant, short body. */
+export class InvalidTicket extends Error {
+  static override name = 'InvalidTicket'
+  constructor (message = 'invalid ticket') {
+    super(message)
+    this.name = 'InvalidTicket'
+  }
+}
+
+const PREFIX = 'blob'
+const VARIANT = 0
+
+/**
+ * A blob ticket (PROTOCOL.md section 6): "blob" + lowercase unpadded base32 of postcard
+ * `00 id(32) Option<relay-url> Set<SocketAddr> format(varint) hash(32)`; iroh reads it too.
+ */
+export class BlobTicket {
+  readonly nodeId: Uint8Array
+  readonly addrs: readonly SocketAddr[]
+  readonly hash: Uint8Array
+  readonly format: BlobFormat
+  readonly relayUrl: string | undefined
+
+  constructor (init: { nodeId: Uint8Array, addrs?: SocketAddr[], hash: Uint8Array, format?: BlobFormat, relayUrl?: string }) {
+    this.nodeId = hashArg('nodeId', init.nodeId)
+    this.hash = hashArg('hash', init.hash)
+    this.format = init.format ?? 'raw'
+    if (this.format !== 'raw' && this.format !== 'hashseq') throw new TypeError(`format must be 'raw' or 'hashseq', got ${String(this.format)}`)
+    this.relayUrl = init.relayUrl === undefined ? undefined : new URL(init.relayUrl).toString()
+    this.addrs = sortAddrs(init.addrs ?? [])
+  }
+
+  toBytes (): Uint8Array {
+    const writer = new PostcardWriter().byte(VARIANT).bytes(this.nodeId)
+    if (this.relayUrl === undefined) {
+      writer.byte(0)
+    } else {
+      const url = new TextEncoder().encode(this.relayUrl)
+      writer.byte(1).varint(url.length).bytes(url)
+    }
+    writer.varint(this.addrs.length)
+    for (const addr of this.addrs) {
+      const ip = ipBytes(addr.ip)
+      writer.byte(ip.length === 4 ? 0 : 1).bytes(ip).varint(addr.port)
+    }
+    return writer.varint(this.format === 'hashseq' ? 1 : 0).bytes(this.hash).finish()
+  }
+
+  toString (): string {
+    return PREFIX + toText(this.toBytes(), 'base32')
+  }
+
+  /** Parses a ticket: the prefix is matched case-sensitively, the base32 in any case. */
+  static parse (text: string): BlobTicket {
+    if (typeof text !== 'string') throw new TypeError(`ticket must be a string, got ${typeof text}`)
+    if (!text.startsWith(PREFIX)) throw new InvalidTicket(`a blob ticket starts with "${PREFIX}"`)
+    let bytes: Uint8Array
+    try {
+      bytes = fromText(text.slice(PREFIX.length).toLowerCase(), 'base32')
+    } catch {
+      throw new InvalidTicket('ticket is not valid base32')
+    }
+    return BlobTicket.fromBytes(bytes)
+  }
+
+  /** Bytes after the hash are ignored, as iroh does. */
+  static fromBytes (bytes: Uint8Array): BlobTicket {
+    const reader = new PostcardReader(bytes)
+    try {
+      const variant = reader.byte()
+      if (variant !== VARIANT) throw new InvalidTicket(`unknown ticket variant ${variant}`)
+      const nodeId = reader.take(HASH_SIZE).slice()
+      let relayUrl: string | undefined
+      const hasRelay = reader.byte()
+      if (hasRelay === 1) relayUrl = new TextDecoder('utf-8', { fatal: true }).decode(reader.take(reader.varint(reader.remaining)))
+      else if (hasRelay !== 0) throw new InvalidTicket(`bad relay option tag ${hasRelay}`)
+      const count = reader.varint(reader.remaining)
+      const addrs: SocketAddr[] = []
+      for (let i = 0; i < count; i++) {
+        const kind = reader.byte()
+        if (kind !== 0 && kind !== 1) throw new InvalidTicket(`bad socket address kind ${kind}`)
+        const ip = ipText(reader.take(kind === 0 ? 4 : 16))
+        addrs.push({ ip, port: reader.varint(65535) })
+      }
+      const format = reader.varint()
+      if (format > 1) throw new InvalidTicket(`unknown blob format ${format}`)
+      const hash = reader.take(HASH_SIZE).slice()
+      return new BlobTicket({ nodeId, addrs, hash, format: format === 1 ? 'hashseq' : 'raw', ...(relayUrl === undefined ? {} : { relayUrl }) })
+    } catch (err) {
+      if (err instanceof MalformedMessage || err instanceof TypeError) throw new InvalidTicket(`ticket does not decode: ${err.message}`)
+      throw err
+    }
+  }
+}
+
+/** IPv4 before IPv6, then by address bytes, then by port; duplicates dropped. */
+function sortAddrs (addrs: SocketAddr[]): SocketAddr[] {
+  const keyed = addrs.map(addr => {
+    if (!Number.isInteger(addr.port) || addr.port < 0 || addr.port > 65535) throw new RangeError(`port must be 0..65535, got ${addr.port}`)
+    const ip = ipBytes(addr.ip)
+    return { addr: { ip: ipText(ip), port: addr.port }, key: [ip.length === 4 ? 0 : 1, ...ip, addr.port] }
+  })
+  keyed.sort((a, b) => {
+    for (let i = 0; i < Math.min(a.key.length, b.key.length); i++) {
+      const d = (a.key[i] as number) - (b.key[i] as number)
+      if (d !== 0) return d
+    }
+    return a.key.length - b.key.length
+  })
+  return keyed.filter((k, i) => i === 0 || k.key.join() !== (keyed[i - 1] as { key: number[] }).key.join()).map(k => k.addr)
+}
+
+/** 4 bytes for IPv4 text, 16 for IPv6 text (with `::` and an embedded IPv4 tail). */
+export function ipBytes (ip: string): Uint8Array {
+  if (isIPv4(ip)) return Uint8Array.from(ip.split('.').map(Number))
+  if (!isIPv6(ip)) throw new RangeError(`not an IP address: ${JSON.stringify(ip)}`)
+  let text = ip.split('%')[0] as string
+  let tail: number[] = []
+  const lastColon = text.lastIndexOf(':')
+  if (text.slice(lastColon + 1).includes('.')) {
+    const v4 = text.slice(lastColon + 1).split('.').map(Number)
+    tail = [((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number)]
+    text = text.slice(0, lastColon + 1) + '0:0' // two words, overwritten below
+  }
+  const [head, rest] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined]
+  const parse = (part: string): number[] => part === '' ? [] : part.split(':').map(word => parseInt(word, 16))
+  const left = parse(head)
+  const right = rest === undefined ? [] : parse(rest)
+  let words = rest === undefined ? left : [...left, ...new Array(8 - left.length - right.length).fill(0), ...right]
+  if (tail.length > 0) words = [...words.slice(0, 6), ...tail]
+  const out = new Uint8Array(16)
+  words.forEach((word, i) => { out[2 * i] = word >> 8; out[2 * i + 1] = word & 0xff })
+  return out
+}
+
+function ipText (bytes: Uint8Array): string {
+  if (bytes.length === 4) return [...bytes].join('.')
+  const words: string[] = []
+  for (let i = 0; i < 16; i += 2) words.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16))
+  return words.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::')
+}
