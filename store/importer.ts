@@ -160,8 +160,17 @@ async function writeBatch (files: { data: BlobFile, pairs: BlobFile }, batch: Pe
 /** Record a synced batch in the entry; returns verified bytes recorded and whether the blob is complete. */
 async function record (ctx: ImportContext, hash: Uint8Array, hex: string, size: number, batch: Pending,
   files: { data: BlobFile, pairs: BlobFile }): Promise<{ written: number, complete: boolean }> {
-  const existing = await ctx.loadEntry(hex)
+  let existing = await ctx.loadEntry(hex)
   if (existing?.complete === true) return { written: 0, complete: true }
+  if (existing !== undefined && existing.size !== size) {
+    // Checked when the stream began, but another import may have recorded since.
+    if (existing.sizeVerified || !existing.present.isEmpty()) {
+      throw new InvalidSize(size, `stream declares size ${size}, the store holds ${existing.sizeVerified ? 'the proven' : 'a declared'} size ${existing.size}`)
+    }
+    // Nothing kept under the old claim: start over with this one. Pairs left in the pairs file
+    // are never read, since every path to a present chunk is rewritten by the import that brings it.
+    existing = undefined
+  }
   const entry: Entry = existing ?? { size, sizeVerified: false, present: ChunkRanges.empty(), complete: false, chunkPairs: new Map() }
   const tree = new BaoTree(size, GROUP_LOG)
   let present = entry.present

@@ -249,7 +249,10 @@ for (const kind of storeKinds()) {
       const before = (await store.bitfield(hash)).ranges.toString()
       const good = concat(await collect(source.exportBao(hash, ChunkRanges.range(100, 200))))
       const otherHash = blake3(randomBytes(300 * 1024, 10))
+      const lying = good.slice()
+      new DataView(lying.buffer).setBigUint64(0, BigInt(300 * 1024 + 1), true)
       const cases: Array<[string, Uint8Array, Uint8Array, RegExp]> = [
+        ['a size other than the one it holds', hash, lying, /^InvalidSize$/],
         ['wrong hash', otherHash, good, /^(ParentHashMismatch|InvalidSize)$/],
         ['truncated', hash, good.subarray(0, 8 + 64 * 3 + 100), /^UnexpectedEnd$/],
         ['garbage', hash, randomBytes(5000, 11), /^(ParentHashMismatch|InvalidSize|UnexpectedEnd)$/]
