@@ -186,3 +186,15 @@ export function decodeRangeSpecSeq (bytes: Uint8Array): RangeSpecSeq {
   if (reader.remaining !== 0) throw new MalformedMessage(`${reader.remaining} bytes after the RangeSpecSeq`)
   return seq
 }
+
+/** The first offset at or after `from` whose ranges are not empty; undefined if there is none. */
+export function nextSelected (seq: RangeSpecSeq, from: number): number | undefined {
+  const entries = seq.entries
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as { offset: number, ranges: ChunkRanges }
+    const start = Math.max(entry.offset, from)
+    const end = entries[i + 1]?.offset ?? Infinity
+    if (start < end && !entry.ranges.isEmpty()) return start
+  }
+  return undefined
+}

@@ -1,3 +1,4 @@
+import type { ByteReader } from './bao/byte-reader.js'
 import { rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { open as openFile, type FileHandle } from 'node:fs/promises'
@@ -256,7 +257,7 @@ export class BaseStore implements BlobStore {
 
   // ---- importing ----------------------------------------------------------------------------
 
-  async importBao (hash: Uint8Array, ranges: ChunkRanges, stream: AsyncIterable<Uint8Array>, options: AbortOptions = {}): Promise<ImportResult> {
+  async importBao (hash: Uint8Array, ranges: ChunkRanges, stream: AsyncIterable<Uint8Array> | ByteReader, options: AbortOptions = {}): Promise<ImportResult> {
     this.open()
     const hex = toHex(hashArg('hash', hash))
     // A download in progress is pinned: GC must not take its partial data.

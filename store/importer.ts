@@ -1,3 +1,4 @@
+import type { ByteReader } from './bao/byte-reader.js'
 import { CHUNK_SIZE, GROUP_LOG, GROUP_SIZE, PAIR_SIZE } from './bao/constants.js'
 import { defaultCore } from './bao/core.js'
 import { decodeRanges } from './bao/decode.js'
@@ -58,7 +59,7 @@ const IN_FLIGHT = 2
  * crash at any moment leaves an entry that claims only bytes that reached the disk.
  */
 export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: string, ranges: ChunkRanges,
-  stream: AsyncIterable<Uint8Array>, options: AbortOptions = {}): Promise<ImportResult> {
+  stream: AsyncIterable<Uint8Array> | ByteReader, options: AbortOptions = {}): Promise<ImportResult> {
   let declared: number | undefined
   const pool = new BufferPool()
   const fresh = (): Pending => ({ buffer: pool.take(), used: 0, runs: [], pairs: [], chunkPairs: [] })

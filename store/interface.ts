@@ -1,3 +1,4 @@
+import type { ByteReader } from './bao/byte-reader.js'
 import type { ChunkRanges } from './ranges/chunk-ranges.js'
 
 /** How a blob is to be read: raw bytes, or a HashSeq whose children belong to it. */
@@ -101,8 +102,11 @@ export interface BlobStore {
   exportFile: (hash: Uint8Array, path: string, options?: AbortOptions) => Promise<void>
   /** The encoded stream (PROTOCOL.md section 4) of `ranges`; MissingRange after the valid prefix. */
   exportBao: (hash: Uint8Array, ranges: ChunkRanges, options?: AbortOptions) => AsyncIterable<Uint8Array>
-  /** Verify an encoded stream of `ranges` of `hash` and write what verifies. */
-  importBao: (hash: Uint8Array, ranges: ChunkRanges, stream: AsyncIterable<Uint8Array>, options?: AbortOptions) => Promise<ImportResult>
+  /**
+   * Verify an encoded stream of `ranges` of `hash` and write what verifies. Given a ByteReader
+   * shared with other blobs (a Get response), it reads exactly this blob's encoding.
+   */
+  importBao: (hash: Uint8Array, ranges: ChunkRanges, stream: AsyncIterable<Uint8Array> | ByteReader, options?: AbortOptions) => Promise<ImportResult>
   status: (hash: Uint8Array) => Promise<BlobStatus>
   bitfield: (hash: Uint8Array) => Promise<Bitfield>
   /** The current bitfield, then the latest one after each change, until aborted. */

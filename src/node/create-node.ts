@@ -7,13 +7,27 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import type { ProviderEvent, ProviderPolicy } from '../../protocol/interface.js'
 import { FsStore } from '../../store/fs-store.js'
-import type { BlobStore } from '../../store/interface.js'
+import type { BlobFormat, BlobStore } from '../../store/interface.js'
 import { MemStore } from '../../store/mem-store.js'
+import { ConnectionPool, type PoolOptions } from '../pool.js'
+import { Remote } from '../remote.js'
+import { BlobTicket, type SocketAddr } from '../ticket.js'
+import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
 
 /** Loopback QUIC-v1 (UDP) first, TCP (noise + yamux) as the fallback. */
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/udp/0/quic-v1', '/ip4/127.0.0.1/tcp/0']
+
+export interface NodeLimits {
+  /** @default 1 MiB */
+  maxRequestSize?: number
+  /** @default 64 */
+  maxStreamsPerConnection?: number
+  /** Connections libp2p keeps open at most. @default 300 */
+  maxConnections?: number
+}
 
 export interface NodeOptions {
   /** Directory for the FsStore (`store/`) and the identity (`identity.key`). */
@@ -24,40 +38,72 @@ export interface NodeOptions {
   listen?: string[]
   /** The node's key; without it, the one in dataDir (made on first use), else a fresh one. */
   privateKey?: PrivateKey
+  /** Who may ask this node for what. @default get, getMany and observe for all; push for none */
+  provide?: ProviderPolicy
+  /** Provider events: connected, requestReceived, progress, completed, aborted. */
+  onEvent?: (event: ProviderEvent) => void
+  limits?: NodeLimits
+  pool?: PoolOptions
 }
 
 export interface VerityNode {
-  readonly libp2p: Libp2p
+  readonly libp2p: Libp2p<{ blobs: BlobsService }>
   readonly blobs: BlobStore
+  readonly remote: Remote
+  readonly pool: ConnectionPool
   readonly peerId: string
   /** Addresses others can dial, each ending in /p2p/<peer id>. */
   addrs: () => Multiaddr[]
+  /** A ticket for a blob here, with this node's QUIC addresses. */
+  ticket: (hash: Uint8Array, format?: BlobFormat) => BlobTicket
+  /** Let requests in flight finish (or time out), then stop libp2p and close an owned store. */
   stop: () => Promise<void>
 }
 
 /**
- * A libp2p node with QUIC and TCP and a blob store. It dials only what it is given: no
- * bootstrap peers, mDNS, UPnP, relays or DHT. The blobs protocol service is added by the node
- * issue's provider work.
+ * A libp2p node with QUIC and TCP, the blobs service and a store. It dials only what it is
+ * given: no bootstrap peers, mDNS, UPnP, relays or DHT.
  */
 export async function createNode (options: NodeOptions = {}): Promise<VerityNode> {
   const privateKey = options.privateKey ?? (options.dataDir === undefined ? undefined : await loadOrCreateIdentity(options.dataDir))
   const ownStore = options.store === undefined
   const blobs = options.store ?? (options.dataDir === undefined ? new MemStore() : await FsStore.open(join(options.dataDir, 'store')))
+  const limits = options.limits ?? {}
   try {
     const libp2p = await createLibp2p({
       ...(privateKey === undefined ? {} : { privateKey }),
       addresses: { listen: options.listen ?? DEFAULT_LISTEN },
       transports: [quic(), tcp()],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()]
+      streamMuxers: [yamux()],
+      connectionManager: { maxConnections: limits.maxConnections ?? 300 },
+      services: {
+        blobs: blobsService({
+          store: blobs,
+          ...(options.provide === undefined ? {} : { policy: options.provide }),
+          ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+          ...(limits.maxRequestSize === undefined ? {} : { maxRequestSize: limits.maxRequestSize }),
+          ...(limits.maxStreamsPerConnection === undefined ? {} : { maxStreamsPerConnection: limits.maxStreamsPerConnection })
+        })
+      }
     })
+    const pool = new ConnectionPool(libp2p, options.pool)
+    const remote = new Remote(blobs, pool)
     return {
       libp2p,
       blobs,
+      remote,
+      pool,
       peerId: libp2p.peerId.toString(),
       addrs: () => libp2p.getMultiaddrs(),
+      ticket: (hash, format = 'raw') => new BlobTicket({
+        nodeId: (libp2p.peerId.publicKey as { raw: Uint8Array }).raw,
+        addrs: quicAddrs(libp2p.getMultiaddrs()),
+        hash,
+        format
+      }),
       stop: async () => {
+        await pool.close({ timeoutMs: 5000 })
         await libp2p.stop()
         if (ownStore) await blobs.close()
       }
@@ -66,4 +112,18 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
     if (ownStore) await blobs.close()
     throw err
   }
+}
+
+/** The QUIC-v1 endpoints among the node's addresses, as a ticket holds them. */
+function quicAddrs (addrs: Multiaddr[]): SocketAddr[] {
+  const out: SocketAddr[] = []
+  for (const addr of addrs) {
+    const parts = addr.getComponents()
+    const ip = parts[0]
+    const udp = parts[1]
+    if (ip === undefined || udp?.name !== 'udp' || parts[2]?.name !== 'quic-v1') continue
+    if ((ip.name !== 'ip4' && ip.name !== 'ip6') || ip.value === undefined || udp.value === undefined) continue
+    out.push({ ip: ip.value, port: Number(udp.value) })
+  }
+  return out
 }

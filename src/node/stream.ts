@@ -1,16 +1,75 @@
 import type { Stream } from '@libp2p/interface'
 import type { ByteStream } from '../../protocol/interface.js'
 
-/** A libp2p 3 stream as a ByteStream: chunks as Uint8Array, writes that honour back pressure. */
+/** Unread bytes queued before the stream is paused (the transport then holds the sender back). */
+const HIGH_WATER = 4 << 20
+/** Queued bytes below which a paused stream resumes. */
+const LOW_WATER = 1 << 20
+
+/**
+ * A libp2p 3 stream as a ByteStream, with back pressure both ways: writes wait for drain, and
+ * reads pause the stream while the consumer is behind, so memory stays bounded whatever the
+ * peer sends (libp2p's own async iterator queues without limit).
+ */
 export function byteStream (stream: Stream): ByteStream {
+  const closed = new AbortController()
+  stream.addEventListener('close', () => { closed.abort() }, { once: true })
   return {
-    source: (async function * () {
-      for await (const chunk of stream) yield chunk instanceof Uint8Array ? chunk : chunk.subarray()
-    })(),
+    source: readSource(stream),
     write: async (bytes: Uint8Array) => {
       if (!stream.send(bytes)) await stream.onDrain()
     },
     closeWrite: async () => { await stream.close() },
-    abort: (err: Error) => { stream.abort(err) }
+    closeRead: async () => { await stream.closeRead() },
+    abort: (err: Error) => { stream.abort(err) },
+    closed: closed.signal
+  }
+}
+
+async function * readSource (stream: Stream): AsyncGenerator<Uint8Array> {
+  if (stream.readStatus !== 'readable' && stream.readStatus !== 'paused') return
+  const queue: Uint8Array[] = []
+  let queued = 0
+  let ended = false
+  let failure: Error | undefined
+  let wake: (() => void) | undefined
+  const onMessage = (evt: { data: Uint8Array | Iterable<Uint8Array> }): void => {
+    const data = evt.data
+    if (data instanceof Uint8Array) {
+      queue.push(data)
+      queued += data.length
+    } else {
+      for (const part of data) { queue.push(part); queued += part.length }
+    }
+    if (queued > HIGH_WATER && stream.readStatus === 'readable') stream.pause()
+    wake?.()
+  }
+  const onEnd = (): void => { ended = true; wake?.() }
+  const onClose = (evt: { error?: Error }): void => {
+    ended = true
+    failure = evt.error
+    wake?.()
+  }
+  stream.addEventListener('message', onMessage)
+  stream.addEventListener('remoteCloseWrite', onEnd)
+  stream.addEventListener('close', onClose)
+  try {
+    while (true) {
+      const next = queue.shift()
+      if (next !== undefined) {
+        queued -= next.length
+        if (queued < LOW_WATER && stream.readStatus === 'paused') stream.resume()
+        yield next
+        continue
+      }
+      if (failure !== undefined) throw failure
+      if (ended) return
+      await new Promise<void>(resolve => { wake = resolve })
+      wake = undefined
+    }
+  } finally {
+    stream.removeEventListener('message', onMessage)
+    stream.removeEventListener('remoteCloseWrite', onEnd)
+    stream.removeEventListener('close', onClose)
   }
 }

@@ -1,0 +1,48 @@
+import { ByteReader } from '../store/bao/byte-reader.js'
+import type { ChunkRanges } from '../store/ranges/chunk-ranges.js'
+import { MalformedMessage } from './errors.js'
+import { deframe } from './frame.js'
+import type { OpenStream } from './get/machine.js'
+import { decodeObserveItem, encodeRequest, type ObserveItem } from './request.js'
+
+/** Observe messages longer than this are refused (a bitfield of 64 Ki ranges). */
+const MAX_MESSAGE = 1 << 20
+
+/**
+ * Watch a peer's bitfield of `hash`: yields the provider's whole current state (within `ranges`)
+ * first and after each change, with the diffs already applied. Ends when the provider ends the
+ * stream; breaking out of the loop or aborting the signal closes it.
+ */
+export async function * observeFrom (open: OpenStream, hash: Uint8Array, ranges: ChunkRanges,
+  options: { signal?: AbortSignal } = {}): AsyncGenerator<ObserveItem> {
+  const { stream, framed } = await open(options.signal)
+  const reader = new ByteReader(framed ? deframe(stream.source) : stream.source, options.signal)
+  let done = false
+  try {
+    await stream.write(encodeRequest({ type: 'observe', hash, ranges }))
+    await stream.closeWrite()
+    let state: ObserveItem | undefined
+    while (!(await reader.atEnd())) {
+      const item = decodeObserveItem(await reader.read(await readLength(reader)))
+      const merged = state === undefined ? item.ranges : state.ranges.xor(item.ranges)
+      state = { size: item.size, ranges: merged.canonicalize(item.size) }
+      yield state
+    }
+    done = true
+  } finally {
+    if (!done) stream.abort(new Error('observer stopped'))
+    await reader.close().catch(() => {})
+  }
+}
+
+async function readLength (reader: ByteReader): Promise<number> {
+  let length = 0
+  for (let shift = 1, i = 0; ; shift *= 128, i++) {
+    const byte = (await reader.read(1))[0] as number
+    length += (byte & 0x7f) * shift
+    if ((byte & 0x80) === 0) break
+    if (i >= 3) throw new MalformedMessage('Observe message length varint too long')
+  }
+  if (length > MAX_MESSAGE) throw new MalformedMessage(`Observe message of ${length} bytes is over ${MAX_MESSAGE}`)
+  return length
+}

@@ -1,0 +1,77 @@
+import { decodeHashSeq } from '../../store/collection.js'
+import { toHex } from '../../store/hash-text.js'
+import type { BlobStore } from '../../store/interface.js'
+import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
+import { NotFound } from '../errors.js'
+import type { ResponseWriter } from '../frame.js'
+import { nextSelected, type RangeSpecSeq } from '../range-spec.js'
+import { encodeObserveItem, type GetRequest, type ObserveItem } from '../request.js'
+
+/**
+ * The provider's plain logic: each function writes one response from the store and throws on
+ * failure (NotFound, MissingRange after the valid prefix, ...); the wrappers in provider.ts turn
+ * that into events and a status.
+ */
+
+/** One blob's encoded ranges; NotFound if the store has none of it. */
+export async function sendBlob (store: BlobStore, hash: Uint8Array, ranges: ChunkRanges, out: ResponseWriter, signal?: AbortSignal): Promise<void> {
+  if ((await store.status(hash)).status === 'absent') throw new NotFound(toHex(hash), `blob ${toHex(hash)} is not here`)
+  for await (const piece of store.exportBao(hash, ranges, signal === undefined ? {} : { signal })) await out.write(piece)
+}
+
+/** Get: the root's ranges, then each selected child of the HashSeq in the root, in order. */
+export async function sendGet (store: BlobStore, request: GetRequest, out: ResponseWriter, signal?: AbortSignal): Promise<void> {
+  const seq = request.ranges
+  let offset = nextSelected(seq, 0)
+  if (offset === 0) {
+    await sendBlob(store, request.hash, seq.at(0), out, signal)
+    offset = nextSelected(seq, 1)
+  }
+  if (offset === undefined) return
+  const children = await loadChildren(store, request.hash)
+  while (offset !== undefined && offset - 1 < children.length) {
+    await sendBlob(store, children[offset - 1] as Uint8Array, seq.at(offset), out, signal)
+    offset = nextSelected(seq, offset + 1)
+  }
+}
+
+/** GetMany: entry i of the sequence applies to hashes[i]. */
+export async function sendGetMany (store: BlobStore, hashes: readonly Uint8Array[], seq: RangeSpecSeq, out: ResponseWriter, signal?: AbortSignal): Promise<void> {
+  for (let i = nextSelected(seq, 0); i !== undefined && i < hashes.length; i = nextSelected(seq, i + 1)) {
+    await sendBlob(store, hashes[i] as Uint8Array, seq.at(i), out, signal)
+  }
+}
+
+/** The children of a HashSeq that must be complete here. */
+export async function loadChildren (store: BlobStore, hash: Uint8Array): Promise<Uint8Array[]> {
+  if ((await store.status(hash)).status !== 'complete') {
+    throw new NotFound(toHex(hash), `HashSeq ${toHex(hash)} is not complete here, so its children are unknown`)
+  }
+  return decodeHashSeq(await store.getBytes(hash))
+}
+
+/**
+ * Observe: the current bitfield (within the requested ranges), then XOR diffs each time it
+ * changes, until the signal aborts (the requester went away).
+ */
+export async function sendObserve (store: BlobStore, hash: Uint8Array, ranges: ChunkRanges, out: ResponseWriter, signal: AbortSignal): Promise<void> {
+  let previous: ObserveItem | undefined
+  for await (const bitfield of store.observe(hash, { signal })) {
+    const current = observed(bitfield.size, bitfield.ranges, ranges)
+    if (previous === undefined) {
+      await out.write(encodeObserveItem(current))
+    } else {
+      const chunks = Math.ceil(current.size / 1024)
+      const diff = previous.ranges.xor(current.ranges).intersection(ChunkRanges.range(0, chunks))
+      if (diff.isEmpty() && previous.size === current.size) continue
+      await out.write(encodeObserveItem({ size: current.size, ranges: diff }))
+    }
+    await out.flush()
+    previous = current
+  }
+}
+
+/** The normalised state an observer sees: present chunks within the request, open-ended at the end. */
+export function observed (size: number, present: ChunkRanges, requested: ChunkRanges): ObserveItem {
+  return { size, ranges: present.canonicalize(size).intersection(requested.canonicalize(size)) }
+}

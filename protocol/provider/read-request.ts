@@ -1,0 +1,102 @@
+import { MalformedMessage, Timeout } from '../errors.js'
+import { decodeRequest, MAX_REQUEST_SIZE, RequestType, type Request } from '../request.js'
+
+export interface ReadRequestOptions {
+  /** @default MAX_REQUEST_SIZE */
+  maxSize?: number
+  /** @default 30000 */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+export interface ReceivedRequest {
+  request: Request
+  /** Request bytes read (a push's data is counted by its reader). */
+  bytesRead: number
+  /** What follows the request on the stream: a push's data; empty for the other kinds. */
+  rest: AsyncIterable<Uint8Array>
+}
+
+/**
+ * Read one request from a stream. Get, GetMany and Observe are read to the end of the stream, as
+ * iroh does (bytes after a complete request are ignored); a Push is read up to the end of its
+ * length-prefixed GetRequest, and the rest of the stream is its data. A body over `maxSize`
+ * bytes, or a request not complete within `timeoutMs`, fails at once without reading further.
+ */
+export async function readRequest (source: AsyncIterable<Uint8Array>, options: ReadRequestOptions = {}): Promise<ReceivedRequest> {
+  const maxSize = options.maxSize ?? MAX_REQUEST_SIZE
+  const timeoutMs = options.timeoutMs ?? 30000
+  const iterator = source[Symbol.asyncIterator]()
+  const parts: Uint8Array[] = []
+  let total = 0
+  let pushNeeds = 2 // bytes a push must have before it is worth parsing again
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Timeout(`no complete request within ${timeoutMs} ms`)), timeoutMs)
+  })
+  const aborted = new Promise<never>((_resolve, reject) => {
+    options.signal?.addEventListener('abort', () => reject(new MalformedMessage('the stream closed before a complete request')), { once: true })
+  })
+  timeout.catch(() => {})
+  aborted.catch(() => {})
+  try {
+    while (true) {
+      const next = await Promise.race([iterator.next(), timeout, aborted])
+      if (next.done === true) break
+      parts.push(next.value)
+      total += next.value.length
+      if (parts[0]?.[0] === RequestType.Push && total >= pushNeeds) {
+        const push = tryPush(concat(parts, total), maxSize)
+        if (typeof push === 'number') {
+          pushNeeds = push
+        } else {
+          const leftover = push.leftover
+          return {
+            request: push.request,
+            bytesRead: total - leftover.length,
+            rest: (async function * () {
+              if (leftover.length > 0) yield leftover
+              while (true) {
+                const more = await iterator.next()
+                if (more.done === true) return
+                yield more.value
+              }
+            })()
+          }
+        }
+      }
+      if (total > 1 + maxSize) throw new MalformedMessage(`request body over ${maxSize} bytes`)
+    }
+    if (total > 1 + maxSize) throw new MalformedMessage(`request body over ${maxSize} bytes`)
+    const { request } = decodeRequest(concat(parts, total))
+    return { request, bytesRead: total, rest: (async function * () {})() }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** A push whose GetRequest has fully arrived, with the bytes after it; else how many bytes it needs. */
+function tryPush (bytes: Uint8Array, maxSize: number): { request: Request, leftover: Uint8Array } | number {
+  let length = 0
+  let at = 1
+  for (let shift = 1; ; shift *= 128) {
+    if (at >= bytes.length) return bytes.length + 1
+    const byte = bytes[at++] as number
+    length += (byte & 0x7f) * shift
+    if ((byte & 0x80) === 0) break
+    if (at > 5) throw new MalformedMessage('push length varint too long')
+  }
+  if (length > maxSize) throw new MalformedMessage(`pushed request of ${length} bytes is over ${maxSize}`)
+  if (bytes.length < at + length) return at + length
+  const { request } = decodeRequest(bytes.subarray(0, at + length))
+  return { request, leftover: bytes.subarray(at + length) }
+}
+
+function concat (parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const part of parts) { out.set(part, at); at += part.length }
+  parts.splice(0, parts.length, out)
+  return out
+}

@@ -1,0 +1,64 @@
+import type { Connection, Libp2pEvents, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { Registrar } from '@libp2p/interface-internal'
+import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../../protocol/constants.js'
+import type { ProviderEvent, ProviderPolicy } from '../../protocol/interface.js'
+import { Provider } from '../../protocol/provider/provider.js'
+import type { BlobStore } from '../../store/interface.js'
+import { byteStream } from './stream.js'
+
+export interface BlobsServiceInit {
+  store: BlobStore
+  /** Who may ask for what. @default get, getMany and observe for all, push for none */
+  policy?: ProviderPolicy
+  onEvent?: (event: ProviderEvent) => void
+  /** @default 1 MiB */
+  maxRequestSize?: number
+  /** Requests served at once on one connection, per protocol; more are reset. @default 64 */
+  maxStreamsPerConnection?: number
+  /** @default 30000 */
+  requestTimeoutMs?: number
+}
+
+export interface BlobsComponents {
+  registrar: Registrar
+  events: TypedEventTarget<Libp2pEvents>
+}
+
+/** The blobs protocol as a libp2p service: serves both protocol ids from the store. */
+export class BlobsService implements Startable {
+  readonly provider: Provider
+  private readonly onClose = (evt: CustomEvent<Connection>): void => { this.provider.connectionClosed(evt.detail.id) }
+
+  constructor (private readonly components: BlobsComponents, private readonly init: BlobsServiceInit) {
+    this.provider = new Provider({
+      store: init.store,
+      ...(init.policy === undefined ? {} : { policy: init.policy }),
+      ...(init.onEvent === undefined ? {} : { onEvent: init.onEvent }),
+      ...(init.maxRequestSize === undefined ? {} : { maxRequestSize: init.maxRequestSize }),
+      ...(init.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: init.requestTimeoutMs })
+    })
+  }
+
+  async start (): Promise<void> {
+    const limits = { maxInboundStreams: this.init.maxStreamsPerConnection ?? 64, maxOutboundStreams: 1024 }
+    await this.components.registrar.handle(VERITY_PROTOCOL, (stream, connection) => this.serve(stream, connection, true), limits)
+    await this.components.registrar.handle(IROH_PROTOCOL, (stream, connection) => this.serve(stream, connection, false), limits)
+    this.components.events.addEventListener('connection:close', this.onClose)
+  }
+
+  async stop (): Promise<void> {
+    this.components.events.removeEventListener('connection:close', this.onClose)
+    await this.components.registrar.unhandle(VERITY_PROTOCOL)
+    await this.components.registrar.unhandle(IROH_PROTOCOL)
+  }
+
+  private serve (stream: Stream, connection: Connection, framed: boolean): void {
+    // Observe streams may sit quiet for long; the provider ends the others itself.
+    stream.inactivityTimeout = 0
+    void this.provider.serve(byteStream(stream), { peer: connection.remotePeer.toString(), connectionId: connection.id, framed })
+  }
+}
+
+export function blobsService (init: BlobsServiceInit): (components: BlobsComponents) => BlobsService {
+  return components => new BlobsService(components, init)
+}

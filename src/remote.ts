@@ -1,0 +1,190 @@
+import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../protocol/constants.js'
+import { runToStore, type ImportStats } from '../protocol/get/import.js'
+import { AtInitial, type FetchRequest, type OpenStream } from '../protocol/get/machine.js'
+import { loadChildren } from '../protocol/provider/handlers.js'
+import { observeFrom } from '../protocol/observe.js'
+import { pushTo, type PushStats } from '../protocol/push.js'
+import { RangeSpecSeq } from '../protocol/range-spec.js'
+import type { GetRequest, ObserveItem } from '../protocol/request.js'
+import { hashArg } from '../store/bao/validate.js'
+import type { Bitfield, BlobStore, HashAndFormat } from '../store/interface.js'
+import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
+import type { PeerTarget } from './node/peer.js'
+import type { ConnectionPool } from './pool.js'
+import { BlobTicket } from './ticket.js'
+
+/** What to fetch: a raw blob by hash, a hash with its format, or an explicit request. */
+export type Content = Uint8Array | HashAndFormat | GetRequest
+
+export type FetchProgress =
+  | { type: 'local', localBytes: number, missing: GetRequest | undefined }
+  | { type: 'progress', bytesRead: number }
+
+export interface FetchOptions {
+  signal?: AbortSignal
+  onProgress?: (event: FetchProgress) => void
+  /** Only these bytes of a raw blob (the chunks covering them are fetched). */
+  range?: { offset: number, length: number }
+}
+
+export interface FetchResult extends ImportStats {
+  /** Verified bytes already here before the fetch. */
+  localBytes: number
+  /** Whether everything asked for is now here. */
+  complete: boolean
+}
+
+export interface LocalInfo {
+  /** Bitfields of the root and of each child known here (hex hash -> bitfield). */
+  bitfields: Map<string, Bitfield>
+  /** Verified bytes present of what was asked. */
+  localBytes: number
+  /** A request for exactly what is missing, or undefined when nothing is. */
+  missing: () => GetRequest | undefined
+}
+
+/** Requests to other nodes: fetch what is missing, observe, push; through the shared pool. */
+export class Remote {
+  constructor (private readonly store: BlobStore, private readonly pool: ConnectionPool) {}
+
+  /** What the local store has of `content`. */
+  async local (content: Content, options: Pick<FetchOptions, 'range'> = {}): Promise<LocalInfo> {
+    const request = toRequest(content, options.range)
+    const bitfields = new Map<string, Bitfield>()
+    const root = await this.store.bitfield(request.hash)
+    bitfields.set(hex(request.hash), root)
+    const wanted: ChunkRanges[] = []
+    let localBytes = 0
+    const account = (bitfield: Bitfield, ranges: ChunkRanges): ChunkRanges => {
+      if (bitfield.size === 0 && bitfield.ranges.isEmpty()) return ranges
+      const want = ranges.canonicalize(bitfield.size)
+      const have = bitfield.ranges.canonicalize(bitfield.size).intersection(want)
+      localBytes += bytesOf(have, bitfield.size)
+      return want.difference(have)
+    }
+    wanted.push(account(root, request.ranges.at(0)))
+    const childrenWanted = request.ranges.end() > 1
+    let childrenKnown = true
+    if (childrenWanted) {
+      if ((await this.store.status(request.hash)).status === 'complete') {
+        const children = await loadChildren(this.store, request.hash)
+        for (let i = 0; i < children.length && i + 1 < request.ranges.end(); i++) {
+          const child = children[i] as Uint8Array
+          const bitfield = await this.store.bitfield(child)
+          bitfields.set(hex(child), bitfield)
+          wanted.push(account(bitfield, request.ranges.at(i + 1)))
+        }
+      } else {
+        childrenKnown = false
+      }
+    }
+    const missing = (): GetRequest | undefined => {
+      if (!childrenKnown) return request // the root is not here yet: ask for all of it
+      if (wanted.every(r => r.isEmpty())) return undefined
+      return { hash: request.hash, ranges: RangeSpecSeq.fromRanges(wanted) }
+    }
+    return { bitfields, localBytes, missing }
+  }
+
+  /**
+   * Fetch `content` from `peer`: check the store first, then ask only for what is missing, and
+   * store what verifies. Aborting keeps every verified byte, so the next fetch resumes.
+   */
+  async fetch (peer: PeerTarget, content?: Content, options: FetchOptions = {}): Promise<FetchResult> {
+    const what = content ?? (peer instanceof BlobTicket ? { hash: peer.hash, format: peer.format } : undefined)
+    if (what === undefined) throw new TypeError('content is required unless the peer is a ticket')
+    const before = await this.local(what, options)
+    const missing = before.missing()
+    options.onProgress?.({ type: 'local', localBytes: before.localBytes, missing })
+    if (missing === undefined) return { bytesRead: 0, bytesWritten: 0, elapsedMs: 0, localBytes: before.localBytes, complete: true }
+    const stats = await this.executeGet(peer, missing, options)
+    const after = await this.local(what, options)
+    return { ...stats, localBytes: before.localBytes, complete: after.missing() === undefined }
+  }
+
+  /** Send a Get as it is and store what verifies. */
+  async executeGet (peer: PeerTarget, request: GetRequest, options: FetchOptions = {}): Promise<ImportStats> {
+    return this.run(peer, { type: 'get', request }, options)
+  }
+
+  /** GetMany: entry i of `ranges` applies to hashes[i] (no HashSeq involved). */
+  async executeGetMany (peer: PeerTarget, hashes: Uint8Array[], ranges: RangeSpecSeq = RangeSpecSeq.fromRangesInfinite([ChunkRanges.all()]),
+    options: FetchOptions = {}): Promise<ImportStats> {
+    return this.run(peer, { type: 'getMany', hashes: hashes.map(h => hashArg('hash', h)), ranges }, options)
+  }
+
+  /** The peer's bitfield of `hash`, whole, now and after each change. */
+  async * observe (peer: PeerTarget, hash: Uint8Array, ranges: ChunkRanges = ChunkRanges.all(), options: { signal?: AbortSignal } = {}): AsyncGenerator<ObserveItem> {
+    let failure: Error | undefined
+    const opened: { release?: (error?: Error) => void } = {}
+    try {
+      yield * observeFrom(this.opener(peer, opened), hashArg('hash', hash), ranges, options)
+    } catch (err) {
+      failure = err as Error
+      throw err
+    } finally {
+      opened.release?.(failure)
+    }
+  }
+
+  /** Push `request` from our store to `peer` (its policy must allow it). */
+  async push (peer: PeerTarget, request: GetRequest, options: { signal?: AbortSignal } = {}): Promise<PushStats> {
+    const opened: { release?: (error?: Error) => void } = {}
+    try {
+      const stats = await pushTo(this.opener(peer, opened), this.store, request, options)
+      opened.release?.()
+      return stats
+    } catch (err) {
+      opened.release?.(err as Error)
+      throw err
+    }
+  }
+
+  private async run (peer: PeerTarget, request: FetchRequest, options: FetchOptions): Promise<ImportStats> {
+    const opened: { release?: (error?: Error) => void } = {}
+    try {
+      const onProgress = options.onProgress
+      const connected = await new AtInitial(this.opener(peer, opened), request, {
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(onProgress === undefined ? {} : { onBytes: (bytesRead: number) => onProgress({ type: 'progress', bytesRead }) })
+      }).next()
+      const stats = await runToStore(this.store, connected)
+      opened.release?.()
+      return stats
+    } catch (err) {
+      opened.release?.(err as Error)
+      throw err
+    }
+  }
+
+  /** Streams from the pool, offering verity's framed protocol first, then plain iroh. */
+  private opener (peer: PeerTarget, opened: { release?: (error?: Error) => void }): OpenStream {
+    return async signal => {
+      const pooled = await this.pool.open(peer, [VERITY_PROTOCOL, IROH_PROTOCOL], signal === undefined ? {} : { signal })
+      opened.release = pooled.release
+      return { stream: pooled.stream, framed: pooled.protocol === VERITY_PROTOCOL }
+    }
+  }
+}
+
+function toRequest (content: Content, range?: { offset: number, length: number }): GetRequest {
+  if (content instanceof Uint8Array) content = { hash: content, format: 'raw' }
+  if ('ranges' in content) return { hash: hashArg('hash', content.hash), ranges: content.ranges }
+  const hash = hashArg('hash', content.hash)
+  const ranges = range === undefined ? ChunkRanges.all() : ChunkRanges.fromByteRange(range.offset, range.offset + range.length)
+  if (content.format === 'hashseq') {
+    if (range !== undefined) throw new TypeError('a byte range applies to a raw blob only')
+    return { hash, ranges: RangeSpecSeq.all() }
+  }
+  return { hash, ranges: RangeSpecSeq.root(ranges) }
+}
+
+function bytesOf (ranges: ChunkRanges, size: number): number {
+  let total = 0
+  for (const [start, end] of ranges.ranges()) total += Math.max(0, Math.min(end * 1024, size) - start * 1024)
+  return total
+}
+
+function hex (hash: Uint8Array): string {
+  return Buffer.from(hash).toString('hex')
+}
