@@ -61,7 +61,7 @@ export class ResponseWriter {
 
   /** End the response: flush, then the end frame (framed) and a clean close, or a reset (raw error). */
   async end (status: StatusCode = Status.Ok, message = ''): Promise<void> {
-    if (status === Status.Ok || this.framed) await this.flush()
+    if (status === Status.Ok || this.framed || this.bytesSent === 0) await this.flush()
     if (this.framed) {
       const text = new TextEncoder().encode(message.slice(0, MAX_MESSAGE))
       const end = new Uint8Array(2 + varint(text.length).length + text.length)
@@ -70,7 +70,8 @@ export class ResponseWriter {
       end.set(text, end.length - text.length)
       await this.stream.write(end)
       await this.stream.closeWrite()
-    } else if (status === Status.Ok) {
+    } else if (status === Status.Ok || (status === Status.NotFound && this.bytesSent === 0)) {
+      // iroh's requesters read an end before the first size header as "not found".
       await this.stream.closeWrite()
     } else {
       this.stream.abort(new Error(`request failed with status ${status}: ${message}`))
