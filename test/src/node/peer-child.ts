@@ -2,7 +2,7 @@
  * A verity node in its own process, for the two-process tests and the benchmark. Argument: a JSON
  * PeerSpec. It adds the blobs asked for, prints one JSON line (peer id, addresses, hashes), then
  * answers commands on stdin, one per line, each with one JSON line:
- *   rss                 -> { rss } (peak resident set, bytes, from /proc)
+ *   rss                 -> { rss, heapUsed, peak } (after a GC; peak resident set from /proc)
  *   fetch <ticket|addr> <hex> [fs|mem] -> { ok, stats | error }
  *   stop                -> exits
  */
@@ -63,9 +63,11 @@ for await (const line of createInterface({ input: process.stdin })) {
   const [command, ...args] = line.trim().split(/\s+/)
   try {
     if (command === 'rss') {
+      // Started with --expose-gc by the tests: measure what is live, not garbage not yet collected.
+      (globalThis as { gc?: () => void }).gc?.()
       const status = readFileSync('/proc/self/status', 'utf8')
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0)
-      process.stdout.write(JSON.stringify({ rss: process.memoryUsage().rss, peak: kb * 1024 }) + '\n')
+      process.stdout.write(JSON.stringify({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, peak: kb * 1024 }) + '\n')
     } else if (command === 'fetch') {
       const stats = await node.remote.fetch(args[0] as string, fromHex(args[1] as string))
       process.stdout.write(JSON.stringify({ ok: true, stats }) + '\n')

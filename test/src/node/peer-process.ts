@@ -12,7 +12,7 @@ export class PeerProcess {
   }
 
   static async start (spec: PeerSpec = {}): Promise<PeerProcess> {
-    const child = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'src', 'node', 'peer-child.js'), JSON.stringify(spec)], {
+    const child = spawn(process.execPath, ['--expose-gc', join(repoRoot, 'dist', 'test', 'src', 'node', 'peer-child.js'), JSON.stringify(spec)], {
       stdio: ['pipe', 'pipe', 'inherit']
     })
     const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream })
