@@ -5,6 +5,8 @@ import type { ByteStream } from '../../protocol/interface.js'
 const HIGH_WATER = 4 << 20
 /** Queued bytes below which a paused stream resumes. */
 const LOW_WATER = 1 << 20
+/** What the transport may hold for a paused stream: yamux's largest window and then some. */
+const MAX_HELD_WHILE_PAUSED = 24 << 20
 
 /**
  * A libp2p 3 stream as a ByteStream, with back pressure both ways: writes wait for drain, and
@@ -12,18 +14,39 @@ const LOW_WATER = 1 << 20
  * peer sends (libp2p's own async iterator queues without limit).
  */
 export function byteStream (stream: Stream): ByteStream {
+  // Pausing stops yamux only once the window it already granted (up to 16 MiB) has arrived; the
+  // transport's default 4 MiB limit on bytes held while paused would reset the stream before that.
+  stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_HELD_WHILE_PAUSED)
   const closed = new AbortController()
   stream.addEventListener('close', () => { closed.abort() }, { once: true })
   return {
     source: readSource(stream),
     write: async (bytes: Uint8Array) => {
-      if (!stream.send(bytes)) await stream.onDrain()
+      if (!stream.send(bytes) && stream.writableNeedsDrain) await drained(stream)
     },
     closeWrite: async () => { await stream.close() },
     closeRead: async () => { await stream.closeRead() },
     abort: (err: Error) => { stream.abort(err) },
     closed: closed.signal
   }
+}
+
+/**
+ * Waits for the transport to take more. Not `stream.onDrain()`: in @libp2p/utils 7.4.1 its
+ * promise is made once and never replaced, so after the first drain it resolves at once and a
+ * writer that trusts it queues everything in memory (and the transport then copies it whole).
+ */
+async function drained (stream: Stream): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const onDrain = (): void => { done(); resolve() }
+    const onClose = (evt: { error?: Error }): void => { done(); reject(evt.error ?? new Error('the stream closed while writing')) }
+    const done = (): void => {
+      stream.removeEventListener('drain', onDrain)
+      stream.removeEventListener('close', onClose)
+    }
+    stream.addEventListener('drain', onDrain)
+    stream.addEventListener('close', onClose)
+  })
 }
 
 async function * readSource (stream: Stream): AsyncGenerator<Uint8Array> {
@@ -41,7 +64,9 @@ async function * readSource (stream: Stream): AsyncGenerator<Uint8Array> {
     } else {
       for (const part of data) { queue.push(part); queued += part.length }
     }
-    if (queued > HIGH_WATER && stream.readStatus === 'readable') stream.pause()
+    // Deferred: this may run inside resume(), which tells the transport to resume only after
+    // dispatching, so pausing here at once would be undone and the sender never held back.
+    if (queued > HIGH_WATER) queueMicrotask(() => { if (queued > HIGH_WATER && stream.readStatus === 'readable') stream.pause() })
     wake?.()
   }
   const onEnd = (): void => { ended = true; wake?.() }

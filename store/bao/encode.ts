@@ -49,7 +49,14 @@ export async function * encodeRanges (options: EncodeOptions): AsyncGenerator<Ui
   }, options.ranges, options.signal)
   try {
     for await (const item of items) {
-      out.push(item.type === 'pair' ? item.pair : item.data)
+      const bytes = item.type === 'pair' ? item.pair : item.data
+      if (bytes.length >= PASS_THROUGH) {
+        // A whole group goes out as it is (a view of the store's bytes): no copy here.
+        yield * out.rest()
+        yield bytes
+        continue
+      }
+      out.push(bytes)
       yield * out.full()
     }
   } catch (err) {
@@ -59,6 +66,9 @@ export async function * encodeRanges (options: EncodeOptions): AsyncGenerator<Ui
   }
   yield * out.rest()
 }
+
+/** Slices at least this long are passed on alone rather than gathered. */
+const PASS_THROUGH = 8192
 
 /** Gathers small slices into larger ones; a lone slice is passed on without a copy. */
 class Coalescer {

@@ -1,0 +1,71 @@
+/**
+ * One side of the network benchmark, in its own process. Prints one JSON line, then (provider)
+ * serves until stdin closes.
+ *   provide <size>                        -> { addrs, hash }: a MemStore node holding <size> bytes,
+ *                                            also serving them raw (no hashing) on RAW_PROTOCOL
+ *   fetch raw|mem|fs <addr> <hash> <size> -> { seconds, bytes, maxRssMB }
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createNode } from '../src/node/create-node.js'
+import { byteStream } from '../src/node/stream.js'
+import { fromHex, toHex } from '../store/hash-text.js'
+
+/** Sends the provider's bytes as they are: the transport's own throughput, the reference row. */
+export const RAW_PROTOCOL = '/verity-bench/raw/1'
+const PIECE = 256 << 10
+
+const [role, ...args] = process.argv.slice(2)
+if (role === 'provide') {
+  const size = Number(args[0])
+  const data = new Uint8Array(size)
+  const words = new Uint32Array(data.buffer, 0, Math.floor(size / 4))
+  for (let i = 0, x = 0x9e3779b9; i < words.length; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; words[i] = x >>> 0 }
+  const node = await createNode()
+  const { hash } = await node.blobs.addBytes(data)
+  await node.libp2p.handle(RAW_PROTOCOL, async stream => {
+    const s = byteStream(stream)
+    for await (const _ of s.source) { /* the request is empty */ }
+    for (let at = 0; at < size; at += PIECE) await s.write(data.subarray(at, at + PIECE))
+    await s.closeWrite()
+  })
+  process.stdout.write(JSON.stringify({ addrs: node.addrs().map(String), hash: toHex(hash) }) + '\n')
+  process.stdin.resume()
+  await new Promise(resolve => process.stdin.once('end', resolve))
+  await node.stop()
+} else if (role === 'fetch') {
+  const [mode, addr, hex, size] = args as [string, string, string, string]
+  const dir = mkdtempSync(join(tmpdir(), 'verity-bench-fetch-'))
+  const node = await createNode(mode === 'fs' ? { dataDir: dir } : {})
+  try {
+    await node.pool.warmup([addr])
+    const start = process.hrtime.bigint()
+    let bytes = 0
+    if (mode === 'raw') {
+      const stream = byteStream(await node.libp2p.dialProtocol(multiaddr(addr), RAW_PROTOCOL))
+      await stream.closeWrite()
+      for await (const chunk of stream.source) bytes += chunk.length
+    } else {
+      const result = await node.remote.fetch(addr, fromHex(hex))
+      if (!result.complete) throw new Error('fetch ended incomplete')
+      bytes = result.bytesWritten
+    }
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9
+    if (bytes !== Number(size)) throw new Error(`got ${bytes} bytes, expected ${size}`)
+    process.stdout.write(JSON.stringify({ seconds, bytes, maxRssMB: peakRssMB() }) + '\n')
+  } finally {
+    await node.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.exit(0)
+} else {
+  throw new Error(`unknown role ${String(role)}`)
+}
+
+/** VmHWM: the peak resident set of this process image (see bench/store-child.ts). */
+function peakRssMB (): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
+  return match === null ? process.resourceUsage().maxRSS / 1024 : Number(match[1]) / 1024
+}

@@ -1,0 +1,53 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { printTable, type Row } from './measure.js'
+
+const child = join(dirname(fileURLToPath(import.meta.url)), 'net-child.js')
+const ROUNDS = 3
+const TARGET = 0.85
+const RSS_LIMIT_MB = 200
+
+/**
+ * Provider and fetcher as two processes on 127.0.0.1: the raw libp2p stream (no hashing) beside
+ * verified fetches into a MemStore and an FsStore, over QUIC and over TCP. Best of ROUNDS, each
+ * fetch in a fresh process with a fresh store.
+ */
+export async function netBench (size = 256 << 20): Promise<void> {
+  const provider = spawn(process.execPath, [child, 'provide', String(size)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  try {
+    const first = await createInterface({ input: provider.stdout })[Symbol.asyncIterator]().next()
+    const { addrs, hash } = JSON.parse(first.value as string) as { addrs: string[], hash: string }
+    const quic = addrs.find(a => a.includes('/quic-v1')) as string
+    const tcp = addrs.find(a => a.includes('/tcp/')) as string
+    const best = (mode: string, addr: string): { mbs: number, rss: number } => {
+      let top = { mbs: 0, rss: 0 }
+      for (let round = 0; round < ROUNDS; round++) {
+        const run = spawnSync(process.execPath, [child, 'fetch', mode, addr, hash, String(size)], { encoding: 'utf8' })
+        if (run.status !== 0) throw new Error(`fetch child failed: ${run.stderr}`)
+        const result = JSON.parse(run.stdout.trim().split('\n').pop() as string) as { seconds: number, bytes: number, maxRssMB: number }
+        const mbs = result.bytes / result.seconds / 1e6
+        if (mbs > top.mbs) top = { mbs, rss: result.maxRssMB }
+      }
+      return top
+    }
+    const rawQuic = best('raw', quic)
+    const rawTcp = best('raw', tcp)
+    const rows: Row[] = []
+    const row = (what: string, result: { mbs: number, rss: number }, reference: { mbs: number }, label: string): void => {
+      rows.push({ what, 'MB/s': result.mbs, ratio: result.mbs / reference.mbs, 'of': label, 'fetcher peak RSS MB': result.rss })
+    }
+    row('raw libp2p stream, QUIC (reference)', rawQuic, rawQuic, 'raw QUIC')
+    row('verified fetch into MemStore, QUIC', best('mem', quic), rawQuic, 'raw QUIC')
+    row('verified fetch into FsStore, QUIC', best('fs', quic), rawQuic, 'raw QUIC')
+    row('raw libp2p stream, TCP + noise + yamux', rawTcp, rawQuic, 'raw QUIC')
+    row('verified fetch into MemStore, TCP', best('mem', tcp), rawTcp, 'raw TCP')
+    row('verified fetch into FsStore, TCP', best('fs', tcp), rawTcp, 'raw TCP')
+    printTable(`Network, ${size >> 20} MiB, provider and fetcher in two processes on 127.0.0.1, best of ${ROUNDS} ` +
+      `(target: FsStore over QUIC at least ${TARGET}x raw QUIC, fetcher peak RSS under ${RSS_LIMIT_MB} MB)`, rows)
+  } finally {
+    provider.stdin?.end()
+    await new Promise(resolve => provider.once('exit', resolve))
+  }
+}

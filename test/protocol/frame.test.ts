@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict'
+import { deframe, ResponseWriter, FRAME_SIZE } from '../../protocol/frame.js'
+import type { ByteStream } from '../../protocol/interface.js'
+import { Status } from '../../protocol/status.js'
+import { collect, concat, randomBytes, rejection, sliced } from '../helpers.js'
+
+/** A ByteStream that records what is written. */
+function recorder (): { stream: ByteStream, written: Uint8Array[], state: { closed: boolean, aborted: boolean } } {
+  const written: Uint8Array[] = []
+  const state = { closed: false, aborted: false }
+  const stream: ByteStream = {
+    source: (async function * () {})(),
+    write: async bytes => { written.push(bytes.slice()) },
+    closeWrite: async () => { state.closed = true },
+    closeRead: async () => {},
+    abort: () => { state.aborted = true },
+    closed: new AbortController().signal
+  }
+  return { stream, written, state }
+}
+
+describe('framed responses', () => {
+  it('frames payload in large pieces and ends with a status, read back when cut inside headers and the end frame', async () => {
+    const payload = randomBytes(FRAME_SIZE + 5000, 3)
+    const { stream, written, state } = recorder()
+    const out = new ResponseWriter(stream, true)
+    for (let at = 0; at < payload.length; at += 64) await out.write(payload.subarray(at, at + 64))
+    await out.end(Status.Ok)
+    assert.ok(state.closed)
+    assert.equal(written.length, 3, 'two payload frames and the end frame')
+    const wire = concat(written)
+    assert.deepEqual([...wire.subarray(wire.length - 3)], [0, 0, 0])
+    for (const cut of [1, 2, 3, 4, FRAME_SIZE + 2, FRAME_SIZE + 3, FRAME_SIZE + 4, wire.length - 3, wire.length - 2, wire.length - 1]) {
+      const back = concat(await collect(deframe(sliced(wire, [cut]))))
+      assert.ok(Buffer.from(back).equals(Buffer.from(payload)), `cut at ${cut}`)
+    }
+  })
+
+  it('turns each status into its named error, after the valid prefix', async () => {
+    const names: Array<[number, string]> = [[Status.Permission, 'Permission'], [Status.RateLimited, 'RateLimited'],
+      [Status.NotFound, 'NotFound'], [Status.Internal, 'Internal'], [Status.Malformed, 'MalformedMessage'], [77, 'Aborted']]
+    for (const [status, name] of names) {
+      const { stream, written } = recorder()
+      const out = new ResponseWriter(stream, true)
+      await out.write(new Uint8Array([1, 2, 3]))
+      await out.end(status as 0, 'why')
+      const got: Uint8Array[] = []
+      const error = await rejection(async () => { for await (const piece of deframe(sliced(concat(written), [2, 5]))) got.push(piece) })
+      assert.equal(error.name, name)
+      assert.deepEqual([...concat(got)], [1, 2, 3])
+      if (status !== 77) assert.match(error.message, /why/)
+    }
+  })
+
+  it('calls a stream without its end frame Aborted, and bytes after it MalformedMessage', async () => {
+    assert.equal((await rejection(() => collect(deframe(sliced(new Uint8Array([3, 1, 2, 3])))))).name, 'Aborted')
+    assert.equal((await rejection(() => collect(deframe(sliced(new Uint8Array([3, 1, 2])))))).name, 'Aborted')
+    assert.equal((await rejection(() => collect(deframe(sliced(new Uint8Array([0, 0, 0, 9])))))).name, 'MalformedMessage')
+    assert.equal((await rejection(() => collect(deframe(sliced(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff])))))).name, 'MalformedMessage')
+  })
+
+  it('on plain iroh streams: a clean close for success and for nothing found, a reset for other errors', async () => {
+    const ok = recorder()
+    await new ResponseWriter(ok.stream, false).end(Status.Ok)
+    assert.deepEqual(ok.state, { closed: true, aborted: false })
+    const missing = recorder()
+    await new ResponseWriter(missing.stream, false).end(Status.NotFound)
+    assert.deepEqual(missing.state, { closed: true, aborted: false })
+    const refused = recorder()
+    await new ResponseWriter(refused.stream, false).end(Status.Permission)
+    assert.deepEqual(refused.state, { closed: false, aborted: true })
+  })
+})
