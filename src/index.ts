@@ -36,3 +36,20 @@ export type {
   AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, Bitfield, BlobFormat, BlobStatus, BlobStore,
   CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
 } from '../store/interface.js'
+export { createNode, DEFAULT_LISTEN, type NodeOptions, type NodeLimits, type VerityNode } from './node/create-node.js'
+export { BlobsService, blobsService, type BlobsServiceInit } from './node/blobs-service.js'
+export type { PeerTarget } from './node/peer.js'
+export { Remote, type Content, type FetchOptions, type FetchProgress, type FetchResult, type LocalInfo } from './remote.js'
+export { ConnectionPool, PoolClosed, TooManyConnections, type PoolOptions, type PoolStats } from './pool.js'
+export { BlobTicket, InvalidTicket, type SocketAddr } from './ticket.js'
+export { IROH_PROTOCOL, VERITY_PROTOCOL } from '../protocol/constants.js'
+export { Aborted, Internal, Permission, RateLimited, Timeout } from '../protocol/errors.js'
+export { Status } from '../protocol/status.js'
+export { Provider, type ProviderInit } from '../protocol/provider/provider.js'
+export type { Access, ProviderEvent, ProviderPolicy, RequestContext, TransferStats } from '../protocol/interface.js'
+export { encodeRequest, decodeRequest, type GetRequest, type ObserveItem, type Request } from '../protocol/request.js'
+export {
+  AtBlobContent, AtBlobHeader, AtClosing, AtConnected, AtEndBlob, AtInitial, AtStartChild, type GetStats
+} from '../protocol/get/machine.js'
+export { runToStore, type ImportStats } from '../protocol/get/import.js'
+export type { PushStats } from '../protocol/push.js'
