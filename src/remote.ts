@@ -1,6 +1,7 @@
 import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../protocol/constants.js'
 import { runToStore, type ImportStats } from '../protocol/get/import.js'
 import { AtInitial, type FetchRequest, type OpenStream } from '../protocol/get/machine.js'
+import type { ByteStream } from '../protocol/interface.js'
 import { loadChildren } from '../protocol/provider/handlers.js'
 import { observeFrom } from '../protocol/observe.js'
 import { pushTo, type PushStats } from '../protocol/push.js'
@@ -116,7 +117,7 @@ export class Remote {
   /** The peer's bitfield of `hash`, whole, now and after each change. */
   async * observe (peer: PeerTarget, hash: Uint8Array, ranges: ChunkRanges = ChunkRanges.all(), options: { signal?: AbortSignal } = {}): AsyncGenerator<ObserveItem> {
     let failure: Error | undefined
-    const opened: { release?: (error?: Error) => void } = {}
+    const opened: Opened = {}
     try {
       yield * observeFrom(this.opener(peer, opened), hashArg('hash', hash), ranges, options)
     } catch (err) {
@@ -129,7 +130,7 @@ export class Remote {
 
   /** Push `request` from our store to `peer` (its policy must allow it). */
   async push (peer: PeerTarget, request: GetRequest, options: { signal?: AbortSignal } = {}): Promise<PushStats> {
-    const opened: { release?: (error?: Error) => void } = {}
+    const opened: Opened = {}
     try {
       const stats = await pushTo(this.opener(peer, opened), this.store, request, options)
       opened.release?.()
@@ -141,7 +142,7 @@ export class Remote {
   }
 
   private async run (peer: PeerTarget, request: FetchRequest, options: FetchOptions): Promise<ImportStats> {
-    const opened: { release?: (error?: Error) => void } = {}
+    const opened: Opened = {}
     try {
       const onProgress = options.onProgress
       const connected = await new AtInitial(this.opener(peer, opened), request, {
@@ -152,19 +153,28 @@ export class Remote {
       opened.release?.()
       return stats
     } catch (err) {
+      // Stop the provider sending what nobody reads any more.
+      opened.stream?.abort(err as Error)
       opened.release?.(err as Error)
       throw err
     }
   }
 
   /** Streams from the pool, offering verity's framed protocol first, then plain iroh. */
-  private opener (peer: PeerTarget, opened: { release?: (error?: Error) => void }): OpenStream {
+  private opener (peer: PeerTarget, opened: Opened): OpenStream {
     return async signal => {
       const pooled = await this.pool.open(peer, [VERITY_PROTOCOL, IROH_PROTOCOL], signal === undefined ? {} : { signal })
       opened.release = pooled.release
+      opened.stream = pooled.stream
       return { stream: pooled.stream, framed: pooled.protocol === VERITY_PROTOCOL }
     }
   }
+}
+
+/** The stream a request opened, once it is open, and how to give it back to the pool. */
+interface Opened {
+  release?: (error?: Error) => void
+  stream?: ByteStream
 }
 
 function toRequest (content: Content, range?: { offset: number, length: number }): GetRequest {

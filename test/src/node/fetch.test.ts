@@ -109,7 +109,7 @@ describe('fetching from a node in another process (QUIC and TCP on 127.0.0.1)', 
       signal: controller.signal,
       onProgress: event => { if (event.type === 'progress' && event.bytesRead >= size / 2) controller.abort() }
     }))
-    assert.equal(error.name, 'AbortError')
+    assert.equal(error.name, 'AbortError', error.stack)
     const kept = await node.remote.local(hash)
     assert.ok(kept.localBytes >= size / 2 - 5 * 1024 * 1024 && kept.localBytes < size, `kept ${kept.localBytes} of ${size}`)
     const second = await node.remote.fetch(provider.addr(), hash)
@@ -124,6 +124,6 @@ describe('fetching from a node in another process (QUIC and TCP on 127.0.0.1)', 
 
   it('answers a missing blob with NotFound, by name', async () => {
     const error = await rejection(() => node.remote.fetch(provider.addr(), new Uint8Array(32).fill(7)))
-    assert.equal(error.name, 'NotFound')
+    assert.equal(error.name, 'NotFound', error.stack)
   })
 })
