@@ -18,7 +18,8 @@ export function byteStream (stream: Stream): ByteStream {
   // transport's default 4 MiB limit on bytes held while paused would reset the stream before that.
   stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_HELD_WHILE_PAUSED)
   const closed = new AbortController()
-  stream.addEventListener('close', () => { closed.abort() }, { once: true })
+  if (stream.status !== 'open') closed.abort()
+  else stream.addEventListener('close', () => { closed.abort() }, { once: true })
   return {
     source: readSource(stream),
     write: async (bytes: Uint8Array) => {
@@ -49,12 +50,16 @@ async function drained (stream: Stream): Promise<void> {
   })
 }
 
-async function * readSource (stream: Stream): AsyncGenerator<Uint8Array> {
-  if (stream.readStatus !== 'readable' && stream.readStatus !== 'paused') return
+/**
+ * The stream's bytes as an async iterable. Listeners are attached at once, not when iteration
+ * starts: an empty request closes its write side right after protocol negotiation, and a
+ * 'remoteCloseWrite' event fired before the first next() would otherwise be missed for good.
+ */
+function readSource (stream: Stream): AsyncIterable<Uint8Array> {
   const queue: Uint8Array[] = []
   let queued = 0
-  let ended = false
-  let failure: Error | undefined
+  let ended = stream.remoteWriteStatus === 'closed' || stream.status !== 'open'
+  let failure: Error | undefined = stream.status === 'aborted' || stream.status === 'reset' ? new Error(`the stream was ${stream.status}`) : undefined
   let wake: (() => void) | undefined
   const onMessage = (evt: { data: Uint8Array | Iterable<Uint8Array> }): void => {
     const data = evt.data
@@ -70,31 +75,39 @@ async function * readSource (stream: Stream): AsyncGenerator<Uint8Array> {
     wake?.()
   }
   const onEnd = (): void => { ended = true; wake?.() }
+  // Listeners stay until the reader is done: a stream can close with bytes still held for a
+  // paused reader, which resume() then dispatches to them.
   const onClose = (evt: { error?: Error }): void => {
     ended = true
-    failure = evt.error
+    failure ??= evt.error
     wake?.()
   }
-  stream.addEventListener('message', onMessage)
-  stream.addEventListener('remoteCloseWrite', onEnd)
-  stream.addEventListener('close', onClose)
-  try {
-    while (true) {
-      const next = queue.shift()
-      if (next !== undefined) {
-        queued -= next.length
-        if (queued < LOW_WATER && stream.readStatus === 'paused') stream.resume()
-        yield next
-        continue
-      }
-      if (failure !== undefined) throw failure
-      if (ended) return
-      await new Promise<void>(resolve => { wake = resolve })
-      wake = undefined
-    }
-  } finally {
+  const detach = (): void => {
     stream.removeEventListener('message', onMessage)
     stream.removeEventListener('remoteCloseWrite', onEnd)
     stream.removeEventListener('close', onClose)
   }
+  stream.addEventListener('message', onMessage)
+  stream.addEventListener('remoteCloseWrite', onEnd)
+  stream.addEventListener('close', onClose)
+  return (async function * () {
+    try {
+      while (true) {
+        const next = queue.shift()
+        if (next !== undefined) {
+          queued -= next.length
+          if (queued < LOW_WATER && stream.readStatus === 'paused') stream.resume()
+          yield next
+          continue
+        }
+        if (failure !== undefined) throw failure
+        // Bytes the transport still holds are dispatched to us in a moment.
+        if (ended && stream.readBufferLength === 0) return
+        await new Promise<void>(resolve => { wake = resolve })
+        wake = undefined
+      }
+    } finally {
+      detach()
+    }
+  })()
 }

@@ -93,6 +93,20 @@ describe('provider policy, events and error classes', function () {
     assert.equal(missing.name, 'NotFound')
   })
 
+  it('answers an empty request (write side closed at once) with MalformedMessage, not a timeout', async () => {
+    const provider = await start()
+    const requester = await start()
+    const { VERITY_PROTOCOL } = await import('../../../protocol/constants.js')
+    const { deframe } = await import('../../../protocol/frame.js')
+    const { byteStream } = await import('../../../src/node/stream.js')
+    for (let i = 0; i < 20; i++) {
+      const stream = byteStream(await requester.libp2p.dialProtocol(provider.addrs()[0] as never, VERITY_PROTOCOL))
+      await stream.closeWrite()
+      const error = await rejection(async () => { for await (const _ of deframe(stream.source)) { /* no payload */ } })
+      assert.equal(error.name, 'MalformedMessage', error.message)
+    }
+  })
+
   it('keeps a pool: one connection per peer, statistics, health, warmup and close', async () => {
     const provider = await start()
     const { hash } = await provider.blobs.addBytes(randomBytes(64 * 1024, 6))
