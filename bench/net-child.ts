@@ -3,7 +3,7 @@
  * serves until stdin closes.
  *   provide <size>                        -> { addrs, hash }: a MemStore node holding <size> bytes,
  *                                            also serving them raw (no hashing) on RAW_PROTOCOL
- *   fetch raw|mem|fs <addr> <hash> <size> -> { seconds, bytes, maxRssMB }
+ *   fetch raw|mem|fs <addr> <hash> <size> -> { seconds, bytes, maxRssMB, cpuSeconds }
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,7 +27,7 @@ if (role === 'provide') {
   const { hash } = await node.blobs.addBytes(data)
   await node.libp2p.handle(RAW_PROTOCOL, async stream => {
     const s = byteStream(stream)
-    for await (const _ of s.source) { /* the request is empty */ }
+    for await (const _ of s.source) { /* the request is one byte */ }
     for (let at = 0; at < size; at += PIECE) await s.write(data.subarray(at, at + PIECE))
     await s.closeWrite()
   })
@@ -41,10 +41,12 @@ if (role === 'provide') {
   const node = await createNode(mode === 'fs' ? { dataDir: dir } : {})
   try {
     await node.pool.warmup([addr])
+    const cpuBefore = process.cpuUsage()
     const start = process.hrtime.bigint()
     let bytes = 0
     if (mode === 'raw') {
       const stream = byteStream(await node.libp2p.dialProtocol(multiaddr(addr), RAW_PROTOCOL))
+      await stream.write(new Uint8Array([1])) // a request of one byte, as every real request has some
       await stream.closeWrite()
       for await (const chunk of stream.source) bytes += chunk.length
     } else {
@@ -53,8 +55,10 @@ if (role === 'provide') {
       bytes = result.bytesWritten
     }
     const seconds = Number(process.hrtime.bigint() - start) / 1e9
+    const cpu = process.cpuUsage(cpuBefore)
     if (bytes !== Number(size)) throw new Error(`got ${bytes} bytes, expected ${size}`)
-    process.stdout.write(JSON.stringify({ seconds, bytes, maxRssMB: peakRssMB() }) + '\n')
+    // CPU of every thread of this process (JS, libuv pool, the QUIC transport's own threads).
+    process.stdout.write(JSON.stringify({ seconds, bytes, maxRssMB: peakRssMB(), cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n')
   } finally {
     await node.stop()
     rmSync(dir, { recursive: true, force: true })

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -8,6 +9,17 @@ const child = join(dirname(fileURLToPath(import.meta.url)), 'net-child.js')
 const ROUNDS = 3
 const TARGET = 0.85
 const RSS_LIMIT_MB = 200
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const USER_HZ = 100
+
+/** CPU seconds a process has used, all threads, from /proc. */
+function cpuOf (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ
+}
+
+interface Measured { mbs: number, rss: number, fetcherCpu: number, providerCpu: number }
 
 /**
  * Provider and fetcher as two processes on 127.0.0.1: the raw libp2p stream (no hashing) beside
@@ -21,22 +33,33 @@ export async function netBench (size = 256 << 20): Promise<void> {
     const { addrs, hash } = JSON.parse(first.value as string) as { addrs: string[], hash: string }
     const quic = addrs.find(a => a.includes('/quic-v1')) as string
     const tcp = addrs.find(a => a.includes('/tcp/')) as string
-    const best = (mode: string, addr: string): { mbs: number, rss: number } => {
-      let top = { mbs: 0, rss: 0 }
+    const best = (mode: string, addr: string): Measured => {
+      let top: Measured = { mbs: 0, rss: 0, fetcherCpu: 0, providerCpu: 0 }
       for (let round = 0; round < ROUNDS; round++) {
-        const run = spawnSync(process.execPath, [child, 'fetch', mode, addr, hash, String(size)], { encoding: 'utf8' })
-        if (run.status !== 0) throw new Error(`fetch child failed: ${run.stderr}`)
-        const result = JSON.parse(run.stdout.trim().split('\n').pop() as string) as { seconds: number, bytes: number, maxRssMB: number }
+        const providerBefore = cpuOf(provider.pid as number)
+        const run = spawnSync(process.execPath, [child, 'fetch', mode, addr, hash, String(size)], { encoding: 'utf8', timeout: 120000 })
+        if (run.status !== 0) throw new Error(`fetch child (${mode} ${addr}) failed: ${run.error?.message ?? ''} ${run.stderr}`)
+        const providerCpu = cpuOf(provider.pid as number) - providerBefore
+        const result = JSON.parse(run.stdout.trim().split('\n').pop() as string) as { seconds: number, bytes: number, maxRssMB: number, cpuSeconds: number }
         const mbs = result.bytes / result.seconds / 1e6
-        if (mbs > top.mbs) top = { mbs, rss: result.maxRssMB }
+        if (mbs > top.mbs) top = { mbs, rss: result.maxRssMB, fetcherCpu: result.cpuSeconds, providerCpu }
       }
       return top
     }
     const rawQuic = best('raw', quic)
     const rawTcp = best('raw', tcp)
     const rows: Row[] = []
-    const row = (what: string, result: { mbs: number, rss: number }, reference: { mbs: number }, label: string): void => {
-      rows.push({ what, 'MB/s': result.mbs, ratio: result.mbs / reference.mbs, 'of': label, 'fetcher peak RSS MB': result.rss })
+    const row = (what: string, result: Measured, reference: { mbs: number }, label: string): void => {
+      rows.push({
+        what,
+        'MB/s': result.mbs,
+        ratio: result.mbs / reference.mbs,
+        of: label,
+        'fetcher peak RSS MB': result.rss,
+        // CPU seconds per transfer, all threads: with two cores, their sum bounds the speed.
+        'fetcher CPU s': result.fetcherCpu,
+        'provider CPU s': result.providerCpu
+      })
     }
     row('raw libp2p stream, QUIC (reference)', rawQuic, rawQuic, 'raw QUIC')
     row('verified fetch into MemStore, QUIC', best('mem', quic), rawQuic, 'raw QUIC')
