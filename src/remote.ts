@@ -177,7 +177,8 @@ interface Opened {
   stream?: ByteStream
 }
 
-function toRequest (content: Content, range?: { offset: number, length: number }): GetRequest {
+/** The Get request `content` stands for (a raw blob's byte range becomes its covering chunks). */
+export function toRequest (content: Content, range?: { offset: number, length: number }): GetRequest {
   if (content instanceof Uint8Array) content = { hash: content, format: 'raw' }
   if ('ranges' in content) return { hash: hashArg('hash', content.hash), ranges: content.ranges }
   const hash = hashArg('hash', content.hash)
@@ -189,7 +190,8 @@ function toRequest (content: Content, range?: { offset: number, length: number }
   return { hash, ranges: RangeSpecSeq.root(ranges) }
 }
 
-function bytesOf (ranges: ChunkRanges, size: number): number {
+/** Bytes of a blob of `size` that `ranges` cover. */
+export function bytesOf (ranges: ChunkRanges, size: number): number {
   let total = 0
   for (const [start, end] of ranges.ranges()) total += Math.max(0, Math.min(end * 1024, size) - start * 1024)
   return total

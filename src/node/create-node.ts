@@ -13,6 +13,8 @@ import type { BlobFormat, BlobStore } from '../../store/interface.js'
 import { MemStore } from '../../store/mem-store.js'
 import { ConnectionPool, type PoolOptions } from '../pool.js'
 import { Remote } from '../remote.js'
+import { Downloader } from '../downloader/downloader.js'
+import type { DownloaderOptions } from '../downloader/interface.js'
 import { BlobTicket, type SocketAddr } from '../ticket.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
@@ -51,12 +53,15 @@ export interface NodeOptions {
   onEvent?: (event: ProviderEvent) => void
   limits?: NodeLimits
   pool?: PoolOptions
+  downloader?: DownloaderOptions
 }
 
 export interface VerityNode {
   readonly libp2p: Libp2p<{ blobs: BlobsService }>
   readonly blobs: BlobStore
   readonly remote: Remote
+  /** Downloads from many providers at once (`split`) or one after another (`none`). */
+  readonly downloader: Downloader
   readonly pool: ConnectionPool
   readonly peerId: string
   /** Addresses others can dial, each ending in /p2p/<peer id>. */
@@ -100,6 +105,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       libp2p,
       blobs,
       remote,
+      downloader: new Downloader(blobs, remote, options.downloader),
       pool,
       peerId: libp2p.peerId.toString(),
       addrs: () => libp2p.getMultiaddrs(),

@@ -9,6 +9,9 @@
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { createNode } from '../../../src/node/create-node.js'
+import type { BlobStore } from '../../../store/interface.js'
+import { MemStore } from '../../../store/mem-store.js'
+import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
 import { fromHex, toHex } from '../../../store/hash-text.js'
 import { randomBytes } from '../../helpers.js'
 
@@ -22,6 +25,10 @@ export interface PeerSpec {
   sendDelayMs?: number
   /** Peer ids allowed to push. */
   pushFrom?: string[]
+  /** Serve every response with one data byte flipped: a lying provider. */
+  corrupt?: boolean
+  /** Hold only the first half (in whole 16 KiB groups) of each blob. */
+  half?: boolean
 }
 
 export interface PeerReady {
@@ -36,6 +43,7 @@ const spec = JSON.parse(process.argv[2] ?? '{}') as PeerSpec
 const delay = spec.sendDelayMs
 const node = await createNode({
   ...(spec.dataDir === undefined ? {} : { dataDir: spec.dataDir }),
+  ...(spec.corrupt === true ? { store: corrupting(new MemStore()) } : {}),
   provide: {
     ...(spec.pushFrom === undefined ? {} : { push: { peers: spec.pushFrom } }),
     ...(delay === undefined ? {} : { throttleSend: async () => { await new Promise(resolve => setTimeout(resolve, delay)) } })
@@ -43,7 +51,16 @@ const node = await createNode({
 })
 const blobs: string[] = []
 for (const [i, size] of (spec.sizes ?? []).entries()) {
-  blobs.push(toHex((await node.blobs.addBytes(randomBytes(size, i + 1))).hash))
+  const data = randomBytes(size, i + 1)
+  if (spec.half === true) {
+    const full = new MemStore()
+    const { hash } = await full.addBytes(data)
+    const half = ChunkRanges.to(Math.floor(size / 2 / 16384) * 16)
+    await node.blobs.importBao(hash, half, full.exportBao(hash, half))
+    blobs.push(toHex(hash))
+  } else {
+    blobs.push(toHex((await node.blobs.addBytes(data)).hash))
+  }
 }
 const files: string[] = []
 let collection: string | undefined
@@ -82,3 +99,25 @@ for await (const line of createInterface({ input: process.stdin })) {
 }
 await node.stop()
 process.exit(0)
+
+/** A store whose encoded responses carry one flipped byte in their first 16 KiB group. */
+function corrupting (store: BlobStore): BlobStore {
+  return new Proxy(store, {
+    get (target, key, receiver) {
+      if (key !== 'exportBao') {
+        const value = Reflect.get(target, key, receiver) as unknown
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+      }
+      return async function * (...args: Parameters<BlobStore['exportBao']>): AsyncGenerator<Uint8Array> {
+        let flipped = false
+        for await (const piece of target.exportBao(...args)) {
+          if (flipped || piece.length < 1024) { yield piece; continue }
+          const copy = piece.slice()
+          copy[100] = (copy[100] as number) ^ 1
+          flipped = true
+          yield copy
+        }
+      }
+    }
+  })
+}

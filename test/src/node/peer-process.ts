@@ -36,7 +36,17 @@ export class PeerProcess {
     return JSON.parse(next.value as string) as T
   }
 
+  /** SIGKILL, and wait for the process to be gone. */
+  async kill (): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    const exited = new Promise(resolve => this.child.once('exit', resolve))
+    this.child.kill('SIGKILL')
+    await exited
+    this.rl.close()
+  }
+
   async stop (): Promise<void> {
+    if (this.child.signalCode !== null) return
     if (this.child.exitCode !== null) return
     const exited = new Promise(resolve => this.child.once('exit', resolve))
     this.child.stdin?.end('stop\n')

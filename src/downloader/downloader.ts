@@ -1,0 +1,140 @@
+import { Aborted } from '../../protocol/errors.js'
+import { RangeSpecSeq } from '../../protocol/range-spec.js'
+import type { GetRequest } from '../../protocol/request.js'
+import { hashArg } from '../../store/bao/validate.js'
+import { toHex } from '../../store/hash-text.js'
+import type { BlobStore } from '../../store/interface.js'
+import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
+import { toRequest, type Remote } from '../remote.js'
+import type { DownloaderOptions, DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, Strategy } from './interface.js'
+import { Job } from './job.js'
+
+/** Progress items kept for a caller that does not iterate; older `progress` items go first. */
+const MAX_QUEUED = 1024
+
+const DEFAULTS: Required<DownloaderOptions> = {
+  minStripeBytes: 1 << 20,
+  maxStripeBytes: 16 << 20,
+  perProvider: 2,
+  batchBlobs: 32,
+  idleTimeoutMs: 15000,
+  maxFailures: 3,
+  backoffMs: 250
+}
+
+/**
+ * Turns "get this content from these providers" into verified data in the store, whatever the
+ * providers do. Callers asking for the same content with the same strategy share one job.
+ */
+export class Downloader {
+  private readonly jobs = new Map<string, { job: Job, callers: number }>()
+  private readonly options: Required<DownloaderOptions>
+
+  constructor (private readonly store: BlobStore, private readonly remote: Remote, options: DownloaderOptions = {}) {
+    this.options = { ...DEFAULTS, ...options }
+  }
+
+  download (options: DownloadOptions): DownloadHandle {
+    const strategy: Strategy = options.strategy ?? 'split'
+    if (strategy !== 'none' && strategy !== 'split') throw new TypeError(`unknown strategy ${String(strategy)}`)
+    const request = normalise(options.request)
+    const key = `${strategy} ${keyOf(request)}`
+    let shared = this.jobs.get(key)
+    if (shared === undefined) {
+      const job = new Job(this.store, this.remote, request, strategy, this.options)
+      const entry = { job, callers: 0 }
+      shared = entry
+      this.jobs.set(key, entry)
+      job.result.finally(() => { if (this.jobs.get(key) === entry) this.jobs.delete(key) }).catch(() => {})
+    }
+    const entry = shared
+    entry.job.addProviders(options.providers)
+    entry.callers++
+    const leave = (): void => {
+      if (--entry.callers === 0 && this.jobs.get(key) === entry) {
+        this.jobs.delete(key)
+        entry.job.abort(new Aborted('every caller of this download aborted'))
+      }
+    }
+    return new DownloadHandle(entry.job, options, leave)
+  }
+}
+
+/**
+ * One caller's view of a download: await it for the result, or iterate its progress items (the
+ * iteration ends after the result or after a `downloadError` item).
+ */
+export class DownloadHandle implements PromiseLike<DownloadResult>, AsyncIterable<DownloadProgress> {
+  private readonly queue: DownloadProgress[] = []
+  private ended = false
+  private notify: (() => void) | undefined
+  readonly result: Promise<DownloadResult>
+
+  constructor (job: Job, options: DownloadOptions, leave: () => void) {
+    const signal = options.signal
+    const stop = job.listen(item => {
+      options.onProgress?.(item)
+      this.push(item)
+    })
+    const aborted = new Promise<never>((_resolve, reject) => {
+      if (signal === undefined) return
+      const onAbort = (): void => { reject(signal.reason instanceof Error ? signal.reason : new Aborted('the download was aborted')) }
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+      job.result.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {})
+    })
+    aborted.catch(() => {})
+    this.result = Promise.race([job.result, aborted]).finally(() => {
+      stop()
+      leave()
+      this.ended = true
+      this.wake()
+    })
+    this.result.catch(() => {})
+  }
+
+  then<A = DownloadResult, B = never> (onResolved?: ((value: DownloadResult) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.result.then(onResolved, onRejected)
+  }
+
+  async * [Symbol.asyncIterator] (): AsyncGenerator<DownloadProgress> {
+    while (true) {
+      const item = this.queue.shift()
+      if (item !== undefined) {
+        yield item
+        continue
+      }
+      if (this.ended) return
+      await new Promise<void>(resolve => { this.notify = resolve })
+    }
+  }
+
+  private push (item: DownloadProgress): void {
+    this.queue.push(item)
+    if (this.queue.length > MAX_QUEUED) {
+      const stale = this.queue.findIndex(i => i.type === 'progress')
+      this.queue.splice(stale === -1 ? 0 : stale, 1)
+    }
+    this.wake()
+  }
+
+  private wake (): void {
+    const notify = this.notify
+    this.notify = undefined
+    notify?.()
+  }
+}
+
+function normalise (request: DownloadRequest): GetRequest | { many: Uint8Array[], ranges: RangeSpecSeq } {
+  if (typeof request === 'object' && 'type' in request && request.type === 'getMany') {
+    return { many: request.hashes.map(h => hashArg('hash', h)), ranges: request.ranges ?? RangeSpecSeq.fromRangesInfinite([ChunkRanges.all()]) }
+  }
+  return toRequest(request as Exclude<DownloadRequest, { type: 'getMany' }>)
+}
+
+function keyOf (request: GetRequest | { many: Uint8Array[], ranges: RangeSpecSeq }): string {
+  const seq = (ranges: RangeSpecSeq): string => ranges.entries.map(e => `${e.offset}=${e.ranges.toString()}`).join(';')
+  if ('many' in request) return `many ${request.many.map(toHex).join(',')} ${seq(request.ranges)}`
+  return `get ${toHex(request.hash)} ${seq(request.ranges)}`
+}

@@ -1,0 +1,389 @@
+import { Timeout } from '../../protocol/errors.js'
+import { nextSelected, RangeSpecSeq } from '../../protocol/range-spec.js'
+import type { GetRequest } from '../../protocol/request.js'
+import { GROUP_SIZE } from '../../store/bao/constants.js'
+import { decodeHashSeq } from '../../store/collection.js'
+import { toHex } from '../../store/hash-text.js'
+import type { BlobStore, TempTag } from '../../store/interface.js'
+import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
+import { resolvePeer, type PeerTarget } from '../node/peer.js'
+import { bytesOf, type Remote } from '../remote.js'
+import type { DownloaderOptions, DownloadProgress, DownloadResult, FailureReason, ProviderReport, Providers, Strategy } from './interface.js'
+
+const CHUNK = 1024
+const GROUP_CHUNKS = GROUP_SIZE / CHUNK
+/** Errors that prove a provider sent data not belonging to the hash. */
+const BAD_DATA = new Set(['LeafHashMismatch', 'ParentHashMismatch', 'InvalidSize', 'TrailingData'])
+
+/** Every caller's download failed: no provider could deliver what is missing. */
+export class DownloadFailed extends Error {
+  static override name = 'DownloadFailed'
+  constructor (message: string) {
+    super(message)
+    this.name = 'DownloadFailed'
+  }
+}
+
+/** One blob and the chunk ranges of it asked for. */
+interface Want {
+  hash: Uint8Array
+  hex: string
+  ranges: ChunkRanges
+  /** From the store's bitfield, once any part of the blob (or its size proof) is here. */
+  size?: number
+  /** The asked-for chunks, cut at the blob's end once the size is known. */
+  asked: ChunkRanges
+  /** Asked-for chunks not yet present. */
+  missing: ChunkRanges
+  /** Chunks handed to a request now. */
+  inflight: ChunkRanges
+  /** Verified asked-for bytes present. */
+  present: number
+}
+
+interface Provider {
+  id: string
+  target: PeerTarget
+  report: ProviderReport
+  active: number
+  dropped: boolean
+  /** Not asked again before this time (backoff after a failure). */
+  readyAt: number
+  /** Chunks it said it does not have, by blob. */
+  lacks: Map<string, ChunkRanges>
+  /** Bytes per second over its finished requests. */
+  rate?: number
+}
+
+type Unit = Array<{ want: Want, ranges: ChunkRanges }>
+
+/**
+ * One download, shared by every caller asking for the same content. It plans from the store:
+ * what is missing is read from the bitfields after every request, so whatever a failed or lying
+ * provider left undone simply goes to the next request.
+ */
+export class Job {
+  private readonly controller = new AbortController()
+  private readonly providers = new Map<string, Provider>()
+  private readonly listeners = new Set<(item: DownloadProgress) => void>()
+  private wants: Want[] = []
+  private pendingSources = 0
+  private wakeUp: (() => void) | undefined
+  private bytesReceived = 0
+  private localBytes = 0
+  private lastProgress = 0
+  /** Verified bytes of the phases done. */
+  private earlier = 0
+  private readonly pins: TempTag[] = []
+  readonly result: Promise<DownloadResult>
+
+  constructor (private readonly store: BlobStore, private readonly remote: Remote, private readonly request: GetRequest | { many: Uint8Array[], ranges: RangeSpecSeq },
+    private readonly strategy: Strategy, private readonly options: Required<DownloaderOptions>) {
+    this.result = this.run()
+    this.result.catch(() => {})
+  }
+
+  get signal (): AbortSignal { return this.controller.signal }
+
+  listen (listener: (item: DownloadProgress) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  abort (reason: Error): void { this.controller.abort(reason) }
+
+  /** Take providers from `source` as they come. */
+  addProviders (source: Providers): void {
+    this.pendingSources++
+    void (async () => {
+      try {
+        for await (const target of source) {
+          if (this.signal.aborted) return
+          const id = resolvePeer(target).id
+          if (!this.providers.has(id)) {
+            this.providers.set(id, { id, target, report: { bytes: 0, requests: 0, failures: 0, bad: false }, active: 0, dropped: false, readyAt: 0, lacks: new Map() })
+          }
+          this.wake()
+        }
+      } catch (err) {
+        this.emit({ type: 'providerFailed', provider: 'providers', part: '', reason: 'error', error: err as Error, dropped: true })
+      } finally {
+        this.pendingSources--
+        this.wake()
+      }
+    })()
+  }
+
+  private emit (item: DownloadProgress): void {
+    for (const listener of this.listeners) listener(item)
+  }
+
+  private wake (): void {
+    const wake = this.wakeUp
+    this.wakeUp = undefined
+    wake?.()
+  }
+
+  private async run (): Promise<DownloadResult> {
+    try {
+      if ('many' in this.request) {
+        const { many, ranges } = this.request
+        for (const hash of many) this.pins.push(this.store.tempTag({ hash, format: 'raw' }))
+        await this.phase(many.map((hash, i) => newWant(hash, ranges.at(i))).filter(w => !w.ranges.isEmpty()))
+      } else {
+        const { hash, ranges } = this.request
+        const children = nextSelected(ranges, 1) !== undefined
+        this.pins.push(this.store.tempTag({ hash, format: children ? 'hashseq' : 'raw' }))
+        // The children are known only once the whole root is here.
+        const root = children ? ChunkRanges.all() : ranges.at(0)
+        if (!root.isEmpty()) await this.phase([newWant(hash, root)])
+        if (children) {
+          const hashes = decodeHashSeq(await this.store.getBytes(hash))
+          await this.phase(hashes.map((child, i) => newWant(child, ranges.at(i + 1))).filter(w => !w.ranges.isEmpty()))
+        }
+      }
+      const result: DownloadResult = { localBytes: this.localBytes, bytes: this.total(), bytesReceived: this.bytesReceived, providers: this.reports() }
+      this.emit({ type: 'progress', bytes: result.bytes })
+      return result
+    } catch (err) {
+      this.emit({ type: 'downloadError', error: err as Error })
+      throw err
+    } finally {
+      for (const pin of this.pins) pin.release()
+      this.controller.abort(new Error('the download ended'))
+    }
+  }
+
+  /** Fetch everything `wants` asks for; the local store counts first. */
+  private async phase (wants: Want[]): Promise<void> {
+    this.wants = wants
+    await Promise.all(wants.map(w => this.refresh(w)))
+    this.localBytes += sumPresent(wants)
+    this.emit({ type: 'progress', bytes: this.total() })
+    const running = new Set<Promise<void>>()
+    while (true) {
+      this.signal.throwIfAborted()
+      if (wants.every(w => w.missing.isEmpty())) break
+      const now = Date.now()
+      for (const provider of this.providers.values()) {
+        if (this.strategy === 'none' && running.size > 0) break
+        while (!provider.dropped && provider.readyAt <= now && provider.active < (this.strategy === 'none' ? 1 : this.options.perProvider)) {
+          const unit = this.take(provider)
+          if (unit === undefined) break
+          const request = this.fetch(provider, unit).finally(() => { running.delete(request); this.wake() })
+          running.add(request)
+          if (this.strategy === 'none') break
+        }
+      }
+      if (running.size === 0) {
+        const waiting = [...this.providers.values()].filter(p => !p.dropped && p.readyAt > now)
+        if (waiting.length === 0 && this.pendingSources === 0) {
+          const usable = [...this.providers.values()].some(p => !p.dropped && this.take(p, true) !== undefined)
+          if (!usable) throw this.failure()
+        }
+        const earliest = Math.min(...waiting.map(p => p.readyAt))
+        await this.sleep(Number.isFinite(earliest) ? earliest - now : undefined)
+      } else {
+        await this.sleep()
+      }
+    }
+    await Promise.allSettled(running)
+    this.earlier += sumPresent(wants)
+    this.wants = []
+  }
+
+  /** Wait for a request to end, a provider to arrive, `ms` to pass or the job to abort. */
+  private async sleep (ms?: number): Promise<void> {
+    await new Promise<void>(resolve => {
+      const timer = ms === undefined ? undefined : setTimeout(resolve, Math.max(0, ms))
+      const onAbort = (): void => { resolve() }
+      this.signal.addEventListener('abort', onAbort, { once: true })
+      this.wakeUp = () => {
+        if (timer !== undefined) clearTimeout(timer)
+        this.signal.removeEventListener('abort', onAbort)
+        resolve()
+      }
+    })
+    this.wakeUp = undefined
+  }
+
+  /** Verified bytes present of the blobs of the current and earlier phases. */
+  private total (): number {
+    return this.earlier + sumPresent(this.wants)
+  }
+
+  /** Next piece of work for `provider`, or undefined. With `peek`, nothing is reserved. */
+  private take (provider: Provider, peek = false): Unit | undefined {
+    const unit: Unit = []
+    for (const want of this.wants) {
+      let free = want.missing.difference(want.inflight)
+      const lacks = provider.lacks.get(want.hex)
+      if (lacks !== undefined) free = free.difference(lacks)
+      if (free.isEmpty()) continue
+      if (this.strategy === 'none') {
+        unit.push({ want, ranges: free })
+        continue
+      }
+      if (want.size === undefined) {
+        // Size unknown: one request learns it (the last chunk proves it) with the first stripe.
+        if (!want.inflight.isEmpty()) continue
+        if (this.wants.length === 1) {
+          unit.push({ want, ranges: carve(free, this.stripeChunks(provider)).union(ChunkRanges.lastChunk()) })
+          break
+        }
+        unit.push({ want, ranges: free })
+      } else if (free.countUpTo(Infinity) * CHUNK > this.options.minStripeBytes) {
+        if (unit.length > 0) break
+        unit.push({ want, ranges: carve(free, this.stripeChunks(provider)) })
+        break
+      } else {
+        unit.push({ want, ranges: free })
+      }
+      if (unit.length >= this.options.batchBlobs) break
+    }
+    if (unit.length === 0) return undefined
+    if (!peek) for (const { want, ranges } of unit) want.inflight = want.inflight.union(ranges)
+    return unit
+  }
+
+  /** A faster provider takes a longer stripe: about half a second of its measured rate. */
+  private stripeChunks (provider: Provider): number {
+    const bytes = Math.min(this.options.maxStripeBytes, Math.max(this.options.minStripeBytes, (provider.rate ?? 0) / 2))
+    return Math.max(GROUP_CHUNKS, Math.floor(bytes / GROUP_SIZE) * GROUP_CHUNKS)
+  }
+
+  private async fetch (provider: Provider, unit: Unit): Promise<void> {
+    const part = unit.map(({ want, ranges }) => `${want.hex}:${ranges.toString()}`).join(',')
+    provider.active++
+    provider.report.requests++
+    this.emit({ type: 'tryProvider', provider: provider.id, part })
+    const idle = new AbortController()
+    const signal = AbortSignal.any([this.signal, idle.signal])
+    let timer: NodeJS.Timeout | undefined
+    const arm = (): void => {
+      clearTimeout(timer)
+      timer = setTimeout(() => idle.abort(new Timeout(`no data from ${provider.id} for ${this.options.idleTimeoutMs} ms`)), this.options.idleTimeoutMs)
+    }
+    arm()
+    const started = Date.now()
+    let received = 0
+    const onProgress = (event: { type: string, bytesRead?: number }): void => {
+      if (event.type !== 'progress') return
+      this.bytesReceived += (event.bytesRead ?? 0) - received
+      received = event.bytesRead ?? 0
+      arm()
+      void this.progress()
+    }
+    let failure: Error | undefined
+    try {
+      const options = { signal, onProgress }
+      if (unit.length === 1) {
+        const { want, ranges } = unit[0] as Unit[number]
+        await this.remote.executeGet(provider.target, { hash: want.hash, ranges: RangeSpecSeq.root(ranges) }, options)
+      } else {
+        await this.remote.executeGetMany(provider.target, unit.map(u => u.want.hash), RangeSpecSeq.fromRanges(unit.map(u => u.ranges)), options)
+      }
+    } catch (err) {
+      failure = idle.signal.aborted ? idle.signal.reason as Error : err as Error
+    } finally {
+      clearTimeout(timer)
+      provider.active--
+    }
+    // What the store holds now decides what this provider delivered and what is left.
+    let delivered = 0
+    let left = false
+    for (const { want, ranges } of unit) {
+      want.inflight = want.inflight.difference(ranges)
+      await this.refresh(want)
+      const asked = want.size === undefined ? ranges : ranges.canonicalize(want.size)
+      // The ranges were missing when handed out, and no other request had them since.
+      if (want.size !== undefined) delivered += bytesOf(asked.intersection(want.asked).difference(want.missing), want.size)
+      const remaining = asked.intersection(want.missing)
+      if (!remaining.isEmpty()) {
+        left = true
+        // A provider that ended early or said "not found" lacks the rest: ask it for other parts.
+        if (failure === undefined || failure.name === 'NotFound' || failure.name === 'MissingRange') {
+          provider.lacks.set(want.hex, (provider.lacks.get(want.hex) ?? ChunkRanges.empty()).union(remaining))
+        }
+      }
+    }
+    provider.report.bytes += delivered
+    const seconds = (Date.now() - started) / 1000
+    if (delivered > 0 && seconds > 0) provider.rate = provider.rate === undefined ? delivered / seconds : (provider.rate + delivered / seconds) / 2
+    if (failure === undefined) {
+      this.emit({ type: 'partComplete', provider: provider.id, part, bytes: delivered })
+    } else if (!this.signal.aborted) {
+      const reason: FailureReason = BAD_DATA.has(failure.name) ? 'badData' : failure.name === 'NotFound' || failure.name === 'MissingRange' ? 'notFound' : 'error'
+      provider.report.failures++
+      provider.report.lastError = `${failure.name}: ${failure.message}`
+      if (reason === 'badData') {
+        provider.report.bad = true
+        provider.dropped = true
+      } else if (reason === 'error') {
+        const errors = provider.report.failures
+        if (errors >= this.options.maxFailures) provider.dropped = true
+        else provider.readyAt = Date.now() + this.options.backoffMs * 2 ** (errors - 1)
+      }
+      this.emit({ type: 'providerFailed', provider: provider.id, part, reason, error: failure, dropped: provider.dropped })
+    }
+    if (left || failure === undefined) this.emit({ type: 'progress', bytes: this.total() })
+  }
+
+  /** At most every 200 ms while bytes arrive: the verified total, read from the store. */
+  private async progress (): Promise<void> {
+    const now = Date.now()
+    if (now - this.lastProgress < 200) return
+    this.lastProgress = now
+    await Promise.all(this.wants.filter(w => !w.inflight.isEmpty()).map(w => this.refresh(w)))
+    this.emit({ type: 'progress', bytes: this.total() })
+  }
+
+  private async refresh (want: Want): Promise<void> {
+    const bitfield = await this.store.bitfield(want.hash)
+    if (bitfield.size === 0 && bitfield.ranges.isEmpty()) {
+      want.asked = want.ranges
+      want.missing = want.ranges
+      want.present = 0
+      return
+    }
+    want.size = bitfield.size
+    const chunks = Math.max(1, Math.ceil(bitfield.size / CHUNK))
+    const asked = want.ranges.canonicalize(bitfield.size).intersection(ChunkRanges.to(chunks))
+    const have = bitfield.ranges.canonicalize(bitfield.size).intersection(asked)
+    want.asked = asked
+    want.missing = asked.difference(have)
+    want.present = bytesOf(have, bitfield.size)
+  }
+
+  private reports (): Record<string, ProviderReport> {
+    return Object.fromEntries([...this.providers.values()].map(p => [p.id, { ...p.report }]))
+  }
+
+  private failure (): DownloadFailed {
+    const missing = this.wants.filter(w => !w.missing.isEmpty()).map(w => w.hex.slice(0, 12))
+    const why = [...this.providers.values()].map(p => `${p.id}: ${p.report.lastError ?? (p.dropped ? 'dropped' : 'has none of what is missing')}`)
+    return new DownloadFailed(`no provider could deliver ${missing.length} blob(s) (${missing.join(', ')}); ` +
+      (why.length === 0 ? 'no providers were given' : why.join('; ')))
+  }
+}
+
+function sumPresent (wants: Want[]): number {
+  return wants.reduce((sum, w) => sum + w.present, 0)
+}
+
+function newWant (hash: Uint8Array, ranges: ChunkRanges): Want {
+  return { hash, hex: toHex(hash), ranges, asked: ranges, missing: ranges, inflight: ChunkRanges.empty(), present: 0 }
+}
+
+/** The first `chunks` chunks of `ranges`, cut at a group boundary. */
+function carve (ranges: ChunkRanges, chunks: number): ChunkRanges {
+  const boundaries: number[] = []
+  let left = chunks
+  for (const [start, end] of ranges.ranges()) {
+    if (left <= 0) break
+    const cut = Math.min(end, Math.ceil((start + left) / GROUP_CHUNKS) * GROUP_CHUNKS)
+    boundaries.push(start, cut)
+    left -= cut - start
+  }
+  return ChunkRanges.fromBoundaries(boundaries)
+}

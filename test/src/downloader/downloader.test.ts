@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict'
+import type { DownloadProgress, DownloadResult } from '../../../src/downloader/interface.js'
+import { createNode, type VerityNode } from '../../../src/node/create-node.js'
+import { fromHex } from '../../../store/hash-text.js'
+import { randomBytes, rejection } from '../../helpers.js'
+import { PeerProcess } from '../node/peer-process.js'
+
+const SIZE = 64 << 20
+const MIB = 1 << 20
+
+/** Progress items of a download, as they came. */
+function recorder (): { items: DownloadProgress[], onProgress: (item: DownloadProgress) => void } {
+  const items: DownloadProgress[] = []
+  return { items, onProgress: item => { items.push(item) } }
+}
+
+async function assertComplete (node: VerityNode, hex: string, size: number, seed: number): Promise<void> {
+  const hash = fromHex(hex)
+  assert.deepEqual(await node.blobs.status(hash), { status: 'complete', size })
+  assert.ok(Buffer.from(await node.blobs.getBytes(hash)).equals(Buffer.from(randomBytes(size, seed))), 'the content')
+}
+
+describe('Downloader: several provider processes on 127.0.0.1', function () {
+  this.timeout(180000)
+  let a: PeerProcess, b: PeerProcess, c: PeerProcess, liar: PeerProcess, half: PeerProcess
+  let hex: string
+  let node: VerityNode
+
+  before(async () => {
+    [a, b, c, liar, half] = await Promise.all([
+      PeerProcess.start({ sizes: [SIZE] }),
+      PeerProcess.start({ sizes: [SIZE] }),
+      // Slow enough that a kill lands half-way through.
+      PeerProcess.start({ sizes: [SIZE], sendDelayMs: 5 }),
+      PeerProcess.start({ sizes: [SIZE], corrupt: true }),
+      PeerProcess.start({ sizes: [SIZE], half: true })
+    ])
+    hex = a.ready.blobs[0] as string
+    for (const peer of [b, c, liar, half]) assert.equal(peer.ready.blobs[0], hex, 'every provider holds the same blob')
+  })
+  after(async () => { await Promise.all([a, b, c, liar, half].map(async p => { await p.stop() })) })
+  beforeEach(async () => { node = await createNode() })
+  afterEach(async () => { await node.stop() })
+
+  it('split: three providers each serve part of one 64 MiB blob, and it verifies', async () => {
+    const { items, onProgress } = recorder()
+    const result = await node.downloader.download({ request: fromHex(hex), providers: [a.addr(), b.addr(), c.addr()], strategy: 'split', onProgress })
+    await assertComplete(node, hex, SIZE, 1)
+    assert.equal(result.bytes, SIZE)
+    assert.equal(result.localBytes, 0)
+    for (const peer of [a, b, c]) {
+      const served = result.providers[peer.ready.peerId]?.bytes ?? 0
+      assert.ok(served >= SIZE / 10, `${peer.ready.peerId} served ${served} bytes, less than 10%`)
+    }
+    const total = Object.values(result.providers).reduce((sum, p) => sum + p.bytes, 0)
+    assert.equal(total, SIZE, 'each byte counted once')
+    assert.ok(result.bytesReceived < SIZE * 1.01, `received ${result.bytesReceived}`)
+    const progress = items.filter(i => i.type === 'progress').map(i => (i as { bytes: number }).bytes)
+    assert.deepEqual([...progress].sort((x, y) => x - y), progress, 'progress never goes back')
+    assert.equal(progress[progress.length - 1], SIZE)
+  })
+
+  it('split: a provider that corrupts data is dropped and reported, and the blob still arrives intact', async () => {
+    const { items, onProgress } = recorder()
+    const result = await node.downloader.download({ request: fromHex(hex), providers: [liar.addr(), a.addr(), b.addr()], onProgress })
+    await assertComplete(node, hex, SIZE, 1)
+    const report = result.providers[liar.ready.peerId]
+    assert.equal(report?.bad, true)
+    assert.match(report?.lastError ?? '', /LeafHashMismatch/)
+    const failed = items.find(i => i.type === 'providerFailed' && i.provider === liar.ready.peerId)
+    assert.ok(failed !== undefined && failed.type === 'providerFailed' && failed.reason === 'badData' && failed.dropped)
+    assert.equal(items.filter(i => i.type === 'tryProvider' && i.provider === liar.ready.peerId).length, 1, 'a liar is asked once')
+  })
+
+  it('split: a provider holding only the first half serves from that half', async () => {
+    const result = await node.downloader.download({ request: fromHex(hex), providers: [half.addr(), a.addr()] })
+    await assertComplete(node, hex, SIZE, 1)
+    const served = result.providers[half.ready.peerId]?.bytes ?? 0
+    assert.ok(served > 0 && served <= SIZE / 2, `the half provider served ${served} bytes`)
+  })
+
+  it('none: one provider at a time; after a failure the next one is asked only for what is missing', async () => {
+    const { items, onProgress } = recorder()
+    const result = await node.downloader.download({ request: fromHex(hex), providers: [half.addr(), a.addr(), b.addr()], strategy: 'none', onProgress })
+    await assertComplete(node, hex, SIZE, 1)
+    const fromHalf = result.providers[half.ready.peerId]?.bytes ?? 0
+    const fromA = result.providers[a.ready.peerId]?.bytes ?? 0
+    assert.equal(fromHalf + fromA, SIZE)
+    assert.ok(fromHalf >= SIZE / 2 - 16384, `the half provider served ${fromHalf}`)
+    assert.equal(result.providers[b.ready.peerId]?.requests, 0, 'the third provider was never needed')
+    assert.ok(result.bytesReceived < SIZE * 1.01)
+    const tries = items.filter(i => i.type === 'tryProvider')
+    assert.deepEqual(tries.map(i => i.type === 'tryProvider' && i.provider), [half.ready.peerId, a.ready.peerId])
+  })
+
+  it('uses a provider that the async iterable yields after the download started', async () => {
+    let first: () => void = () => {}
+    const started = new Promise<void>(resolve => { first = resolve })
+    async function * providers (): AsyncGenerator<string> {
+      yield c.addr()
+      await started
+      yield a.addr()
+    }
+    const result = await node.downloader.download({
+      request: fromHex(hex),
+      providers: providers(),
+      onProgress: item => { if (item.type === 'partComplete') first() }
+    })
+    await assertComplete(node, hex, SIZE, 1)
+    assert.ok((result.providers[a.ready.peerId]?.bytes ?? 0) > 0, 'the late provider served bytes')
+  })
+
+  it('shares one job between callers of the same download; one caller aborting leaves the other going', async () => {
+    const quitter = new AbortController()
+    const first = node.downloader.download({ request: fromHex(hex), providers: [a.addr(), b.addr()], signal: quitter.signal })
+    const second = node.downloader.download({ request: fromHex(hex), providers: [a.addr()] })
+    setTimeout(() => { quitter.abort() }, 50)
+    const err = await rejection(async () => await first)
+    assert.equal(err.name, 'AbortError')
+    const result = await second
+    await assertComplete(node, hex, SIZE, 1)
+    assert.ok(result.bytesReceived < SIZE * 1.01, `one job, so each byte once: ${result.bytesReceived}`)
+  })
+
+  it('makes no request at all for a blob that is already complete here', async () => {
+    await node.downloader.download({ request: fromHex(hex), providers: [a.addr()] })
+    const { items, onProgress } = recorder()
+    const again = await node.downloader.download({ request: fromHex(hex), providers: [a.addr()], onProgress })
+    assert.equal(again.localBytes, SIZE)
+    assert.equal(again.bytesReceived, 0)
+    assert.equal(items.filter(i => i.type === 'tryProvider').length, 0)
+  })
+
+  it('a provider killed half-way: the others finish, and the bytes received stay under 1.1x the blob', async () => {
+    let killing: Promise<void> | undefined
+    const result: DownloadResult = await node.downloader.download({
+      request: fromHex(hex),
+      providers: [a.addr(), b.addr(), c.addr()],
+      onProgress: item => {
+        if (item.type === 'progress' && item.bytes >= SIZE / 2) killing ??= c.kill()
+      }
+    })
+    await killing
+    assert.ok(killing !== undefined, 'the kill happened during the download')
+    await assertComplete(node, hex, SIZE, 1)
+    assert.ok(result.bytesReceived < SIZE * 1.1, `received ${result.bytesReceived} bytes`)
+  })
+
+  it('all providers dead: a clear error naming each, and the verified part stays for a resume', async () => {
+    const doomed = await PeerProcess.start({ sizes: [SIZE], sendDelayMs: 5 })
+    let killing: Promise<void> | undefined
+    const err = await rejection(async () => await node.downloader.download({
+      request: fromHex(hex),
+      providers: [doomed.addr(), c.addr()],
+      onProgress: item => {
+        if (item.type === 'progress' && item.bytes >= 8 * MIB) killing ??= doomed.kill()
+      }
+    }))
+    await killing
+    assert.equal(err.name, 'DownloadFailed')
+    assert.ok(err.message.includes(doomed.ready.peerId) && err.message.includes(c.ready.peerId), err.message)
+    const kept = (await node.blobs.bitfield(fromHex(hex))).ranges.countUpTo(SIZE / 1024) * 1024
+    assert.ok(kept >= 8 * MIB, `kept ${kept} verified bytes`)
+    const resumed = await node.downloader.download({ request: fromHex(hex), providers: [a.addr()] })
+    assert.equal(resumed.localBytes, kept)
+    assert.ok(resumed.bytesReceived < (SIZE - kept) * 1.01 + 64 * 1024)
+    await assertComplete(node, hex, SIZE, 1)
+  })
+})
+
+describe('Downloader: a collection of 200 files from two providers', function () {
+  this.timeout(120000)
+  let a: PeerProcess, b: PeerProcess
+
+  before(async () => {
+    [a, b] = await Promise.all([PeerProcess.start({ collection: 200 }), PeerProcess.start({ collection: 200 })])
+    assert.equal(a.ready.collection, b.ready.collection)
+  })
+  after(async () => { await Promise.all([a.stop(), b.stop()]) })
+
+  it('split spreads the files over both with bounded concurrency, and everything verifies', async () => {
+    const node = await createNode({ downloader: { perProvider: 2, batchBlobs: 16 } })
+    try {
+      let inFlight = 0
+      let most = 0
+      const result = await node.downloader.download({
+        request: { hash: fromHex(a.ready.collection as string), format: 'hashseq' },
+        providers: [a.addr(), b.addr()],
+        onProgress: item => {
+          if (item.type === 'tryProvider') most = Math.max(most, ++inFlight)
+          if (item.type === 'partComplete' || item.type === 'providerFailed') inFlight--
+        }
+      })
+      assert.ok(most <= 4, `at most 2 requests per provider, saw ${most}`)
+      for (const peer of [a, b]) assert.ok((result.providers[peer.ready.peerId]?.bytes ?? 0) > 0)
+      for (const [i, file] of a.ready.files.entries()) {
+        const bytes = await node.blobs.getBytes(fromHex(file))
+        assert.ok(Buffer.from(bytes).equals(Buffer.from(randomBytes(1000 + i * 700, 1000 + i))), `file ${i}`)
+      }
+    } finally {
+      await node.stop()
+    }
+  })
+})
