@@ -234,7 +234,7 @@ export class Job {
         unit.push({ want, ranges: free })
       } else if (free.countUpTo(Infinity) * CHUNK > this.options.minStripeBytes) {
         if (unit.length > 0) break
-        unit.push({ want, ranges: carve(free, this.stripeChunks(provider)) })
+        unit.push({ want, ranges: carve(free, this.stripeChunks(provider, free.countUpTo(Infinity))) })
         break
       } else {
         unit.push({ want, ranges: free })
@@ -246,9 +246,14 @@ export class Job {
     return unit
   }
 
-  /** A faster provider takes a longer stripe: about half a second of its measured rate. */
-  private stripeChunks (provider: Provider): number {
-    const bytes = Math.min(this.options.maxStripeBytes, Math.max(this.options.minStripeBytes, (provider.rate ?? 0) / 2))
+  /**
+   * A faster provider takes a longer stripe (about half a second at its measured rate), but no
+   * more than its share of what is left, so every provider gets some.
+   */
+  private stripeChunks (provider: Provider, free = Infinity): number {
+    const usable = [...this.providers.values()].filter(p => !p.dropped).length
+    const share = free * CHUNK / Math.max(1, usable)
+    const bytes = Math.min(this.options.maxStripeBytes, share, Math.max(this.options.minStripeBytes, (provider.rate ?? 0) / 2))
     return Math.max(GROUP_CHUNKS, Math.floor(bytes / GROUP_SIZE) * GROUP_CHUNKS)
   }
 
