@@ -1,3 +1,4 @@
+import { PostcardWriter } from '../store/codec/postcard.js'
 import { Aborted, MalformedMessage } from './errors.js'
 import { errorOf, Status, type StatusCode } from './status.js'
 import type { ByteStream } from './interface.js'
@@ -48,7 +49,7 @@ export class ResponseWriter {
     let frame = this.buffer.subarray(this.start, this.used)
     if (this.framed) {
       // Varint length in the 3 bytes reserved before the payload (FRAME_SIZE < 2^21).
-      const header = varint(length)
+      const header = new PostcardWriter().varint(length).finish()
       const from = this.start - header.length
       this.buffer.set(header, from)
       frame = this.buffer.subarray(from, this.used)
@@ -64,11 +65,7 @@ export class ResponseWriter {
     if (status === Status.Ok || this.framed || this.bytesSent === 0) await this.flush()
     if (this.framed) {
       const text = new TextEncoder().encode(message.slice(0, MAX_MESSAGE))
-      const end = new Uint8Array(2 + varint(text.length).length + text.length)
-      end.set([0, status])
-      end.set(varint(text.length), 2)
-      end.set(text, end.length - text.length)
-      await this.stream.write(end)
+      await this.stream.write(new PostcardWriter().byte(0).byte(status).varint(text.length).bytes(text).finish())
       await this.stream.closeWrite()
     } else if (status === Status.Ok || (status === Status.NotFound && this.bytesSent === 0)) {
       // iroh's requesters read an end before the first size header as "not found".
@@ -77,16 +74,6 @@ export class ResponseWriter {
       this.stream.abort(new Error(`request failed with status ${status}: ${message}`))
     }
   }
-}
-
-function varint (value: number): Uint8Array {
-  const out: number[] = []
-  while (value >= 0x80) {
-    out.push((value & 0x7f) | 0x80)
-    value = Math.floor(value / 128)
-  }
-  out.push(value)
-  return Uint8Array.from(out)
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Connection, Libp2p } from '@libp2p/interface'
+import { countBytes } from '../protocol/count.js'
 import { Timeout } from '../protocol/errors.js'
 import type { ByteStream } from '../protocol/interface.js'
 import { byteStream } from './node/stream.js'
@@ -144,17 +145,14 @@ export class ConnectionPool {
       const inner = byteStream(raw)
       let first = true
       const counted: ByteStream = {
-        source: (async function * (pool: ConnectionPool) {
-          for await (const chunk of inner.source) {
-            if (first) {
-              first = false
-              pool.latencyTotalUs += (performance.now() - started) * 1000
-              pool.latencyCount++
-            }
-            pool.counters.bytesReceived += chunk.length
-            yield chunk
+        source: countBytes(inner.source, n => {
+          if (first) {
+            first = false
+            this.latencyTotalUs += (performance.now() - started) * 1000
+            this.latencyCount++
           }
-        })(this),
+          this.counters.bytesReceived += n
+        }),
         write: async bytes => {
           this.counters.bytesSent += bytes.length
           await inner.write(bytes)

@@ -7,6 +7,7 @@ import { observeFrom } from '../protocol/observe.js'
 import { pushTo, type PushStats } from '../protocol/push.js'
 import { RangeSpecSeq } from '../protocol/range-spec.js'
 import type { GetRequest, ObserveItem } from '../protocol/request.js'
+import { CHUNK_SIZE } from '../store/bao/constants.js'
 import { hashArg } from '../store/bao/validate.js'
 import type { Bitfield, BlobStore, HashAndFormat } from '../store/interface.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
@@ -57,11 +58,9 @@ export class Remote {
     const wanted: ChunkRanges[] = []
     let localBytes = 0
     const account = (bitfield: Bitfield, ranges: ChunkRanges): ChunkRanges => {
-      if (bitfield.size === 0 && bitfield.ranges.isEmpty()) return ranges
-      const want = ranges.canonicalize(bitfield.size)
-      const have = bitfield.ranges.canonicalize(bitfield.size).intersection(want)
-      localBytes += bytesOf(have, bitfield.size)
-      return want.difference(have)
+      const held = coverage(bitfield, ranges)
+      localBytes += held.bytes
+      return held.missing
     }
     wanted.push(account(root, request.ranges.at(0)))
     const childrenWanted = request.ranges.end() > 1
@@ -190,10 +189,30 @@ export function toRequest (content: Content, range?: { offset: number, length: n
   return { hash, ranges: RangeSpecSeq.root(ranges) }
 }
 
+/** What a blob's bitfield holds of `ranges`. */
+export interface Coverage {
+  /** The blob's size, once any of it (or its size proof) is here. */
+  size: number | undefined
+  /** `ranges`, cut at the blob's last chunk once the size is known. */
+  asked: ChunkRanges
+  /** Chunks of `asked` not present. */
+  missing: ChunkRanges
+  /** Verified bytes of `asked` present. */
+  bytes: number
+}
+
+export function coverage (bitfield: Bitfield, ranges: ChunkRanges): Coverage {
+  if (bitfield.size === 0 && bitfield.ranges.isEmpty()) return { size: undefined, asked: ranges, missing: ranges, bytes: 0 }
+  const chunks = Math.max(1, Math.ceil(bitfield.size / CHUNK_SIZE))
+  const asked = ranges.canonicalize(bitfield.size).intersection(ChunkRanges.to(chunks))
+  const have = bitfield.ranges.canonicalize(bitfield.size).intersection(asked)
+  return { size: bitfield.size, asked, missing: asked.difference(have), bytes: bytesOf(have, bitfield.size) }
+}
+
 /** Bytes of a blob of `size` that `ranges` cover. */
 export function bytesOf (ranges: ChunkRanges, size: number): number {
   let total = 0
-  for (const [start, end] of ranges.ranges()) total += Math.max(0, Math.min(end * 1024, size) - start * 1024)
+  for (const [start, end] of ranges.ranges()) total += Math.max(0, Math.min(end * CHUNK_SIZE, size) - start * CHUNK_SIZE)
   return total
 }
 

@@ -3,6 +3,7 @@ import { decodeRanges, type DecodedItem } from '../../store/bao/decode.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, ImportResult } from '../../store/interface.js'
 import type { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
+import { countBytes } from '../count.js'
 import { MalformedMessage, NotFound } from '../errors.js'
 import { deframe } from '../frame.js'
 import type { ByteStream } from '../interface.js'
@@ -90,7 +91,7 @@ export class AtConnected {
     options: MachineOptions & { framed: boolean, stream?: ByteStream }): AtConnected {
     const session = new Session(request, options.framed, options.signal, options.stream)
     const payload = options.framed ? deframe(source) : source
-    session.reader = new ByteReader(count(payload, n => {
+    session.reader = new ByteReader(countBytes(payload, n => {
       session.bytesRead += n
       options.onBytes?.(session.bytesRead)
     }), options.signal)
@@ -195,13 +196,6 @@ export class AtClosing {
       throw new MalformedMessage('the response continues past what was asked')
     }
     return this.session.stats()
-  }
-}
-
-async function * count (source: AsyncIterable<Uint8Array>, add: (n: number) => void): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    add(chunk.length)
-    yield chunk
   }
 }
 

@@ -1,4 +1,5 @@
 import type { BlobStore } from '../../store/interface.js'
+import { countBytes } from '../count.js'
 import { Aborted, Permission } from '../errors.js'
 import { ResponseWriter } from '../frame.js'
 import { importResponse } from '../get/import.js'
@@ -99,7 +100,7 @@ export class Provider {
       case 'getMany': return sendGetMany(store, request.hashes, request.ranges, out, signal)
       case 'observe': return sendObserve(store, request.hash, request.ranges, out, signal)
       case 'push': {
-        const data = counting(received.rest, n => { received.bytesRead += n })
+        const data = countBytes(received.rest, n => { received.bytesRead += n })
         await importResponse(store, { type: 'get', request: request.request }, data, { framed: false, signal })
         return
       }
@@ -135,11 +136,4 @@ async function allowed (access: Access, context: RequestContext): Promise<boolea
   if (access === 'none') return false
   if (typeof access === 'function') return await access(context)
   return access.peers.includes(context.peer)
-}
-
-async function * counting (source: AsyncIterable<Uint8Array>, add: (n: number) => void): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    add(chunk.length)
-    yield chunk
-  }
 }

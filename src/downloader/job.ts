@@ -1,17 +1,16 @@
 import { Timeout } from '../../protocol/errors.js'
 import { nextSelected, RangeSpecSeq } from '../../protocol/range-spec.js'
 import type { GetRequest } from '../../protocol/request.js'
-import { GROUP_SIZE } from '../../store/bao/constants.js'
+import { CHUNK_SIZE, GROUP_SIZE } from '../../store/bao/constants.js'
 import { decodeHashSeq } from '../../store/collection.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, TempTag } from '../../store/interface.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { resolvePeer, type PeerTarget } from '../node/peer.js'
-import { bytesOf, type Remote } from '../remote.js'
+import { bytesOf, coverage, type Remote } from '../remote.js'
 import type { DownloaderOptions, DownloadProgress, DownloadResult, FailureReason, ProviderReport, Providers, Strategy } from './interface.js'
 
-const CHUNK = 1024
-const GROUP_CHUNKS = GROUP_SIZE / CHUNK
+const GROUP_CHUNKS = GROUP_SIZE / CHUNK_SIZE
 /** Errors that prove a provider sent data not belonging to the hash. */
 const BAD_DATA = new Set(['LeafHashMismatch', 'ParentHashMismatch', 'InvalidSize', 'TrailingData'])
 
@@ -194,17 +193,20 @@ export class Job {
 
   /** Wait for a request to end, a provider to arrive, `ms` to pass or the job to abort. */
   private async sleep (ms?: number): Promise<void> {
-    await new Promise<void>(resolve => {
-      const timer = ms === undefined ? undefined : setTimeout(resolve, Math.max(0, ms))
-      const onAbort = (): void => { resolve() }
-      this.signal.addEventListener('abort', onAbort, { once: true })
-      this.wakeUp = () => {
-        if (timer !== undefined) clearTimeout(timer)
-        this.signal.removeEventListener('abort', onAbort)
-        resolve()
-      }
-    })
-    this.wakeUp = undefined
+    let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
+    try {
+      await new Promise<void>(resolve => {
+        this.wakeUp = resolve
+        onAbort = resolve
+        this.signal.addEventListener('abort', onAbort, { once: true })
+        if (ms !== undefined) timer = setTimeout(resolve, Math.max(0, ms))
+      })
+    } finally {
+      clearTimeout(timer)
+      if (onAbort !== undefined) this.signal.removeEventListener('abort', onAbort)
+      this.wakeUp = undefined
+    }
   }
 
   /** Verified bytes present of the blobs of the current and earlier phases. */
@@ -232,7 +234,7 @@ export class Job {
           break
         }
         unit.push({ want, ranges: free })
-      } else if (free.countUpTo(Infinity) * CHUNK > this.options.minStripeBytes) {
+      } else if (free.countUpTo(Infinity) * CHUNK_SIZE > this.options.minStripeBytes) {
         if (unit.length > 0) break
         unit.push({ want, ranges: carve(free, this.stripeChunks(provider, free.countUpTo(Infinity))) })
         break
@@ -252,7 +254,7 @@ export class Job {
    */
   private stripeChunks (provider: Provider, free = Infinity): number {
     const usable = [...this.providers.values()].filter(p => !p.dropped).length
-    const share = free * CHUNK / Math.max(1, usable)
+    const share = free * CHUNK_SIZE / Math.max(1, usable)
     const bytes = Math.min(this.options.maxStripeBytes, share, Math.max(this.options.minStripeBytes, (provider.rate ?? 0) / 2))
     return Math.max(GROUP_CHUNKS, Math.floor(bytes / GROUP_SIZE) * GROUP_CHUNKS)
   }
@@ -277,7 +279,7 @@ export class Job {
       this.bytesReceived += (event.bytesRead ?? 0) - received
       received = event.bytesRead ?? 0
       arm()
-      void this.progress()
+      this.progress().catch(() => {}) // a store closing under us: the request itself fails
     }
     let failure: Error | undefined
     try {
@@ -344,20 +346,11 @@ export class Job {
   }
 
   private async refresh (want: Want): Promise<void> {
-    const bitfield = await this.store.bitfield(want.hash)
-    if (bitfield.size === 0 && bitfield.ranges.isEmpty()) {
-      want.asked = want.ranges
-      want.missing = want.ranges
-      want.present = 0
-      return
-    }
-    want.size = bitfield.size
-    const chunks = Math.max(1, Math.ceil(bitfield.size / CHUNK))
-    const asked = want.ranges.canonicalize(bitfield.size).intersection(ChunkRanges.to(chunks))
-    const have = bitfield.ranges.canonicalize(bitfield.size).intersection(asked)
-    want.asked = asked
-    want.missing = asked.difference(have)
-    want.present = bytesOf(have, bitfield.size)
+    const held = coverage(await this.store.bitfield(want.hash), want.ranges)
+    if (held.size !== undefined) want.size = held.size
+    want.asked = held.asked
+    want.missing = held.missing
+    want.present = held.bytes
   }
 
   private reports (): Record<string, ProviderReport> {
