@@ -26,23 +26,40 @@ export interface ImportContext {
 }
 
 /**
- * A batch: leaf bytes copied into a pooled buffer as runs of adjacent bytes (so the input's
- * buffers are let go at once and each run is one write), pairs by in-order index, inner pairs.
+ * A batch: leaf bytes copied into a pooled buffer (taken at the first leaf) as runs of adjacent
+ * bytes (so the input's buffers are let go at once and each run is one write), pairs by in-order
+ * index, inner pairs.
  */
 interface Pending {
-  buffer: Uint8Array
+  buffer: Uint8Array | undefined
   used: number
   runs: Array<{ offset: number, start: number, length: number }>
   pairs: Array<{ index: number, pair: Uint8Array }>
   chunkPairs: Array<{ node: number, pair: Uint8Array }>
 }
 
-/** Batch buffers: one per batch in flight plus the one filling, reused. */
+/** Free batch buffers kept for the next import: a Downloader runs one import per stripe. */
+const POOL_KEEP = 4
+/** Kept buffers are let go after this long without an import asking for one. */
+const POOL_IDLE_MS = 5000
+
+/**
+ * Batch buffers shared by every import in the process. A fresh 4 MiB buffer per import cost more
+ * than the import itself for short stripes: zero-filling it, then collecting it.
+ */
 class BufferPool {
   private readonly free: Uint8Array[] = []
+  private timer: NodeJS.Timeout | undefined
   take (): Uint8Array { return this.free.pop() ?? new Uint8Array(FLUSH_BYTES + GROUP_SIZE) }
-  give (buffer: Uint8Array): void { this.free.push(buffer) }
+  give (buffer: Uint8Array): void {
+    if (this.free.length < POOL_KEEP) this.free.push(buffer)
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => { this.free.length = 0 }, POOL_IDLE_MS)
+    this.timer.unref()
+  }
 }
+
+const pool = new BufferPool()
 
 function isEmpty (batch: Pending): boolean {
   return batch.runs.length === 0 && batch.pairs.length === 0 && batch.chunkPairs.length === 0
@@ -61,8 +78,7 @@ const IN_FLIGHT = 2
 export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: string, ranges: ChunkRanges,
   stream: AsyncIterable<Uint8Array> | ByteReader, options: AbortOptions = {}): Promise<ImportResult> {
   let declared: number | undefined
-  const pool = new BufferPool()
-  const fresh = (): Pending => ({ buffer: pool.take(), used: 0, runs: [], pairs: [], chunkPairs: [] })
+  const fresh = (): Pending => ({ buffer: undefined, used: 0, runs: [], pairs: [], chunkPairs: [] })
   let pending = fresh()
   let written = 0
   let complete = false
@@ -78,7 +94,7 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
     pending = fresh()
     files ??= Promise.all([ctx.backend.openData(hex, true), ctx.backend.openPairs(hex, true)])
       .then(([data, pairs]) => ({ data: data as BlobFile, pairs: pairs as BlobFile }))
-    const writes = files.then(open => writeBatch(open, batch)).finally(() => pool.give(batch.buffer))
+    const writes = files.then(open => writeBatch(open, batch)).finally(() => { if (batch.buffer !== undefined) pool.give(batch.buffer) })
     writes.catch(() => {}) // surfaces through the commit below
     commits = commits.then(async () => {
       await writes
@@ -112,6 +128,7 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
         case 'leaf': {
           if (complete) continue
           const { offset, data } = item
+          pending.buffer ??= pool.take()
           pending.buffer.set(data, pending.used)
           const last = pending.runs[pending.runs.length - 1]
           if (last !== undefined && last.offset + last.length === offset) last.length += data.length
@@ -146,7 +163,8 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
 
 /** Write a batch: one write per run of adjacent leaf bytes, one per run of adjacent pairs. */
 async function writeBatch (files: { data: BlobFile, pairs: BlobFile }, batch: Pending): Promise<void> {
-  for (const run of batch.runs) await files.data.writeAt(run.offset, batch.buffer.subarray(run.start, run.start + run.length))
+  const leaves = batch.buffer ?? new Uint8Array(0) // no buffer: no leaves, no runs
+  for (const run of batch.runs) await files.data.writeAt(run.offset, leaves.subarray(run.start, run.start + run.length))
   const pairs = [...batch.pairs].sort((a, b) => a.index - b.index)
   for (let i = 0; i < pairs.length;) {
     let j = i + 1
