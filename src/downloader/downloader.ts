@@ -18,6 +18,7 @@ const DEFAULTS: Required<DownloaderOptions> = {
   perProvider: 2,
   batchBlobs: 32,
   idleTimeoutMs: 15000,
+  stallMs: 2000,
   maxFailures: 3,
   backoffMs: 250
 }

@@ -74,6 +74,11 @@ export interface DownloaderOptions {
   batchBlobs?: number
   /** A request that receives nothing for this long fails with Timeout. @default 15000 */
   idleTimeoutMs?: number
+  /**
+   * A request silent this long is stopped when another provider has nothing to do, and its ranges
+   * go to that provider. @default 2000
+   */
+  stallMs?: number
   /** Failures other than bad data before a provider is dropped. @default 3 */
   maxFailures?: number
   /** First wait before a failed provider is asked again; doubles each time. @default 250 */

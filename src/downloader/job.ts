@@ -13,6 +13,10 @@ import type { DownloaderOptions, DownloadProgress, DownloadResult, FailureReason
 const GROUP_CHUNKS = GROUP_SIZE / CHUNK_SIZE
 /** Errors that prove a provider sent data not belonging to the hash. */
 const BAD_DATA = new Set(['LeafHashMismatch', 'ParentHashMismatch', 'InvalidSize', 'TrailingData'])
+/** A provider's next stripe is asked for once this share of its current one has arrived. */
+const PIPELINE_AT = 0.75
+/** Progress items while bytes arrive come at most this often. */
+const PROGRESS_MS = 200
 
 /** Every caller's download failed: no provider could deliver what is missing. */
 export class DownloadFailed extends Error {
@@ -56,6 +60,17 @@ interface Provider {
 
 type Unit = Array<{ want: Want, ranges: ChunkRanges }>
 
+/** A request under way: who serves it, what it asked for, when its last bytes came. */
+interface Running {
+  provider: Provider
+  unit: Unit
+  lastData: number
+  /** Bytes read so far, and about how many the answer has (when every size is known). */
+  received: number
+  expected: number | undefined
+  stop: (reason: Error) => void
+}
+
 /**
  * One download, shared by every caller asking for the same content. It plans from the store:
  * what is missing is read from the bitfields after every request, so whatever a failed or lying
@@ -74,6 +89,7 @@ export class Job {
   /** Verified bytes of the phases done. */
   private earlier = 0
   private readonly pins: TempTag[] = []
+  private readonly running = new Set<Running>()
   readonly result: Promise<DownloadResult>
 
   constructor (private readonly store: BlobStore, private readonly remote: Remote, private readonly request: GetRequest | { many: Uint8Array[], ranges: RangeSpecSeq },
@@ -166,7 +182,7 @@ export class Job {
       const now = Date.now()
       for (const provider of this.providers.values()) {
         if (this.strategy === 'none' && running.size > 0) break
-        while (!provider.dropped && provider.readyAt <= now && provider.active < (this.strategy === 'none' ? 1 : this.options.perProvider)) {
+        while (!provider.dropped && provider.readyAt <= now && this.hasRoom(provider)) {
           const unit = this.take(provider)
           if (unit === undefined) break
           const request = this.fetch(provider, unit).finally(() => { running.delete(request); this.wake() })
@@ -183,7 +199,7 @@ export class Job {
         const earliest = Math.min(...waiting.map(p => p.readyAt))
         await this.sleep(Number.isFinite(earliest) ? earliest - now : undefined)
       } else {
-        await this.sleep()
+        await this.sleep(this.takeOverStalled(now) ? this.options.stallMs / 2 : undefined)
       }
     }
     await Promise.allSettled(running)
@@ -249,6 +265,42 @@ export class Job {
   }
 
   /**
+   * Room for another request: under the provider's limit, and (striping) each of its requests
+   * nearly done, so the next stripe overlaps only the tail of the last one. Each provider then
+   * streams into about one import at a time, with no gap between its stripes.
+   */
+  private hasRoom (provider: Provider): boolean {
+    if (provider.active >= (this.strategy === 'none' ? 1 : this.options.perProvider)) return false
+    for (const request of this.running) {
+      if (request.provider === provider && request.expected !== undefined && request.received < request.expected * PIPELINE_AT) return false
+    }
+    return true
+  }
+
+  /**
+   * Providers with room and nothing left to take wait for the requests under way. One of those
+   * that has sent nothing for `stallMs` (a dead peer, a stuck dial) is stopped, so its ranges go
+   * to a waiting provider now rather than after the idle timeout; the stalled provider fails with
+   * Timeout and is asked again after its backoff. Returns whether a provider is waiting so.
+   */
+  private takeOverStalled (now: number): boolean {
+    if (this.strategy === 'none') return false
+    const waiting = [...this.providers.values()].filter(p =>
+      !p.dropped && p.readyAt <= now && this.hasRoom(p) && this.take(p, true) === undefined)
+    if (waiting.length === 0) return false
+    for (const request of this.running) {
+      const quiet = now - request.lastData
+      if (quiet < this.options.stallMs || waiting.every(p => p === request.provider)) continue
+      const helped = waiting.some(p => p !== request.provider && request.unit.some(({ want, ranges }) => {
+        const lacks = p.lacks.get(want.hex)
+        return !ranges.intersection(want.missing).difference(lacks ?? ChunkRanges.empty()).isEmpty()
+      }))
+      if (helped) request.stop(new Timeout(`no data from ${request.provider.id} for ${quiet} ms while other providers waited`))
+    }
+    return true
+  }
+
+  /**
    * A faster provider takes a longer stripe (about half a second at its measured rate), but no
    * more than its share of what is left, so every provider gets some.
    */
@@ -256,7 +308,9 @@ export class Job {
     const usable = [...this.providers.values()].filter(p => !p.dropped).length
     const share = free * CHUNK_SIZE / Math.max(1, usable)
     const bytes = Math.min(this.options.maxStripeBytes, share, Math.max(this.options.minStripeBytes, (provider.rate ?? 0) / 2))
-    return Math.max(GROUP_CHUNKS, Math.floor(bytes / GROUP_SIZE) * GROUP_CHUNKS)
+    const chunks = Math.max(GROUP_CHUNKS, Math.floor(bytes / GROUP_SIZE) * GROUP_CHUNKS)
+    // Rounding down to whole groups must not leave a sliver for a request of its own.
+    return free - chunks < GROUP_CHUNKS ? free : chunks
   }
 
   private async fetch (provider: Provider, unit: Unit): Promise<void> {
@@ -266,20 +320,30 @@ export class Job {
     this.emit({ type: 'tryProvider', provider: provider.id, part })
     const idle = new AbortController()
     const signal = AbortSignal.any([this.signal, idle.signal])
+    const sized = unit.every(({ want }) => want.size !== undefined)
+    const expected = sized ? unit.reduce((sum, { want, ranges }) => sum + bytesOf(ranges.canonicalize(want.size as number), want.size as number), 0) : undefined
+    const running: Running = { provider, unit, lastData: Date.now(), received: 0, expected, stop: reason => { idle.abort(reason) } }
+    this.running.add(running)
+    // One timer per request, not one per read: it fires, finds data arrived since, and sleeps again.
     let timer: NodeJS.Timeout | undefined
-    const arm = (): void => {
-      clearTimeout(timer)
-      timer = setTimeout(() => idle.abort(new Timeout(`no data from ${provider.id} for ${this.options.idleTimeoutMs} ms`)), this.options.idleTimeoutMs)
+    const watch = (wait: number): void => {
+      timer = setTimeout(() => {
+        const quiet = Date.now() - running.lastData
+        if (quiet >= this.options.idleTimeoutMs) idle.abort(new Timeout(`no data from ${provider.id} for ${this.options.idleTimeoutMs} ms`))
+        else watch(this.options.idleTimeoutMs - quiet)
+      }, wait)
     }
-    arm()
-    const started = Date.now()
-    let received = 0
+    watch(this.options.idleTimeoutMs)
+    const started = running.lastData
     const onProgress = (event: { type: string, bytesRead?: number }): void => {
       if (event.type !== 'progress') return
-      this.bytesReceived += (event.bytesRead ?? 0) - received
-      received = event.bytesRead ?? 0
-      arm()
-      this.progress().catch(() => {}) // a store closing under us: the request itself fails
+      const before = running.received
+      running.received = event.bytesRead ?? 0
+      this.bytesReceived += running.received - before
+      running.lastData = Date.now()
+      // Nearly done: time to ask this provider for its next stripe.
+      if (expected !== undefined && before < expected * PIPELINE_AT && running.received >= expected * PIPELINE_AT) this.wake()
+      if (running.lastData - this.lastProgress >= PROGRESS_MS) this.progress().catch(() => {}) // a store closing under us: the request itself fails
     }
     let failure: Error | undefined
     try {
@@ -294,6 +358,7 @@ export class Job {
       failure = idle.signal.aborted ? idle.signal.reason as Error : err as Error
     } finally {
       clearTimeout(timer)
+      this.running.delete(running)
       provider.active--
     }
     // What the store holds now decides what this provider delivered and what is left.
@@ -336,10 +401,10 @@ export class Job {
     if (left || failure === undefined) this.emit({ type: 'progress', bytes: this.total() })
   }
 
-  /** At most every 200 ms while bytes arrive: the verified total, read from the store. */
+  /** At most every PROGRESS_MS while bytes arrive: the verified total, read from the store. */
   private async progress (): Promise<void> {
     const now = Date.now()
-    if (now - this.lastProgress < 200) return
+    if (now - this.lastProgress < PROGRESS_MS) return
     this.lastProgress = now
     await Promise.all(this.wants.filter(w => !w.inflight.isEmpty()).map(w => this.refresh(w)))
     this.emit({ type: 'progress', bytes: this.total() })

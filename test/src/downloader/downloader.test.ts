@@ -146,6 +146,25 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
     assert.ok(result.bytesReceived < SIZE * 1.1, `received ${result.bytesReceived} bytes`)
   })
 
+  it('a provider that hangs mid-download: its ranges go to one that waits, long before the idle timeout', async () => {
+    const hung = await PeerProcess.start({ sizes: [SIZE] })
+    const patient = await createNode({ downloader: { stallMs: 500, idleTimeoutMs: 600000 } })
+    try {
+      await patient.pool.warmup([hung.addr(), a.addr()])
+      hung.freeze()
+      // Listed first, the hung provider is asked for the first stripe and the size proof.
+      const result = await patient.downloader.download({ request: fromHex(hex), providers: [hung.addr(), a.addr()] })
+      await assertComplete(patient, hex, SIZE, 1)
+      const report = result.providers[hung.ready.peerId]
+      assert.equal(report?.bytes, 0)
+      assert.ok(report.failures >= 1 && report.lastError?.includes('while other providers waited') === true, JSON.stringify(report))
+      assert.equal(result.providers[a.ready.peerId]?.bytes, SIZE)
+    } finally {
+      await patient.stop()
+      await hung.kill()
+    }
+  })
+
   it('all providers dead: a clear error naming each, and the verified part stays for a resume', async () => {
     const doomed = await PeerProcess.start({ sizes: [SIZE], sendDelayMs: 5 })
     let killing: Promise<void> | undefined

@@ -45,6 +45,11 @@ export class PeerProcess {
     this.rl.close()
   }
 
+  /** SIGSTOP: the process keeps its sockets but answers nothing, a peer hung mid-request. */
+  freeze (): void {
+    this.child.kill('SIGSTOP')
+  }
+
   async stop (): Promise<void> {
     if (this.child.signalCode !== null) return
     if (this.child.exitCode !== null) return
