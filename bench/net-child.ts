@@ -4,6 +4,11 @@
  *   provide <size>                        -> { addrs, hash }: a MemStore node holding <size> bytes,
  *                                            also serving them raw (no hashing) on RAW_PROTOCOL
  *   fetch raw|mem|fs <addr> <hash> <size> -> { seconds, bytes, maxRssMB, cpuSeconds }
+ *   download none|split quiet|listen <hash> <size> <addr>...
+ *                                         -> the same, with bytesReceived, progressItems and the
+ *                                            verified bytes each provider delivered, in <addr> order:
+ *                                            a Downloader fetch into an FsStore; `listen` consumes
+ *                                            every progress item (callback and async iteration)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -59,6 +64,37 @@ if (role === 'provide') {
     if (bytes !== Number(size)) throw new Error(`got ${bytes} bytes, expected ${size}`)
     // CPU of every thread of this process (JS, libuv pool, the QUIC transport's own threads).
     process.stdout.write(JSON.stringify({ seconds, bytes, maxRssMB: peakRssMB(), cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n')
+  } finally {
+    await node.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.exit(0)
+} else if (role === 'download') {
+  const [strategy, listen, hex, size, ...addrs] = args as ['none' | 'split', string, string, string, ...string[]]
+  const dir = mkdtempSync(join(tmpdir(), 'verity-bench-download-'))
+  const node = await createNode({ dataDir: dir })
+  try {
+    await node.pool.warmup(addrs)
+    const cpuBefore = process.cpuUsage()
+    const start = process.hrtime.bigint()
+    let progressItems = 0
+    const handle = node.downloader.download({
+      request: fromHex(hex),
+      providers: addrs,
+      strategy,
+      ...(listen === 'listen' ? { onProgress: () => { progressItems++ } } : {})
+    })
+    let iterated = 0
+    if (listen === 'listen') for await (const _ of handle) iterated++
+    const result = await handle
+    if (iterated !== progressItems && listen === 'listen') throw new Error(`iterated ${iterated} progress items, the callback saw ${progressItems}`)
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9
+    const cpu = process.cpuUsage(cpuBefore)
+    if (result.bytes !== Number(size) || result.localBytes !== 0) throw new Error(`downloaded ${result.bytes} bytes (${result.localBytes} local), expected ${size}`)
+    const byProvider = addrs.map(a => result.providers[a.slice(a.lastIndexOf('/') + 1)]?.bytes ?? 0)
+    process.stdout.write(JSON.stringify({
+      seconds, bytes: result.bytes, bytesReceived: result.bytesReceived, progressItems, byProvider, maxRssMB: peakRssMB(), cpuSeconds: (cpu.user + cpu.system) / 1e6
+    }) + '\n')
   } finally {
     await node.stop()
     rmSync(dir, { recursive: true, force: true })

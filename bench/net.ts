@@ -13,7 +13,7 @@ const RSS_LIMIT_MB = 200
 const USER_HZ = 100
 
 /** CPU seconds a process has used, all threads, from /proc. */
-function cpuOf (pid: number): number {
+export function cpuOf (pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ
@@ -27,20 +27,15 @@ interface Measured { mbs: number, rss: number, fetcherCpu: number, providerCpu: 
  * fetch in a fresh process with a fresh store.
  */
 export async function netBench (size = 256 << 20): Promise<void> {
-  const provider = spawn(process.execPath, [child, 'provide', String(size)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const provider = await startProvider(size)
   try {
-    const first = await createInterface({ input: provider.stdout })[Symbol.asyncIterator]().next()
-    const { addrs, hash } = JSON.parse(first.value as string) as { addrs: string[], hash: string }
-    const quic = addrs.find(a => a.includes('/quic-v1')) as string
-    const tcp = addrs.find(a => a.includes('/tcp/')) as string
+    const { hash, quic, tcp } = provider
     const best = (mode: string, addr: string): Measured => {
       let top: Measured = { mbs: 0, rss: 0, fetcherCpu: 0, providerCpu: 0 }
       for (let round = 0; round < ROUNDS; round++) {
-        const providerBefore = cpuOf(provider.pid as number)
-        const run = spawnSync(process.execPath, [child, 'fetch', mode, addr, hash, String(size)], { encoding: 'utf8', timeout: 120000 })
-        if (run.status !== 0) throw new Error(`fetch child (${mode} ${addr}) failed: ${run.error?.message ?? ''} ${run.stderr}`)
-        const providerCpu = cpuOf(provider.pid as number) - providerBefore
-        const result = JSON.parse(run.stdout.trim().split('\n').pop() as string) as { seconds: number, bytes: number, maxRssMB: number, cpuSeconds: number }
+        const providerBefore = cpuOf(provider.pid)
+        const result = runChild<{ seconds: number, bytes: number, maxRssMB: number, cpuSeconds: number }>(['fetch', mode, addr, hash, String(size)])
+        const providerCpu = cpuOf(provider.pid) - providerBefore
         const mbs = result.bytes / result.seconds / 1e6
         if (mbs > top.mbs) top = { mbs, rss: result.maxRssMB, fetcherCpu: result.cpuSeconds, providerCpu }
       }
@@ -70,7 +65,41 @@ export async function netBench (size = 256 << 20): Promise<void> {
     printTable(`Network, ${size >> 20} MiB, provider and fetcher in two processes on 127.0.0.1, best of ${ROUNDS} ` +
       `(target: FsStore over QUIC at least ${TARGET}x raw QUIC, fetcher peak RSS under ${RSS_LIMIT_MB} MB)`, rows)
   } finally {
-    provider.stdin?.end()
-    await new Promise(resolve => provider.once('exit', resolve))
+    await provider.stop()
   }
+}
+
+/** A provider process (`net-child provide`): a MemStore node holding `size` deterministic bytes. */
+export interface ProviderProcess { pid: number, hash: string, quic: string, tcp: string, stop: () => Promise<void> }
+
+export async function startProvider (size: number): Promise<ProviderProcess> {
+  const provider = spawn(process.execPath, [child, 'provide', String(size)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const stop = async (): Promise<void> => {
+    if (provider.exitCode !== null || provider.signalCode !== null) return
+    const exited = new Promise(resolve => provider.once('exit', resolve))
+    provider.stdin?.end()
+    await exited
+  }
+  try {
+    const first = await createInterface({ input: provider.stdout })[Symbol.asyncIterator]().next()
+    if (first.done === true) throw new Error('the provider process exited before printing its addresses')
+    const { addrs, hash } = JSON.parse(first.value as string) as { addrs: string[], hash: string }
+    return {
+      pid: provider.pid as number,
+      hash,
+      quic: addrs.find(a => a.includes('/quic-v1')) as string,
+      tcp: addrs.find(a => a.includes('/tcp/')) as string,
+      stop
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+/** Runs `net-child` with `args` in a fresh process; its last stdout line, parsed. */
+export function runChild<T> (args: string[]): T {
+  const run = spawnSync(process.execPath, [child, ...args], { encoding: 'utf8', timeout: 120000 })
+  if (run.status !== 0) throw new Error(`bench child (${args.slice(0, 3).join(' ')}) failed: ${run.error?.message ?? ''} ${run.stderr}`)
+  return JSON.parse(run.stdout.trim().split('\n').pop() as string) as T
 }
