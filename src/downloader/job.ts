@@ -365,8 +365,9 @@ export class Job {
     let delivered = 0
     let left = false
     for (const { want, ranges } of unit) {
-      want.inflight = want.inflight.difference(ranges)
+      // Read the store before letting the ranges go: until then they look missing and free.
       await this.refresh(want)
+      want.inflight = want.inflight.difference(ranges)
       const asked = want.size === undefined ? ranges : ranges.canonicalize(want.size)
       // The ranges were missing when handed out, and no other request had them since.
       if (want.size !== undefined) delivered += bytesOf(asked.intersection(want.asked).difference(want.missing), want.size)
