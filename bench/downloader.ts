@@ -1,7 +1,7 @@
 import { printTable, type Row } from './measure.js'
 import { cpuOf, runChild, startProvider } from './net.js'
 
-const ROUNDS = 3
+const ROUNDS = 5
 /** Striping over two providers may cost at most this much against one provider. */
 const MAX_SLOWDOWN = 0.15
 
