@@ -36,6 +36,12 @@ export interface NodeLimits {
   maxStreamsPerConnection?: number
   /** Connections libp2p keeps open at most. @default 300 */
   maxConnections?: number
+  /**
+   * New inbound connections accepted per second from one IP address; more are refused.
+   * libp2p's own default (5) refuses a sixth `verity get` started in the same second behind one
+   * NAT, or a test's sixth node. @default 100
+   */
+  inboundConnectionsPerSecond?: number
 }
 
 export interface NodeOptions {
@@ -88,7 +94,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       transports: [quic({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionManager: { maxConnections: limits.maxConnections ?? 300 },
+      connectionManager: { maxConnections: limits.maxConnections ?? 300, inboundConnectionThreshold: limits.inboundConnectionsPerSecond ?? 100 },
       services: {
         blobs: blobsService({
           store: blobs,

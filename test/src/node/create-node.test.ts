@@ -88,4 +88,24 @@ describe('createNode: libp2p over QUIC and TCP on 127.0.0.1', function () {
       }
     })
   }
+
+  it('accepts a burst of new connections from one host, and refuses past limits.inboundConnectionsPerSecond', async () => {
+    const data = randomBytes(1000, 9)
+    // A refused QUIC connection completes its handshake and is closed at once: count fetches.
+    const fetched = async (nodes: VerityNode[], target: VerityNode): Promise<number> => {
+      const { hash } = await target.blobs.addBytes(data)
+      const results = await Promise.allSettled(nodes.map(async n => await n.remote.fetch(target.ticket(hash))))
+      return results.filter(r => r.status === 'fulfilled' && r.value.complete).length
+    }
+    const roomy = await createNode()
+    const strict = await createNode({ limits: { inboundConnectionsPerSecond: 2 }, pool: { connectTimeoutMs: 3000 } })
+    const clients = await Promise.all(Array.from({ length: 12 }, async () => await createNode({ pool: { connectTimeoutMs: 3000 } })))
+    try {
+      assert.equal(await fetched(clients.slice(0, 8), roomy), 8, 'libp2p alone would refuse the sixth')
+      const accepted = await fetched(clients.slice(8), strict)
+      assert.ok(accepted >= 1 && accepted <= 2, `the strict node accepted ${accepted} of 4`)
+    } finally {
+      await Promise.all([roomy, strict, ...clients].map(async n => { await n.stop() }))
+    }
+  })
 })
