@@ -1,6 +1,6 @@
 import type { Connection, Libp2p } from '@libp2p/interface'
 import { countBytes } from '../protocol/count.js'
-import { Timeout } from '../protocol/errors.js'
+import { Aborted, Timeout } from '../protocol/errors.js'
 import type { ByteStream } from '../protocol/interface.js'
 import { byteStream } from './node/stream.js'
 import { resolvePeer, type PeerTarget } from './node/peer.js'
@@ -164,8 +164,9 @@ export class ConnectionPool {
       }
       return { stream: counted, protocol: raw.protocol, release }
     } catch (err) {
-      release(err as Error)
-      throw err
+      const error = asError(err)
+      release(error)
+      throw error
     }
   }
 
@@ -248,4 +249,15 @@ export class ConnectionPool {
     this.peers.delete(idle.id)
     await idle.connection?.close().catch(err => idle.connection?.abort(err as Error))
   }
+}
+
+/**
+ * libp2p rejects some waits during protocol negotiation with the event that ended them (a
+ * stream's close event), not an Error: callers get an Error with a name either way.
+ */
+function asError (err: unknown): Error {
+  if (err instanceof Error) return err
+  const inner = (err as { error?: unknown } | undefined)?.error
+  if (inner instanceof Error) return inner
+  return new Aborted(`the stream closed while its protocol was negotiated (${String((err as { type?: unknown } | undefined)?.type ?? err)})`)
 }

@@ -95,6 +95,7 @@ describe('createNode: libp2p over QUIC and TCP on 127.0.0.1', function () {
     const fetched = async (nodes: VerityNode[], target: VerityNode): Promise<number> => {
       const { hash } = await target.blobs.addBytes(data)
       const results = await Promise.allSettled(nodes.map(async n => await n.remote.fetch(target.ticket(hash))))
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof Error && r.reason.name !== '', `a refusal is an Error: ${String(r.reason)}`)
       return results.filter(r => r.status === 'fulfilled' && r.value.complete).length
     }
     const roomy = await createNode()
