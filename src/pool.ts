@@ -80,7 +80,10 @@ export class ConnectionPool {
 
   constructor (private readonly libp2p: Libp2p, private readonly options: PoolOptions = {}) {}
 
-  /** The shared connection to a peer, dialled if needed (its addresses tried in turn). */
+  /**
+   * The shared connection to a peer, dialled if needed (its addresses tried in turn). A caller's
+   * signal ends its own wait; the dial goes on for the others until the connect timeout.
+   */
   async connect (target: PeerTarget, options: { signal?: AbortSignal } = {}): Promise<Connection> {
     if (this.closed) throw new PoolClosed()
     const peer = resolvePeer(target)
@@ -90,25 +93,28 @@ export class ConnectionPool {
       this.peers.set(peer.id, entry)
     }
     if (entry.connection?.status === 'open') return entry.connection
-    if (entry.dialing !== undefined) return entry.dialing
-    await this.makeRoom(entry)
+    entry.dialing ??= this.dial(entry, peer)
+    return await untilAborted(entry.dialing, options.signal)
+  }
+
+  private dial (entry: PeerEntry, peer: ReturnType<typeof resolvePeer>): Promise<Connection> {
     const timeoutMs = this.options.connectTimeoutMs ?? 10000
     const timeout = AbortSignal.timeout(timeoutMs)
-    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
-    const current = entry
-    current.dialing = (async () => {
+    const dialing = (async () => {
       try {
-        const connection = await this.libp2p.dial(peer.addrs.length > 0 ? peer.addrs : peer.peerId, { signal })
-        current.connection = connection
+        await this.makeRoom(entry)
+        const connection = await this.libp2p.dial(peer.addrs.length > 0 ? peer.addrs : peer.peerId, { signal: timeout })
+        entry.connection = connection
         return connection
       } catch (err) {
-        if (timeout.aborted && options.signal?.aborted !== true) throw new Timeout(`no connection to ${peer.id} within ${timeoutMs} ms`)
+        if (timeout.aborted) throw new Timeout(`no connection to ${peer.id} within ${timeoutMs} ms`)
         throw err
       } finally {
-        current.dialing = undefined
+        entry.dialing = undefined
       }
     })()
-    return current.dialing
+    dialing.catch(() => {}) // every caller that still waits gets the failure
+    return dialing
   }
 
   /** Open a stream for one request, offering `protocols` in order of preference. */
@@ -164,7 +170,7 @@ export class ConnectionPool {
       }
       return { stream: counted, protocol: raw.protocol, release }
     } catch (err) {
-      const error = asError(err)
+      const error = asError(err, id)
       release(error)
       throw error
     }
@@ -252,12 +258,32 @@ export class ConnectionPool {
 }
 
 /**
- * libp2p rejects some waits during protocol negotiation with the event that ended them (a
- * stream's close event), not an Error: callers get an Error with a name either way.
+ * Errors from opening a stream, named: libp2p rejects some waits during protocol negotiation with
+ * the event that ended them (a stream's close event), and the QUIC transport reports a connection
+ * that went silent as a plain Error "timed out".
  */
-function asError (err: unknown): Error {
-  if (err instanceof Error) return err
+function asError (err: unknown, peer: string): Error {
+  if (err instanceof Error) {
+    if (err.name === 'Error' && err.message === 'timed out') return Object.assign(new Timeout(`the connection to ${peer} timed out: the peer stopped answering`), { cause: err })
+    return err
+  }
   const inner = (err as { error?: unknown } | undefined)?.error
   if (inner instanceof Error) return inner
   return new Aborted(`the stream closed while its protocol was negotiated (${String((err as { type?: unknown } | undefined)?.type ?? err)})`)
+}
+
+/** `promise`, or the reason `signal` aborted with, whichever comes first. */
+async function untilAborted<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return await promise
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort as () => void)
+  }
 }
