@@ -190,17 +190,15 @@ export class Job {
           if (this.strategy === 'none') break
         }
       }
-      if (running.size === 0) {
-        const waiting = [...this.providers.values()].filter(p => !p.dropped && p.readyAt > now)
-        if (waiting.length === 0 && this.pendingSources === 0) {
-          const usable = [...this.providers.values()].some(p => !p.dropped && this.take(p, true) !== undefined)
-          if (!usable) throw this.failure()
-        }
-        const earliest = Math.min(...waiting.map(p => p.readyAt))
-        await this.sleep(Number.isFinite(earliest) ? earliest - now : undefined)
-      } else {
-        await this.sleep(this.takeOverStalled(now) ? this.options.stallMs / 2 : undefined)
+      // Wake when a request ends, a provider arrives, a backoff is over or a stall may be due.
+      const backingOff = [...this.providers.values()].filter(p => !p.dropped && p.readyAt > now)
+      if (running.size === 0 && backingOff.length === 0 && this.pendingSources === 0) {
+        const usable = [...this.providers.values()].some(p => !p.dropped && this.take(p, true) !== undefined)
+        if (!usable) throw this.failure()
       }
+      let wait = Math.min(...backingOff.map(p => p.readyAt - now))
+      if (running.size > 0 && this.takeOverStalled(now)) wait = Math.min(wait, this.options.stallMs / 2)
+      await this.sleep(Number.isFinite(wait) ? wait : undefined)
     }
     await Promise.allSettled(running)
     this.earlier += sumPresent(wants)
