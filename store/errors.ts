@@ -27,6 +27,15 @@ export class InvalidHashSeq extends Error {
   }
 }
 
+/** Another process holds the store's directory (one process per FsStore directory). */
+export class StoreLocked extends Error {
+  static override name = 'StoreLocked'
+  constructor (message = 'the store is in use by another process') {
+    super(message)
+    this.name = 'StoreLocked'
+  }
+}
+
 /** The store was closed. */
 export class StoreClosed extends Error {
   static override name = 'StoreClosed'

@@ -5,6 +5,7 @@ import { Level } from 'level'
 import type { Backend, BlobFile } from './backend.js'
 import { BaseStore } from './blob-store.js'
 import { decodeEntry, encodeEntry, type Entry } from './entry.js'
+import { StoreLocked } from './errors.js'
 import { FsFile } from './fs-file.js'
 import type { HashAndFormat } from './interface.js'
 
@@ -23,10 +24,18 @@ class FsBackend implements Backend {
 
   static async open (dir: string): Promise<FsBackend> {
     await mkdir(join(dir, 'data'), { recursive: true })
+    // The database's lock first: temp/ and orphans belong to whoever holds it.
+    const db = new Level<string, Uint8Array>(join(dir, 'db'), { valueEncoding: 'view' })
+    try {
+      await db.open()
+    } catch (err) {
+      if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
+        throw Object.assign(new StoreLocked(`the store in ${dir} is in use by another process`), { cause: err })
+      }
+      throw err
+    }
     await rm(join(dir, 'temp'), { recursive: true, force: true })
     await mkdir(join(dir, 'temp'), { recursive: true })
-    const db = new Level<string, Uint8Array>(join(dir, 'db'), { valueEncoding: 'view' })
-    await db.open()
     const backend = new FsBackend(dir, db)
     await backend.removeOrphans()
     return backend

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, openSync, readSync, rmSync, writeSync, closeSync, readdirSync } from 'node:fs'
+import { mkdtempSync, openSync, readSync, rmSync, writeSync, closeSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GROUP_SIZE } from '../../store/bao/constants.js'
@@ -14,6 +14,23 @@ describe('FsStore on disk', function () {
   let dir: string
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'verity-fs-')) })
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('refuses a second opener of the same directory with StoreLocked, leaving the temp files of the holder alone', async () => {
+    const holder = await FsStore.open(dir)
+    try {
+      const inProgress = join(dir, 'temp', 'an-add-in-progress')
+      writeFileSync(inProgress, 'partial')
+      const err = await rejection(() => FsStore.open(dir))
+      assert.equal(err.name, 'StoreLocked', err.stack)
+      assert.ok(existsSync(inProgress), 'the holder keeps its temp file')
+      const { hash } = await holder.addBytes(randomBytes(100, 7))
+      assert.equal((await holder.status(hash)).status, 'complete', 'the holder still works')
+    } finally {
+      await holder.close()
+    }
+    const again = await FsStore.open(dir)
+    await again.close()
+  })
 
   it('keeps blobs, partial blobs and tags across a reopen', async () => {
     const data = randomBytes(2 * 1024 * 1024 + 3, 1)
