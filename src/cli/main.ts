@@ -2,17 +2,30 @@
 import { createReadStream } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { OutboardBuilder } from '../../store/bao/outboard.js'
+import { Interrupted, UsageError } from './common.js'
+import { get, GET_HELP } from './get.js'
+import { send, SEND_HELP } from './send.js'
 
 /**
- * The `verity` command. This first version hashes files; send, get and serve arrive with the
- * node. Exit codes: 0 ok, 1 failure (one line on stderr), 2 usage.
+ * The `verity` command. Exit codes: 0 ok, 1 failure (one line on stderr), 2 usage, 130
+ * interrupted (partial data kept).
  */
 const USAGE = `usage: verity <command>
 
 commands:
-  hash [file...]   print the BLAKE3 hash of each file (stdin when none), as "hash  name"
-  --version        print the version
-  --help           print this text`
+  ${SEND_HELP.split('\n').join('\n  ')}
+  ${GET_HELP.split('\n').join('\n  ')}
+  hash [file...]
+    prints the BLAKE3 hash of each file (stdin when none), as "hash  name"
+  --version, --help
+
+common options:
+  --data-dir <dir>   the store and identity (default: $VERITY_DIR, else $XDG_DATA_HOME/verity,
+                     else ~/.local/share/verity)
+  --json             NDJSON events on stdout, nothing else there
+  -q, --quiet        no messages on stderr, only errors
+  --no-progress      no progress line (also when stderr is not a terminal)
+  -v, --verbose      more messages`
 
 async function hashStream (stream: AsyncIterable<Uint8Array>): Promise<string> {
   const builder = new OutboardBuilder()
@@ -23,6 +36,8 @@ async function hashStream (stream: AsyncIterable<Uint8Array>): Promise<string> {
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
+    case 'send': return await send(rest)
+    case 'get': return await get(rest)
     case 'hash': {
       if (rest.some(arg => arg.startsWith('-') && arg !== '-')) {
         process.stderr.write(`verity hash: unknown option ${rest.find(arg => arg.startsWith('-')) ?? ''}\n${USAGE}\n`)
@@ -51,6 +66,18 @@ async function main (argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(code => { process.exitCode = code }, (err: Error) => {
-  process.stderr.write(`verity: ${err.message}\n`)
-  process.exitCode = 1
+  if (err instanceof UsageError) {
+    process.stderr.write(`verity: ${err.message} (verity --help for usage)\n`)
+    process.exitCode = 2
+  } else if (err instanceof Interrupted) {
+    process.stderr.write(`verity: ${err.message}\n`)
+    process.exitCode = 130
+  } else {
+    const hint = err.name === 'StoreLocked' ? ' (one process per data directory: give this one its own --data-dir)' : ''
+    process.stderr.write(`verity: ${err.message.split('\n')[0] as string}${hint}\n`)
+    process.exitCode = 1
+  }
+}).finally(() => {
+  // libp2p may leave timers behind after stop: do not let them hold the exit code hostage.
+  setTimeout(() => process.exit(), 2000).unref()
 })

@@ -1,0 +1,166 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+
+/** A command line that cannot be run as written: exit 2. */
+export class UsageError extends Error {
+  static override name = 'UsageError'
+  constructor (message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+/** Ctrl-C (SIGINT) or SIGTERM during a command: exit 130, partial data kept. */
+export class Interrupted extends Error {
+  static override name = 'Interrupted'
+  constructor (message = 'interrupted') {
+    super(message)
+    this.name = 'Interrupted'
+  }
+}
+
+export interface FlagSpec {
+  /** Takes a value (`--name value` or `--name=value`). */
+  value?: boolean
+  /** May be given more than once (values collected in order). */
+  many?: boolean
+  /** One-letter alias, without the dash. */
+  short?: string
+}
+
+export interface Parsed {
+  positionals: string[]
+  flags: Map<string, string[]>
+}
+
+/** Flags every command takes. */
+export const COMMON_FLAGS: Record<string, FlagSpec> = {
+  'data-dir': { value: true },
+  json: {},
+  quiet: { short: 'q' },
+  'no-progress': {},
+  verbose: { short: 'v' }
+}
+
+/** Strict parsing: an unknown flag or a missing value is a UsageError. `--` ends the flags. */
+export function parseArgs (argv: string[], specs: Record<string, FlagSpec>): Parsed {
+  const all = { ...COMMON_FLAGS, ...specs }
+  const byShort = new Map(Object.entries(all).filter(([, s]) => s.short !== undefined).map(([name, s]) => [s.short as string, name]))
+  const positionals: string[] = []
+  const flags = new Map<string, string[]>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg === '--') { positionals.push(...argv.slice(i + 1)); break }
+    if (arg === '-' || !arg.startsWith('-')) { positionals.push(arg); continue }
+    const eq = arg.indexOf('=')
+    const key = arg.startsWith('--') ? arg.slice(2, eq === -1 ? undefined : eq) : byShort.get(arg.slice(1))
+    const spec = key === undefined ? undefined : all[key]
+    if (key === undefined || spec === undefined) throw new UsageError(`unknown option ${arg}`)
+    let value = ''
+    if (spec.value === true) {
+      if (eq !== -1 && arg.startsWith('--')) value = arg.slice(eq + 1)
+      else if (i + 1 < argv.length) value = argv[++i] as string
+      else throw new UsageError(`${arg} needs a value`)
+    } else if (eq !== -1) {
+      throw new UsageError(`${arg.slice(0, eq)} takes no value`)
+    }
+    const seen = flags.get(key)
+    if (seen !== undefined && spec.many !== true) throw new UsageError(`--${key} given twice`)
+    flags.set(key, [...(seen ?? []), value])
+  }
+  return { positionals, flags }
+}
+
+export const flag = (parsed: Parsed, name: string): string | undefined => parsed.flags.get(name)?.[0]
+export const has = (parsed: Parsed, name: string): boolean => parsed.flags.has(name)
+
+/** `--data-dir`, else VERITY_DIR, else the XDG data directory: never the working directory. */
+export function dataDir (parsed: Parsed, env: NodeJS.ProcessEnv = process.env): string {
+  const given = flag(parsed, 'data-dir') ?? env.VERITY_DIR
+  if (given !== undefined && given !== '') return given
+  const xdg = env.XDG_DATA_HOME
+  return join(xdg !== undefined && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'share'), 'verity')
+}
+
+/**
+ * Where a command's words go. stdout carries only the result a script wants (or NDJSON events
+ * with --json); messages and progress go to stderr; progress only on a terminal.
+ */
+export class Output {
+  readonly json: boolean
+  readonly quiet: boolean
+  readonly verbose: boolean
+  private readonly progress: boolean
+  private drawn = false
+
+  constructor (parsed: Parsed, private readonly stderrIsTTY = process.stderr.isTTY === true) {
+    this.json = has(parsed, 'json')
+    this.quiet = has(parsed, 'quiet')
+    this.verbose = has(parsed, 'verbose')
+    this.progress = !this.quiet && !this.json && !has(parsed, 'no-progress') && this.stderrIsTTY
+  }
+
+  /** A message for people, on stderr (not with --quiet or --json). */
+  say (line: string): void {
+    if (this.quiet || this.json) return
+    this.clear()
+    process.stderr.write(line + '\n')
+  }
+
+  /** The result line on stdout (not with --json, which gets the events instead). */
+  result (line: string): void {
+    if (!this.json) process.stdout.write(line + '\n')
+  }
+
+  /** One NDJSON event on stdout, with --json. */
+  event (event: Record<string, unknown>): void {
+    if (this.json) process.stdout.write(JSON.stringify(event) + '\n')
+  }
+
+  /** Redraw the progress line: bytes of total, rate since `startedAt`, time left. */
+  draw (bytes: number, total: number | undefined, startedAt: number, fetched: number): void {
+    if (!this.progress) return
+    const seconds = (performance.now() - startedAt) / 1000
+    const rate = seconds > 0 ? fetched / seconds : 0
+    const left = total !== undefined && rate > 0 ? (total - bytes) / rate : undefined
+    const parts = [`${size(bytes)}${total === undefined ? '' : ` / ${size(total)}`}`, `${size(rate)}/s`]
+    if (left !== undefined) parts.push(`ETA ${duration(left)}`)
+    process.stderr.write(`\r${parts.join('  ')}\x1b[K`)
+    this.drawn = true
+  }
+
+  clear (): void {
+    if (!this.drawn) return
+    process.stderr.write('\r\x1b[K')
+    this.drawn = false
+  }
+}
+
+/** Bytes for people: 1.5 MiB. */
+export function size (bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit] as string}`
+}
+
+function duration (seconds: number): string {
+  if (seconds < 60) return `${Math.ceil(seconds)}s`
+  const minutes = Math.floor(seconds / 60)
+  return minutes < 60 ? `${minutes}m${Math.ceil(seconds % 60)}s` : `${Math.floor(minutes / 60)}h${minutes % 60}m`
+}
+
+/** An AbortSignal that fires on the first SIGINT or SIGTERM, with Interrupted as its reason. */
+export function interruptSignal (): { signal: AbortSignal, dispose: () => void } {
+  const controller = new AbortController()
+  const onSignal = (name: string) => () => { controller.abort(new Interrupted(`interrupted by ${name}`)) }
+  const onInt = onSignal('SIGINT')
+  const onTerm = onSignal('SIGTERM')
+  process.once('SIGINT', onInt)
+  process.once('SIGTERM', onTerm)
+  return {
+    signal: controller.signal,
+    dispose: () => { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm) }
+  }
+}

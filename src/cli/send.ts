@@ -1,0 +1,103 @@
+import { readdir, stat } from 'node:fs/promises'
+import { basename, join, relative, resolve, sep } from 'node:path'
+import { createNode } from '../node/create-node.js'
+import { toHex } from '../../store/hash-text.js'
+import { dataDir, flag, has, interruptSignal, Output, parseArgs, size, UsageError } from './common.js'
+
+/** Everything on all interfaces, so the ticket works from another machine. */
+const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
+
+/** The files under `path` (itself, if a file), each with its name in the collection. */
+async function filesOf (path: string): Promise<Array<{ path: string, name: string }>> {
+  const root = resolve(path)
+  const info = await stat(root)
+  if (info.isFile()) return [{ path: root, name: basename(root) }]
+  if (!info.isDirectory()) throw new Error(`${path} is neither a file nor a directory`)
+  const base = resolve(root, '..')
+  const found: Array<{ path: string, name: string }> = []
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true })
+    entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    for (const entry of entries) {
+      const full = join(dir, entry.name)
+      if (entry.isDirectory()) await walk(full)
+      else if (entry.isFile()) found.push({ path: full, name: relative(base, full).split(sep).join('/') })
+    }
+  }
+  await walk(root)
+  return found
+}
+
+/**
+ * `verity send <path...>`: import files (by reference unless --copy) as one collection, print the
+ * `verity get <ticket>` line, serve until interrupted.
+ */
+export async function send (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true } })
+  if (parsed.positionals.length === 0) throw new UsageError('verity send needs at least one file or directory')
+  const out = new Output(parsed)
+  const files = (await Promise.all(parsed.positionals.map(filesOf))).flat()
+  const names = new Set<string>()
+  for (const file of files) {
+    if (names.has(file.name)) throw new UsageError(`two files would both be named ${file.name}`)
+    names.add(file.name)
+  }
+  const interrupt = interruptSignal()
+  const limit = flag(parsed, 'limit-rate')
+  const node = await createNode({
+    dataDir: dataDir(parsed),
+    listen: parsed.flags.get('listen') ?? SEND_LISTEN,
+    ...(limit === undefined ? {} : { provide: { throttleSend: rateLimiter(parseRate(limit)) } })
+  })
+  try {
+    let bytes = 0
+    const entries = []
+    for (const file of files) {
+      interrupt.signal.throwIfAborted()
+      const added = await node.blobs.addFile(file.path, { mode: has(parsed, 'copy') ? 'copy' : 'reference', tag: false, signal: interrupt.signal })
+      bytes += added.size
+      entries.push({ name: file.name, hash: added.hash })
+      if (out.verbose) out.say(`${toHex(added.hash)}  ${file.name}`)
+    }
+    const collection = await node.blobs.addCollection(entries, { tag: `send-${new Date().toISOString()}` })
+    const ticket = node.ticket(collection.hash, 'hashseq').toString()
+    out.say(`imported ${files.length} file${files.length === 1 ? '' : 's'}, ${size(bytes)}, as collection ${toHex(collection.hash)}`)
+    out.event({ type: 'ready', ticket, hash: toHex(collection.hash), files: files.length, bytes })
+    if (has(parsed, 'ticket-only')) out.result(ticket)
+    else {
+      out.say('to fetch it elsewhere, run:')
+      out.result(`verity get ${ticket}`)
+      out.say('serving until Ctrl-C')
+    }
+    if (!interrupt.signal.aborted) await new Promise(resolve => { interrupt.signal.addEventListener('abort', resolve, { once: true }) })
+    out.event({ type: 'stopped' })
+    return 0 // Ctrl-C is how send ends
+  } finally {
+    interrupt.dispose()
+    await node.stop()
+  }
+}
+
+/** `20M`, `512k`, `1G` or plain bytes, per second; k, M, G are powers of 1024. */
+export function parseRate (text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text)
+  if (match === null || Number(match[1]) <= 0) throw new UsageError(`--limit-rate takes bytes per second such as 500k or 20M, not ${text}`)
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] as string).toLowerCase()] as number
+  return Number(match[1]) * unit
+}
+
+/** One budget for every response of this process: a piece waits until the rate allows it. */
+function rateLimiter (bytesPerSecond: number): (ctx: unknown, bytes: number) => Promise<void> {
+  let nextAt = performance.now()
+  return async (_ctx, bytes) => {
+    const now = performance.now()
+    const at = Math.max(now, nextAt)
+    nextAt = at + bytes / bytesPerSecond * 1000
+    if (at > now) await new Promise(resolve => setTimeout(resolve, at - now))
+  }
+}
+
+export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--listen <multiaddr>]... [--limit-rate <rate>]
+  imports files and directories as one collection (in place unless --copy), prints
+  "verity get <ticket>" on stdout and serves until Ctrl-C; --limit-rate caps what it sends
+  (bytes per second: 500k, 20M)`
