@@ -373,7 +373,10 @@ export class Job {
       if (!remaining.isEmpty()) {
         left = true
         // A provider that ended early or said "not found" lacks the rest: ask it for other parts.
-        if (failure === undefined || failure.name === 'NotFound' || failure.name === 'MissingRange') {
+        // NotFound for a blob asked alone means none of it is there, whatever its size.
+        if (failure?.name === 'NotFound' && unit.length === 1) {
+          provider.lacks.set(want.hex, ChunkRanges.all())
+        } else if (failure === undefined || failure.name === 'NotFound' || failure.name === 'MissingRange') {
           provider.lacks.set(want.hex, (provider.lacks.get(want.hex) ?? ChunkRanges.empty()).union(remaining))
         }
       }

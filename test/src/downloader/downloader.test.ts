@@ -122,6 +122,16 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
     assert.ok(result.bytesReceived < SIZE * 1.01, `one job, so each byte once: ${result.bytesReceived}`)
   })
 
+  it('a hash no provider has: DownloadFailed after one request to each, whatever the size might be', async () => {
+    const { items, onProgress } = recorder()
+    const err = await rejection(async () => await node.downloader.download({ request: new Uint8Array(32).fill(9), providers: [a.addr(), b.addr()], onProgress }))
+    assert.equal(err.name, 'DownloadFailed', err.stack)
+    assert.match(err.message, /NotFound/)
+    for (const peer of [a, b]) {
+      assert.equal(items.filter(i => i.type === 'tryProvider' && i.provider === peer.ready.peerId).length, 1, 'asked once')
+    }
+  })
+
   it('makes no request at all for a blob that is already complete here', async () => {
     await node.downloader.download({ request: fromHex(hex), providers: [a.addr()] })
     const { items, onProgress } = recorder()
