@@ -5,6 +5,7 @@ import { OutboardBuilder } from '../../store/bao/outboard.js'
 import { Interrupted, UsageError } from './common.js'
 import { get, GET_HELP } from './get.js'
 import { send, SEND_HELP } from './send.js'
+import { serve, SERVE_HELP } from './serve.js'
 
 /**
  * The `verity` command. Exit codes: 0 ok, 1 failure (one line on stderr), 2 usage, 130
@@ -15,6 +16,7 @@ const USAGE = `usage: verity <command>
 commands:
   ${SEND_HELP.split('\n').join('\n  ')}
   ${GET_HELP.split('\n').join('\n  ')}
+  ${SERVE_HELP.split('\n').join('\n  ')}
   hash [file...]
     prints the BLAKE3 hash of each file (stdin when none), as "hash  name"
   --version, --help
@@ -38,6 +40,7 @@ async function main (argv: string[]): Promise<number> {
   switch (command) {
     case 'send': return await send(rest)
     case 'get': return await get(rest)
+    case 'serve': return await serve(rest)
     case 'hash': {
       if (rest.some(arg => arg.startsWith('-') && arg !== '-')) {
         process.stderr.write(`verity hash: unknown option ${rest.find(arg => arg.startsWith('-')) ?? ''}\n${USAGE}\n`)

@@ -5,7 +5,7 @@ import { toHex } from '../../store/hash-text.js'
 import { dataDir, flag, has, interruptSignal, Output, parseArgs, size, UsageError } from './common.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
-const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
+export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
 
 /** The files under `path` (itself, if a file), each with its name in the collection. */
 async function filesOf (path: string): Promise<Array<{ path: string, name: string }>> {

@@ -1,0 +1,55 @@
+import { createServer } from 'node:http'
+import { createNode } from '../node/create-node.js'
+import type { PeerTarget } from '../node/peer.js'
+import { BlobTicket } from '../ticket.js'
+import { gatewayHandler, GatewayMetrics } from '../gateway.js'
+import { dataDir, flag, interruptSignal, Output, parseArgs, UsageError } from './common.js'
+import { SEND_LISTEN } from './send.js'
+
+/** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
+function httpAddress (text: string): { host: string, port: number } {
+  const match = /^(?:(.*):)?(\d+)$/.exec(text)
+  if (match === null || Number(match[2]) > 65535) throw new UsageError(`--http takes [host:]port, not ${text}`)
+  return { host: match[1] ?? '127.0.0.1', port: Number(match[2]) }
+}
+
+/**
+ * `verity serve`: the node (serving its store to peers) and an HTTP gateway, until interrupted.
+ * Prints the gateway's URL on stdout.
+ */
+export async function serve (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, { http: { value: true }, listen: { value: true, many: true }, provider: { value: true, many: true } })
+  if (parsed.positionals.length > 0) throw new UsageError('verity serve takes no arguments')
+  const { host, port } = httpAddress(flag(parsed, 'http') ?? '127.0.0.1:8080')
+  const providers: PeerTarget[] = (parsed.flags.get('provider') ?? []).map(p => {
+    if (p.startsWith('/')) return p
+    try { return BlobTicket.parse(p) } catch { throw new UsageError(`--provider ${p.slice(0, 40)}: not a ticket or a multiaddr`) }
+  })
+  const out = new Output(parsed)
+  const interrupt = interruptSignal()
+  const metrics = new GatewayMetrics()
+  const node = await createNode({ dataDir: dataDir(parsed), listen: parsed.flags.get('listen') ?? SEND_LISTEN, onEvent: metrics.onEvent })
+  const server = createServer(gatewayHandler(node, metrics, providers))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => { server.off('error', reject); resolve() })
+    })
+    const address = server.address()
+    const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
+    out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}`)
+    out.event({ type: 'ready', url, peerId: node.peerId, addrs: node.addrs().map(String) })
+    out.result(url)
+    if (!interrupt.signal.aborted) await new Promise(resolve => { interrupt.signal.addEventListener('abort', resolve, { once: true }) })
+    return 0
+  } finally {
+    interrupt.dispose()
+    server.closeAllConnections()
+    await new Promise(resolve => server.close(resolve))
+    await node.stop()
+  }
+}
+
+export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]...
+  serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
+  ETag), /metrics (Prometheus), /health; with --provider, fetches missing blobs on demand`

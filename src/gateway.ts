@@ -1,0 +1,158 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ProviderEvent } from '../protocol/interface.js'
+import { fromHex } from '../store/hash-text.js'
+import type { VerityNode } from './node/create-node.js'
+import type { PeerTarget } from './node/peer.js'
+
+const HEX = /^[0-9a-f]{64}$/
+
+/** Counters behind `/metrics`, fed by the HTTP side and the node's provider events. */
+export class GatewayMetrics {
+  httpBytesServed = 0
+  readonly httpRequests = new Map<string, number>()
+  readonly peerRequests = new Map<string, number>()
+  peerBytesSent = 0
+
+  countHttp (route: string, status: number): void {
+    const key = `route="${route}",status="${status}"`
+    this.httpRequests.set(key, (this.httpRequests.get(key) ?? 0) + 1)
+  }
+
+  /** Pass as `createNode({ onEvent })`: requests peers made of this node, by kind and result. */
+  readonly onEvent = (event: ProviderEvent): void => {
+    if (event.type !== 'completed' && event.type !== 'aborted') return
+    const kind = event.context?.request.type ?? 'unparsed'
+    const key = `kind="${kind}",result="${event.type === 'completed' ? 'ok' : event.error.name}"`
+    this.peerRequests.set(key, (this.peerRequests.get(key) ?? 0) + 1)
+    this.peerBytesSent += event.stats.bytesSent
+  }
+}
+
+/** One byte range of a blob of `size` bytes from a Range header; undefined: the whole blob. */
+export function parseRange (header: string | undefined, size: number): { start: number, end: number } | 'unsatisfiable' | undefined {
+  if (header === undefined) return undefined
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim())
+  if (match === null || (match[1] === '' && match[2] === '')) return undefined // not one range we read: send it whole
+  if (match[1] === '') {
+    const suffix = Number(match[2])
+    if (suffix === 0 || size === 0) return 'unsatisfiable'
+    return { start: Math.max(0, size - suffix), end: size }
+  }
+  const start = Number(match[1])
+  const end = match[2] === '' ? size : Math.min(size, Number(match[2]) + 1)
+  if (start >= size || end <= start) return 'unsatisfiable'
+  return { start, end }
+}
+
+/**
+ * The HTTP side of `verity serve`: `GET /blob/<hash>` (Range, If-None-Match, HEAD), fetching from
+ * `providers` first when the blob is not complete here; `/metrics` in Prometheus text; `/health`.
+ * Only verified bytes leave: the store's reader checks every group against the hash tree.
+ */
+export function gatewayHandler (node: VerityNode, metrics: GatewayMetrics, providers: PeerTarget[] = []): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const route = routeOf(req.url ?? '/')
+    serve(node, metrics, providers, req, res, route).catch((err: Error) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`${err.name}: ${err.message}\n`)
+        metrics.countHttp(route, 500)
+      } else {
+        res.destroy(err) // mid-body: the client sees a short response, never unverified bytes
+      }
+    })
+  }
+}
+
+function routeOf (url: string): string {
+  const path = url.split('?')[0] as string
+  if (path.startsWith('/blob/')) return 'blob'
+  if (path === '/metrics' || path === '/health') return path.slice(1)
+  return 'other'
+}
+
+async function serve (node: VerityNode, metrics: GatewayMetrics, providers: PeerTarget[], req: IncomingMessage, res: ServerResponse, route: string): Promise<void> {
+  const reply = (status: number, body: string, headers: Record<string, string> = {}): void => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(req.method === 'HEAD' ? undefined : body)
+    metrics.countHttp(route, status)
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'GET or HEAD only\n', { allow: 'GET, HEAD' })
+  if (route === 'health') return reply(200, JSON.stringify({ status: 'ok', peerId: node.peerId }) + '\n', { 'content-type': 'application/json' })
+  if (route === 'metrics') return reply(200, await metricsText(node, metrics), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+  if (route !== 'blob') return reply(404, 'not found: try /blob/<hash>, /metrics or /health\n')
+
+  const hex = (req.url ?? '').split('?')[0]?.slice('/blob/'.length).toLowerCase() ?? ''
+  if (!HEX.test(hex)) return reply(400, 'a blob is named by 64 hex digits\n')
+  const etag = `"${hex}"`
+  const headers = { etag, 'cache-control': 'public, max-age=31536000, immutable', 'accept-ranges': 'bytes' }
+  if ((req.headers['if-none-match'] ?? '').split(',').map(t => t.trim()).some(t => t === etag || t === '*' || t === `W/${etag}`)) {
+    res.writeHead(304, headers).end()
+    metrics.countHttp(route, 304)
+    return
+  }
+  const hash = fromHex(hex)
+  let status = await node.blobs.status(hash)
+  if (status.status !== 'complete' && providers.length > 0) {
+    const controller = new AbortController()
+    res.once('close', () => { if (!res.writableFinished) controller.abort(new Error('the HTTP client went away')) })
+    await node.downloader.download({ request: hash, providers, signal: controller.signal }).then(() => {}, () => {})
+    status = await node.blobs.status(hash)
+  }
+  if (status.status !== 'complete') return reply(404, `${hex} is not here${providers.length > 0 ? ' and no provider delivered it' : ''}\n`)
+  const size = status.size
+  const range = parseRange(req.headers.range, size)
+  if (range === 'unsatisfiable') return reply(416, 'range not satisfiable\n', { ...headers, 'content-range': `bytes */${size}` })
+  const { start, end } = range ?? { start: 0, end: size }
+  const partial = range !== undefined
+  res.writeHead(partial ? 206 : 200, {
+    ...headers,
+    'content-type': 'application/octet-stream',
+    'content-length': String(end - start),
+    ...(partial ? { 'content-range': `bytes ${start}-${end - 1}/${size}` } : {})
+  })
+  metrics.countHttp(route, partial ? 206 : 200)
+  if (req.method === 'HEAD' || end === start) { res.end(); return }
+  for await (const bytes of node.blobs.reader(hash, { offset: start, length: end - start })) {
+    metrics.httpBytesServed += bytes.length
+    if (!res.write(bytes)) await new Promise(resolve => res.once('drain', resolve))
+    if (res.destroyed) return
+  }
+  res.end()
+}
+
+async function metricsText (node: VerityNode, metrics: GatewayMetrics): Promise<string> {
+  let blobs = 0
+  let stored = 0
+  for await (const { status } of node.blobs.list()) {
+    blobs++
+    if (status.status === 'complete') stored += status.size
+  }
+  const pool = node.pool.stats()
+  const lines = [
+    '# HELP verity_http_bytes_served_total Verified blob bytes sent to HTTP clients.',
+    '# TYPE verity_http_bytes_served_total counter',
+    `verity_http_bytes_served_total ${metrics.httpBytesServed}`,
+    '# HELP verity_http_requests_total HTTP requests by route and status.',
+    '# TYPE verity_http_requests_total counter',
+    ...[...metrics.httpRequests].map(([labels, n]) => `verity_http_requests_total{${labels}} ${n}`),
+    '# HELP verity_peer_requests_total Requests peers made of this node, by kind and result.',
+    '# TYPE verity_peer_requests_total counter',
+    ...[...metrics.peerRequests].map(([labels, n]) => `verity_peer_requests_total{${labels}} ${n}`),
+    '# HELP verity_peer_bytes_sent_total Bytes sent to peers in responses.',
+    '# TYPE verity_peer_bytes_sent_total counter',
+    `verity_peer_bytes_sent_total ${metrics.peerBytesSent}`,
+    '# HELP verity_fetched_bytes_total Bytes received from peers.',
+    '# TYPE verity_fetched_bytes_total counter',
+    `verity_fetched_bytes_total ${pool.bytesReceived}`,
+    '# HELP verity_active_connections Open libp2p connections.',
+    '# TYPE verity_active_connections gauge',
+    `verity_active_connections ${node.libp2p.getConnections().length}`,
+    '# HELP verity_store_blobs Blobs in the store, complete or partial.',
+    '# TYPE verity_store_blobs gauge',
+    `verity_store_blobs ${blobs}`,
+    '# HELP verity_store_bytes Bytes of the complete blobs in the store.',
+    '# TYPE verity_store_bytes gauge',
+    `verity_store_bytes ${stored}`
+  ]
+  return lines.join('\n') + '\n'
+}
+

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { blake3 } from '../../store/bao/hash.js'
+import { toHex } from '../../store/hash-text.js'
+import { parseRange } from '../../src/gateway.js'
+import { randomBytes, repoRoot } from '../helpers.js'
+
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js')
+const LOCAL = ['--listen', '/ip4/127.0.0.1/udp/0/quic-v1', '--listen', '/ip4/127.0.0.1/tcp/0']
+
+/** A `verity` process that prints one line on stdout when ready; that line, and how to stop it. */
+async function start (args: string[]): Promise<{ line: string, child: ChildProcess, stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => { stderr += text })
+  const first = await createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]().next()
+  if (first.done === true) throw new Error(`verity ${args[0] ?? ''} printed nothing: ${stderr}`)
+  const exited = new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
+  return { line: (first.value as string).trim(), child, stop: async () => { child.kill('SIGINT'); return await exited } }
+}
+
+async function body (res: Response): Promise<Buffer> {
+  return Buffer.from(await res.arrayBuffer())
+}
+
+describe('verity serve: the HTTP gateway (processes on 127.0.0.1)', function () {
+  this.timeout(120000)
+  let dir: string
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'verity-serve-')) })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('reads one byte range from a Range header', () => {
+    assert.deepEqual(parseRange('bytes=0-9', 100), { start: 0, end: 10 })
+    assert.deepEqual(parseRange('bytes=90-', 100), { start: 90, end: 100 })
+    assert.deepEqual(parseRange('bytes=-10', 100), { start: 90, end: 100 })
+    assert.deepEqual(parseRange('bytes=-1000', 100), { start: 0, end: 100 })
+    assert.deepEqual(parseRange('bytes=50-5000', 100), { start: 50, end: 100 })
+    assert.equal(parseRange('bytes=100-', 100), 'unsatisfiable')
+    assert.equal(parseRange('bytes=-0', 100), 'unsatisfiable')
+    assert.equal(parseRange('bytes=0-1,5-6', 100), undefined, 'several ranges: the whole blob')
+    assert.equal(parseRange(undefined, 100), undefined)
+  })
+
+  it('fetches on demand from a provider and serves full and ranged GETs, ETags and HEAD; /metrics is Prometheus text', async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 77, 8)
+    const hex = toHex(blake3(data))
+    writeFileSync(join(dir, 'blob.bin'), data)
+    const sender = await start(['send', join(dir, 'blob.bin'), '--ticket-only', '--data-dir', join(dir, 'send'), ...LOCAL])
+    const gateway = await start(['serve', '--http', '127.0.0.1:0', '--provider', sender.line, '--data-dir', join(dir, 'serve'), ...LOCAL])
+    try {
+      const url = gateway.line
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+      const health = await fetch(`${url}/health`)
+      assert.equal(health.status, 200)
+      const full = await fetch(`${url}/blob/${hex}`)
+      assert.equal(full.status, 200)
+      assert.equal(full.headers.get('content-length'), String(data.length))
+      assert.equal(full.headers.get('etag'), `"${hex}"`)
+      assert.ok((await body(full)).equals(Buffer.from(data)), 'the whole blob')
+      let served = data.length
+      for (const [range, start, end] of [['bytes=1000-1999', 1000, 2000], ['bytes=-4096', data.length - 4096, data.length], ['bytes=5000000-', 5000000, data.length]] as const) {
+        const part = await fetch(`${url}/blob/${hex}`, { headers: { range } })
+        assert.equal(part.status, 206, range)
+        assert.equal(part.headers.get('content-range'), `bytes ${start}-${end - 1}/${data.length}`)
+        assert.equal(part.headers.get('content-length'), String(end - start))
+        assert.ok((await body(part)).equals(Buffer.from(data.subarray(start, end))), range)
+        served += end - start
+      }
+      const beyond = await fetch(`${url}/blob/${hex}`, { headers: { range: `bytes=${data.length}-` } })
+      assert.equal(beyond.status, 416)
+      assert.equal(beyond.headers.get('content-range'), `bytes */${data.length}`)
+      await beyond.arrayBuffer()
+      const cached = await fetch(`${url}/blob/${hex}`, { headers: { 'if-none-match': `"${hex}"` } })
+      assert.equal(cached.status, 304)
+      const head = await fetch(`${url}/blob/${hex}`, { method: 'HEAD' })
+      assert.equal(head.status, 200)
+      assert.equal(head.headers.get('content-length'), String(data.length))
+      assert.equal((await fetch(`${url}/blob/not-a-hash`)).status, 400)
+      assert.equal((await fetch(`${url}/blob/${'0'.repeat(64)}`)).status, 404, 'a hash nobody has')
+
+      const text = await (await fetch(`${url}/metrics`)).text()
+      const samples = new Map<string, number>()
+      for (const line of text.trimEnd().split('\n')) {
+        if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue
+        const match = /^([a-z_]+)(\{[a-z_]+="[^"]*"(?:,[a-z_]+="[^"]*")*\})? (\d+(?:\.\d+)?)$/.exec(line)
+        assert.ok(match !== null, `not a Prometheus sample: ${line}`)
+        samples.set(`${match[1] as string}${match[2] ?? ''}`, Number(match[3]))
+      }
+      assert.equal(samples.get('verity_http_bytes_served_total'), served)
+      assert.equal(samples.get('verity_http_requests_total{route="blob",status="206"}'), 3)
+      assert.ok((samples.get('verity_fetched_bytes_total') ?? 0) >= data.length, 'fetched from the provider')
+      assert.equal(samples.get('verity_store_bytes'), data.length)
+      assert.ok((samples.get('verity_active_connections') ?? 0) >= 1)
+    } finally {
+      assert.equal(await gateway.stop(), 0)
+      await sender.stop()
+    }
+  })
+})
