@@ -1,4 +1,4 @@
-import { access, mkdir } from 'node:fs/promises'
+import { access, mkdir, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { BlobFormat } from '../../store/interface.js'
 import { safeName } from '../../store/collection.js'
@@ -31,6 +31,10 @@ async function exists (path: string): Promise<boolean> {
   return await access(path).then(() => true, () => false)
 }
 
+async function isDirectory (path: string): Promise<boolean> {
+  return await stat(path).then(s => s.isDirectory(), () => false)
+}
+
 /**
  * `verity get <ticket|hash>`: download (resuming whatever is already in the data directory),
  * verify, then write the file, the collection's files, or (`-o -`) a single blob to stdout.
@@ -48,7 +52,8 @@ export async function get (argv: string[]): Promise<number> {
   const what = target(parsed.positionals[0] as string, parsed.flags.get('provider') ?? [])
   const output = flag(parsed, 'output')
   const overwrite = has(parsed, 'overwrite')
-  if (output !== undefined && output !== '-' && !overwrite && await exists(output)) {
+  // An existing directory takes what arrives under it; an existing file is not replaced unasked.
+  if (output !== undefined && output !== '-' && !overwrite && await exists(output) && !await isDirectory(output)) {
     throw new Error(`${output} exists; pass --overwrite to replace it`)
   }
   const out = new Output(parsed)
@@ -112,8 +117,8 @@ async function write (node: VerityNode, what: ReturnType<typeof target>, output:
     }
     return
   }
-  // One file goes to -o itself; several go under -o (or here) by their names.
-  const single = files.length === 1 && output !== undefined
+  // One file goes to -o itself (unless -o is a directory); several go under -o (or here) by their names.
+  const single = files.length === 1 && output !== undefined && !await isDirectory(output)
   const paths = files.map(f => single ? resolve(output) : resolve(output ?? '.', f.name))
   if (!overwrite) {
     for (const path of paths) if (await exists(path)) throw new Error(`${path} exists; pass --overwrite to replace it`)
