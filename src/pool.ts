@@ -1,5 +1,6 @@
 import type { Connection, Libp2p } from '@libp2p/interface'
 import { countBytes } from '../protocol/count.js'
+import { untilAborted } from '../store/abort.js'
 import { Aborted, Timeout } from '../protocol/errors.js'
 import type { ByteStream } from '../protocol/interface.js'
 import { byteStream } from './node/stream.js'
@@ -270,20 +271,4 @@ function asError (err: unknown, peer: string): Error {
   const inner = (err as { error?: unknown } | undefined)?.error
   if (inner instanceof Error) return inner
   return new Aborted(`the stream closed while its protocol was negotiated (${String((err as { type?: unknown } | undefined)?.type ?? err)})`)
-}
-
-/** `promise`, or the reason `signal` aborted with, whichever comes first. */
-async function untilAborted<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return await promise
-  signal.throwIfAborted()
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([promise, aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort as () => void)
-  }
 }

@@ -1,6 +1,7 @@
 import { Aborted } from '../../protocol/errors.js'
 import { RangeSpecSeq } from '../../protocol/range-spec.js'
 import type { GetRequest } from '../../protocol/request.js'
+import { untilAborted } from '../../store/abort.js'
 import { hashArg } from '../../store/bao/validate.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore } from '../../store/interface.js'
@@ -77,15 +78,9 @@ export class DownloadHandle implements PromiseLike<DownloadResult>, AsyncIterabl
       options.onProgress?.(item)
       this.push(item)
     })
-    const aborted = new Promise<never>((_resolve, reject) => {
-      if (signal === undefined) return
-      const onAbort = (): void => { reject(signal.reason instanceof Error ? signal.reason : new Aborted('the download was aborted')) }
-      if (signal.aborted) onAbort()
-      else signal.addEventListener('abort', onAbort, { once: true })
-      job.result.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {})
-    })
-    aborted.catch(() => {})
-    this.result = Promise.race([job.result, aborted]).finally(() => {
+    this.result = untilAborted(job.result, signal).catch((err: unknown) => {
+      throw err instanceof Error ? err : new Aborted('the download was aborted')
+    }).finally(() => {
       stop()
       leave()
       this.ended = true

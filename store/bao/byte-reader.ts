@@ -1,3 +1,4 @@
+import { untilAborted } from '../abort.js'
 import { UnexpectedEnd } from './errors.js'
 
 /**
@@ -71,14 +72,8 @@ export class ByteReader {
   private async nextOrAbort (): Promise<IteratorResult<Uint8Array>> {
     const signal = this.signal
     if (signal === undefined) return this.iterator.next()
-    signal.throwIfAborted()
-    let onAbort: (() => void) | undefined
-    const aborted = new Promise<never>((_resolve, reject) => {
-      onAbort = () => reject(signal.reason)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
     try {
-      return await Promise.race([this.iterator.next(), aborted])
+      return await untilAborted(this.iterator.next(), signal)
     } catch (err) {
       if (signal.aborted) {
         // Let the source go; a generator stuck in an await finishes its return() later.
@@ -86,8 +81,6 @@ export class ByteReader {
         Promise.resolve(this.iterator.return?.()).catch(() => {})
       }
       throw err
-    } finally {
-      signal.removeEventListener('abort', onAbort as () => void)
     }
   }
 }
