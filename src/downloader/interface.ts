@@ -28,8 +28,11 @@ export type DownloadProgress =
   | { type: 'providerFailed', provider: string, part: string, reason: FailureReason, error: Error, dropped: boolean }
   /** A request ended with its part verified and stored; `bytes` of it came from `provider`. */
   | { type: 'partComplete', provider: string, part: string, bytes: number }
-  /** Verified bytes of what was asked for, present now, counting what was already local. */
-  | { type: 'progress', bytes: number }
+  /**
+   * Verified bytes of what was asked for, present now, counting what was already local; `total`
+   * once the sizes of all that is being fetched are known.
+   */
+  | { type: 'progress', bytes: number, total?: number }
   | { type: 'downloadError', error: Error }
 
 export interface DownloadOptions {

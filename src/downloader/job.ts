@@ -48,7 +48,6 @@ interface Provider {
   id: string
   target: PeerTarget
   report: ProviderReport
-  active: number
   dropped: boolean
   /** Not asked again before this time (backoff after a failure). */
   readyAt: number
@@ -81,6 +80,8 @@ export class Job {
   private readonly providers = new Map<string, Provider>()
   private readonly listeners = new Set<(item: DownloadProgress) => void>()
   private wants: Want[] = []
+  /** The current phase is the last: no children still to learn of, so a total can be given. */
+  private lastPhase = false
   private pendingSources = 0
   private wakeUp: (() => void) | undefined
   private bytesReceived = 0
@@ -116,7 +117,7 @@ export class Job {
           if (this.signal.aborted) return
           const id = resolvePeer(target).id
           if (!this.providers.has(id)) {
-            this.providers.set(id, { id, target, report: { bytes: 0, requests: 0, failures: 0, bad: false }, active: 0, dropped: false, readyAt: 0, lacks: new Map() })
+            this.providers.set(id, { id, target, report: { bytes: 0, requests: 0, failures: 0, bad: false }, dropped: false, readyAt: 0, lacks: new Map() })
           }
           this.wake()
         }
@@ -144,6 +145,7 @@ export class Job {
       if ('many' in this.request) {
         const { many, ranges } = this.request
         for (const hash of many) this.pins.push(this.store.tempTag({ hash, format: 'raw' }))
+        this.lastPhase = true
         await this.phase(many.map((hash, i) => newWant(hash, ranges.at(i))).filter(w => !w.ranges.isEmpty()))
       } else {
         const { hash, ranges } = this.request
@@ -151,14 +153,16 @@ export class Job {
         this.pins.push(this.store.tempTag({ hash, format: children ? 'hashseq' : 'raw' }))
         // The children are known only once the whole root is here.
         const root = children ? ChunkRanges.all() : ranges.at(0)
+        this.lastPhase = !children
         if (!root.isEmpty()) await this.phase([newWant(hash, root)])
         if (children) {
+          this.lastPhase = true
           const hashes = decodeHashSeq(await this.store.getBytes(hash))
           await this.phase(hashes.map((child, i) => newWant(child, ranges.at(i + 1))).filter(w => !w.ranges.isEmpty()))
         }
       }
-      const result: DownloadResult = { localBytes: this.localBytes, bytes: this.total(), bytesReceived: this.bytesReceived, providers: this.reports() }
-      this.emit({ type: 'progress', bytes: result.bytes })
+      const result: DownloadResult = { localBytes: this.localBytes, bytes: this.verified(), bytesReceived: this.bytesReceived, providers: this.reports() }
+      this.emit(this.progressItem())
       return result
     } catch (err) {
       this.emit({ type: 'downloadError', error: err as Error })
@@ -174,7 +178,7 @@ export class Job {
     this.wants = wants
     await Promise.all(wants.map(w => this.refresh(w)))
     this.localBytes += sumPresent(wants)
-    this.emit({ type: 'progress', bytes: this.total() })
+    this.emit(this.progressItem())
     const running = new Set<Promise<void>>()
     while (true) {
       this.signal.throwIfAborted()
@@ -224,8 +228,23 @@ export class Job {
   }
 
   /** Verified bytes present of the blobs of the current and earlier phases. */
-  private total (): number {
+  private verified (): number {
     return this.earlier + sumPresent(this.wants)
+  }
+
+  /**
+   * With the total once every blob still to fetch has a known size: for a collection, once its
+   * HashSeq is here and each child's size is proven.
+   */
+  private progressItem (): DownloadProgress {
+    const bytes = this.verified()
+    if (!this.lastPhase) return { type: 'progress', bytes }
+    let total = this.earlier
+    for (const want of this.wants) {
+      if (want.size === undefined) return { type: 'progress', bytes }
+      total += bytesOf(want.asked, want.size)
+    }
+    return { type: 'progress', bytes, total }
   }
 
   /** Next piece of work for `provider`, or undefined. With `peek`, nothing is reserved. */
@@ -268,9 +287,12 @@ export class Job {
    * streams into about one import at a time, with no gap between its stripes.
    */
   private hasRoom (provider: Provider): boolean {
-    if (provider.active >= (this.strategy === 'none' ? 1 : this.options.perProvider)) return false
+    const limit = this.strategy === 'none' ? 1 : this.options.perProvider
+    let active = 0
     for (const request of this.running) {
-      if (request.provider === provider && request.expected !== undefined && request.received < request.expected * PIPELINE_AT) return false
+      if (request.provider !== provider) continue
+      if (++active >= limit) return false
+      if (request.expected !== undefined && request.received < request.expected * PIPELINE_AT) return false
     }
     return true
   }
@@ -313,7 +335,6 @@ export class Job {
 
   private async fetch (provider: Provider, unit: Unit): Promise<void> {
     const part = unit.map(({ want, ranges }) => `${want.hex}:${ranges.toString()}`).join(',')
-    provider.active++
     provider.report.requests++
     this.emit({ type: 'tryProvider', provider: provider.id, part })
     const idle = new AbortController()
@@ -357,7 +378,6 @@ export class Job {
     } finally {
       clearTimeout(timer)
       this.running.delete(running)
-      provider.active--
     }
     // What the store holds now decides what this provider delivered and what is left.
     let delivered = 0
@@ -400,7 +420,7 @@ export class Job {
       }
       this.emit({ type: 'providerFailed', provider: provider.id, part, reason, error: failure, dropped: provider.dropped })
     }
-    if (left || failure === undefined) this.emit({ type: 'progress', bytes: this.total() })
+    if (left || failure === undefined) this.emit(this.progressItem())
   }
 
   /** At most every PROGRESS_MS while bytes arrive: the verified total, read from the store. */
@@ -409,7 +429,7 @@ export class Job {
     if (now - this.lastProgress < PROGRESS_MS) return
     this.lastProgress = now
     await Promise.all(this.wants.filter(w => !w.inflight.isEmpty()).map(w => this.refresh(w)))
-    this.emit({ type: 'progress', bytes: this.total() })
+    this.emit(this.progressItem())
   }
 
   private async refresh (want: Want): Promise<void> {

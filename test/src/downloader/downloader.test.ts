@@ -58,6 +58,8 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
     const progress = items.filter(i => i.type === 'progress').map(i => (i as { bytes: number }).bytes)
     assert.deepEqual([...progress].sort((x, y) => x - y), progress, 'progress never goes back')
     assert.equal(progress[progress.length - 1], SIZE)
+    const totals = items.filter(i => i.type === 'progress' && i.total !== undefined).map(i => (i as { total: number }).total)
+    assert.ok(totals.length >= 2 && totals.every(t => t === SIZE), `totals ${totals.join(' ')}: known early, and right`)
   })
 
   it('split: a provider that corrupts data is dropped and reported, and the blob still arrives intact', async () => {
@@ -212,15 +214,19 @@ describe('Downloader: a collection of 200 files from two providers', function ()
     try {
       let inFlight = 0
       let most = 0
+      const totals: number[] = []
       const result = await node.downloader.download({
         request: { hash: fromHex(a.ready.collection as string), format: 'hashseq' },
         providers: [a.addr(), b.addr()],
         onProgress: item => {
           if (item.type === 'tryProvider') most = Math.max(most, ++inFlight)
           if (item.type === 'partComplete' || item.type === 'providerFailed') inFlight--
+          if (item.type === 'progress' && item.total !== undefined) totals.push(item.total)
         }
       })
       assert.ok(most <= 4, `at most 2 requests per provider, saw ${most}`)
+      // No total while only the HashSeq is known; then the whole collection's.
+      assert.ok(totals.length > 0 && totals.every(t => t === result.bytes), `totals ${totals.join(' ')}, collection ${result.bytes} bytes`)
       for (const peer of [a, b]) assert.ok((result.providers[peer.ready.peerId]?.bytes ?? 0) > 0)
       for (const [i, file] of a.ready.files.entries()) {
         const bytes = await node.blobs.getBytes(fromHex(file))
