@@ -1,10 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ProviderEvent } from '../protocol/interface.js'
-import { fromHex } from '../store/hash-text.js'
+import { fromHex, toHex } from '../store/hash-text.js'
 import type { VerityNode } from './node/create-node.js'
 import type { PeerTarget } from './node/peer.js'
-
-const HEX = /^[0-9a-f]{64}$/
 
 /** Counters behind `/metrics`, fed by the HTTP side and the node's provider events. */
 export class GatewayMetrics {
@@ -80,8 +78,13 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
   if (route === 'metrics') return reply(200, await metricsText(node, metrics), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
   if (route !== 'blob') return reply(404, 'not found: try /blob/<hash>, /metrics or /health\n')
 
-  const hex = (req.url ?? '').split('?')[0]?.slice('/blob/'.length).toLowerCase() ?? ''
-  if (!HEX.test(hex)) return reply(400, 'a blob is named by 64 hex digits\n')
+  let hash: Uint8Array
+  try {
+    hash = fromHex((req.url ?? '').split('?')[0]?.slice('/blob/'.length) ?? '')
+  } catch {
+    return reply(400, 'a blob is named by 64 hex digits\n')
+  }
+  const hex = toHex(hash)
   const etag = `"${hex}"`
   const headers = { etag, 'cache-control': 'public, max-age=31536000, immutable', 'accept-ranges': 'bytes' }
   if ((req.headers['if-none-match'] ?? '').split(',').map(t => t.trim()).some(t => t === etag || t === '*' || t === `W/${etag}`)) {
@@ -89,7 +92,6 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
     metrics.countHttp(route, 304)
     return
   }
-  const hash = fromHex(hex)
   let status = await node.blobs.status(hash)
   if (status.status !== 'complete' && providers.length > 0) {
     const controller = new AbortController()

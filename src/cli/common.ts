@@ -1,5 +1,7 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import type { PeerTarget } from '../node/peer.js'
+import { BlobTicket } from '../ticket.js'
 
 /** A command line that cannot be run as written: exit 2. */
 export class UsageError extends Error {
@@ -136,13 +138,21 @@ export class Output {
   }
 }
 
+/** `--provider` values: multiaddrs (they start with /) or tickets. */
+export function parseProviders (values: string[]): PeerTarget[] {
+  return values.map(value => {
+    if (value.startsWith('/')) return value
+    try { return BlobTicket.parse(value) } catch { throw new UsageError(`--provider ${value.slice(0, 40)}: not a ticket or a multiaddr`) }
+  })
+}
+
 /** Bytes for people: 1.5 MiB. */
 export function size (bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
   let value = bytes
   let unit = 0
   while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit] as string}`
+  return unit === 0 ? `${Math.round(bytes)} B` : `${value.toFixed(1)} ${units[unit] as string}`
 }
 
 function duration (seconds: number): string {
@@ -151,9 +161,13 @@ function duration (seconds: number): string {
   return minutes < 60 ? `${minutes}m${Math.ceil(seconds % 60)}s` : `${Math.floor(minutes / 60)}h${minutes % 60}m`
 }
 
-/** An AbortSignal that fires on the first SIGINT or SIGTERM, with Interrupted as its reason. */
-export function interruptSignal (): { signal: AbortSignal, dispose: () => void } {
+/**
+ * An AbortSignal that fires on the first SIGINT or SIGTERM, with Interrupted as its reason, and a
+ * promise that resolves then (how send and serve wait for Ctrl-C).
+ */
+export function interruptSignal (): { signal: AbortSignal, interrupted: Promise<void>, dispose: () => void } {
   const controller = new AbortController()
+  const interrupted = new Promise<void>(resolve => { controller.signal.addEventListener('abort', () => { resolve() }, { once: true }) })
   const onSignal = (name: string) => () => { controller.abort(new Interrupted(`interrupted by ${name}`)) }
   const onInt = onSignal('SIGINT')
   const onTerm = onSignal('SIGTERM')
@@ -161,6 +175,7 @@ export function interruptSignal (): { signal: AbortSignal, dispose: () => void }
   process.once('SIGTERM', onTerm)
   return {
     signal: controller.signal,
+    interrupted,
     dispose: () => { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm) }
   }
 }

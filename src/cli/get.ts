@@ -7,17 +7,14 @@ import { createNode, type VerityNode } from '../node/create-node.js'
 import type { PeerTarget } from '../node/peer.js'
 import { BlobTicket } from '../ticket.js'
 import type { Strategy } from '../downloader/interface.js'
-import { dataDir, flag, has, Interrupted, interruptSignal, Output, parseArgs, size, UsageError } from './common.js'
-
-const HEX = /^[0-9a-fA-F]{64}$/
+import { dataDir, flag, has, Interrupted, interruptSignal, Output, parseArgs, parseProviders, size, UsageError } from './common.js'
 
 /** What to fetch and from whom: a ticket, or a hash with --provider. */
 function target (text: string, providers: string[]): { hash: Uint8Array, format: BlobFormat, providers: PeerTarget[] } {
-  const extra = providers.map(p => {
-    if (p.startsWith('/')) return p
-    try { return BlobTicket.parse(p) } catch { throw new UsageError(`--provider ${p.slice(0, 40)}: not a ticket or a multiaddr`) }
-  })
-  if (HEX.test(text)) return { hash: fromHex(text.toLowerCase()), format: 'raw', providers: extra }
+  const extra = parseProviders(providers)
+  if (text.length === 64) {
+    try { return { hash: fromHex(text), format: 'raw', providers: extra } } catch { /* not hex: maybe a ticket */ }
+  }
   let ticket: BlobTicket
   try {
     ticket = BlobTicket.parse(text)
@@ -90,8 +87,8 @@ async function fetchInto (node: VerityNode, what: ReturnType<typeof target>, str
   for await (const item of handle) {
     if (item.type === 'progress') {
       first ??= item.bytes
-      out.draw(item.bytes, undefined, started, item.bytes - first)
-      out.event({ type: 'progress', bytes: item.bytes })
+      out.draw(item.bytes, item.total, started, item.bytes - first)
+      out.event({ type: 'progress', bytes: item.bytes, ...(item.total === undefined ? {} : { total: item.total }) })
     } else if (item.type === 'providerFailed') {
       if (out.verbose) out.say(`provider ${item.provider}: ${item.error.name}: ${item.error.message}`)
       out.event({ type: 'providerFailed', provider: item.provider, reason: item.reason, error: `${item.error.name}: ${item.error.message}` })

@@ -68,6 +68,12 @@ async function main (argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`verity get ... -o - | head`) is not a failure of ours.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+  throw err
+})
+
 main(process.argv.slice(2)).then(code => { process.exitCode = code }, (err: Error) => {
   if (err instanceof UsageError) {
     process.stderr.write(`verity: ${err.message} (verity --help for usage)\n`)

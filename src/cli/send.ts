@@ -69,7 +69,7 @@ export async function send (argv: string[]): Promise<number> {
       out.result(`verity get ${ticket}`)
       out.say('serving until Ctrl-C')
     }
-    if (!interrupt.signal.aborted) await new Promise(resolve => { interrupt.signal.addEventListener('abort', resolve, { once: true }) })
+    await interrupt.interrupted
     out.event({ type: 'stopped' })
     return 0 // Ctrl-C is how send ends
   } finally {

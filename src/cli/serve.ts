@@ -1,9 +1,7 @@
 import { createServer } from 'node:http'
 import { createNode } from '../node/create-node.js'
-import type { PeerTarget } from '../node/peer.js'
-import { BlobTicket } from '../ticket.js'
 import { gatewayHandler, GatewayMetrics } from '../gateway.js'
-import { dataDir, flag, interruptSignal, Output, parseArgs, UsageError } from './common.js'
+import { dataDir, flag, interruptSignal, Output, parseArgs, parseProviders, UsageError } from './common.js'
 import { SEND_LISTEN } from './send.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
@@ -21,10 +19,7 @@ export async function serve (argv: string[]): Promise<number> {
   const parsed = parseArgs(argv, { http: { value: true }, listen: { value: true, many: true }, provider: { value: true, many: true } })
   if (parsed.positionals.length > 0) throw new UsageError('verity serve takes no arguments')
   const { host, port } = httpAddress(flag(parsed, 'http') ?? '127.0.0.1:8080')
-  const providers: PeerTarget[] = (parsed.flags.get('provider') ?? []).map(p => {
-    if (p.startsWith('/')) return p
-    try { return BlobTicket.parse(p) } catch { throw new UsageError(`--provider ${p.slice(0, 40)}: not a ticket or a multiaddr`) }
-  })
+  const providers = parseProviders(parsed.flags.get('provider') ?? [])
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const metrics = new GatewayMetrics()
@@ -40,7 +35,7 @@ export async function serve (argv: string[]): Promise<number> {
     out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}`)
     out.event({ type: 'ready', url, peerId: node.peerId, addrs: node.addrs().map(String) })
     out.result(url)
-    if (!interrupt.signal.aborted) await new Promise(resolve => { interrupt.signal.addEventListener('abort', resolve, { once: true }) })
+    await interrupt.interrupted
     return 0
   } finally {
     interrupt.dispose()
