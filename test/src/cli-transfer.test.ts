@@ -1,46 +1,16 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { randomBytes, repoRoot } from '../helpers.js'
-
-const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js')
-const LOCAL = ['--listen', '/ip4/127.0.0.1/udp/0/quic-v1', '--listen', '/ip4/127.0.0.1/tcp/0']
-
-interface Ran { status: number | null, stdout: Buffer, stderr: string }
-
-/** Runs `verity args` to its end; `onLine` sees each stdout line as it comes and may act on it. */
-async function verity (args: string[], options: { cwd?: string, onLine?: (line: string, child: ChildProcess) => void } = {}): Promise<Ran> {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-  const out: Buffer[] = []
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
-  if (options.onLine !== undefined) {
-    const onLine = options.onLine
-    createInterface({ input: child.stdout }).on('line', line => { out.push(Buffer.from(line + '\n')); onLine(line, child) })
-  } else {
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
-  }
-  const status = await new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
-  return { status, stdout: Buffer.concat(out), stderr }
-}
+import { randomBytes } from '../helpers.js'
+import { LOCAL, startVerity, verity } from './cli-process.js'
 
 /** `verity send` in its own process until stop(); the ticket from its --ticket-only line. */
 async function sender (paths: string[], dataDir: string, extra: string[] = []): Promise<{ ticket: string, stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [cli, 'send', ...paths, '--ticket-only', '--data-dir', dataDir, ...LOCAL, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
-  const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()
-  if (first.done === true) throw new Error(`send printed no ticket: ${stderr}`)
-  const exited = new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
-  return {
-    ticket: (first.value as string).trim(),
-    stop: async () => { child.kill('SIGINT'); return await exited }
-  }
+  const { line, stop } = await startVerity(['send', ...paths, '--ticket-only', '--data-dir', dataDir, ...LOCAL, ...extra])
+  return { ticket: line, stop }
 }
 
 describe('verity send / get: CLI processes on 127.0.0.1', function () {

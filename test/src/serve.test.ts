@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { blake3 } from '../../store/bao/hash.js'
 import { toHex } from '../../store/hash-text.js'
 import { parseRange } from '../../src/gateway.js'
-import { randomBytes, repoRoot } from '../helpers.js'
-
-const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js')
-const LOCAL = ['--listen', '/ip4/127.0.0.1/udp/0/quic-v1', '--listen', '/ip4/127.0.0.1/tcp/0']
-
-/** A `verity` process that prints one line on stdout when ready; that line, and how to stop it. */
-async function start (args: string[]): Promise<{ line: string, child: ChildProcess, stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => { stderr += text })
-  const first = await createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]().next()
-  if (first.done === true) throw new Error(`verity ${args[0] ?? ''} printed nothing: ${stderr}`)
-  const exited = new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
-  return { line: (first.value as string).trim(), child, stop: async () => { child.kill('SIGINT'); return await exited } }
-}
+import { randomBytes } from '../helpers.js'
+import { LOCAL, startVerity } from './cli-process.js'
 
 async function body (res: Response): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer())
@@ -49,8 +34,8 @@ describe('verity serve: the HTTP gateway (processes on 127.0.0.1)', function () 
     const data = randomBytes(5 * 1024 * 1024 + 77, 8)
     const hex = toHex(blake3(data))
     writeFileSync(join(dir, 'blob.bin'), data)
-    const sender = await start(['send', join(dir, 'blob.bin'), '--ticket-only', '--data-dir', join(dir, 'send'), ...LOCAL])
-    const gateway = await start(['serve', '--http', '127.0.0.1:0', '--provider', sender.line, '--data-dir', join(dir, 'serve'), ...LOCAL])
+    const sender = await startVerity(['send', join(dir, 'blob.bin'), '--ticket-only', '--data-dir', join(dir, 'send'), ...LOCAL])
+    const gateway = await startVerity(['serve', '--http', '127.0.0.1:0', '--provider', sender.line, '--data-dir', join(dir, 'serve'), ...LOCAL])
     try {
       const url = gateway.line
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)

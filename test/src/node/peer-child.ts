@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { createNode } from '../../../src/node/create-node.js'
+import { CHUNK_SIZE, GROUP_SIZE } from '../../../store/bao/constants.js'
 import type { BlobStore } from '../../../store/interface.js'
 import { MemStore } from '../../../store/mem-store.js'
 import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
@@ -55,7 +56,7 @@ for (const [i, size] of (spec.sizes ?? []).entries()) {
   if (spec.half === true) {
     const full = new MemStore()
     const { hash } = await full.addBytes(data)
-    const half = ChunkRanges.to(Math.floor(size / 2 / 16384) * 16)
+    const half = ChunkRanges.to(Math.floor(size / 2 / GROUP_SIZE) * (GROUP_SIZE / CHUNK_SIZE))
     await node.blobs.importBao(hash, half, full.exportBao(hash, half))
     blobs.push(toHex(hash))
   } else {

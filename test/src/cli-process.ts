@@ -1,0 +1,41 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { repoRoot } from '../helpers.js'
+
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js')
+
+/** Listen on loopback only: tests send traffic to 127.0.0.1 and nowhere else. */
+export const LOCAL = ['--listen', '/ip4/127.0.0.1/udp/0/quic-v1', '--listen', '/ip4/127.0.0.1/tcp/0']
+
+export interface Ran { status: number | null, stdout: Buffer, stderr: string }
+
+/** Runs `verity args` to its end; `onLine` sees each stdout line as it comes and may act on it. */
+export async function verity (args: string[], options: { cwd?: string, onLine?: (line: string, child: ChildProcess) => void } = {}): Promise<Ran> {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const out: Buffer[] = []
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
+  if (options.onLine !== undefined) {
+    const onLine = options.onLine
+    createInterface({ input: child.stdout }).on('line', line => { out.push(Buffer.from(line + '\n')); onLine(line, child) })
+  } else {
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
+  }
+  const status = await new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
+  return { status, stdout: Buffer.concat(out), stderr }
+}
+
+/**
+ * A long-running `verity` process (send, serve) started and left running: the first line it
+ * prints on stdout (a ticket, a URL), and how to end it with Ctrl-C (SIGINT) and get its exit code.
+ */
+export async function startVerity (args: string[]): Promise<{ line: string, stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
+  const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()
+  if (first.done === true) throw new Error(`verity ${args[0] ?? ''} printed nothing: ${stderr}`)
+  const exited = new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
+  return { line: (first.value as string).trim(), stop: async () => { child.kill('SIGINT'); return await exited } }
+}
