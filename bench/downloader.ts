@@ -1,5 +1,5 @@
 import { printTable, type Row } from './measure.js'
-import { cpuOf, runChild, startProvider } from './net.js'
+import { cpuOf, runNetChild, startProvider } from './net.js'
 
 const ROUNDS = 5
 /** Striping over two providers may cost at most this much against one provider. */
@@ -33,7 +33,7 @@ export async function downloaderBench (size = 256 << 20): Promise<void> {
       cases.forEach((c, i) => {
         const used = providers.slice(0, c.providers)
         const before = used.map(p => cpuOf(p.pid))
-        const fetched = runChild<Fetched>(c.args(used.map(p => p.quic), first.hash))
+        const fetched = runNetChild<Fetched>(c.args(used.map(p => p.quic), first.hash))
         const providerCpu = used.reduce((sum, p, j) => sum + cpuOf(p.pid) - (before[j] as number), 0)
         const mbs = fetched.bytes / fetched.seconds / 1e6
         if (mbs > (best[i]?.mbs ?? 0)) best[i] = { fetched, mbs, providerCpu }

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 
 /** One line naming the machine, printed above every table. */
@@ -46,4 +48,24 @@ function formatNumber (v: number): string {
   if (v >= 100) return v.toFixed(0)
   if (v >= 10) return v.toFixed(1)
   return v.toFixed(2)
+}
+
+/** Runs a bench child script with `args` in a fresh process; its last stdout line, parsed. */
+export function runChild<T> (script: string, args: string[]): T {
+  const run = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', timeout: 120000 })
+  if (run.status !== 0) throw new Error(`bench child (${args.slice(0, 3).join(' ')}) failed: ${run.error?.message ?? ''} ${run.stderr}`)
+  return JSON.parse(run.stdout.trim().split('\n').pop() as string) as T
+}
+
+/**
+ * Peak RSS of this process image, for a bench child. getrusage's maxRSS is no good here: Linux
+ * carries it over from the parent across fork and exec, so a child of a bench holding 256 MiB
+ * would report that. VmHWM in /proc/self/status belongs to the address space made at exec.
+ */
+export function peakRssMB (): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
+    if (match !== null) return Number(match[1]) / 1024
+  } catch {}
+  return process.resourceUsage().maxRSS / 1024
 }

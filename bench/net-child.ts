@@ -10,11 +10,12 @@
  *                                            a Downloader fetch into an FsStore; `listen` consumes
  *                                            every progress item (callback and async iteration)
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createNode } from '../src/node/create-node.js'
+import { createNode, type VerityNode } from '../src/node/create-node.js'
+import { peakRssMB } from './measure.js'
 import { byteStream } from '../src/node/stream.js'
 import { fromHex, toHex } from '../store/hash-text.js'
 
@@ -42,41 +43,22 @@ if (role === 'provide') {
   await node.stop()
 } else if (role === 'fetch') {
   const [mode, addr, hex, size] = args as [string, string, string, string]
-  const dir = mkdtempSync(join(tmpdir(), 'verity-bench-fetch-'))
-  const node = await createNode(mode === 'fs' ? { dataDir: dir } : {})
-  try {
-    await node.pool.warmup([addr])
-    const cpuBefore = process.cpuUsage()
-    const start = process.hrtime.bigint()
-    let bytes = 0
+  await timed(mode === 'fs', [addr], Number(size), async node => {
     if (mode === 'raw') {
+      let bytes = 0
       const stream = byteStream(await node.libp2p.dialProtocol(multiaddr(addr), RAW_PROTOCOL))
       await stream.write(new Uint8Array([1])) // a request of one byte, as every real request has some
       await stream.closeWrite()
       for await (const chunk of stream.source) bytes += chunk.length
-    } else {
-      const result = await node.remote.fetch(addr, fromHex(hex))
-      if (!result.complete) throw new Error('fetch ended incomplete')
-      bytes = result.bytesWritten
+      return { bytes }
     }
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9
-    const cpu = process.cpuUsage(cpuBefore)
-    if (bytes !== Number(size)) throw new Error(`got ${bytes} bytes, expected ${size}`)
-    // CPU of every thread of this process (JS, libuv pool, the QUIC transport's own threads).
-    process.stdout.write(JSON.stringify({ seconds, bytes, maxRssMB: peakRssMB(), cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n')
-  } finally {
-    await node.stop()
-    rmSync(dir, { recursive: true, force: true })
-  }
-  process.exit(0)
+    const result = await node.remote.fetch(addr, fromHex(hex))
+    if (!result.complete) throw new Error('fetch ended incomplete')
+    return { bytes: result.bytesWritten }
+  })
 } else if (role === 'download') {
   const [strategy, listen, hex, size, ...addrs] = args as ['none' | 'split', string, string, string, ...string[]]
-  const dir = mkdtempSync(join(tmpdir(), 'verity-bench-download-'))
-  const node = await createNode({ dataDir: dir })
-  try {
-    await node.pool.warmup(addrs)
-    const cpuBefore = process.cpuUsage()
-    const start = process.hrtime.bigint()
+  await timed(true, addrs, Number(size), async node => {
     let progressItems = 0
     const handle = node.downloader.download({
       request: fromHex(hex),
@@ -88,24 +70,34 @@ if (role === 'provide') {
     if (listen === 'listen') for await (const _ of handle) iterated++
     const result = await handle
     if (iterated !== progressItems && listen === 'listen') throw new Error(`iterated ${iterated} progress items, the callback saw ${progressItems}`)
+    if (result.localBytes !== 0) throw new Error(`${result.localBytes} bytes were local in a fresh store`)
+    const byProvider = addrs.map(a => result.providers[a.slice(a.lastIndexOf('/') + 1)]?.bytes ?? 0)
+    return { bytes: result.bytes, bytesReceived: result.bytesReceived, progressItems, byProvider }
+  })
+} else {
+  throw new Error(`unknown role ${String(role)}`)
+}
+
+/**
+ * A fetcher node (in a fresh FsStore with `fs`, else a MemStore), connected to `addrs` first;
+ * prints `run`'s figures with the seconds, CPU and peak RSS it took, then exits.
+ */
+async function timed (fs: boolean, addrs: string[], size: number, run: (node: VerityNode) => Promise<{ bytes: number } & Record<string, unknown>>): Promise<never> {
+  const dir = mkdtempSync(join(tmpdir(), 'verity-bench-fetch-'))
+  const node = await createNode(fs ? { dataDir: dir } : {})
+  try {
+    await node.pool.warmup(addrs)
+    const cpuBefore = process.cpuUsage()
+    const start = process.hrtime.bigint()
+    const figures = await run(node)
     const seconds = Number(process.hrtime.bigint() - start) / 1e9
     const cpu = process.cpuUsage(cpuBefore)
-    if (result.bytes !== Number(size) || result.localBytes !== 0) throw new Error(`downloaded ${result.bytes} bytes (${result.localBytes} local), expected ${size}`)
-    const byProvider = addrs.map(a => result.providers[a.slice(a.lastIndexOf('/') + 1)]?.bytes ?? 0)
-    process.stdout.write(JSON.stringify({
-      seconds, bytes: result.bytes, bytesReceived: result.bytesReceived, progressItems, byProvider, maxRssMB: peakRssMB(), cpuSeconds: (cpu.user + cpu.system) / 1e6
-    }) + '\n')
+    if (figures.bytes !== size) throw new Error(`got ${figures.bytes} bytes, expected ${size}`)
+    // CPU of every thread of this process (JS, libuv pool, the QUIC transport's own threads).
+    process.stdout.write(JSON.stringify({ seconds, ...figures, maxRssMB: peakRssMB(), cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n')
   } finally {
     await node.stop()
     rmSync(dir, { recursive: true, force: true })
   }
   process.exit(0)
-} else {
-  throw new Error(`unknown role ${String(role)}`)
-}
-
-/** VmHWM: the peak resident set of this process image (see bench/store-child.ts). */
-function peakRssMB (): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
-  return match === null ? process.resourceUsage().maxRSS / 1024 : Number(match[1]) / 1024
 }

@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { printTable, type Row } from './measure.js'
+import { printTable, runChild, type Row } from './measure.js'
 
 const child = join(dirname(fileURLToPath(import.meta.url)), 'net-child.js')
 const ROUNDS = 3
@@ -34,7 +34,7 @@ export async function netBench (size = 256 << 20): Promise<void> {
       let top: Measured = { mbs: 0, rss: 0, fetcherCpu: 0, providerCpu: 0 }
       for (let round = 0; round < ROUNDS; round++) {
         const providerBefore = cpuOf(provider.pid)
-        const result = runChild<{ seconds: number, bytes: number, maxRssMB: number, cpuSeconds: number }>(['fetch', mode, addr, hash, String(size)])
+        const result = runNetChild<{ seconds: number, bytes: number, maxRssMB: number, cpuSeconds: number }>(['fetch', mode, addr, hash, String(size)])
         const providerCpu = cpuOf(provider.pid) - providerBefore
         const mbs = result.bytes / result.seconds / 1e6
         if (mbs > top.mbs) top = { mbs, rss: result.maxRssMB, fetcherCpu: result.cpuSeconds, providerCpu }
@@ -96,10 +96,7 @@ export async function startProvider (size: number): Promise<ProviderProcess> {
     throw err
   }
 }
-
 /** Runs `net-child` with `args` in a fresh process; its last stdout line, parsed. */
-export function runChild<T> (args: string[]): T {
-  const run = spawnSync(process.execPath, [child, ...args], { encoding: 'utf8', timeout: 120000 })
-  if (run.status !== 0) throw new Error(`bench child (${args.slice(0, 3).join(' ')}) failed: ${run.error?.message ?? ''} ${run.stderr}`)
-  return JSON.parse(run.stdout.trim().split('\n').pop() as string) as T
+export function runNetChild<T> (args: string[]): T {
+  return runChild<T>(child, args)
 }

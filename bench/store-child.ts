@@ -4,10 +4,11 @@
  *   addFile <store dir> <file>
  *   importBao <store dir> <encoded file> <hash hex>
  */
-import { createReadStream, readFileSync } from 'node:fs'
+import { createReadStream } from 'node:fs'
 import { FsStore } from '../store/fs-store.js'
 import { fromHex } from '../store/hash-text.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
+import { peakRssMB } from './measure.js'
 
 const [op, dir, file, hex] = process.argv.slice(2) as [string, string, string, string | undefined]
 const store = await FsStore.open(dir)
@@ -27,16 +28,3 @@ if (op === 'addFile') {
 const seconds = Number(process.hrtime.bigint() - start) / 1e9
 await store.close()
 process.stdout.write(JSON.stringify({ seconds, bytes, maxRssMB: peakRssMB() }) + '\n')
-
-/**
- * Peak RSS of this process image. getrusage's maxRSS is no good here: Linux carries it over from
- * the parent across fork and exec, so a child of a bench holding 256 MiB would report that.
- * VmHWM in /proc/self/status belongs to the address space made at exec.
- */
-function peakRssMB (): number {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
-    if (match !== null) return Number(match[1]) / 1024
-  } catch {}
-  return process.resourceUsage().maxRSS / 1024
-}

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process'
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -7,16 +6,10 @@ import { computeOutboard } from '../store/bao/outboard.js'
 import { encodeRanges } from '../store/bao/encode.js'
 import { toHex } from '../store/hash-text.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
-import { printTable, throughput, type Row } from './measure.js'
+import { printTable, runChild, throughput, type Row } from './measure.js'
 
 const child = join(dirname(fileURLToPath(import.meta.url)), 'store-child.js')
 const RSS_LIMIT_MB = 150
-
-function runChild (args: string[]): { seconds: number, bytes: number, maxRssMB: number } {
-  const run = spawnSync(process.execPath, [child, ...args], { encoding: 'utf8' })
-  if (run.status !== 0) throw new Error(`store bench child failed: ${run.stderr}`)
-  return JSON.parse(run.stdout.trim().split('\n').pop() as string)
-}
 
 /** FsStore rows: addFile and importBao of 256 MiB, each in its own process, beside in-memory tree hashing. */
 export async function storeBench (size = 256 << 20): Promise<void> {
@@ -44,7 +37,7 @@ export async function storeBench (size = 256 << 20): Promise<void> {
       let best = { mbs: 0, rss: 0 }
       for (let round = 0; round < 2; round++) {
         const storeDir = join(dir, `store-${round}`)
-        const result = runChild([args[0] as string, storeDir, ...args.slice(2)])
+        const result = runChild<{ seconds: number, bytes: number, maxRssMB: number }>(child, [args[0] as string, storeDir, ...args.slice(2)])
         rmSync(storeDir, { recursive: true, force: true })
         const mbs = result.bytes / result.seconds / 1e6
         if (mbs > best.mbs) best = { mbs, rss: result.maxRssMB }
