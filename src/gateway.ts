@@ -93,13 +93,14 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
     return
   }
   let status = await node.blobs.status(hash)
+  let why = ''
   if (status.status !== 'complete' && providers.length > 0) {
     const controller = new AbortController()
     res.once('close', () => { if (!res.writableFinished) controller.abort(new Error('the HTTP client went away')) })
-    await node.downloader.download({ request: hash, providers, signal: controller.signal }).then(() => {}, () => {})
+    await node.downloader.download({ request: hash, providers, signal: controller.signal }).result.catch((err: Error) => { why = `: ${err.name}: ${err.message}` })
     status = await node.blobs.status(hash)
   }
-  if (status.status !== 'complete') return reply(404, `${hex} is not here${providers.length > 0 ? ' and no provider delivered it' : ''}\n`)
+  if (status.status !== 'complete') return reply(404, `${hex} is not here${providers.length > 0 ? ` and no provider delivered it${why}` : ''}\n`)
   const size = status.size
   const range = parseRange(req.headers.range, size)
   if (range === 'unsatisfiable') return reply(416, 'range not satisfiable\n', { ...headers, 'content-range': `bytes */${size}` })
