@@ -42,8 +42,8 @@ export interface Backend {
   tempData: () => Promise<{ file: BlobFile, adopt: (hex: string) => Promise<void>, discard: () => Promise<void> }>
   /** Whether bytes this small are better kept in the entry (FsStore: up to 16 KiB). */
   inlineLimit: number
-  /** Remove files a completed blob no longer uses: its pairs, and its data when inlined. */
-  dropFiles: (hex: string, which: { pairs?: boolean, data?: boolean }) => Promise<void>
+  /** Remove files a blob no longer uses: pairs once complete, data once inlined, the outboard once partial again. */
+  dropFiles: (hex: string, which: { pairs?: boolean, data?: boolean, outboard?: boolean }) => Promise<void>
   /** Remove the blob's data, pairs and outboard. */
   removeBlob: (hex: string) => Promise<void>
   /** Open a file outside the store read-only (references made by addFile). */

@@ -5,6 +5,7 @@ import { open as openFile, type FileHandle } from 'node:fs/promises'
 import { CHUNK_SIZE, GROUP_SIZE, PAIR_SIZE } from './bao/constants.js'
 import { MissingRange } from './bao/errors.js'
 import { OutboardBuilder } from './bao/outboard.js'
+import { BaoTree } from './bao/tree.js'
 import { preOrderPairs, type PairSource } from './bao/pair-source.js'
 import type { RandomAccess } from './bao/random-access.js'
 import { encodeRanges } from './bao/encode.js'
@@ -19,11 +20,12 @@ import { toHex } from './hash-text.js'
 import { importBao } from './importer.js'
 import type {
   AbortOptions, AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, Bitfield, BlobStatus,
-  BlobStore, CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
+  BlobStore, CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag, VerifyOptions, VerifyResult
 } from './interface.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { Observers } from './observers.js'
 import { ChunkRanges } from './ranges/chunk-ranges.js'
+import { outboardToPairs, scanBlob, type Scan } from './verify.js'
 
 /** Bytes read per step when adding a file or stream. */
 const READ_SIZE = 1 << 20
@@ -384,6 +386,61 @@ export class BaseStore implements BlobStore {
     for await (const [name, value] of this.backend.tags(prefix)) yield { name, value }
   }
 
+  // ---- verifying ----------------------------------------------------------------------------
+
+  /** Re-hash what is stored; with `repair`, under the blob's writer lock, drop what is bad. */
+  async verify (hash: Uint8Array, options: VerifyOptions = {}): Promise<VerifyResult> {
+    const hex = toHex(hashArg('hash', hash))
+    const check = async (): Promise<VerifyResult> => {
+      let scan: Scan
+      let entry: Entry
+      try {
+        const opened = await this.openBlob(hash)
+        entry = opened.entry
+        try {
+          scan = await scanBlob(opened.blob, options.signal)
+        } finally {
+          await opened.close()
+        }
+      } catch (err) {
+        // A referenced file that is gone cannot even be opened: all of it is bad.
+        const found = await this.loadEntry(hex)
+        if (found === undefined || (err as Error).name === 'AbortError' || options.signal?.aborted === true) throw err
+        entry = found
+        scan = { checkedBytes: 0, bad: ChunkRanges.range(0, new BaoTree(found.size).chunks), error: err as Error }
+      }
+      const result: VerifyResult = { checkedBytes: scan.checkedBytes, bad: scan.bad, ...(scan.error === undefined ? {} : { error: scan.error.message }) }
+      if (options.repair !== true || scan.bad.isEmpty()) return result
+      return { ...result, repaired: await this.dropBad(hex, entry, scan.bad) }
+    }
+    return options.repair === true ? await this.writers.run(hex, check) : await check()
+  }
+
+  /** Make the bad groups missing (a complete blob becomes partial), or remove the blob. */
+  private async dropBad (hex: string, entry: Entry, bad: ChunkRanges): Promise<'ranges' | 'removed'> {
+    const chunks = ChunkRanges.to(new BaoTree(entry.size).chunks)
+    const present = (entry.complete ? chunks : entry.present.intersection(chunks)).difference(bad).canonicalize(entry.size)
+    const storedData = entry.inlineData === undefined && entry.externalPath === undefined
+    if (present.isEmpty() || !storedData) {
+      await this.backend.deleteEntry(hex)
+      await this.backend.removeBlob(hex)
+      this.observers.notify(hex, bitfieldOf(undefined))
+      return 'removed'
+    }
+    if (entry.complete) {
+      let outboard = entry.inlineOutboard ?? new Uint8Array(0)
+      if (entry.inlineOutboard === undefined && entry.size > GROUP_SIZE) {
+        const file = await this.backend.openOutboard(hex) ?? missingFile(hex, 'outboard')
+        try { outboard = (await file.readAt(0, new BaoTree(entry.size).outboardSize)).slice() } finally { await file.close() }
+      }
+      await outboardToPairs(this.backend, hex, entry.size, outboard)
+    }
+    const chunkPairs = new Map([...entry.chunkPairs].filter(([node]) => !bad.intersects(...chunkSpan(node))))
+    await this.commitEntry(hex, { size: entry.size, sizeVerified: entry.sizeVerified, present, complete: false, chunkPairs })
+    if (entry.complete) await this.backend.dropFiles(hex, { outboard: true })
+    return 'ranges'
+  }
+
   /** Stops imports under way (each records what it verified), waits for GC, then closes. */
   async close (): Promise<void> {
     if (this.closed) return
@@ -462,6 +519,14 @@ async function * readChunks (handle: FileHandle, size: number): AsyncGenerator<U
     yield buffer.subarray(0, bytesRead)
     offset += bytesRead
   }
+}
+
+/** Chunks under a chunk-level in-order node (chunk c = leaf 2c). */
+function chunkSpan (node: number): [number, number] {
+  let span = 1
+  while (Math.floor(node / span) % 2 === 1) span *= 2
+  const start = (node + 1 - span) / 2
+  return [start, start + span]
 }
 
 function bitfieldOf (entry: Entry | undefined): Bitfield {

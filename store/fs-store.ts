@@ -134,9 +134,10 @@ class FsBackend implements Backend {
     }
   }
 
-  async dropFiles (hex: string, which: { pairs?: boolean, data?: boolean }): Promise<void> {
+  async dropFiles (hex: string, which: { pairs?: boolean, data?: boolean, outboard?: boolean }): Promise<void> {
     if (which.pairs === true) await rm(this.path(hex, 'pairs'), { force: true })
     if (which.data === true) await rm(this.path(hex, 'data'), { force: true })
+    if (which.outboard === true) await rm(this.path(hex, 'obao4'), { force: true })
   }
 
   async removeBlob (hex: string): Promise<void> {

@@ -85,6 +85,26 @@ export interface GcResult {
   deleted: string[]
 }
 
+export interface VerifyOptions extends AbortOptions {
+  /**
+   * Drop what does not verify: bad groups of a blob kept in the store become missing (a later
+   * fetch brings them back); a blob with nothing good left, a small inlined one, or one added by
+   * reference whose file changed is removed. Tags are left alone.
+   */
+  repair?: boolean
+}
+
+export interface VerifyResult {
+  /** Bytes read again and found to match the hash. */
+  checkedBytes: number
+  /** Chunks whose data or pairs do not match, in whole 16 KiB groups; empty when all is well. */
+  bad: ChunkRanges
+  /** Why reading stopped early (a referenced file shrank or is gone); all from there on is in `bad`. */
+  error?: string
+  /** With `repair` and something bad: the bad groups are now missing, or the blob is gone. */
+  repaired?: 'ranges' | 'removed'
+}
+
 export interface CollectionEntry {
   name: string
   hash: Uint8Array
@@ -118,5 +138,10 @@ export interface BlobStore {
   addCollection: (entries: CollectionEntry[], options?: AddOptions) => Promise<AddResult>
   readCollection: (hash: Uint8Array) => Promise<CollectionEntry[]>
   gc: () => Promise<GcResult>
+  /**
+   * Hash the stored bytes again against the blob's hash and outboard (bit rot, a referenced file
+   * edited in place) and report what does not match; NotFound when the blob is absent.
+   */
+  verify: (hash: Uint8Array, options?: VerifyOptions) => Promise<VerifyResult>
   close: () => Promise<void>
 }

@@ -122,9 +122,10 @@ class MemBackend implements Backend {
     }
   }
 
-  async dropFiles (hex: string, which: { pairs?: boolean, data?: boolean }): Promise<void> {
+  async dropFiles (hex: string, which: { pairs?: boolean, data?: boolean, outboard?: boolean }): Promise<void> {
     if (which.pairs === true) this.pairs.delete(hex)
     if (which.data === true) this.data.delete(hex)
+    if (which.outboard === true) this.outboards.delete(hex)
   }
 
   async removeBlob (hex: string): Promise<void> {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, openSync, readSync, rmSync, writeSync, closeSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdtempSync, openSync, readSync, rmSync, writeSync, closeSync, readdirSync, writeFileSync, existsSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GROUP_SIZE } from '../../store/bao/constants.js'
+import { BaoTree } from '../../store/bao/tree.js'
 import { decodeRanges } from '../../store/bao/decode.js'
 import { FsStore } from '../../store/fs-store.js'
 import { MemStore } from '../../store/mem-store.js'
@@ -132,5 +133,110 @@ describe('FsStore on disk', function () {
     assert.equal((await importing).complete, true)
     await store.close()
     await source.close()
+  })
+})
+
+describe('FsStore verify', function () {
+  this.timeout(60000)
+  let dir: string
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'verity-verify-')) })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  /** Flip one bit of a file at `at`: bit rot. */
+  function flip (path: string, at: number): void {
+    const fd = openSync(path, 'r+')
+    const byte = Buffer.alloc(1)
+    readSync(fd, byte, 0, 1, at)
+    byte[0] = (byte[0] as number) ^ 0x08
+    writeSync(fd, byte, 0, 1, at)
+    closeSync(fd)
+  }
+
+  it('finds rotted data and outboard pairs of a complete blob, drops just those groups, and a fetch makes it whole', async () => {
+    // 300 groups: an outboard of 299 pairs, too big to inline, so it is a file that can rot.
+    const data = randomBytes(300 * GROUP_SIZE, 11)
+    const tree = new BaoTree(data.length)
+    const parents = [...tree.preOrderParents()]
+    const [lastStart, lastEnd] = tree.chunkRange(parents[parents.length - 1] as number)
+    const store = await FsStore.open(dir)
+    const source = new MemStore()
+    try {
+      const { hash } = await store.addBytes(data, { tag: 'kept' })
+      await source.addBytes(data)
+      const hex = Buffer.from(hash).toString('hex')
+      flip(join(dir, 'data', `${hex}.data`), 2 * GROUP_SIZE + 5)
+      flip(join(dir, 'data', `${hex}.obao4`), (parents.length - 1) * 64 + 3)
+      const bad = `{32..48, ${lastStart}..${lastEnd}}`
+      const good = data.length - GROUP_SIZE - (lastEnd - lastStart) * 1024
+
+      const report = await store.verify(hash)
+      assert.deepEqual([report.bad.toString(), report.checkedBytes, report.repaired], [bad, good, undefined])
+      assert.equal((await store.status(hash)).status, 'complete', 'without repair nothing changes')
+
+      const repaired = await store.verify(hash, { repair: true })
+      assert.equal(repaired.repaired, 'ranges')
+      assert.deepEqual(await store.status(hash), { status: 'partial', size: data.length, sizeVerified: true })
+      assert.equal((await store.bitfield(hash)).ranges.toString(), `{0..32, 48..${lastStart}}`)
+      assert.ok(!existsSync(join(dir, 'data', `${hex}.obao4`)), 'the outboard gave way to the pairs file')
+      const again = await store.verify(hash)
+      assert.deepEqual([again.bad.toString(), again.checkedBytes], ['{}', good], 'what is left verifies')
+      assert.ok(Buffer.from(concat(await collect(store.reader(hash, { offset: 0, length: 2 * GROUP_SIZE })))).equals(data.subarray(0, 2 * GROUP_SIZE)))
+
+      const missing = ChunkRanges.range(32, 48).union(ChunkRanges.from(lastStart))
+      await store.importBao(hash, missing, source.exportBao(hash, missing))
+      assert.equal((await store.status(hash)).status, 'complete')
+      assert.ok(Buffer.from(await store.getBytes(hash)).equals(data))
+      assert.deepEqual((await store.tags.get('kept'))?.hash, hash, 'tags are left alone')
+    } finally {
+      await store.close()
+      await source.close()
+    }
+  })
+
+  it('drops rotted groups of a partial blob and keeps the rest', async () => {
+    const data = randomBytes(20 * GROUP_SIZE, 12)
+    const source = new MemStore()
+    const store = await FsStore.open(dir)
+    try {
+      const { hash } = await source.addBytes(data)
+      const part = ChunkRanges.range(0, 160)
+      await store.importBao(hash, part, source.exportBao(hash, part))
+      const hex = Buffer.from(hash).toString('hex')
+      flip(join(dir, 'data', `${hex}.data`), 4 * GROUP_SIZE + 100)
+      const repaired = await store.verify(hash, { repair: true })
+      assert.deepEqual([repaired.bad.toString(), repaired.repaired, repaired.checkedBytes], ['{64..80}', 'ranges', 9 * GROUP_SIZE])
+      assert.equal((await store.bitfield(hash)).ranges.toString(), '{0..64, 80..160}')
+      await store.importBao(hash, ChunkRanges.all(), source.exportBao(hash, ChunkRanges.all()))
+      assert.ok(Buffer.from(await store.getBytes(hash)).equals(data))
+    } finally {
+      await store.close()
+      await source.close()
+    }
+  })
+
+  it('reports a referenced file edited, shortened or deleted, and repair forgets it', async () => {
+    const store = await FsStore.open(dir)
+    try {
+      const cases: Array<[string, (path: string) => void, string]> = [
+        ['edited', path => { flip(path, GROUP_SIZE + 1) }, '{16..32}'],
+        ['shortened', path => { truncateSync(path, 3 * GROUP_SIZE) }, '{48..80}'],
+        ['deleted', path => { rmSync(path) }, '{0..80}']
+      ]
+      for (const [what, change, bad] of cases) {
+        const path = join(dir, `${what}.bin`)
+        const data = randomBytes(5 * GROUP_SIZE, what.length)
+        writeFileSync(path, data)
+        const { hash } = await store.addFile(path, { mode: 'reference' })
+        assert.equal((await store.verify(hash)).bad.toString(), '{}')
+        change(path)
+        const report = await store.verify(hash, { repair: true })
+        assert.equal(report.bad.toString(), bad, what)
+        assert.equal(report.error !== undefined, what !== 'edited', `${what}: ${String(report.error)}`)
+        assert.equal(report.repaired, 'removed', what)
+        assert.equal((await store.status(hash)).status, 'absent', what)
+      }
+    } finally {
+      await store.close()
+    }
   })
 })

@@ -52,6 +52,8 @@ for (const kind of storeKinds()) {
           assert.deepEqual(await store.status(hash), { status: 'complete', size })
           assert.ok((await store.bitfield(hash)).ranges.isAll())
           assert.ok(Buffer.from(await store.getBytes(hash)).equals(data), `getBytes ${size}`)
+          const verified = await store.verify(hash, { repair: true })
+          assert.deepEqual([verified.checkedBytes, verified.bad.isEmpty(), verified.repaired], [size, true, undefined], `verify ${size}`)
           const offset = Math.floor(size / 3)
           const length = Math.min(size - offset, 20000)
           assert.ok(Buffer.from(concat(await collect(store.reader(hash, { offset, length })))).equals(data.subarray(offset, offset + length)), `reader ${size}`)
@@ -140,6 +142,12 @@ for (const kind of storeKinds()) {
             for (const [offset, bytes] of await decodeExport(target, hash, present)) {
               assert.ok(Buffer.from(bytes).equals(data.subarray(offset, offset + bytes.length)))
             }
+            // Verify re-reads exactly the present bytes and finds them good.
+            const { checkedBytes, bad } = await target.verify(hash)
+            const edges = clipped(present, size).boundaries
+            let presentBytes = 0
+            for (let i = 0; i < edges.length; i += 2) presentBytes += Math.min((edges[i + 1] as number) * CHUNK_SIZE, size) - (edges[i] as number) * CHUNK_SIZE
+            assert.deepEqual([checkedBytes, bad.toString()], [presentBytes, '{}'])
             const status = await target.status(hash)
             if (status.status !== 'complete') {
               // What it lacks ends the stream with MissingRange after a valid prefix.
@@ -275,6 +283,7 @@ for (const kind of storeKinds()) {
       assert.equal((await rejection(() => store.getBytes(absent))).name, 'NotFound')
       assert.equal((await rejection(() => collect(store.reader(absent)))).name, 'NotFound')
       assert.equal((await rejection(() => collect(store.exportBao(absent, ChunkRanges.all())))).name, 'NotFound')
+      assert.equal((await rejection(() => store.verify(absent))).name, 'NotFound')
       await assert.rejects(store.status(new Uint8Array(5)), RangeError)
       assert.throws(() => store.addBytes('text' as unknown as Uint8Array), TypeError)
       await assert.rejects(store.tags.set('x', { hash: absent, format: 'zip' as 'raw' }), TypeError)
