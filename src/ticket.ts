@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { fromString as fromText, toString as toText } from 'uint8arrays'
 import { HASH_SIZE } from '../store/bao/constants.js'
 import { hashArg } from '../store/bao/validate.js'
@@ -149,4 +150,18 @@ function ipText (bytes: Uint8Array): string {
   const words: string[] = []
   for (let i = 0; i < 16; i += 2) words.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16))
   return words.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::')
+}
+
+/** The QUIC-v1 endpoints among the node's addresses, as a ticket holds them. */
+export function quicAddrs (addrs: Multiaddr[]): SocketAddr[] {
+  const out: SocketAddr[] = []
+  for (const addr of addrs) {
+    const parts = addr.getComponents()
+    const ip = parts[0]
+    const udp = parts[1]
+    if (ip === undefined || udp?.name !== 'udp' || parts[2]?.name !== 'quic-v1') continue
+    if ((ip.name !== 'ip4' && ip.name !== 'ip6') || ip.value === undefined || udp.value === undefined) continue
+    out.push({ ip: ip.value, port: Number(udp.value) })
+  }
+  return out
 }

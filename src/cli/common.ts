@@ -1,5 +1,7 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { fromHex } from '../../store/hash-text.js'
+import type { BlobFormat } from '../../store/interface.js'
 import type { PeerTarget } from '../node/peer.js'
 import { BlobTicket } from '../ticket.js'
 
@@ -144,6 +146,24 @@ export function parseProviders (values: string[]): PeerTarget[] {
     if (value.startsWith('/')) return value
     try { return BlobTicket.parse(value) } catch { throw new UsageError(`--provider ${value.slice(0, 40)}: not a ticket or a multiaddr`) }
   })
+}
+
+/** A blob or collection to fetch, and the providers to fetch it from. */
+export interface Target { hash: Uint8Array, format: BlobFormat, providers: PeerTarget[] }
+
+/** What to fetch and from whom: a ticket, or a hash with --provider. */
+export function target (text: string, providers: string[]): Target {
+  const extra = parseProviders(providers)
+  if (text.length === 64) {
+    try { return { hash: fromHex(text), format: 'raw', providers: extra } } catch { /* not hex: maybe a ticket */ }
+  }
+  let ticket: BlobTicket
+  try {
+    ticket = BlobTicket.parse(text)
+  } catch (err) {
+    throw new UsageError(`not a ticket or a 64-digit hex hash: ${text.slice(0, 40)}${text.length > 40 ? '...' : ''} (${(err as Error).message})`)
+  }
+  return { hash: ticket.hash, format: ticket.format, providers: [ticket, ...extra] }
 }
 
 /** Bytes for people: 1.5 MiB. */

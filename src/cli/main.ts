@@ -3,31 +3,13 @@ import { createReadStream } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { OutboardBuilder } from '../../store/bao/outboard.js'
 import { Interrupted, UsageError } from './common.js'
-import { get, GET_HELP } from './get.js'
-import { send, SEND_HELP } from './send.js'
-import { serve, SERVE_HELP } from './serve.js'
+import { USAGE } from './help.js'
 
 /**
  * The `verity` command. Exit codes: 0 ok, 1 failure (one line on stderr), 2 usage, 130
- * interrupted (partial data kept).
+ * interrupted (partial data kept). Each command's module is loaded when it runs: the store
+ * commands never load libp2p.
  */
-const USAGE = `usage: verity <command>
-
-commands:
-  ${SEND_HELP.split('\n').join('\n  ')}
-  ${GET_HELP.split('\n').join('\n  ')}
-  ${SERVE_HELP.split('\n').join('\n  ')}
-  hash [file...]
-    prints the BLAKE3 hash of each file (stdin when none), as "hash  name"
-  --version, --help
-
-common options:
-  --data-dir <dir>   the store and identity (default: $VERITY_DIR, else $XDG_DATA_HOME/verity,
-                     else ~/.local/share/verity)
-  --json             NDJSON events on stdout, nothing else there
-  -q, --quiet        no messages on stderr, only errors
-  --no-progress      no progress line (also when stderr is not a terminal)
-  -v, --verbose      more messages`
 
 async function hashStream (stream: AsyncIterable<Uint8Array>): Promise<string> {
   const builder = new OutboardBuilder()
@@ -38,9 +20,17 @@ async function hashStream (stream: AsyncIterable<Uint8Array>): Promise<string> {
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
-    case 'send': return await send(rest)
-    case 'get': return await get(rest)
-    case 'serve': return await serve(rest)
+    case 'send': return await (await import('./send.js')).send(rest)
+    case 'get': return await (await import('./get.js')).get(rest)
+    case 'serve': return await (await import('./serve.js')).serve(rest)
+    case 'cat': return await (await import('./cat.js')).cat(rest)
+    case 'add': return await (await import('./store-commands.js')).add(rest)
+    case 'ls': return await (await import('./store-commands.js')).ls(rest)
+    case 'export': return await (await import('./store-commands.js')).exportCommand(rest)
+    case 'tag': return await (await import('./store-commands.js')).tag(rest)
+    case 'gc': return await (await import('./store-commands.js')).gc(rest)
+    case 'verify': return await (await import('./store-commands.js')).verify(rest)
+    case 'ticket': return await (await import('./store-commands.js')).ticket(rest)
     case 'hash': {
       if (rest.some(arg => arg.startsWith('-') && arg !== '-')) {
         process.stderr.write(`verity hash: unknown option ${rest.find(arg => arg.startsWith('-')) ?? ''}\n${USAGE}\n`)
@@ -82,7 +72,7 @@ main(process.argv.slice(2)).then(code => { process.exitCode = code }, (err: Erro
     process.stderr.write(`verity: ${err.message}\n`)
     process.exitCode = 130
   } else {
-    const hint = err.name === 'StoreLocked' ? ' (one process per data directory: give this one its own --data-dir)' : ''
+    const hint = err.name === 'StoreLocked' ? ' (one process per data directory: stop the verity serve or send using it, or give this command its own --data-dir)' : ''
     process.stderr.write(`verity: ${err.message.split('\n')[0] as string}${hint}\n`)
     process.exitCode = 1
   }

@@ -1,32 +1,11 @@
-import { readdir, stat } from 'node:fs/promises'
-import { basename, join, relative, resolve, sep } from 'node:path'
 import { createNode } from '../node/create-node.js'
 import { toHex } from '../../store/hash-text.js'
 import { dataDir, flag, has, interruptSignal, Output, parseArgs, size, UsageError } from './common.js'
+import { filesOf } from './files.js'
+import { announce } from './local.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
 export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
-
-/** The files under `path` (itself, if a file), each with its name in the collection. */
-async function filesOf (path: string): Promise<Array<{ path: string, name: string }>> {
-  const root = resolve(path)
-  const info = await stat(root)
-  if (info.isFile()) return [{ path: root, name: basename(root) }]
-  if (!info.isDirectory()) throw new Error(`${path} is neither a file nor a directory`)
-  const base = resolve(root, '..')
-  const found: Array<{ path: string, name: string }> = []
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true })
-    entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-    for (const entry of entries) {
-      const full = join(dir, entry.name)
-      if (entry.isDirectory()) await walk(full)
-      else if (entry.isFile()) found.push({ path: full, name: relative(base, full).split(sep).join('/') })
-    }
-  }
-  await walk(root)
-  return found
-}
 
 /**
  * `verity send <path...>`: import files (by reference unless --copy) as one collection, print the
@@ -43,9 +22,11 @@ export async function send (argv: string[]): Promise<number> {
     names.add(file.name)
   }
   const interrupt = interruptSignal()
+  const dir = dataDir(parsed)
+  let forget = async (): Promise<void> => {}
   const limit = flag(parsed, 'limit-rate')
   const node = await createNode({
-    dataDir: dataDir(parsed),
+    dataDir: dir,
     listen: parsed.flags.get('listen') ?? SEND_LISTEN,
     ...(limit === undefined ? {} : { provide: { throttleSend: rateLimiter(parseRate(limit)) } })
   })
@@ -59,6 +40,7 @@ export async function send (argv: string[]): Promise<number> {
       entries.push({ name: file.name, hash: added.hash })
       if (out.verbose) out.say(`${toHex(added.hash)}  ${file.name}`)
     }
+    forget = await announce(dir, node)
     const collection = await node.blobs.addCollection(entries, { tag: `send-${new Date().toISOString()}` })
     const ticket = node.ticket(collection.hash, 'hashseq').toString()
     out.say(`imported ${files.length} file${files.length === 1 ? '' : 's'}, ${size(bytes)}, as collection ${toHex(collection.hash)}`)
@@ -74,6 +56,7 @@ export async function send (argv: string[]): Promise<number> {
     return 0 // Ctrl-C is how send ends
   } finally {
     interrupt.dispose()
+    await forget()
     await node.stop()
   }
 }
@@ -96,8 +79,3 @@ function rateLimiter (bytesPerSecond: number): (ctx: unknown, bytes: number) => 
     if (at > now) await new Promise(resolve => setTimeout(resolve, at - now))
   }
 }
-
-export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--listen <multiaddr>]... [--limit-rate <rate>]
-  imports files and directories as one collection (in place unless --copy), prints
-  "verity get <ticket>" on stdout and serves until Ctrl-C; --limit-rate caps what it sends
-  (bytes per second: 500k, 20M)`

@@ -2,6 +2,7 @@ import { createServer } from 'node:http'
 import { createNode } from '../node/create-node.js'
 import { gatewayHandler, GatewayMetrics } from '../gateway.js'
 import { dataDir, flag, interruptSignal, Output, parseArgs, parseProviders, UsageError } from './common.js'
+import { announce } from './local.js'
 import { SEND_LISTEN } from './send.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
@@ -22,14 +23,17 @@ export async function serve (argv: string[]): Promise<number> {
   const providers = parseProviders(parsed.flags.get('provider') ?? [])
   const out = new Output(parsed)
   const interrupt = interruptSignal()
+  const dir = dataDir(parsed)
+  let forget = async (): Promise<void> => {}
   const metrics = new GatewayMetrics()
-  const node = await createNode({ dataDir: dataDir(parsed), listen: parsed.flags.get('listen') ?? SEND_LISTEN, onEvent: metrics.onEvent })
+  const node = await createNode({ dataDir: dir, listen: parsed.flags.get('listen') ?? SEND_LISTEN, onEvent: metrics.onEvent })
   const server = createServer(gatewayHandler(node, metrics, providers))
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, host, () => { server.off('error', reject); resolve() })
     })
+    forget = await announce(dir, node)
     const address = server.address()
     const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
     out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}`)
@@ -39,12 +43,9 @@ export async function serve (argv: string[]): Promise<number> {
     return 0
   } finally {
     interrupt.dispose()
+    await forget()
     server.closeAllConnections()
     await new Promise(resolve => server.close(resolve))
     await node.stop()
   }
 }
-
-export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]...
-  serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
-  ETag), /metrics (Prometheus), /health; with --provider, fetches missing blobs on demand`

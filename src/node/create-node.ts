@@ -15,7 +15,7 @@ import { ConnectionPool, type PoolOptions } from '../pool.js'
 import { Remote } from '../remote.js'
 import { Downloader } from '../downloader/downloader.js'
 import type { DownloaderOptions } from '../downloader/interface.js'
-import { BlobTicket, type SocketAddr } from '../ticket.js'
+import { BlobTicket, quicAddrs } from '../ticket.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
 
@@ -131,18 +131,4 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
     if (ownStore) await blobs.close()
     throw err
   }
-}
-
-/** The QUIC-v1 endpoints among the node's addresses, as a ticket holds them. */
-function quicAddrs (addrs: Multiaddr[]): SocketAddr[] {
-  const out: SocketAddr[] = []
-  for (const addr of addrs) {
-    const parts = addr.getComponents()
-    const ip = parts[0]
-    const udp = parts[1]
-    if (ip === undefined || udp?.name !== 'udp' || parts[2]?.name !== 'quic-v1') continue
-    if ((ip.name !== 'ip4' && ip.name !== 'ip6') || ip.value === undefined || udp.value === undefined) continue
-    out.push({ ip: ip.value, port: Number(udp.value) })
-  }
-  return out
 }

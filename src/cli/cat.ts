@@ -1,0 +1,73 @@
+import { toHex } from '../../store/hash-text.js'
+import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
+import type { Strategy } from '../downloader/interface.js'
+import { coverage } from '../remote.js'
+import { dataDir, target, flag, has, Interrupted, interruptSignal, Output, parseArgs, UsageError } from './common.js'
+import { openStore } from './local.js'
+import { toStdout } from './files.js'
+
+function count (text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--${name} takes a whole number of bytes, not ${text}`)
+  return Number(text)
+}
+
+/**
+ * `verity cat <ticket|hash> [--offset N] [--length N]`: a blob's bytes (or a range of them) on
+ * stdout, verified; from the store when it has them, else fetched first (only the chunks needed).
+ */
+export async function cat (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, {
+    offset: { value: true },
+    length: { value: true },
+    provider: { value: true, many: true },
+    strategy: { value: true }
+  })
+  if (parsed.positionals.length !== 1) throw new UsageError('verity cat takes one ticket or hash')
+  if (has(parsed, 'json')) throw new UsageError('cat puts the blob on stdout, where --json would put its events')
+  const strategy = (flag(parsed, 'strategy') ?? 'split') as Strategy
+  if (strategy !== 'split' && strategy !== 'none') throw new UsageError(`--strategy must be split or none, not ${strategy}`)
+  const what = target(parsed.positionals[0] as string, parsed.flags.get('provider') ?? [])
+  if (what.format === 'hashseq') throw new UsageError('that ticket is for a collection: cat prints one blob (verity get writes a collection\'s files)')
+  const offset = count(flag(parsed, 'offset'), 'offset') ?? 0
+  const length = count(flag(parsed, 'length'), 'length')
+  const range = offset === 0 && length === undefined ? undefined : { offset, length: length ?? Number.MAX_SAFE_INTEGER - offset }
+  const read = { offset, ...(length === undefined ? {} : { length }) }
+  const out = new Output(parsed)
+  const dir = dataDir(parsed)
+  const interrupt = interruptSignal()
+  try {
+    // Everything asked for already here: no network node at all.
+    const store = await openStore(dir)
+    try {
+      const wanted = range === undefined ? ChunkRanges.all() : ChunkRanges.fromByteRange(range.offset, range.offset + range.length)
+      const here = coverage(await store.bitfield(what.hash), wanted)
+      if (here.size !== undefined && here.missing.isEmpty()) {
+        await toStdout(store.reader(what.hash, { ...read, signal: interrupt.signal }))
+        return 0
+      }
+    } finally {
+      await store.close()
+    }
+    if (what.providers.length === 0) throw new Error(`${toHex(what.hash)} is not here and no provider was given (a ticket names one; or --provider)`)
+    // The network stack only now: a local cat does without it.
+    const { createNode } = await import('../node/create-node.js')
+    const { fetchInto } = await import('./get.js')
+    const node = await createNode({ dataDir: dir })
+    try {
+      await fetchInto(node, what, strategy, out, interrupt.signal, range)
+      await toStdout(node.blobs.reader(what.hash, { ...read, signal: interrupt.signal }))
+      return 0
+    } finally {
+      await node.stop()
+    }
+  } catch (err) {
+    if (interrupt.signal.aborted) {
+      out.clear()
+      throw new Interrupted(`interrupted; the verified part is kept in ${dir}, run the same command again to resume`)
+    }
+    throw err
+  } finally {
+    interrupt.dispose()
+  }
+}

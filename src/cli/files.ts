@@ -1,0 +1,72 @@
+import { access, mkdir, readdir, stat } from 'node:fs/promises'
+import { basename, dirname, join, relative, resolve, sep } from 'node:path'
+import { safeName } from '../../store/collection.js'
+import { toHex } from '../../store/hash-text.js'
+import type { BlobStore, HashAndFormat } from '../../store/interface.js'
+import { Output, UsageError } from './common.js'
+
+export async function exists (path: string): Promise<boolean> {
+  return await access(path).then(() => true, () => false)
+}
+
+export async function isDirectory (path: string): Promise<boolean> {
+  return await stat(path).then(s => s.isDirectory(), () => false)
+}
+
+/**
+ * Write a blob to a file or (`-`) stdout, or a collection's files under a directory, from the
+ * store (verified on the way out). An existing file is not replaced without `overwrite`.
+ */
+export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: string | undefined, overwrite: boolean, out: Output, signal: AbortSignal): Promise<void> {
+  const files = what.format === 'hashseq'
+    ? (await blobs.readCollection(what.hash)).map(e => ({ name: safeName(e.name), hash: e.hash }))
+    : [{ name: toHex(what.hash), hash: what.hash }]
+  if (output === '-') {
+    if (files.length !== 1) throw new UsageError(`-o - writes a single blob; this collection has ${files.length} files`)
+    await toStdout(blobs.reader((files[0] as { hash: Uint8Array }).hash, { signal }))
+    return
+  }
+  // One file goes to the output itself (unless it is a directory); several go under it (or here) by their names.
+  const single = files.length === 1 && output !== undefined && !await isDirectory(output)
+  const paths = files.map(f => single ? resolve(output) : resolve(output ?? '.', f.name))
+  if (!overwrite) {
+    for (const path of paths) if (await exists(path)) throw new Error(`${path} exists; pass --overwrite to replace it`)
+  }
+  for (const [i, file] of files.entries()) {
+    const path = paths[i] as string
+    await mkdir(dirname(path), { recursive: true })
+    await blobs.exportFile(file.hash, path, { signal })
+    if (out.verbose) out.say(`wrote ${path}`)
+  }
+  out.event({ type: 'written', files: paths })
+  out.say(`wrote ${files.length === 1 ? paths[0] as string : `${files.length} files under ${resolve(output ?? '.')}`}`)
+  out.result(files.length === 1 ? paths[0] as string : resolve(output ?? '.'))
+}
+
+/** Bytes to stdout, waiting for it to drain (a slow pipe holds the reader back, not memory). */
+export async function toStdout (bytes: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const piece of bytes) {
+    if (!process.stdout.write(piece)) await new Promise(resolve => process.stdout.once('drain', resolve))
+  }
+}
+
+/** The files under `path` (itself, if a file), each with its name in the collection. */
+export async function filesOf (path: string): Promise<Array<{ path: string, name: string }>> {
+  const root = resolve(path)
+  const info = await stat(root)
+  if (info.isFile()) return [{ path: root, name: basename(root) }]
+  if (!info.isDirectory()) throw new Error(`${path} is neither a file nor a directory`)
+  const base = resolve(root, '..')
+  const found: Array<{ path: string, name: string }> = []
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true })
+    entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    for (const entry of entries) {
+      const full = join(dir, entry.name)
+      if (entry.isDirectory()) await walk(full)
+      else if (entry.isFile()) found.push({ path: full, name: relative(base, full).split(sep).join('/') })
+    }
+  }
+  await walk(root)
+  return found
+}

@@ -1,0 +1,56 @@
+/**
+ * What `verity --help` prints, kept apart from the commands so that printing it (or running a
+ * store command) does not load the network stack.
+ */
+export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--listen <multiaddr>]... [--limit-rate <rate>]
+  imports files and directories as one collection (in place unless --copy), prints
+  "verity get <ticket>" on stdout and serves until Ctrl-C; --limit-rate caps what it sends
+  (bytes per second: 500k, 20M)`
+
+export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <ticket|multiaddr>]... [--strategy split|none] [--overwrite]
+  downloads and verifies (resuming what the data directory holds), then writes the file, the
+  collection's files under <path> (default: here), or with -o - a single blob to stdout`
+
+export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]...
+  serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
+  ETag), /metrics (Prometheus), /health; with --provider, fetches missing blobs on demand`
+
+export const CAT_HELP = `verity cat <ticket|hash> [--offset <n>] [--length <n>] [--provider <ticket|multiaddr>]...
+  writes a blob (or bytes offset..offset+length of it) to stdout, verified; fetches only the
+  missing chunks of that range first`
+
+export const STORE_HELP = `verity add <path...> [--in-place] [--tag <name>]
+  adds files (copied unless --in-place) and directories (as collections), tagged; prints "hash  path"
+verity ls
+  lists the blobs in the store: complete or partial, size, tags
+verity export <hash|ticket> <path> [--collection] [--overwrite]
+  writes a blob to <path>, or a collection's files under <path>
+verity tag set <name> <hash|ticket> [--collection] | tag rm <name> | tag ls [prefix]
+  tags keep blobs (and collections' files) from gc
+verity gc
+  deletes what no tag keeps; prints the hashes deleted
+verity verify [hash...] [--repair]
+  hashes stored bytes again (all blobs by default); --repair drops what is bad so a later fetch
+  replaces it; exit 1 when anything was bad
+verity ticket <hash> [--collection] [--addr <ip:port>]...
+  a ticket for a blob here, naming the addresses of the verity serve running on this data directory`
+
+export const USAGE = `usage: verity <command>
+
+commands:
+  ${SEND_HELP.split('\n').join('\n  ')}
+  ${GET_HELP.split('\n').join('\n  ')}
+  ${SERVE_HELP.split('\n').join('\n  ')}
+  ${CAT_HELP.split('\n').join('\n  ')}
+  ${STORE_HELP.split('\n').join('\n  ')}
+  hash [file...]
+    prints the BLAKE3 hash of each file (stdin when none), as "hash  name"
+  --version, --help
+
+common options:
+  --data-dir <dir>   the store and identity (default: $VERITY_DIR, else $XDG_DATA_HOME/verity,
+                     else ~/.local/share/verity)
+  --json             NDJSON events on stdout, nothing else there
+  -q, --quiet        no messages on stderr, only errors
+  --no-progress      no progress line (also when stderr is not a terminal)
+  -v, --verbose      more messages`

@@ -1,0 +1,314 @@
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { CHUNK_SIZE } from '../../store/bao/constants.js'
+import type { FsStore } from '../../store/fs-store.js'
+import { fromHex, toHex } from '../../store/hash-text.js'
+import type { HashAndFormat } from '../../store/interface.js'
+import type { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
+import { BlobTicket, type SocketAddr } from '../ticket.js'
+import { dataDir, flag, has, Interrupted, interruptSignal, Output, parseArgs, size, UsageError, type Parsed } from './common.js'
+import { announced, openStore } from './local.js'
+import { filesOf, writeOut } from './files.js'
+
+/** A hash in hex, or a ticket (whose format counts); `--collection` says hashseq for a bare hash. */
+function hashOrTicket (text: string, collection: boolean): HashAndFormat {
+  if (text.length === 64) {
+    try { return { hash: fromHex(text), format: collection ? 'hashseq' : 'raw' } } catch { /* maybe a ticket */ }
+  }
+  try {
+    const ticket = BlobTicket.parse(text)
+    return { hash: ticket.hash, format: ticket.format }
+  } catch {
+    throw new UsageError(`not a 64-digit hex hash or a ticket: ${text.slice(0, 40)}${text.length > 40 ? '...' : ''}`)
+  }
+}
+
+/** The format a tag gives this hash (a collection stays one), else what was asked. */
+async function knownFormat (store: FsStore, value: HashAndFormat): Promise<HashAndFormat> {
+  if (value.format === 'hashseq') return value
+  const hex = toHex(value.hash)
+  for await (const tag of store.tags.list()) {
+    if (tag.value.format === 'hashseq' && toHex(tag.value.hash) === hex) return tag.value
+  }
+  return value
+}
+
+/** Run `fn` with the data directory's store open (no network node), closing it after. */
+async function withStore<T> (parsed: Parsed, fn: (store: FsStore, out: Output) => Promise<T>): Promise<T> {
+  const store = await openStore(dataDir(parsed))
+  try {
+    return await fn(store, new Output(parsed))
+  } finally {
+    await store.close()
+  }
+}
+
+/** Bytes of a blob of `total` bytes that `ranges` (chunks) cover. */
+function bytesIn (ranges: ChunkRanges, total: number): Array<[number, number]> {
+  const edges = ranges.boundaries
+  const out: Array<[number, number]> = []
+  for (let i = 0; i < edges.length; i += 2) {
+    const start = (edges[i] as number) * CHUNK_SIZE
+    const end = Math.min(total, (edges[i + 1] ?? Infinity) * CHUNK_SIZE)
+    if (end > start) out.push([start, end])
+  }
+  return out
+}
+
+/**
+ * `verity add <path...> [--in-place] [--tag name]`: files become tagged blobs, directories tagged
+ * collections; prints `hash  path` per argument.
+ */
+export async function add (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, { 'in-place': {}, tag: { value: true } })
+  if (parsed.positionals.length === 0) throw new UsageError('verity add needs at least one file or directory')
+  const tag = flag(parsed, 'tag')
+  if (tag !== undefined && parsed.positionals.length > 1) throw new UsageError('--tag names one thing: give one path')
+  const mode = has(parsed, 'in-place') ? 'reference' : 'copy'
+  const interrupt = interruptSignal()
+  try {
+    return await withStore(parsed, async (store, out) => {
+      for (const path of parsed.positionals) {
+        const info = await stat(path)
+        const started = performance.now()
+        const addOne = async (file: string): Promise<{ hash: Uint8Array, size: number }> => {
+          const handle = store.addFile(file, { mode, tag: false, signal: interrupt.signal })
+          let total: number | undefined
+          for await (const item of handle) {
+            if (item.type === 'size') total = item.size
+            else if (item.type === 'progress') out.draw(item.hashed, total, started, item.hashed)
+          }
+          out.clear()
+          return await handle
+        }
+        let value: HashAndFormat
+        let bytes: number
+        let files = 1
+        if (info.isDirectory()) {
+          const entries = []
+          bytes = 0
+          for (const file of await filesOf(path)) {
+            const added = await addOne(file.path)
+            if (out.verbose) out.say(`${toHex(added.hash)}  ${file.name}`)
+            entries.push({ name: file.name, hash: added.hash })
+            bytes += added.size
+          }
+          files = entries.length
+          // Names start with the directory's own name, as with send.
+          const collection = await store.addCollection(entries, { tag: false })
+          value = { hash: collection.hash, format: 'hashseq' }
+        } else {
+          const added = await addOne(resolve(path))
+          value = { hash: added.hash, format: 'raw' }
+          bytes = added.size
+        }
+        const name = tag ?? await store.tags.create(value)
+        if (tag !== undefined) await store.tags.set(tag, value)
+        out.say(`added ${path}: ${info.isDirectory() ? `a collection of ${files} file${files === 1 ? '' : 's'}, ` : ''}${size(bytes)}, tag ${name}`)
+        out.event({ type: 'added', path, hash: toHex(value.hash), format: value.format, bytes, files, tag: name })
+        out.result(`${toHex(value.hash)}  ${path}`)
+      }
+      return 0
+    })
+  } catch (err) {
+    if (interrupt.signal.aborted) throw new Interrupted('interrupted; what was being added was not kept')
+    throw err
+  } finally {
+    interrupt.dispose()
+  }
+}
+
+/** `verity ls`: every blob in the store, complete or partial, with its size and tags. */
+export async function ls (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, {})
+  if (parsed.positionals.length > 0) throw new UsageError('verity ls takes no arguments')
+  return await withStore(parsed, async (store, out) => {
+    const tags = new Map<string, string[]>()
+    for await (const { name, value } of store.tags.list()) {
+      const hex = toHex(value.hash)
+      tags.set(hex, [...(tags.get(hex) ?? []), name])
+    }
+    for await (const { hash, status } of store.list()) {
+      const hex = toHex(hash)
+      if (status.status === 'absent') continue
+      const present = status.status === 'complete'
+        ? status.size
+        : bytesIn((await store.bitfield(hash)).ranges.canonicalize(status.size), status.size).reduce((sum, [s, e]) => sum + e - s, 0)
+      const names = tags.get(hex) ?? []
+      out.event({ type: 'blob', hash: hex, status: status.status, size: status.size, presentBytes: present, tags: names })
+      const state = status.status === 'complete' ? 'complete' : `partial ${size(present)} of`
+      out.result(`${hex}  ${state} ${size(status.size)}${names.length > 0 ? `  ${names.join(',')}` : ''}`)
+    }
+    return 0
+  })
+}
+
+/** `verity export <hash|ticket> <path>`: a blob to a file, a collection's files under a directory. */
+export async function exportCommand (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, { overwrite: {}, collection: {} })
+  if (parsed.positionals.length !== 2) throw new UsageError('verity export takes a hash and a path')
+  const [text, path] = parsed.positionals as [string, string]
+  const interrupt = interruptSignal()
+  try {
+    return await withStore(parsed, async (store, out) => {
+      const value = await knownFormat(store, hashOrTicket(text, has(parsed, 'collection')))
+      const status = await store.status(value.hash)
+      if (status.status !== 'complete') {
+        throw new Error(`${toHex(value.hash)} is ${status.status === 'absent' ? 'not in the store' : 'only partly here'} (verity get fetches it)`)
+      }
+      await writeOut(store, value, path, has(parsed, 'overwrite'), out, interrupt.signal)
+      return 0
+    })
+  } finally {
+    interrupt.dispose()
+  }
+}
+
+/** `verity tag set <name> <hash|ticket> | rm <name> | ls [prefix]`. */
+export async function tag (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, { collection: {} })
+  const [action, ...args] = parsed.positionals
+  return await withStore(parsed, async (store, out) => {
+    switch (action) {
+      case 'set': {
+        if (args.length !== 2) throw new UsageError('verity tag set takes a name and a hash')
+        const [name, text] = args as [string, string]
+        const value = await knownFormat(store, hashOrTicket(text, has(parsed, 'collection')))
+        if ((await store.status(value.hash)).status === 'absent') out.say(`note: ${toHex(value.hash)} is not in the store (yet); the tag keeps it once it is`)
+        await store.tags.set(name, value)
+        out.event({ type: 'tagged', name, hash: toHex(value.hash), format: value.format })
+        return 0
+      }
+      case 'rm': {
+        if (args.length !== 1) throw new UsageError('verity tag rm takes a name')
+        const name = args[0] as string
+        if (await store.tags.get(name) === undefined) throw new Error(`no tag named ${name}`)
+        await store.tags.delete(name)
+        out.say(`removed tag ${name}; verity gc deletes what no tag keeps`)
+        out.event({ type: 'untagged', name })
+        return 0
+      }
+      case 'ls': {
+        if (args.length > 1) throw new UsageError('verity tag ls takes at most a prefix')
+        for await (const { name, value } of store.tags.list(args[0])) {
+          out.event({ type: 'tag', name, hash: toHex(value.hash), format: value.format })
+          out.result(`${name}  ${toHex(value.hash)}  ${value.format}`)
+        }
+        return 0
+      }
+      default:
+        throw new UsageError(action === undefined ? 'verity tag needs set, rm or ls' : `verity tag: unknown action ${action} (set, rm or ls)`)
+    }
+  })
+}
+
+/** `verity gc`: delete what no tag keeps (with a collection's files); prints the hashes deleted. */
+export async function gc (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, {})
+  if (parsed.positionals.length > 0) throw new UsageError('verity gc takes no arguments')
+  return await withStore(parsed, async (store, out) => {
+    const sizes = new Map<string, number>()
+    for await (const { hash, status } of store.list()) if (status.status !== 'absent') sizes.set(toHex(hash), status.size)
+    const { deleted } = await store.gc()
+    let freed = 0
+    for (const hex of deleted) {
+      freed += sizes.get(hex) ?? 0
+      out.result(hex)
+      out.event({ type: 'deleted', hash: hex, size: sizes.get(hex) ?? 0 })
+    }
+    out.say(`deleted ${deleted.length} blob${deleted.length === 1 ? '' : 's'} (${size(freed)}); ${sizes.size - deleted.length} kept`)
+    return 0
+  })
+}
+
+/**
+ * `verity verify [hash...] [--repair]`: hash stored bytes again (all blobs by default). Exit 1
+ * when anything was bad, repaired or not.
+ */
+export async function verify (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, { repair: {} })
+  const repair = has(parsed, 'repair')
+  const interrupt = interruptSignal()
+  try {
+    return await withStore(parsed, async (store, out) => {
+      const hashes: Uint8Array[] = parsed.positionals.map(text => hashOrTicket(text, false).hash)
+      if (hashes.length === 0) for await (const { hash } of store.list()) hashes.push(hash)
+      let bad = 0
+      let checked = 0
+      for (const hash of hashes) {
+        const hex = toHex(hash)
+        const status = await store.status(hash)
+        if (status.status === 'absent') throw new Error(`${hex} is not in the store`)
+        const result = await store.verify(hash, { repair, signal: interrupt.signal })
+        checked += result.checkedBytes
+        const badBytes = bytesIn(result.bad, status.size)
+        out.event({
+          type: 'verified',
+          hash: hex,
+          ok: result.bad.isEmpty(),
+          checkedBytes: result.checkedBytes,
+          bad: badBytes,
+          ...(result.error === undefined ? {} : { error: result.error }),
+          ...(result.repaired === undefined ? {} : { repaired: result.repaired })
+        })
+        if (result.bad.isEmpty()) {
+          out.result(`ok   ${hex}  ${size(result.checkedBytes)}`)
+          continue
+        }
+        bad++
+        const where = badBytes.map(([s, e]) => `${s}..${e}`).join(', ')
+        const done = result.repaired === 'removed' ? '; removed from the store' : result.repaired === 'ranges' ? '; dropped, a fetch brings them back' : ''
+        out.result(`BAD  ${hex}  bytes ${where}${result.error === undefined ? '' : ` (${result.error})`}${done}`)
+      }
+      out.say(`verified ${hashes.length} blob${hashes.length === 1 ? '' : 's'}, ${size(checked)} read again: ${bad === 0 ? 'all good' : `${bad} bad${repair ? '' : ' (verity verify --repair drops what is bad)'}`}`)
+      return bad === 0 ? 0 : 1
+    })
+  } catch (err) {
+    if (interrupt.signal.aborted) throw new Interrupted('interrupted; nothing was changed by the blob being checked')
+    throw err
+  } finally {
+    interrupt.dispose()
+  }
+}
+
+/** `ip:port`, `[v6]:port`. */
+function socketAddr (text: string): SocketAddr {
+  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(text)
+  if (match === null || Number(match[2]) > 65535) throw new UsageError(`--addr takes ip:port, not ${text}`)
+  return { ip: match[1] as string, port: Number(match[2]) }
+}
+
+/**
+ * `verity ticket <hash>`: a ticket naming this data directory's node and the QUIC addresses of
+ * the `verity serve` (or send) running on it, or those given with --addr.
+ */
+export async function ticket (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, { collection: {}, addr: { value: true, many: true } })
+  if (parsed.positionals.length !== 1) throw new UsageError('verity ticket takes one hash')
+  const dir = dataDir(parsed)
+  const given = (parsed.flags.get('addr') ?? []).map(socketAddr)
+  const running = await announced(dir)
+  const addrs = given.length > 0 ? given : running?.addrs ?? []
+  if (addrs.length === 0) throw new Error(`no verity serve or send is running on ${dir} to answer for the ticket: start verity serve there, or give --addr ip:port`)
+  let value = hashOrTicket(parsed.positionals[0] as string, has(parsed, 'collection'))
+  const out = new Output(parsed)
+  // The running node holds the store; only without one can we look inside.
+  if (running === undefined) {
+    const store = await openStore(dir)
+    try {
+      value = await knownFormat(store, value)
+      const status = await store.status(value.hash)
+      if (status.status === 'absent') throw new Error(`${toHex(value.hash)} is not in the store at ${dir}`)
+      if (status.status === 'partial') out.say(`note: only part of ${toHex(value.hash)} is here; a fetch with this ticket gets what is`)
+    } finally {
+      await store.close()
+    }
+  }
+  // Loaded here only: the key library is large, and the other store commands do without it.
+  const { loadOrCreateIdentity } = await import('../node/identity.js')
+  const key = await loadOrCreateIdentity(dir)
+  const made = new BlobTicket({ nodeId: key.publicKey.raw, addrs, hash: value.hash, format: value.format })
+  out.event({ type: 'ticket', ticket: made.toString(), hash: toHex(value.hash), format: value.format })
+  out.result(made.toString())
+  return 0
+}
