@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ProviderEvent } from '../protocol/interface.js'
+import { RangeSpecSeq } from '../protocol/range-spec.js'
 import { fromHex, toHex } from '../store/hash-text.js'
+import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
 import type { VerityNode } from './node/create-node.js'
+import { coverage } from './remote.js'
 import type { PeerTarget } from './node/peer.js'
 
 /** Counters behind `/metrics`, fed by the HTTP side and the node's provider events. */
@@ -44,7 +47,7 @@ export function parseRange (header: string | undefined, size: number): { start: 
 
 /**
  * The HTTP side of `verity serve`: `GET /blob/<hash>` (Range, If-None-Match, HEAD), fetching from
- * `providers` first when the blob is not complete here; `/metrics` in Prometheus text; `/health`.
+ * `providers` just the chunks a request needs that are not here; `/metrics` in Prometheus text; `/health`.
  * Only verified bytes leave: the store's reader checks every group against the hash tree.
  */
 export function gatewayHandler (node: VerityNode, metrics: GatewayMetrics, providers: PeerTarget[] = []): (req: IncomingMessage, res: ServerResponse) => void {
@@ -92,20 +95,30 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
     metrics.countHttp(route, 304)
     return
   }
-  let status = await node.blobs.status(hash)
+  // Fetch only what this request needs: the size proof (the last chunk) first, then its bytes.
   let why = ''
-  if (status.status !== 'complete' && providers.length > 0) {
-    const controller = new AbortController()
-    res.once('close', () => { if (!res.writableFinished) controller.abort(new Error('the HTTP client went away')) })
-    await node.downloader.download({ request: hash, providers, signal: controller.signal }).result.catch((err: Error) => { why = `: ${err.name}: ${err.message}` })
-    status = await node.blobs.status(hash)
+  const controller = new AbortController()
+  res.once('close', () => { if (!res.writableFinished) controller.abort(new Error('the HTTP client went away')) })
+  const ensure = async (ranges: ChunkRanges): Promise<boolean> => {
+    const missing = async (): Promise<boolean> => await node.blobs.bitfield(hash).then(bf => !(bf.sizeVerified && coverage(bf, ranges).missing.isEmpty()))
+    if (!await missing()) return true
+    if (providers.length === 0) return false
+    const request = { hash, ranges: RangeSpecSeq.root(ranges) }
+    await node.downloader.download({ request, providers, signal: controller.signal }).result.catch((err: Error) => { why = `: ${err.name}: ${err.message}` })
+    return !await missing()
   }
-  if (status.status !== 'complete') return reply(404, `${hex} is not here${providers.length > 0 ? ` and no provider delivered it${why}` : ''}\n`)
-  const size = status.size
+  if (!await ensure(ChunkRanges.lastChunk())) {
+    return reply(404, `${hex} is not here${providers.length > 0 ? ` and no provider delivered it${why}` : ''}\n`)
+  }
+  const size = (await node.blobs.bitfield(hash)).size
   const range = parseRange(req.headers.range, size)
   if (range === 'unsatisfiable') return reply(416, 'range not satisfiable\n', { ...headers, 'content-range': `bytes */${size}` })
   const { start, end } = range ?? { start: 0, end: size }
   const partial = range !== undefined
+  // HEAD needs the size only; a GET, the chunks under its bytes (a blob part here is served as is).
+  if (req.method !== 'HEAD' && end > start && !await ensure(ChunkRanges.fromByteRange(start, end))) {
+    return reply(502, `bytes ${start}..${end} of ${hex} are not all here and the providers did not deliver them${why}\n`)
+  }
   res.writeHead(partial ? 206 : 200, {
     ...headers,
     'content-type': 'application/octet-stream',

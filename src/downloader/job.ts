@@ -5,7 +5,7 @@ import { CHUNK_SIZE, GROUP_SIZE } from '../../store/bao/constants.js'
 import { decodeHashSeq } from '../../store/collection.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, TempTag } from '../../store/interface.js'
-import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
+import { ChunkRanges, MAX_CHUNK } from '../../store/ranges/chunk-ranges.js'
 import { resolvePeer, type PeerTarget } from '../node/peer.js'
 import { bytesOf, coverage, type Remote } from '../remote.js'
 import type { DownloaderOptions, DownloadProgress, DownloadResult, FailureReason, ProviderReport, Providers, Strategy } from './interface.js'
@@ -462,13 +462,15 @@ function newWant (hash: Uint8Array, ranges: ChunkRanges): Want {
 
 /** The first `chunks` chunks of `ranges`, cut at a group boundary. */
 function carve (ranges: ChunkRanges, chunks: number): ChunkRanges {
-  const boundaries: number[] = []
+  let carved = ChunkRanges.empty()
   let left = chunks
   for (const [start, end] of ranges.ranges()) {
     if (left <= 0) break
+    // "The last chunk, whatever the size" (a size proof asked for alone) is one piece as it is.
+    if (start >= MAX_CHUNK) return carved.union(ChunkRanges.lastChunk())
     const cut = Math.min(end, Math.ceil((start + left) / GROUP_CHUNKS) * GROUP_CHUNKS)
-    boundaries.push(start, cut)
+    carved = carved.union(ChunkRanges.range(start, cut))
     left -= cut - start
   }
-  return ChunkRanges.fromBoundaries(boundaries)
+  return carved
 }

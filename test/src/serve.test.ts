@@ -30,7 +30,7 @@ describe('verity serve: the HTTP gateway (processes on 127.0.0.1)', function () 
     assert.equal(parseRange(undefined, 100), undefined)
   })
 
-  it('fetches on demand from a provider and serves full and ranged GETs, ETags and HEAD; /metrics is Prometheus text', async () => {
+  it('fetches on demand from a provider (a range: just its chunks) and serves full and ranged GETs, ETags and HEAD; /metrics is Prometheus text', async () => {
     const data = randomBytes(5 * 1024 * 1024 + 77, 8)
     const hex = toHex(blake3(data))
     writeFileSync(join(dir, 'blob.bin'), data)
@@ -41,12 +41,22 @@ describe('verity serve: the HTTP gateway (processes on 127.0.0.1)', function () 
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
       const health = await fetch(`${url}/health`)
       assert.equal(health.status, 200)
+      // A fresh gateway: HEAD fetches the size proof only, a range only the chunks under it.
+      const fetched = async (): Promise<number> => Number(/^verity_fetched_bytes_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1])
+      const sized = await fetch(`${url}/blob/${hex}`, { method: 'HEAD' })
+      assert.deepEqual([sized.status, sized.headers.get('content-length')], [200, String(data.length)])
+      assert.ok(await fetched() < 64 * 1024, `HEAD fetched ${await fetched()} bytes`)
+      const early = await fetch(`${url}/blob/${hex}`, { headers: { range: 'bytes=3000000-3099999' } })
+      assert.equal(early.status, 206)
+      assert.ok((await body(early)).equals(Buffer.from(data.subarray(3000000, 3100000))))
+      assert.ok(await fetched() < 256 * 1024, `a 100 kB range fetched ${await fetched()} bytes`)
+      let served = 100000
       const full = await fetch(`${url}/blob/${hex}`)
       assert.equal(full.status, 200)
       assert.equal(full.headers.get('content-length'), String(data.length))
       assert.equal(full.headers.get('etag'), `"${hex}"`)
       assert.ok((await body(full)).equals(Buffer.from(data)), 'the whole blob')
-      let served = data.length
+      served += data.length
       for (const [range, start, end] of [['bytes=1000-1999', 1000, 2000], ['bytes=-4096', data.length - 4096, data.length], ['bytes=5000000-', 5000000, data.length]] as const) {
         const part = await fetch(`${url}/blob/${hex}`, { headers: { range } })
         assert.equal(part.status, 206, range)
@@ -78,7 +88,7 @@ describe('verity serve: the HTTP gateway (processes on 127.0.0.1)', function () 
         samples.set(`${match[1] as string}${match[2] ?? ''}`, Number(match[3]))
       }
       assert.equal(samples.get('verity_http_bytes_served_total'), served)
-      assert.equal(samples.get('verity_http_requests_total{route="blob",status="206"}'), 3)
+      assert.equal(samples.get('verity_http_requests_total{route="blob",status="206"}'), 4)
       assert.ok((samples.get('verity_fetched_bytes_total') ?? 0) >= data.length, 'fetched from the provider')
       assert.equal(samples.get('verity_store_bytes'), data.length)
       assert.ok((samples.get('verity_active_connections') ?? 0) >= 1)

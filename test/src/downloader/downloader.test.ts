@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import type { DownloadProgress, DownloadResult } from '../../../src/downloader/interface.js'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
+import { RangeSpecSeq } from '../../../protocol/range-spec.js'
 import { fromHex } from '../../../store/hash-text.js'
+import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
 import { randomBytes, rejection } from '../../helpers.js'
 import { PeerProcess } from '../node/peer-process.js'
 
@@ -131,6 +133,21 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
     assert.match(err.message, /NotFound/)
     for (const peer of [a, b]) {
       assert.equal(items.filter(i => i.type === 'tryProvider' && i.provider === peer.ready.peerId).length, 1, 'asked once')
+    }
+  })
+
+  it('a size proof alone (the last chunk, as the gateway asks before a range): one small request, the size verified', async () => {
+    for (const strategy of ['split', 'none'] as const) {
+      const fresh = await createNode()
+      try {
+        const request = { hash: fromHex(hex), ranges: RangeSpecSeq.root(ChunkRanges.lastChunk()) }
+        const result = await fresh.downloader.download({ request, providers: [a.addr(), b.addr()], strategy })
+        assert.ok(result.bytesReceived < 64 * 1024, `${strategy}: ${result.bytesReceived} bytes for the last chunk`)
+        const bitfield = await fresh.blobs.bitfield(fromHex(hex))
+        assert.deepEqual([bitfield.size, bitfield.sizeVerified, bitfield.ranges.toString()], [SIZE, true, `{${SIZE / 1024 - 1}..}`])
+      } finally {
+        await fresh.stop()
+      }
     }
   })
 
