@@ -46,7 +46,7 @@ export function parseRange (header: string | undefined, size: number): { start: 
 }
 
 /**
- * The HTTP side of `verity serve`: `GET /blob/<hash>` (Range, If-None-Match, HEAD), fetching from
+ * The HTTP side of `verity serve`: `GET /blob/<hash>[?filename=name]` (Range, If-None-Match, HEAD), fetching from
  * `providers` just the chunks a request needs that are not here; `/metrics` in Prometheus text; `/health`.
  * Only verified bytes leave: the store's reader checks every group against the hash tree.
  */
@@ -122,6 +122,7 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
   res.writeHead(partial ? 206 : 200, {
     ...headers,
     'content-type': 'application/octet-stream',
+    ...attachment(req.url ?? ''),
     'content-length': String(end - start),
     ...(partial ? { 'content-range': `bytes ${start}-${end - 1}/${size}` } : {})
   })
@@ -133,6 +134,18 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
     if (res.destroyed) return
   }
   res.end()
+}
+
+/**
+ * `?filename=report.pdf` asks the browser to save the blob under that name: a Content-Disposition
+ * with a plain ASCII fallback and the exact name (RFC 6266 / RFC 5987).
+ */
+function attachment (url: string): Record<string, string> {
+  const name = new URLSearchParams(url.split('?')[1] ?? '').get('filename')
+  if (name === null || name === '') return {}
+  const base = name.split(/[/\\]/).pop() as string
+  const plain = base.replace(/[^\x20-\x7e]|["\\%;]/g, '_')
+  return { 'content-disposition': `attachment; filename="${plain}"; filename*=UTF-8''${encodeURIComponent(base).replace(/['()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}` }
 }
 
 async function metricsText (node: VerityNode, metrics: GatewayMetrics): Promise<string> {
