@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -73,4 +73,17 @@ export async function rejection (fn: () => Promise<unknown> | unknown): Promise<
     return err as Error
   }
   throw new Error('expected an error, none was thrown')
+}
+
+/** Flip one bit of a file at byte `at`: bit rot, for the tests of verify and of corrupt reads. */
+export function flipBit (path: string, at: number, mask = 0x08): void {
+  const fd = openSync(path, 'r+')
+  try {
+    const byte = Buffer.alloc(1)
+    readSync(fd, byte, 0, 1, at)
+    byte[0] = (byte[0] as number) ^ mask
+    writeSync(fd, byte, 0, 1, at)
+  } finally {
+    closeSync(fd)
+  }
 }

@@ -2,7 +2,7 @@ import { toHex } from '../../store/hash-text.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import type { Strategy } from '../downloader/interface.js'
 import { coverage } from '../remote.js'
-import { dataDir, target, flag, has, Interrupted, interruptSignal, Output, parseArgs, UsageError } from './common.js'
+import { dataDir, target, flag, has, interruptSignal, resumable, Output, parseArgs, UsageError } from './common.js'
 import { openStore } from './local.js'
 import { toStdout } from './files.js'
 
@@ -62,11 +62,7 @@ export async function cat (argv: string[]): Promise<number> {
       await node.stop()
     }
   } catch (err) {
-    if (interrupt.signal.aborted) {
-      out.clear()
-      throw new Interrupted(`interrupted; the verified part is kept in ${dir}, run the same command again to resume`)
-    }
-    throw err
+    throw resumable(err, interrupt.signal, out, dir)
   } finally {
     interrupt.dispose()
   }

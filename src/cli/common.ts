@@ -181,6 +181,13 @@ function duration (seconds: number): string {
   return minutes < 60 ? `${minutes}m${Math.ceil(seconds % 60)}s` : `${Math.floor(minutes / 60)}h${minutes % 60}m`
 }
 
+/** The error a download ends with: Interrupted (exit 130, resume hint) when Ctrl-C stopped it. */
+export function resumable (err: unknown, signal: AbortSignal, out: Output, dir: string): unknown {
+  if (!signal.aborted) return err
+  out.clear()
+  return new Interrupted(`interrupted; the verified part is kept in ${dir}, run the same command again to resume`)
+}
+
 /**
  * An AbortSignal that fires on the first SIGINT or SIGTERM, with Interrupted as its reason, and a
  * promise that resolves then (how send and serve wait for Ctrl-C).

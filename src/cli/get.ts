@@ -2,7 +2,7 @@ import { toHex } from '../../store/hash-text.js'
 import type { Strategy } from '../downloader/interface.js'
 import { createNode, type VerityNode } from '../node/create-node.js'
 import { toRequest } from '../remote.js'
-import { dataDir, flag, has, Interrupted, interruptSignal, Output, parseArgs, size, target, UsageError, type Target } from './common.js'
+import { dataDir, flag, has, interruptSignal, resumable, Output, parseArgs, size, target, UsageError, type Target } from './common.js'
 import { exists, isDirectory, writeOut } from './files.js'
 
 /**
@@ -36,11 +36,7 @@ export async function get (argv: string[]): Promise<number> {
     await writeOut(node.blobs, what, output, overwrite, out, interrupt.signal)
     return 0
   } catch (err) {
-    if (interrupt.signal.aborted) {
-      out.clear()
-      throw new Interrupted(`interrupted; the verified part is kept in ${dir}, run the same command again to resume`)
-    }
-    throw err
+    throw resumable(err, interrupt.signal, out, dir)
   } finally {
     interrupt.dispose()
     await node.stop()

@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GROUP_SIZE } from '../../store/bao/constants.js'
-import { randomBytes } from '../helpers.js'
+import { flipBit, randomBytes } from '../helpers.js'
 import { LOCAL, startVerity, verity, type Ran } from './cli-process.js'
 
 const text = (ran: Ran): string => ran.stdout.toString('utf8')
 const lines = (ran: Ran): string[] => text(ran).trim().split('\n').filter(line => line !== '')
 const events = (ran: Ran): Array<Record<string, unknown>> => lines(ran).map(line => JSON.parse(line) as Record<string, unknown>)
 
-/** Flip one bit at `at` in a file: bit rot. */
-function flip (path: string, at: number): void {
-  const fd = openSync(path, 'r+')
-  const byte = Buffer.alloc(1)
-  readSync(fd, byte, 0, 1, at)
-  byte[0] = (byte[0] as number) ^ 0x10
-  writeSync(fd, byte, 0, 1, at)
-  closeSync(fd)
-}
 
 describe('verity add / ls / export / tag / gc / verify / cat / ticket: CLI processes', function () {
   this.timeout(120000)
@@ -83,8 +74,8 @@ describe('verity add / ls / export / tag / gc / verify / cat / ticket: CLI proce
     const edited = (lines(await at('add', join(dir, 'edited.bin'), '--in-place'))[0] as string).split('  ')[0] as string
     assert.equal((await at('verify')).status, 0)
 
-    flip(join(data, 'store', 'data', `${hash}.data`), 7 * GROUP_SIZE + 9)
-    flip(join(dir, 'edited.bin'), 100)
+    flipBit(join(data, 'store', 'data', `${hash}.data`), 7 * GROUP_SIZE + 9)
+    flipBit(join(dir, 'edited.bin'), 100)
     const report = await at('verify')
     assert.equal(report.status, 1)
     assert.ok(lines(report).includes(`BAD  ${hash}  bytes ${7 * GROUP_SIZE}..${8 * GROUP_SIZE}`), text(report))

@@ -8,7 +8,7 @@ import { decodeRanges } from '../../store/bao/decode.js'
 import { FsStore } from '../../store/fs-store.js'
 import { MemStore } from '../../store/mem-store.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
-import { collect, concat, randomBytes, rejection } from '../helpers.js'
+import { collect, concat, flipBit, randomBytes, rejection } from '../helpers.js'
 
 describe('FsStore on disk', function () {
   this.timeout(60000)
@@ -142,15 +142,6 @@ describe('FsStore verify', function () {
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'verity-verify-')) })
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-  /** Flip one bit of a file at `at`: bit rot. */
-  function flip (path: string, at: number): void {
-    const fd = openSync(path, 'r+')
-    const byte = Buffer.alloc(1)
-    readSync(fd, byte, 0, 1, at)
-    byte[0] = (byte[0] as number) ^ 0x08
-    writeSync(fd, byte, 0, 1, at)
-    closeSync(fd)
-  }
 
   it('finds rotted data and outboard pairs of a complete blob, drops just those groups, and a fetch makes it whole', async () => {
     // 300 groups: an outboard of 299 pairs, too big to inline, so it is a file that can rot.
@@ -164,8 +155,8 @@ describe('FsStore verify', function () {
       const { hash } = await store.addBytes(data, { tag: 'kept' })
       await source.addBytes(data)
       const hex = Buffer.from(hash).toString('hex')
-      flip(join(dir, 'data', `${hex}.data`), 2 * GROUP_SIZE + 5)
-      flip(join(dir, 'data', `${hex}.obao4`), (parents.length - 1) * 64 + 3)
+      flipBit(join(dir, 'data', `${hex}.data`), 2 * GROUP_SIZE + 5)
+      flipBit(join(dir, 'data', `${hex}.obao4`), (parents.length - 1) * 64 + 3)
       const bad = `{32..48, ${lastStart}..${lastEnd}}`
       const good = data.length - GROUP_SIZE - (lastEnd - lastStart) * 1024
 
@@ -202,7 +193,7 @@ describe('FsStore verify', function () {
       const part = ChunkRanges.range(0, 160)
       await store.importBao(hash, part, source.exportBao(hash, part))
       const hex = Buffer.from(hash).toString('hex')
-      flip(join(dir, 'data', `${hex}.data`), 4 * GROUP_SIZE + 100)
+      flipBit(join(dir, 'data', `${hex}.data`), 4 * GROUP_SIZE + 100)
       const repaired = await store.verify(hash, { repair: true })
       assert.deepEqual([repaired.bad.toString(), repaired.repaired, repaired.checkedBytes], ['{64..80}', 'ranges', 9 * GROUP_SIZE])
       assert.equal((await store.bitfield(hash)).ranges.toString(), '{0..64, 80..160}')
@@ -218,7 +209,7 @@ describe('FsStore verify', function () {
     const store = await FsStore.open(dir)
     try {
       const cases: Array<[string, (path: string) => void, string]> = [
-        ['edited', path => { flip(path, GROUP_SIZE + 1) }, '{16..32}'],
+        ['edited', path => { flipBit(path, GROUP_SIZE + 1) }, '{16..32}'],
         ['shortened', path => { truncateSync(path, 3 * GROUP_SIZE) }, '{48..80}'],
         ['deleted', path => { rmSync(path) }, '{0..80}']
       ]
