@@ -77,6 +77,8 @@ main(process.argv.slice(2)).then(code => { process.exitCode = code }, (err: Erro
     process.exitCode = 1
   }
 }).finally(() => {
-  // libp2p may leave timers behind after stop: do not let them hold the exit code hostage.
-  setTimeout(() => process.exit(), 2000).unref()
+  // Every command has stopped its node and closed its store by now, but libp2p leaves handles
+  // behind after stop that kept each get and cat alive for two more seconds: leave as soon as
+  // what was written to stdout and stderr is out.
+  process.stdout.write('', () => { process.stderr.write('', () => { process.exit() }) })
 })
