@@ -78,12 +78,44 @@ export function parseArgs (argv: string[], specs: Record<string, FlagSpec>): Par
 export const flag = (parsed: Parsed, name: string): string | undefined => parsed.flags.get(name)?.[0]
 export const has = (parsed: Parsed, name: string): boolean => parsed.flags.has(name)
 
+/** The data directory a command line names, read without knowing the command's other flags. */
+export function dataDirOf (argv: string[], env: NodeJS.ProcessEnv = process.env): string {
+  const flags = new Map<string, string[]>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg === '--') break
+    if (arg === '--data-dir' && i + 1 < argv.length) flags.set('data-dir', [argv[i + 1] as string])
+    else if (arg.startsWith('--data-dir=')) flags.set('data-dir', [arg.slice('--data-dir='.length)])
+  }
+  return dataDir({ positionals: [], flags }, env)
+}
+
 /** `--data-dir`, else VERITY_DIR, else the XDG data directory: never the working directory. */
 export function dataDir (parsed: Parsed, env: NodeJS.ProcessEnv = process.env): string {
   const given = flag(parsed, 'data-dir') ?? env.VERITY_DIR
   if (given !== undefined && given !== '') return given
   const xdg = env.XDG_DATA_HOME
   return join(xdg !== undefined && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'share'), 'verity')
+}
+
+/** Where a command writes: this process's stdout and stderr, or a control client's (`control.ts`). */
+export interface Io {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  stderrIsTTY: boolean
+}
+
+export function processIo (): Io {
+  return { stdout: process.stdout, stderr: process.stderr, stderrIsTTY: process.stderr.isTTY === true }
+}
+
+/** How a command's error ends it: the exit code and the one line for stderr. */
+export function failure (err: unknown): { code: number, line: string } {
+  const error = err instanceof Error ? err : new Error(String(err))
+  if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity --help for usage)` }
+  if (error instanceof Interrupted) return { code: 130, line: `verity: ${error.message}` }
+  const hint = error.name === 'StoreLocked' ? ' (one process per data directory: stop the verity serve or send using it, or give this command its own --data-dir)' : ''
+  return { code: 1, line: `verity: ${error.message.split('\n')[0] as string}${hint}` }
 }
 
 /**
@@ -97,28 +129,28 @@ export class Output {
   private readonly progress: boolean
   private drawn = false
 
-  constructor (parsed: Parsed, private readonly stderrIsTTY = process.stderr.isTTY === true) {
+  constructor (parsed: Parsed, readonly io: Io = processIo()) {
     this.json = has(parsed, 'json')
     this.quiet = has(parsed, 'quiet')
     this.verbose = has(parsed, 'verbose')
-    this.progress = !this.quiet && !this.json && !has(parsed, 'no-progress') && this.stderrIsTTY
+    this.progress = !this.quiet && !this.json && !has(parsed, 'no-progress') && io.stderrIsTTY
   }
 
   /** A message for people, on stderr (not with --quiet or --json). */
   say (line: string): void {
     if (this.quiet || this.json) return
     this.clear()
-    process.stderr.write(line + '\n')
+    this.io.stderr.write(line + '\n')
   }
 
   /** The result line on stdout (not with --json, which gets the events instead). */
   result (line: string): void {
-    if (!this.json) process.stdout.write(line + '\n')
+    if (!this.json) this.io.stdout.write(line + '\n')
   }
 
   /** One NDJSON event on stdout, with --json. */
   event (event: Record<string, unknown>): void {
-    if (this.json) process.stdout.write(JSON.stringify(event) + '\n')
+    if (this.json) this.io.stdout.write(JSON.stringify(event) + '\n')
   }
 
   /** Redraw the progress line: bytes of total, rate since `startedAt`, time left. */
@@ -129,13 +161,13 @@ export class Output {
     const left = total !== undefined && rate > 0 ? (total - bytes) / rate : undefined
     const parts = [`${size(bytes)}${total === undefined ? '' : ` / ${size(total)}`}`, `${size(rate)}/s`]
     if (left !== undefined) parts.push(`ETA ${duration(left)}`)
-    process.stderr.write(`\r${parts.join('  ')}\x1b[K`)
+    this.io.stderr.write(`\r${parts.join('  ')}\x1b[K`)
     this.drawn = true
   }
 
   clear (): void {
     if (!this.drawn) return
-    process.stderr.write('\r\x1b[K')
+    this.io.stderr.write('\r\x1b[K')
     this.drawn = false
   }
 }

@@ -23,7 +23,7 @@ export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: s
     : [{ name: toHex(what.hash), hash: what.hash }]
   if (output === '-') {
     if (files.length !== 1) throw new UsageError(`-o - writes a single blob; this collection has ${files.length} files`)
-    await toStdout(blobs.reader((files[0] as { hash: Uint8Array }).hash, { signal }))
+    await toStdout(blobs.reader((files[0] as { hash: Uint8Array }).hash, { signal }), out.io.stdout)
     return
   }
   // One file goes to the output itself (unless it is a directory); several go under it (or here) by their names.
@@ -44,9 +44,9 @@ export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: s
 }
 
 /** Bytes to stdout, waiting for it to drain (a slow pipe holds the reader back, not memory). */
-export async function toStdout (bytes: AsyncIterable<Uint8Array>): Promise<void> {
+export async function toStdout (bytes: AsyncIterable<Uint8Array>, stdout: NodeJS.WritableStream = process.stdout): Promise<void> {
   for await (const piece of bytes) {
-    if (!process.stdout.write(piece)) await new Promise(resolve => process.stdout.once('drain', resolve))
+    if (!stdout.write(piece)) await new Promise(resolve => stdout.once('drain', resolve))
   }
 }
 

@@ -23,8 +23,8 @@ export const STORE_HELP = `verity add <path...> [--in-place] [--tag <name>]
   adds files (copied unless --in-place) and directories (as collections), tagged; prints "hash  path"
 verity ls
   lists the blobs in the store: complete or partial, size, tags
-verity export <hash|ticket> <path> [--collection] [--overwrite]
-  writes a blob to <path>, or a collection's files under <path>
+verity export <hash|ticket> <path|-> [--collection] [--overwrite]
+  writes a blob to <path> (- for stdout), or a collection's files under <path>
 verity tag set <name> <hash|ticket> [--collection] | tag rm <name> | tag ls [prefix]
   tags keep blobs (and collections' files) from gc
 verity gc
@@ -33,7 +33,8 @@ verity verify [hash...] [--repair]
   hashes stored bytes again (all blobs by default); --repair drops what is bad so a later fetch
   replaces it; exit 1 when anything was bad
 verity ticket <hash> [--collection] [--addr <ip:port>]...
-  a ticket for a blob here, naming the addresses of the verity serve running on this data directory`
+  a ticket for a blob here, naming the addresses of the verity serve running on this data directory
+(while a serve or send runs on the data directory, add, ls, export, tag, gc and verify are run by it)`
 
 export const USAGE = `usage: verity <command>
 

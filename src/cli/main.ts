@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { OutboardBuilder } from '../../store/bao/outboard.js'
-import { Interrupted, UsageError } from './common.js'
+import { dataDirOf, failure } from './common.js'
 import { USAGE } from './help.js'
 
 /**
@@ -17,6 +17,24 @@ async function hashStream (stream: AsyncIterable<Uint8Array>): Promise<string> {
   return Buffer.from(builder.finish().hash).toString('hex')
 }
 
+/**
+ * A store command, run here on the data directory's store, or, when a `serve` or `send` holds
+ * that store, run by it through its control socket.
+ */
+async function storeCommand (name: string, argv: string[]): Promise<number> {
+  const { STORE_COMMANDS } = await import('./store-commands.js')
+  const command = STORE_COMMANDS[name] as (argv: string[]) => Promise<number>
+  try {
+    return await command(argv)
+  } catch (err) {
+    if ((err as Error).name !== 'StoreLocked') throw err
+    const { forward } = await import('./control.js')
+    const code = await forward(dataDirOf(argv), [name, ...argv])
+    if (code === undefined) throw err
+    return code
+  }
+}
+
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
@@ -24,12 +42,13 @@ async function main (argv: string[]): Promise<number> {
     case 'get': return await (await import('./get.js')).get(rest)
     case 'serve': return await (await import('./serve.js')).serve(rest)
     case 'cat': return await (await import('./cat.js')).cat(rest)
-    case 'add': return await (await import('./store-commands.js')).add(rest)
-    case 'ls': return await (await import('./store-commands.js')).ls(rest)
-    case 'export': return await (await import('./store-commands.js')).exportCommand(rest)
-    case 'tag': return await (await import('./store-commands.js')).tag(rest)
-    case 'gc': return await (await import('./store-commands.js')).gc(rest)
-    case 'verify': return await (await import('./store-commands.js')).verify(rest)
+    case 'add':
+    case 'ls':
+    case 'export':
+    case 'tag':
+    case 'gc':
+    case 'verify':
+      return await storeCommand(command, rest)
     case 'ticket': return await (await import('./store-commands.js')).ticket(rest)
     case 'hash': {
       if (rest.some(arg => arg.startsWith('-') && arg !== '-')) {
@@ -65,17 +84,9 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 })
 
 main(process.argv.slice(2)).then(code => { process.exitCode = code }, (err: Error) => {
-  if (err instanceof UsageError) {
-    process.stderr.write(`verity: ${err.message} (verity --help for usage)\n`)
-    process.exitCode = 2
-  } else if (err instanceof Interrupted) {
-    process.stderr.write(`verity: ${err.message}\n`)
-    process.exitCode = 130
-  } else {
-    const hint = err.name === 'StoreLocked' ? ' (one process per data directory: stop the verity serve or send using it, or give this command its own --data-dir)' : ''
-    process.stderr.write(`verity: ${err.message.split('\n')[0] as string}${hint}\n`)
-    process.exitCode = 1
-  }
+  const { code, line } = failure(err)
+  process.stderr.write(line + '\n')
+  process.exitCode = code
 }).finally(() => {
   // Every command has stopped its node and closed its store by now, but libp2p leaves handles
   // behind after stop that kept each get and cat alive for two more seconds: leave as soon as

@@ -3,6 +3,7 @@ import { toHex } from '../../store/hash-text.js'
 import { dataDir, flag, has, interruptSignal, Output, parseArgs, size, UsageError } from './common.js'
 import { filesOf } from './files.js'
 import { announce } from './local.js'
+import { controlled } from './control.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
 export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
@@ -41,6 +42,7 @@ export async function send (argv: string[]): Promise<number> {
       if (out.verbose) out.say(`${toHex(added.hash)}  ${file.name}`)
     }
     forget = await announce(dir, node)
+    forget = await controlled(dir, node.blobs, forget, out)
     const collection = await node.blobs.addCollection(entries, { tag: `send-${new Date().toISOString()}` })
     const ticket = node.ticket(collection.hash, 'hashseq').toString()
     out.say(`imported ${files.length} file${files.length === 1 ? '' : 's'}, ${size(bytes)}, as collection ${toHex(collection.hash)}`)

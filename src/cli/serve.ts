@@ -3,6 +3,7 @@ import { createNode } from '../node/create-node.js'
 import { gatewayHandler, GatewayMetrics } from '../gateway.js'
 import { dataDir, flag, interruptSignal, Output, parseArgs, parseProviders, UsageError } from './common.js'
 import { announce } from './local.js'
+import { controlled } from './control.js'
 import { SEND_LISTEN } from './send.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
@@ -34,6 +35,7 @@ export async function serve (argv: string[]): Promise<number> {
       server.listen(port, host, () => { server.off('error', reject); resolve() })
     })
     forget = await announce(dir, node)
+    forget = await controlled(dir, node.blobs, forget, out)
     const address = server.address()
     const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
     out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}`)

@@ -1,12 +1,11 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { CHUNK_SIZE } from '../../store/bao/constants.js'
-import type { FsStore } from '../../store/fs-store.js'
 import { fromHex, toHex } from '../../store/hash-text.js'
-import type { HashAndFormat } from '../../store/interface.js'
+import type { BlobStore, HashAndFormat } from '../../store/interface.js'
 import type { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { BlobTicket, type SocketAddr } from '../ticket.js'
-import { dataDir, flag, has, Interrupted, interruptSignal, Output, parseArgs, size, UsageError, type Parsed } from './common.js'
+import { dataDir, flag, has, Interrupted, interruptSignal, Output, parseArgs, size, UsageError, type Io, type Parsed } from './common.js'
 import { announced, openStore } from './local.js'
 import { filesOf, writeOut } from './files.js'
 
@@ -24,7 +23,7 @@ function hashOrTicket (text: string, collection: boolean): HashAndFormat {
 }
 
 /** The format a tag gives this hash (a collection stays one), else what was asked. */
-async function knownFormat (store: FsStore, value: HashAndFormat): Promise<HashAndFormat> {
+async function knownFormat (store: BlobStore, value: HashAndFormat): Promise<HashAndFormat> {
   if (value.format === 'hashseq') return value
   const hex = toHex(value.hash)
   for await (const tag of store.tags.list()) {
@@ -33,14 +32,35 @@ async function knownFormat (store: FsStore, value: HashAndFormat): Promise<HashA
   return value
 }
 
-/** Run `fn` with the data directory's store open (no network node), closing it after. */
-async function withStore<T> (parsed: Parsed, fn: (store: FsStore, out: Output) => Promise<T>): Promise<T> {
+/**
+ * Where a store command runs: on its own (the data directory's store opened here, SIGINT ends
+ * it), or inside the `serve` or `send` that holds the store, for a client on its control socket.
+ */
+export interface CommandContext {
+  io?: Io
+  /** The running node's store, already open. */
+  store?: BlobStore
+  /** Ends the command (the control client went away). */
+  signal?: AbortSignal
+  /** What relative paths are relative to. @default process.cwd() */
+  cwd?: string
+}
+
+/** Run `fn` with the store: the context's, or the data directory's opened (no network node) and closed after. */
+async function withStore<T> (parsed: Parsed, ctx: CommandContext, fn: (store: BlobStore, out: Output) => Promise<T>): Promise<T> {
+  const out = new Output(parsed, ctx.io)
+  if (ctx.store !== undefined) return await fn(ctx.store, out)
   const store = await openStore(dataDir(parsed))
   try {
-    return await fn(store, new Output(parsed))
+    return await fn(store, out)
   } finally {
     await store.close()
   }
+}
+
+/** The context's signal, or Ctrl-C's. */
+function interruptOf (ctx: CommandContext): { signal: AbortSignal, dispose: () => void } {
+  return ctx.signal !== undefined ? { signal: ctx.signal, dispose: () => {} } : interruptSignal()
 }
 
 /** Bytes of a blob of `total` bytes that `ranges` (chunks) cover. */
@@ -59,17 +79,18 @@ function bytesIn (ranges: ChunkRanges, total: number): Array<[number, number]> {
  * `verity add <path...> [--in-place] [--tag name]`: files become tagged blobs, directories tagged
  * collections; prints `hash  path` per argument.
  */
-export async function add (argv: string[]): Promise<number> {
+export async function add (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, { 'in-place': {}, tag: { value: true } })
   if (parsed.positionals.length === 0) throw new UsageError('verity add needs at least one file or directory')
   const tag = flag(parsed, 'tag')
   if (tag !== undefined && parsed.positionals.length > 1) throw new UsageError('--tag names one thing: give one path')
   const mode = has(parsed, 'in-place') ? 'reference' : 'copy'
-  const interrupt = interruptSignal()
+  const interrupt = interruptOf(ctx)
   try {
-    return await withStore(parsed, async (store, out) => {
+    return await withStore(parsed, ctx, async (store, out) => {
       for (const path of parsed.positionals) {
-        const info = await stat(path)
+        const full = resolve(ctx.cwd ?? process.cwd(), path)
+        const info = await stat(full)
         const started = performance.now()
         const addOne = async (file: string): Promise<{ hash: Uint8Array, size: number }> => {
           const handle = store.addFile(file, { mode, tag: false, signal: interrupt.signal })
@@ -87,7 +108,7 @@ export async function add (argv: string[]): Promise<number> {
         if (info.isDirectory()) {
           const entries = []
           bytes = 0
-          for (const file of await filesOf(path)) {
+          for (const file of await filesOf(full)) {
             const added = await addOne(file.path)
             if (out.verbose) out.say(`${toHex(added.hash)}  ${file.name}`)
             entries.push({ name: file.name, hash: added.hash })
@@ -98,7 +119,7 @@ export async function add (argv: string[]): Promise<number> {
           const collection = await store.addCollection(entries, { tag: false })
           value = { hash: collection.hash, format: 'hashseq' }
         } else {
-          const added = await addOne(resolve(path))
+          const added = await addOne(full)
           value = { hash: added.hash, format: 'raw' }
           bytes = added.size
         }
@@ -119,10 +140,10 @@ export async function add (argv: string[]): Promise<number> {
 }
 
 /** `verity ls`: every blob in the store, complete or partial, with its size and tags. */
-export async function ls (argv: string[]): Promise<number> {
+export async function ls (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, {})
   if (parsed.positionals.length > 0) throw new UsageError('verity ls takes no arguments')
-  return await withStore(parsed, async (store, out) => {
+  return await withStore(parsed, ctx, async (store, out) => {
     const tags = new Map<string, string[]>()
     for await (const { name, value } of store.tags.list()) {
       const hex = toHex(value.hash)
@@ -144,19 +165,19 @@ export async function ls (argv: string[]): Promise<number> {
 }
 
 /** `verity export <hash|ticket> <path>`: a blob to a file, a collection's files under a directory. */
-export async function exportCommand (argv: string[]): Promise<number> {
+export async function exportCommand (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, { overwrite: {}, collection: {} })
   if (parsed.positionals.length !== 2) throw new UsageError('verity export takes a hash and a path')
   const [text, path] = parsed.positionals as [string, string]
-  const interrupt = interruptSignal()
+  const interrupt = interruptOf(ctx)
   try {
-    return await withStore(parsed, async (store, out) => {
+    return await withStore(parsed, ctx, async (store, out) => {
       const value = await knownFormat(store, hashOrTicket(text, has(parsed, 'collection')))
       const status = await store.status(value.hash)
       if (status.status !== 'complete') {
         throw new Error(`${toHex(value.hash)} is ${status.status === 'absent' ? 'not in the store' : 'only partly here'} (verity get fetches it)`)
       }
-      await writeOut(store, value, path, has(parsed, 'overwrite'), out, interrupt.signal)
+      await writeOut(store, value, path === '-' ? path : resolve(ctx.cwd ?? process.cwd(), path), has(parsed, 'overwrite'), out, interrupt.signal)
       return 0
     })
   } finally {
@@ -165,10 +186,10 @@ export async function exportCommand (argv: string[]): Promise<number> {
 }
 
 /** `verity tag set <name> <hash|ticket> | rm <name> | ls [prefix]`. */
-export async function tag (argv: string[]): Promise<number> {
+export async function tag (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, { collection: {} })
   const [action, ...args] = parsed.positionals
-  return await withStore(parsed, async (store, out) => {
+  return await withStore(parsed, ctx, async (store, out) => {
     switch (action) {
       case 'set': {
         if (args.length !== 2) throw new UsageError('verity tag set takes a name and a hash')
@@ -203,10 +224,10 @@ export async function tag (argv: string[]): Promise<number> {
 }
 
 /** `verity gc`: delete what no tag keeps (with a collection's files); prints the hashes deleted. */
-export async function gc (argv: string[]): Promise<number> {
+export async function gc (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, {})
   if (parsed.positionals.length > 0) throw new UsageError('verity gc takes no arguments')
-  return await withStore(parsed, async (store, out) => {
+  return await withStore(parsed, ctx, async (store, out) => {
     const sizes = new Map<string, number>()
     for await (const { hash, status } of store.list()) if (status.status !== 'absent') sizes.set(toHex(hash), status.size)
     const { deleted } = await store.gc()
@@ -225,12 +246,12 @@ export async function gc (argv: string[]): Promise<number> {
  * `verity verify [hash...] [--repair]`: hash stored bytes again (all blobs by default). Exit 1
  * when anything was bad, repaired or not.
  */
-export async function verify (argv: string[]): Promise<number> {
+export async function verify (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, { repair: {} })
   const repair = has(parsed, 'repair')
-  const interrupt = interruptSignal()
+  const interrupt = interruptOf(ctx)
   try {
-    return await withStore(parsed, async (store, out) => {
+    return await withStore(parsed, ctx, async (store, out) => {
       const hashes: Uint8Array[] = parsed.positionals.map(text => hashOrTicket(text, false).hash)
       if (hashes.length === 0) for await (const { hash } of store.list()) hashes.push(hash)
       let bad = 0
@@ -311,4 +332,9 @@ export async function ticket (argv: string[]): Promise<number> {
   out.event({ type: 'ticket', ticket: made.toString(), hash: toHex(value.hash), format: value.format })
   out.result(made.toString())
   return 0
+}
+
+/** The store commands a running `serve` or `send` runs for clients of its control socket. */
+export const STORE_COMMANDS: Record<string, (argv: string[], ctx?: CommandContext) => Promise<number>> = {
+  add, ls, export: exportCommand, tag, gc, verify
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Output, parseArgs } from '../../src/cli/common.js'
+import { Output, parseArgs, processIo } from '../../src/cli/common.js'
 import { randomBytes } from '../helpers.js'
 import { verity } from './cli-process.js'
 
@@ -21,21 +21,24 @@ function capture (fn: () => void): { stderr: string, stdout: string } {
   return written
 }
 
+/** This process's streams, with stderr taken for a terminal or not. */
+const terminal = (isTTY: boolean): ReturnType<typeof processIo> => ({ ...processIo(), stderrIsTTY: isTTY })
+
 describe('verity CLI output: progress, --quiet, --verbose, --json', function () {
   this.timeout(60000)
 
   it('draws bytes, total, rate and ETA on a terminal, and nothing when stderr is not one or progress is off', () => {
     const started = performance.now() - 2000 // two seconds ago: 1 MiB fetched is 512 KiB/s
-    const tty = capture(() => { new Output(parseArgs([], {}), true).draw(1 << 20, 4 << 20, started, 1 << 20) })
+    const tty = capture(() => { new Output(parseArgs([], {}), terminal(true)).draw(1 << 20, 4 << 20, started, 1 << 20) })
     assert.match(tty.stderr, /^\r1\.0 MiB \/ 4\.0 MiB {2}\d+\.\d KiB\/s {2}ETA \d+s\x1b\[K$/)
     assert.equal(tty.stdout, '')
     for (const [args, isTTY] of [[[], false], [['--no-progress'], true], [['-q'], true], [['--json'], true]] as const) {
-      const none = capture(() => { new Output(parseArgs([...args], {}), isTTY).draw(1, 2, started, 1) })
+      const none = capture(() => { new Output(parseArgs([...args], {}), terminal(isTTY)).draw(1, 2, started, 1) })
       assert.equal(none.stderr, '', `${args.join(' ')} on ${isTTY ? 'a terminal' : 'a pipe'}`)
     }
-    const quiet = capture(() => { const out = new Output(parseArgs(['--quiet'], {}), true); out.say('hello'); out.result('the result') })
+    const quiet = capture(() => { const out = new Output(parseArgs(['--quiet'], {}), terminal(true)); out.say('hello'); out.result('the result') })
     assert.deepEqual(quiet, { stderr: '', stdout: 'the result\n' }, '--quiet keeps the result, drops the talk')
-    const json = capture(() => { const out = new Output(parseArgs(['--json'], {}), true); out.say('hello'); out.result('the result'); out.event({ type: 'x' }) })
+    const json = capture(() => { const out = new Output(parseArgs(['--json'], {}), terminal(true)); out.say('hello'); out.result('the result'); out.event({ type: 'x' }) })
     assert.deepEqual(json, { stderr: '', stdout: '{"type":"x"}\n' }, '--json: events only on stdout')
   })
 

@@ -145,4 +145,42 @@ describe('verity add / ls / export / tag / gc / verify / cat / ticket: CLI proce
     assert.equal(unknown.status, 1)
     assert.match(unknown.stderr, /is not here and no provider was given/)
   })
+
+  it('while serve holds the data directory, add, ls, tag, export, verify and gc run inside it (its control socket); what they add is served at once', async () => {
+    const home = join(dir, 'home')
+    const at = (...args: string[]): Promise<Ran> => verity([...args, '--data-dir', home], { cwd: dir })
+    const blob = randomBytes(3 * 1024 * 1024 + 1, 31)
+    writeFileSync(join(dir, 'late.bin'), blob)
+    const server = await startVerity(['serve', '--http', '127.0.0.1:0', '--data-dir', home, ...LOCAL])
+    try {
+      // A relative path, read from the client's working directory.
+      const added = await at('add', 'late.bin', '--tag', 'late')
+      assert.equal(added.status, 0, added.stderr)
+      assert.match(added.stderr, /^added late\.bin: 3\.0 MiB, tag late$/m, 'messages reach the client')
+      const hash = text(added).split('  ')[0] as string
+      assert.deepEqual(events(await at('ls', '--json')).map(e => e.hash), [hash])
+      assert.equal(text(await at('tag', 'ls')), `late  ${hash}  raw\n`)
+      assert.equal((await at('tag', 'frob')).status, 2, 'usage errors keep their exit code')
+      const exported = await at('export', hash, '-')
+      assert.ok(exported.stdout.equals(Buffer.from(blob)), 'export - streams the blob to the client')
+      assert.equal((await at('verify')).status, 0)
+
+      // The running node serves it at once: HTTP, and peers with a ticket.
+      const http = await fetch(`${server.line}/blob/${hash}`)
+      assert.ok(Buffer.from(await http.arrayBuffer()).equals(Buffer.from(blob)))
+      const ticket = text(await at('ticket', hash)).trim()
+      const got = await verity(['get', ticket, '-o', join(dir, 'got.bin'), '--data-dir', join(dir, 'other')])
+      assert.equal(got.status, 0, got.stderr)
+      assert.ok(readFileSync(join(dir, 'got.bin')).equals(Buffer.from(blob)))
+
+      assert.equal((await at('tag', 'rm', 'late')).status, 0)
+      assert.deepEqual(lines(await at('gc')), [hash])
+      assert.equal((await fetch(`${server.line}/blob/${hash}`)).status, 404, 'gone from the running node too')
+    } finally {
+      assert.equal(await server.stop(), 0)
+    }
+    // Stopped: the commands open the store themselves again.
+    const after = await at('ls')
+    assert.deepEqual([after.status, text(after)], [0, ''])
+  })
 })

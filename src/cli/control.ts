@@ -1,0 +1,167 @@
+import { chmod, rm } from 'node:fs/promises'
+import { connect, createServer, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { finished } from 'node:stream/promises'
+import type { BlobStore } from '../../store/interface.js'
+import { failure, Interrupted, type Output } from './common.js'
+import { STORE_COMMANDS } from './store-commands.js'
+
+/**
+ * The control socket of a running `serve` or `send`: one process holds a data directory's
+ * store, so `verity add`, `ls`, `tag`, `gc`, `export` and `verify` started while it runs are
+ * run by it, for them. A Unix socket in the data directory, mode 0600: only its user can ask.
+ *
+ * The client sends one JSON line, `{ argv, cwd, stderrIsTTY }`; the holder answers with frames,
+ * a type byte, a 4-byte big-endian length and the payload: 1 stdout bytes, 2 stderr bytes, 3 the
+ * exit code (one byte), last. The client closing the socket interrupts the command.
+ */
+export const CONTROL_SOCKET = 'control.sock'
+
+const STDOUT = 1
+const STDERR = 2
+const EXIT = 3
+
+function frame (type: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + payload.length)
+  out[0] = type
+  new DataView(out.buffer).setUint32(1, payload.length)
+  out.set(payload, 5)
+  return out
+}
+
+/** A stream whose bytes reach the client as frames of `type`, with the socket's back-pressure. */
+function framed (socket: Socket, type: number): Writable {
+  return new Writable({
+    write (chunk: Buffer, _encoding, callback) {
+      if (socket.destroyed) { callback(); return }
+      socket.write(frame(type, chunk), err => { callback(err ?? null) })
+    }
+  })
+}
+
+interface Request { argv: string[], cwd: string, stderrIsTTY: boolean }
+
+/** Run one client's command against `store`; answers usage errors and failures as the CLI would. */
+async function answer (socket: Socket, request: Request, store: BlobStore): Promise<void> {
+  const controller = new AbortController()
+  socket.once('close', () => { controller.abort(new Interrupted('the client went away')) })
+  const stdout = framed(socket, STDOUT)
+  const stderr = framed(socket, STDERR)
+  let code: number
+  try {
+    const [name, ...rest] = request.argv
+    const command = name === undefined ? undefined : STORE_COMMANDS[name]
+    if (command === undefined) throw new Error(`${name ?? 'nothing'} is not a command the running node takes`)
+    code = await command(rest, { io: { stdout, stderr, stderrIsTTY: request.stderrIsTTY }, store, signal: controller.signal, cwd: request.cwd })
+  } catch (err) {
+    const ended = failure(err)
+    stderr.write(ended.line + '\n')
+    code = ended.code
+  }
+  stdout.end()
+  stderr.end()
+  await Promise.all([finished(stdout), finished(stderr)]).catch(() => {})
+  if (!socket.destroyed) socket.end(frame(EXIT, Uint8Array.of(code)))
+}
+
+/**
+ * Listen on the data directory's control socket; the returned function stops and removes it.
+ * A socket path longer than Unix allows (about 107 bytes) fails here: the caller goes on without.
+ */
+export async function listenControl (dir: string, store: BlobStore): Promise<() => Promise<void>> {
+  const path = join(dir, CONTROL_SOCKET)
+  // Only the holder of the store's lock gets here: a socket left by a killed holder is stale.
+  await rm(path, { force: true })
+  const server = createServer(socket => {
+    let head = Buffer.alloc(0)
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk])
+      const end = head.indexOf(10)
+      if (end === -1) {
+        if (head.length > 1 << 20) socket.destroy()
+        return
+      }
+      socket.off('data', onData)
+      let request: Request
+      try {
+        request = JSON.parse(head.subarray(0, end).toString('utf8')) as Request
+        if (!Array.isArray(request.argv) || request.argv.some(a => typeof a !== 'string') || typeof request.cwd !== 'string') throw new Error('bad request')
+      } catch {
+        socket.destroy()
+        return
+      }
+      answer(socket, request, store).catch(() => { socket.destroy() })
+    }
+    socket.on('data', onData)
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(path, () => { server.off('error', reject); resolve() })
+  })
+  await chmod(path, 0o600)
+  return async () => {
+    await new Promise(resolve => server.close(resolve))
+    await rm(path, { force: true })
+  }
+}
+
+/**
+ * Have the node running on `dir` run `argv` for us: its stdout and stderr come out here, and its
+ * exit code is returned. Undefined when no node answers there. Ctrl-C here interrupts it there.
+ */
+export async function forward (dir: string, argv: string[]): Promise<number | undefined> {
+  const socket = connect(join(dir, CONTROL_SOCKET))
+  const ok = await new Promise<boolean>(resolve => {
+    socket.once('connect', () => { resolve(true) })
+    socket.once('error', () => { resolve(false) })
+  })
+  if (!ok) { socket.destroy(); return undefined }
+  let interrupted = false
+  const onSignal = (): void => { interrupted = true; socket.destroy() }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    socket.write(JSON.stringify({ argv, cwd: process.cwd(), stderrIsTTY: process.stderr.isTTY === true }) + '\n')
+    let pending: Buffer = Buffer.alloc(0)
+    for await (const chunk of socket as AsyncIterable<Buffer>) {
+      if (interrupted) break
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+      while (pending.length >= 5) {
+        const length = pending.readUInt32BE(1)
+        if (pending.length < 5 + length) break
+        const type = pending[0]
+        const payload = pending.subarray(5, 5 + length)
+        pending = pending.subarray(5 + length)
+        if (type === EXIT) return payload[0] ?? 1
+        const target = type === STDOUT ? process.stdout : process.stderr
+        if (!target.write(payload)) await new Promise(resolve => target.once('drain', resolve))
+      }
+    }
+    if (interrupted) throw new Interrupted('interrupted; the running node stopped the command')
+    throw new Error('the running node closed the control socket before the command ended')
+  } catch (err) {
+    if (interrupted) throw new Interrupted('interrupted; the running node stopped the command')
+    throw err
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    socket.destroy()
+  }
+}
+
+/**
+ * For send and serve: open the control socket next to the store they hold, and return what
+ * undoes it and `before`. Without a socket (a path too long for Unix) the node still runs; the
+ * store commands then wait for it to stop.
+ */
+export async function controlled (dir: string, store: BlobStore, before: () => Promise<void>, out: Output): Promise<() => Promise<void>> {
+  try {
+    const stop = await listenControl(dir, store)
+    return async () => { await stop(); await before() }
+  } catch (err) {
+    out.say(`note: no control socket in ${dir} (${(err as Error).message}): verity add, ls, tag and gc there wait until this stops`)
+    return before
+  }
+}
