@@ -145,7 +145,9 @@ export class Output {
 
   /** The result line on stdout (not with --json, which gets the events instead). */
   result (line: string): void {
-    if (!this.json) this.io.stdout.write(line + '\n')
+    if (this.json) return
+    this.clear() // the same terminal, most likely: no result line glued to a progress line
+    this.io.stdout.write(line + '\n')
   }
 
   /** One NDJSON event on stdout, with --json. */

@@ -1,6 +1,8 @@
-import { chmod, rm } from 'node:fs/promises'
+import { chmod, lstat, rm } from 'node:fs/promises'
 import { connect, createServer, type Socket } from 'node:net'
-import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { BlobStore } from '../../store/interface.js'
@@ -17,6 +19,21 @@ import { STORE_COMMANDS } from './store-commands.js'
  * exit code (one byte), last. The client closing the socket interrupts the command.
  */
 export const CONTROL_SOCKET = 'control.sock'
+
+/** Unix socket paths hold about 107 bytes (sun_path); ours stay below with room to spare. */
+const MAX_SOCKET_PATH = 100
+
+/**
+ * Where the control socket of a data directory is: inside it, or, for a directory whose path is
+ * too long for a socket, in the temp directory under a name made from that path (the socket's
+ * own mode 0600 keeps other users out wherever it is).
+ */
+export function controlPath (dir: string): string {
+  const inside = join(resolve(dir), CONTROL_SOCKET)
+  if (Buffer.byteLength(inside) <= MAX_SOCKET_PATH) return inside
+  const name = createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 24)
+  return join(tmpdir(), `verity-${name}.sock`)
+}
 
 const STDOUT = 1
 const STDERR = 2
@@ -65,12 +82,9 @@ async function answer (socket: Socket, request: Request, store: BlobStore): Prom
   if (!socket.destroyed) socket.end(frame(EXIT, Uint8Array.of(code)))
 }
 
-/**
- * Listen on the data directory's control socket; the returned function stops and removes it.
- * A socket path longer than Unix allows (about 107 bytes) fails here: the caller goes on without.
- */
+/** Listen on the data directory's control socket; the returned function stops and removes it. */
 export async function listenControl (dir: string, store: BlobStore): Promise<() => Promise<void>> {
-  const path = join(dir, CONTROL_SOCKET)
+  const path = controlPath(dir)
   // Only the holder of the store's lock gets here: a socket left by a killed holder is stale.
   await rm(path, { force: true })
   const server = createServer(socket => {
@@ -112,7 +126,11 @@ export async function listenControl (dir: string, store: BlobStore): Promise<() 
  * exit code is returned. Undefined when no node answers there. Ctrl-C here interrupts it there.
  */
 export async function forward (dir: string, argv: string[]): Promise<number | undefined> {
-  const socket = connect(join(dir, CONTROL_SOCKET))
+  const path = controlPath(dir)
+  // In the shared temp directory another user could have put a socket there first: only ours counts.
+  const owner = await lstat(path).then(info => info.isSocket() ? info.uid : undefined, () => undefined)
+  if (owner === undefined || owner !== process.getuid?.()) return undefined
+  const socket = connect(path)
   const ok = await new Promise<boolean>(resolve => {
     socket.once('connect', () => { resolve(true) })
     socket.once('error', () => { resolve(false) })
@@ -153,15 +171,15 @@ export async function forward (dir: string, argv: string[]): Promise<number | un
 
 /**
  * For send and serve: open the control socket next to the store they hold, and return what
- * undoes it and `before`. Without a socket (a path too long for Unix) the node still runs; the
- * store commands then wait for it to stop.
+ * undoes it and `before`. Without a socket (the temp directory not writable, say) the node still
+ * runs; the store commands then say StoreLocked until it stops.
  */
 export async function controlled (dir: string, store: BlobStore, before: () => Promise<void>, out: Output): Promise<() => Promise<void>> {
   try {
     const stop = await listenControl(dir, store)
     return async () => { await stop(); await before() }
   } catch (err) {
-    out.say(`note: no control socket in ${dir} (${(err as Error).message}): verity add, ls, tag and gc there wait until this stops`)
+    out.say(`note: no control socket for ${dir} (${(err as Error).message}): verity add, ls, tag and gc there must wait until this stops`)
     return before
   }
 }

@@ -256,13 +256,23 @@ export async function verify (argv: string[], ctx: CommandContext = {}): Promise
       if (hashes.length === 0) for await (const { hash } of store.list()) hashes.push(hash)
       let bad = 0
       let checked = 0
+      const sizes: number[] = []
       for (const hash of hashes) {
-        const hex = toHex(hash)
         const status = await store.status(hash)
-        if (status.status === 'absent') throw new Error(`${hex} is not in the store`)
+        if (status.status === 'absent') throw new Error(`${toHex(hash)} is not in the store`)
+        sizes.push(status.size)
+      }
+      const total = sizes.reduce((sum, n) => sum + n, 0)
+      const started = performance.now()
+      let reached = 0
+      for (const [i, hash] of hashes.entries()) {
+        const hex = toHex(hash)
+        const blobSize = sizes[i] as number
+        out.draw(reached, total, started, reached) // while this blob is read
         const result = await store.verify(hash, { repair, signal: interrupt.signal })
         checked += result.checkedBytes
-        const badBytes = bytesIn(result.bad, status.size)
+        reached += blobSize
+        const badBytes = bytesIn(result.bad, blobSize)
         out.event({
           type: 'verified',
           hash: hex,
