@@ -87,7 +87,10 @@ export async function listenControl (dir: string, store: BlobStore): Promise<() 
   const path = controlPath(dir)
   // Only the holder of the store's lock gets here: a socket left by a killed holder is stale.
   await rm(path, { force: true })
+  const clients = new Set<Socket>()
   const server = createServer(socket => {
+    clients.add(socket)
+    socket.once('close', () => { clients.delete(socket) })
     let head = Buffer.alloc(0)
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk])
@@ -116,7 +119,10 @@ export async function listenControl (dir: string, store: BlobStore): Promise<() 
   })
   await chmod(path, 0o600)
   return async () => {
-    await new Promise(resolve => server.close(resolve))
+    // Commands under way are interrupted (their clients hear of it): stopping does not wait for them.
+    const closed = new Promise(resolve => server.close(resolve))
+    for (const socket of clients) socket.destroy()
+    await closed
     await rm(path, { force: true })
   }
 }
