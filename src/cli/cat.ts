@@ -1,9 +1,8 @@
 import { toHex } from '../../store/hash-text.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
-import type { Strategy } from '../downloader/interface.js'
 import { coverage } from '../remote.js'
-import { dataDir, target, flag, has, interruptSignal, resumable, Output, parseArgs, UsageError } from './common.js'
-import { openStore } from './local.js'
+import { dataDir, target, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError } from './common.js'
+import { openStore } from './store-commands.js'
 import { toStdout } from './files.js'
 
 function count (text: string | undefined, name: string): number | undefined {
@@ -25,8 +24,7 @@ export async function cat (argv: string[]): Promise<number> {
   })
   if (parsed.positionals.length !== 1) throw new UsageError('verity cat takes one ticket or hash')
   if (has(parsed, 'json')) throw new UsageError('cat puts the blob on stdout, where --json would put its events')
-  const strategy = (flag(parsed, 'strategy') ?? 'split') as Strategy
-  if (strategy !== 'split' && strategy !== 'none') throw new UsageError(`--strategy must be split or none, not ${strategy}`)
+  const strategy = strategyOf(parsed)
   const what = target(parsed.positionals[0] as string, parsed.flags.get('provider') ?? [])
   if (what.format === 'hashseq') throw new UsageError('that ticket is for a collection: cat prints one blob (verity get writes a collection\'s files)')
   const offset = count(flag(parsed, 'offset'), 'offset') ?? 0

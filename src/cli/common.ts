@@ -1,7 +1,8 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { fromHex } from '../../store/hash-text.js'
-import type { BlobFormat } from '../../store/interface.js'
+import type { BlobFormat, HashAndFormat } from '../../store/interface.js'
+import type { Strategy } from '../downloader/interface.js'
 import type { PeerTarget } from '../node/peer.js'
 import { BlobTicket } from '../ticket.js'
 
@@ -77,18 +78,6 @@ export function parseArgs (argv: string[], specs: Record<string, FlagSpec>): Par
 
 export const flag = (parsed: Parsed, name: string): string | undefined => parsed.flags.get(name)?.[0]
 export const has = (parsed: Parsed, name: string): boolean => parsed.flags.has(name)
-
-/** The data directory a command line names, read without knowing the command's other flags. */
-export function dataDirOf (argv: string[], env: NodeJS.ProcessEnv = process.env): string {
-  const flags = new Map<string, string[]>()
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (arg === '--') break
-    if (arg === '--data-dir' && i + 1 < argv.length) flags.set('data-dir', [argv[i + 1] as string])
-    else if (arg.startsWith('--data-dir=')) flags.set('data-dir', [arg.slice('--data-dir='.length)])
-  }
-  return dataDir({ positionals: [], flags }, env)
-}
 
 /** `--data-dir`, else VERITY_DIR, else the XDG data directory: never the working directory. */
 export function dataDir (parsed: Parsed, env: NodeJS.ProcessEnv = process.env): string {
@@ -185,19 +174,31 @@ export function parseProviders (values: string[]): PeerTarget[] {
 /** A blob or collection to fetch, and the providers to fetch it from. */
 export interface Target { hash: Uint8Array, format: BlobFormat, providers: PeerTarget[] }
 
-/** What to fetch and from whom: a ticket, or a hash with --provider. */
-export function target (text: string, providers: string[]): Target {
-  const extra = parseProviders(providers)
+/** A 64-digit hex hash (a raw blob), or a ticket: its hash and format, and the ticket itself. */
+export function hashOrTicket (text: string): HashAndFormat & { ticket?: BlobTicket } {
   if (text.length === 64) {
-    try { return { hash: fromHex(text), format: 'raw', providers: extra } } catch { /* not hex: maybe a ticket */ }
+    try { return { hash: fromHex(text), format: 'raw' } } catch { /* not hex: maybe a ticket */ }
   }
-  let ticket: BlobTicket
   try {
-    ticket = BlobTicket.parse(text)
+    const ticket = BlobTicket.parse(text)
+    return { hash: ticket.hash, format: ticket.format, ticket }
   } catch (err) {
     throw new UsageError(`not a ticket or a 64-digit hex hash: ${text.slice(0, 40)}${text.length > 40 ? '...' : ''} (${(err as Error).message})`)
   }
-  return { hash: ticket.hash, format: ticket.format, providers: [ticket, ...extra] }
+}
+
+/** What to fetch and from whom: a ticket (its node first), or a hash with --provider. */
+export function target (text: string, providers: string[]): Target {
+  const { hash, format, ticket } = hashOrTicket(text)
+  const extra = parseProviders(providers)
+  return { hash, format, providers: ticket === undefined ? extra : [ticket, ...extra] }
+}
+
+/** `--strategy split|none`, split by default. */
+export function strategyOf (parsed: Parsed): Strategy {
+  const strategy = flag(parsed, 'strategy') ?? 'split'
+  if (strategy !== 'split' && strategy !== 'none') throw new UsageError(`--strategy must be split or none, not ${strategy}`)
+  return strategy
 }
 
 /** Bytes for people: 1.5 MiB. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
-import type { BlobStore } from '../../store/interface.js'
+import type { VerityNode } from '../node/create-node.js'
 import { failure, Interrupted, type Output } from './common.js'
 import { STORE_COMMANDS } from './store-commands.js'
 
@@ -39,11 +39,10 @@ const STDOUT = 1
 const STDERR = 2
 const EXIT = 3
 
-function frame (type: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + payload.length)
+function header (type: number, length: number): Uint8Array {
+  const out = new Uint8Array(5)
   out[0] = type
-  new DataView(out.buffer).setUint32(1, payload.length)
-  out.set(payload, 5)
+  new DataView(out.buffer).setUint32(1, length)
   return out
 }
 
@@ -52,15 +51,15 @@ function framed (socket: Socket, type: number): Writable {
   return new Writable({
     write (chunk: Buffer, _encoding, callback) {
       if (socket.destroyed) { callback(); return }
-      socket.write(frame(type, chunk), err => { callback(err ?? null) })
+      socket.write(Buffer.concat([header(type, chunk.length), chunk]), err => { callback(err ?? null) })
     }
   })
 }
 
 interface Request { argv: string[], cwd: string, stderrIsTTY: boolean }
 
-/** Run one client's command against `store`; answers usage errors and failures as the CLI would. */
-async function answer (socket: Socket, request: Request, store: BlobStore): Promise<void> {
+/** Run one client's command on `node`'s store; answers usage errors and failures as the CLI would. */
+async function answer (socket: Socket, request: Request, node: VerityNode): Promise<void> {
   const controller = new AbortController()
   socket.once('close', () => { controller.abort(new Interrupted('the client went away')) })
   const stdout = framed(socket, STDOUT)
@@ -70,7 +69,13 @@ async function answer (socket: Socket, request: Request, store: BlobStore): Prom
     const [name, ...rest] = request.argv
     const command = name === undefined ? undefined : STORE_COMMANDS[name]
     if (command === undefined) throw new Error(`${name ?? 'nothing'} is not a command the running node takes`)
-    code = await command(rest, { io: { stdout, stderr, stderrIsTTY: request.stderrIsTTY }, store, signal: controller.signal, cwd: request.cwd })
+    code = await command(rest, {
+      io: { stdout, stderr, stderrIsTTY: request.stderrIsTTY },
+      store: node.blobs,
+      ticket: value => node.ticket(value.hash, value.format),
+      signal: controller.signal,
+      cwd: request.cwd
+    })
   } catch (err) {
     const ended = failure(err)
     stderr.write(ended.line + '\n')
@@ -79,11 +84,11 @@ async function answer (socket: Socket, request: Request, store: BlobStore): Prom
   stdout.end()
   stderr.end()
   await Promise.all([finished(stdout), finished(stderr)]).catch(() => {})
-  if (!socket.destroyed) socket.end(frame(EXIT, Uint8Array.of(code)))
+  if (!socket.destroyed) socket.end(Buffer.concat([header(EXIT, 1), Uint8Array.of(code)]))
 }
 
 /** Listen on the data directory's control socket; the returned function stops and removes it. */
-export async function listenControl (dir: string, store: BlobStore): Promise<() => Promise<void>> {
+export async function listenControl (dir: string, node: VerityNode): Promise<() => Promise<void>> {
   const path = controlPath(dir)
   // Only the holder of the store's lock gets here: a socket left by a killed holder is stale.
   await rm(path, { force: true })
@@ -108,7 +113,7 @@ export async function listenControl (dir: string, store: BlobStore): Promise<() 
         socket.destroy()
         return
       }
-      answer(socket, request, store).catch(() => { socket.destroy() })
+      answer(socket, request, node).catch(() => { socket.destroy() })
     }
     socket.on('data', onData)
     socket.on('error', () => {})
@@ -177,15 +182,14 @@ export async function forward (dir: string, argv: string[]): Promise<number | un
 
 /**
  * For send and serve: open the control socket next to the store they hold, and return what
- * undoes it and `before`. Without a socket (the temp directory not writable, say) the node still
- * runs; the store commands then say StoreLocked until it stops.
+ * closes it. Without a socket (the temp directory not writable, say) the node still runs; the
+ * store commands then say StoreLocked until it stops.
  */
-export async function controlled (dir: string, store: BlobStore, before: () => Promise<void>, out: Output): Promise<() => Promise<void>> {
+export async function controlled (dir: string, node: VerityNode, out: Output): Promise<() => Promise<void>> {
   try {
-    const stop = await listenControl(dir, store)
-    return async () => { await stop(); await before() }
+    return await listenControl(dir, node)
   } catch (err) {
     out.say(`note: no control socket for ${dir} (${(err as Error).message}): verity add, ls, tag and gc there must wait until this stops`)
-    return before
+    return async () => {}
   }
 }

@@ -2,7 +2,7 @@ import { toHex } from '../../store/hash-text.js'
 import type { Strategy } from '../downloader/interface.js'
 import { createNode, type VerityNode } from '../node/create-node.js'
 import { toRequest } from '../remote.js'
-import { dataDir, flag, has, interruptSignal, resumable, Output, parseArgs, size, target, UsageError, type Target } from './common.js'
+import { dataDir, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, size, target, UsageError, type Target } from './common.js'
 import { exists, isDirectory, writeOut } from './files.js'
 
 /**
@@ -17,8 +17,7 @@ export async function get (argv: string[]): Promise<number> {
     overwrite: {}
   })
   if (parsed.positionals.length !== 1) throw new UsageError('verity get takes one ticket or hash')
-  const strategy = (flag(parsed, 'strategy') ?? 'split') as Strategy
-  if (strategy !== 'split' && strategy !== 'none') throw new UsageError(`--strategy must be split or none, not ${strategy}`)
+  const strategy = strategyOf(parsed)
   const what = target(parsed.positionals[0] as string, parsed.flags.get('provider') ?? [])
   const output = flag(parsed, 'output')
   if (output === '-' && has(parsed, 'json')) throw new UsageError('-o - puts the blob on stdout, where --json would put its events: use one of them')

@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { OutboardBuilder } from '../../store/bao/outboard.js'
-import { dataDirOf, failure } from './common.js'
+import { failure } from './common.js'
 import { USAGE } from './help.js'
 
 /**
@@ -23,16 +23,8 @@ async function hashStream (stream: AsyncIterable<Uint8Array>): Promise<string> {
  */
 async function storeCommand (name: string, argv: string[]): Promise<number> {
   const { STORE_COMMANDS } = await import('./store-commands.js')
-  const command = STORE_COMMANDS[name] as (argv: string[]) => Promise<number>
-  try {
-    return await command(argv)
-  } catch (err) {
-    if ((err as Error).name !== 'StoreLocked') throw err
-    const { forward } = await import('./control.js')
-    const code = await forward(dataDirOf(argv), [name, ...argv])
-    if (code === undefined) throw err
-    return code
-  }
+  const command = STORE_COMMANDS[name] as NonNullable<typeof STORE_COMMANDS[string]>
+  return await command(argv, { held: async dir => await (await import('./control.js')).forward(dir, [name, ...argv]) })
 }
 
 async function main (argv: string[]): Promise<number> {
@@ -48,8 +40,8 @@ async function main (argv: string[]): Promise<number> {
     case 'tag':
     case 'gc':
     case 'verify':
+    case 'ticket':
       return await storeCommand(command, rest)
-    case 'ticket': return await (await import('./store-commands.js')).ticket(rest)
     case 'hash': {
       if (rest.some(arg => arg.startsWith('-') && arg !== '-')) {
         process.stderr.write(`verity hash: unknown option ${rest.find(arg => arg.startsWith('-')) ?? ''}\n${USAGE}\n`)

@@ -2,7 +2,6 @@ import { createNode } from '../node/create-node.js'
 import { toHex } from '../../store/hash-text.js'
 import { dataDir, flag, has, interruptSignal, Output, parseArgs, size, UsageError } from './common.js'
 import { filesOf } from './files.js'
-import { announce } from './local.js'
 import { controlled } from './control.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
@@ -24,7 +23,7 @@ export async function send (argv: string[]): Promise<number> {
   }
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)
-  let forget = async (): Promise<void> => {}
+  let stopControl = async (): Promise<void> => {}
   const limit = flag(parsed, 'limit-rate')
   const node = await createNode({
     dataDir: dir,
@@ -41,8 +40,7 @@ export async function send (argv: string[]): Promise<number> {
       entries.push({ name: file.name, hash: added.hash })
       if (out.verbose) out.say(`${toHex(added.hash)}  ${file.name}`)
     }
-    forget = await announce(dir, node)
-    forget = await controlled(dir, node.blobs, forget, out)
+    stopControl = await controlled(dir, node, out)
     const collection = await node.blobs.addCollection(entries, { tag: `send-${new Date().toISOString()}` })
     const ticket = node.ticket(collection.hash, 'hashseq').toString()
     out.say(`imported ${files.length} file${files.length === 1 ? '' : 's'}, ${size(bytes)}, as collection ${toHex(collection.hash)}`)
@@ -58,7 +56,7 @@ export async function send (argv: string[]): Promise<number> {
     return 0 // Ctrl-C is how send ends
   } finally {
     interrupt.dispose()
-    await forget()
+    await stopControl()
     await node.stop()
   }
 }

@@ -2,7 +2,6 @@ import { createServer } from 'node:http'
 import { createNode } from '../node/create-node.js'
 import { gatewayHandler, GatewayMetrics } from '../gateway.js'
 import { dataDir, flag, interruptSignal, Output, parseArgs, parseProviders, UsageError } from './common.js'
-import { announce } from './local.js'
 import { controlled } from './control.js'
 import { SEND_LISTEN } from './send.js'
 
@@ -25,7 +24,7 @@ export async function serve (argv: string[]): Promise<number> {
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)
-  let forget = async (): Promise<void> => {}
+  let stopControl = async (): Promise<void> => {}
   const metrics = new GatewayMetrics()
   const node = await createNode({ dataDir: dir, listen: parsed.flags.get('listen') ?? SEND_LISTEN, onEvent: metrics.onEvent })
   const server = createServer(gatewayHandler(node, metrics, providers))
@@ -34,8 +33,7 @@ export async function serve (argv: string[]): Promise<number> {
       server.once('error', reject)
       server.listen(port, host, () => { server.off('error', reject); resolve() })
     })
-    forget = await announce(dir, node)
-    forget = await controlled(dir, node.blobs, forget, out)
+    stopControl = await controlled(dir, node, out)
     const address = server.address()
     const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
     out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}`)
@@ -45,7 +43,7 @@ export async function serve (argv: string[]): Promise<number> {
     return 0
   } finally {
     interrupt.dispose()
-    await forget()
+    await stopControl()
     server.closeAllConnections()
     await new Promise(resolve => server.close(resolve))
     await node.stop()

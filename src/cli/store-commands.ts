@@ -1,25 +1,24 @@
 import { stat } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { CHUNK_SIZE } from '../../store/bao/constants.js'
-import { fromHex, toHex } from '../../store/hash-text.js'
+import { FsStore } from '../../store/fs-store.js'
+import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, HashAndFormat } from '../../store/interface.js'
 import type { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
+import { bytesOf } from '../remote.js'
 import { BlobTicket, type SocketAddr } from '../ticket.js'
-import { dataDir, flag, has, Interrupted, interruptSignal, Output, parseArgs, size, UsageError, type Io, type Parsed } from './common.js'
-import { announced, openStore } from './local.js'
+import { dataDir, flag, has, hashOrTicket, Interrupted, interruptSignal, Output, parseArgs, size, UsageError, type Io, type Parsed } from './common.js'
 import { filesOf, writeOut } from './files.js'
 
-/** A hash in hex, or a ticket (whose format counts); `--collection` says hashseq for a bare hash. */
-function hashOrTicket (text: string, collection: boolean): HashAndFormat {
-  if (text.length === 64) {
-    try { return { hash: fromHex(text), format: collection ? 'hashseq' : 'raw' } } catch { /* maybe a ticket */ }
-  }
-  try {
-    const ticket = BlobTicket.parse(text)
-    return { hash: ticket.hash, format: ticket.format }
-  } catch {
-    throw new UsageError(`not a 64-digit hex hash or a ticket: ${text.slice(0, 40)}${text.length > 40 ? '...' : ''}`)
-  }
+/** The store of a data directory, opened without a network node (add, ls, tag, gc, verify, cat). */
+export async function openStore (dir: string): Promise<FsStore> {
+  return await FsStore.open(join(dir, 'store'))
+}
+
+/** What a command line names: a ticket's hash and format, or a bare hash (a collection with `--collection`). */
+function named (text: string, collection: boolean): HashAndFormat {
+  const { hash, format, ticket } = hashOrTicket(text)
+  return { hash, format: ticket === undefined && collection ? 'hashseq' : format }
 }
 
 /** The format a tag gives this hash (a collection stays one), else what was asked. */
@@ -40,17 +39,32 @@ export interface CommandContext {
   io?: Io
   /** The running node's store, already open. */
   store?: BlobStore
+  /** The running node's tickets (its key and addresses). */
+  ticket?: (value: HashAndFormat) => BlobTicket
   /** Ends the command (the control client went away). */
   signal?: AbortSignal
   /** What relative paths are relative to. @default process.cwd() */
   cwd?: string
+  /**
+   * Another process holds the data directory's store: have it run the command, and end with its
+   * exit code (undefined: nobody answered, and StoreLocked stands).
+   */
+  held?: (dir: string) => Promise<number | undefined>
 }
 
 /** Run `fn` with the store: the context's, or the data directory's opened (no network node) and closed after. */
-async function withStore<T> (parsed: Parsed, ctx: CommandContext, fn: (store: BlobStore, out: Output) => Promise<T>): Promise<T> {
+async function withStore (parsed: Parsed, ctx: CommandContext, fn: (store: BlobStore, out: Output) => Promise<number>): Promise<number> {
   const out = new Output(parsed, ctx.io)
   if (ctx.store !== undefined) return await fn(ctx.store, out)
-  const store = await openStore(dataDir(parsed))
+  const dir = dataDir(parsed)
+  let store: BlobStore
+  try {
+    store = await openStore(dir)
+  } catch (err) {
+    const code = (err as Error).name === 'StoreLocked' ? await ctx.held?.(dir) : undefined
+    if (code !== undefined) return code
+    throw err
+  }
   try {
     return await fn(store, out)
   } finally {
@@ -91,8 +105,8 @@ export async function add (argv: string[], ctx: CommandContext = {}): Promise<nu
       for (const path of parsed.positionals) {
         const full = resolve(ctx.cwd ?? process.cwd(), path)
         const info = await stat(full)
-        const started = performance.now()
         const addOne = async (file: string): Promise<{ hash: Uint8Array, size: number }> => {
+          const started = performance.now()
           const handle = store.addFile(file, { mode, tag: false, signal: interrupt.signal })
           let total: number | undefined
           for await (const item of handle) {
@@ -152,9 +166,7 @@ export async function ls (argv: string[], ctx: CommandContext = {}): Promise<num
     for await (const { hash, status } of store.list()) {
       const hex = toHex(hash)
       if (status.status === 'absent') continue
-      const present = status.status === 'complete'
-        ? status.size
-        : bytesIn((await store.bitfield(hash)).ranges.canonicalize(status.size), status.size).reduce((sum, [s, e]) => sum + e - s, 0)
+      const present = status.status === 'complete' ? status.size : bytesOf((await store.bitfield(hash)).ranges.canonicalize(status.size), status.size)
       const names = tags.get(hex) ?? []
       out.event({ type: 'blob', hash: hex, status: status.status, size: status.size, presentBytes: present, tags: names })
       const state = status.status === 'complete' ? 'complete' : `partial ${size(present)} of`
@@ -172,7 +184,7 @@ export async function exportCommand (argv: string[], ctx: CommandContext = {}): 
   const interrupt = interruptOf(ctx)
   try {
     return await withStore(parsed, ctx, async (store, out) => {
-      const value = await knownFormat(store, hashOrTicket(text, has(parsed, 'collection')))
+      const value = await knownFormat(store, named(text, has(parsed, 'collection')))
       const status = await store.status(value.hash)
       if (status.status !== 'complete') {
         throw new Error(`${toHex(value.hash)} is ${status.status === 'absent' ? 'not in the store' : 'only partly here'} (verity get fetches it)`)
@@ -194,7 +206,7 @@ export async function tag (argv: string[], ctx: CommandContext = {}): Promise<nu
       case 'set': {
         if (args.length !== 2) throw new UsageError('verity tag set takes a name and a hash')
         const [name, text] = args as [string, string]
-        const value = await knownFormat(store, hashOrTicket(text, has(parsed, 'collection')))
+        const value = await knownFormat(store, named(text, has(parsed, 'collection')))
         if ((await store.status(value.hash)).status === 'absent') out.say(`note: ${toHex(value.hash)} is not in the store (yet); the tag keeps it once it is`)
         await store.tags.set(name, value)
         out.event({ type: 'tagged', name, hash: toHex(value.hash), format: value.format })
@@ -252,7 +264,7 @@ export async function verify (argv: string[], ctx: CommandContext = {}): Promise
   const interrupt = interruptOf(ctx)
   try {
     return await withStore(parsed, ctx, async (store, out) => {
-      const hashes: Uint8Array[] = parsed.positionals.map(text => hashOrTicket(text, false).hash)
+      const hashes: Uint8Array[] = parsed.positionals.map(text => hashOrTicket(text).hash)
       if (hashes.length === 0) for await (const { hash } of store.list()) hashes.push(hash)
       let bad = 0
       let checked = 0
@@ -310,41 +322,37 @@ function socketAddr (text: string): SocketAddr {
 }
 
 /**
- * `verity ticket <hash>`: a ticket naming this data directory's node and the QUIC addresses of
- * the `verity serve` (or send) running on it, or those given with --addr.
+ * `verity ticket <hash>`: a ticket naming this data directory's node at the addresses of the
+ * `serve` or `send` running on it (which runs this command, through its control socket, and so
+ * can check the blob is there), or at those given with --addr.
  */
-export async function ticket (argv: string[]): Promise<number> {
+export async function ticket (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, { collection: {}, addr: { value: true, many: true } })
   if (parsed.positionals.length !== 1) throw new UsageError('verity ticket takes one hash')
-  const dir = dataDir(parsed)
   const given = (parsed.flags.get('addr') ?? []).map(socketAddr)
-  const running = await announced(dir)
-  const addrs = given.length > 0 ? given : running?.addrs ?? []
-  if (addrs.length === 0) throw new Error(`no verity serve or send is running on ${dir} to answer for the ticket: start verity serve there, or give --addr ip:port`)
-  let value = hashOrTicket(parsed.positionals[0] as string, has(parsed, 'collection'))
-  const out = new Output(parsed)
-  // The running node holds the store; only without one can we look inside.
-  if (running === undefined) {
-    const store = await openStore(dir)
-    try {
-      value = await knownFormat(store, value)
-      const status = await store.status(value.hash)
-      if (status.status === 'absent') throw new Error(`${toHex(value.hash)} is not in the store at ${dir}`)
-      if (status.status === 'partial') out.say(`note: only part of ${toHex(value.hash)} is here; a fetch with this ticket gets what is`)
-    } finally {
-      await store.close()
+  return await withStore(parsed, ctx, async (store, out) => {
+    const value = await knownFormat(store, named(parsed.positionals[0] as string, has(parsed, 'collection')))
+    const status = await store.status(value.hash)
+    if (status.status === 'absent') throw new Error(`${toHex(value.hash)} is not in the store`)
+    if (status.status === 'partial') out.say(`note: only part of ${toHex(value.hash)} is here; a fetch with this ticket gets what is`)
+    let made: BlobTicket
+    if (ctx.ticket !== undefined) {
+      const running = ctx.ticket(value)
+      made = given.length === 0 ? running : new BlobTicket({ nodeId: running.nodeId, addrs: given, hash: value.hash, format: value.format })
+    } else {
+      if (given.length === 0) throw new Error(`no verity serve or send is running on ${dataDir(parsed)} to answer for the ticket: start verity serve there, or give --addr ip:port`)
+      // Loaded here only: the key library is large, and the other store commands do without it.
+      const { loadOrCreateIdentity } = await import('../node/identity.js')
+      const key = await loadOrCreateIdentity(dataDir(parsed))
+      made = new BlobTicket({ nodeId: key.publicKey.raw, addrs: given, hash: value.hash, format: value.format })
     }
-  }
-  // Loaded here only: the key library is large, and the other store commands do without it.
-  const { loadOrCreateIdentity } = await import('../node/identity.js')
-  const key = await loadOrCreateIdentity(dir)
-  const made = new BlobTicket({ nodeId: key.publicKey.raw, addrs, hash: value.hash, format: value.format })
-  out.event({ type: 'ticket', ticket: made.toString(), hash: toHex(value.hash), format: value.format })
-  out.result(made.toString())
-  return 0
+    out.event({ type: 'ticket', ticket: made.toString(), hash: toHex(value.hash), format: value.format })
+    out.result(made.toString())
+    return 0
+  })
 }
 
 /** The store commands a running `serve` or `send` runs for clients of its control socket. */
 export const STORE_COMMANDS: Record<string, (argv: string[], ctx?: CommandContext) => Promise<number>> = {
-  add, ls, export: exportCommand, tag, gc, verify
+  add, ls, export: exportCommand, tag, gc, verify, ticket
 }

@@ -362,7 +362,7 @@ export class Job {
       running.lastData = Date.now()
       // Nearly done: time to ask this provider for its next stripe.
       if (expected !== undefined && before < expected * PIPELINE_AT && running.received >= expected * PIPELINE_AT) this.wake()
-      if (running.lastData - this.lastProgress >= PROGRESS_MS) this.progress().catch(() => {}) // a store closing under us: the request itself fails
+      if (running.lastData - this.lastProgress >= PROGRESS_MS) this.progress(running.lastData).catch(() => {}) // a store closing under us: the request itself fails
     }
     let failure: Error | undefined
     try {
@@ -423,10 +423,8 @@ export class Job {
     if (left || failure === undefined) this.emit(this.progressItem())
   }
 
-  /** At most every PROGRESS_MS while bytes arrive: the verified total, read from the store. */
-  private async progress (): Promise<void> {
-    const now = Date.now()
-    if (now - this.lastProgress < PROGRESS_MS) return
+  /** The verified total, read from the store: called at most every PROGRESS_MS while bytes arrive. */
+  private async progress (now: number): Promise<void> {
     this.lastProgress = now
     await Promise.all(this.wants.filter(w => !w.inflight.isEmpty()).map(w => this.refresh(w)))
     this.emit(this.progressItem())
