@@ -76,17 +76,24 @@ export class ChunkRanges {
    * Throws RangeError for decreasing boundaries.
    */
   static fromBoundaries (boundaries: readonly number[]): ChunkRanges {
-    let result: number[] = []
+    // One pass: the ranges come sorted, so each one either touches the last (merge) or follows it.
+    // Linear in the count, whatever a peer sends (a union per range was quadratic).
+    const result: number[] = []
+    let previous = 0
     for (let i = 0; i < boundaries.length; i += 2) {
       const start = Math.min(chunkArg(`boundaries[${i}]`, boundaries[i] as number), MAX_CHUNK)
       const hasEnd = i + 1 < boundaries.length
       const end = hasEnd ? Math.min(chunkArg(`boundaries[${i + 1}]`, boundaries[i + 1] as number), MAX_CHUNK) : MAX_CHUNK
-      const previous = i > 0 ? Math.min(boundaries[i - 1] as number, MAX_CHUNK) : 0
       if (start < previous || end < start) {
-        throw new RangeError(`boundaries must not decrease, got ${JSON.stringify(boundaries)}`)
+        throw new RangeError(`boundaries must not decrease, got ${boundaries.length > 16 ? `${boundaries.length} values, ${start} after ${previous} at ${i}` : JSON.stringify(boundaries)}`)
       }
-      if (end > start) result = combine(result, end === MAX_CHUNK ? [start] : [start, end], OR)
-      else if (!hasEnd && start === MAX_CHUNK) result = combine(result, [MAX_CHUNK], OR)
+      previous = end
+      // Empty ranges select nothing, except an open range at MAX_CHUNK: "the last chunk".
+      if (end === start && (hasEnd || start !== MAX_CHUNK)) continue
+      if (result.length % 2 === 1) continue // already open-ended: this range is inside it
+      if (result.length > 0 && result[result.length - 1] === start) result.pop()
+      else result.push(start)
+      if (end !== MAX_CHUNK) result.push(end)
     }
     return new ChunkRanges(result)
   }
@@ -161,6 +168,17 @@ export class ChunkRanges {
     if (this.intersects(chunks, Infinity)) result = result.union(ChunkRanges.chunk(last))
     if (result.contains(last)) result = result.union(ChunkRanges.from(last))
     return result
+  }
+
+  /** How many ranges the set holds (an open range counts as one). */
+  get rangeCount (): number {
+    return Math.ceil(this.boundaries.length / 2)
+  }
+
+  /** The first `count` ranges of the set: how a requester keeps a request within a peer's limits. */
+  head (count: number): ChunkRanges {
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`)
+    return this.rangeCount <= count ? this : new ChunkRanges(this.boundaries.slice(0, 2 * count))
   }
 
   /** The ranges as `[start, end]` pairs; an open range ends at Infinity. */
