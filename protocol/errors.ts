@@ -33,6 +33,19 @@ export class Internal extends Error {
   }
 }
 
+/**
+ * A request asks for more than the provider's limits allow (protocol/limits.ts): too many ranges
+ * or entries, or too many bytes. `limit` names the limit; a requester may split the request.
+ */
+export class RequestTooLarge extends Error {
+  static override name = 'RequestTooLarge'
+  constructor (readonly limit = '', readonly value = 0, readonly max = 0,
+    message = limit === '' ? 'the request is over the peer\'s limits' : `${limit}: ${value} is over ${max}`) {
+    super(message)
+    this.name = 'RequestTooLarge'
+  }
+}
+
 /** The stream was reset or ended without the provider's end frame: the peer went away. */
 export class Aborted extends Error {
   static override name = 'Aborted'
@@ -48,5 +61,18 @@ export class Timeout extends Error {
   constructor (message = 'timed out') {
     super(message)
     this.name = 'Timeout'
+  }
+}
+
+/**
+ * A peer sent less than the minimum rate over a whole window (a provider that drips a byte now and
+ * then to hold a request open). `bytes` arrived in the last `windowMs`.
+ */
+export class TooSlow extends Error {
+  static override name = 'TooSlow'
+  constructor (readonly bytes = 0, readonly windowMs = 0, readonly minBytesPerSecond = 0,
+    message = `${bytes} bytes in ${windowMs} ms, below the minimum of ${minBytesPerSecond} bytes/s`) {
+    super(message)
+    this.name = 'TooSlow'
   }
 }

@@ -1,5 +1,6 @@
 import { ChunkRanges, MAX_CHUNK } from '../store/ranges/chunk-ranges.js'
 import { MalformedMessage } from './errors.js'
+import type { RangeBudget } from './limits.js'
 import { PostcardReader, PostcardWriter } from '../store/codec/postcard.js'
 
 const U64_MAX = (1n << 64n) - 1n
@@ -20,10 +21,14 @@ export function writeRangeSpec (writer: PostcardWriter, ranges: ChunkRanges): vo
   }
 }
 
-/** Reads a RangeSpec; absolute chunk numbers above 2^53 saturate to MAX_CHUNK. */
-export function readRangeSpec (reader: PostcardReader): ChunkRanges {
+/**
+ * Reads a RangeSpec; absolute chunk numbers above 2^53 saturate to MAX_CHUNK. With a budget, a
+ * spec over its limits throws RequestTooLarge before its values are read.
+ */
+export function readRangeSpec (reader: PostcardReader, budget?: RangeBudget): ChunkRanges {
   // Each width takes at least one byte, so a count above what is left cannot be honest.
   const count = reader.varint(reader.remaining)
+  budget?.spec(count)
   const boundaries: number[] = []
   let absolute = 0n
   for (let i = 0; i < count; i++) {
@@ -98,14 +103,9 @@ export class RangeSpecSeq {
     return new RangeSpecSeq([...entries])
   }
 
-  /** The ranges selected at `offset`. */
+  /** The ranges selected at `offset` (a binary search: callers walk long sequences offset by offset). */
   at (offset: number): ChunkRanges {
-    let result = ChunkRanges.empty()
-    for (const entry of this.entries) {
-      if (entry.offset > offset) break
-      result = entry.ranges
-    }
-    return result
+    return this.entries[entryAt(this.entries, offset)]?.ranges ?? ChunkRanges.empty()
   }
 
   /** Whether some offset past every entry is still selected (the last entry is non-empty). */
@@ -157,8 +157,9 @@ export function writeRangeSpecSeq (writer: PostcardWriter, seq: RangeSpecSeq): v
 }
 
 /** Reads a RangeSpecSeq; accepts any deltas (non-canonical sequences included). */
-export function readRangeSpecSeq (reader: PostcardReader): RangeSpecSeq {
+export function readRangeSpecSeq (reader: PostcardReader, budget?: RangeBudget): RangeSpecSeq {
   const count = reader.varint(reader.remaining)
+  budget?.entries(count)
   const entries: Array<{ offset: number, ranges: ChunkRanges }> = []
   let offset = 0
   for (let i = 0; i < count; i++) {
@@ -169,7 +170,7 @@ export function readRangeSpecSeq (reader: PostcardReader): RangeSpecSeq {
     }
     offset += delta
     if (!Number.isSafeInteger(offset)) throw new MalformedMessage('RangeSpecSeq offset overflows')
-    entries.push({ offset, ranges: readRangeSpec(reader) })
+    entries.push({ offset, ranges: readRangeSpec(reader, budget) })
   }
   return RangeSpecSeq.fromEntries(entries)
 }
@@ -190,11 +191,25 @@ export function decodeRangeSpecSeq (bytes: Uint8Array): RangeSpecSeq {
 /** The first offset at or after `from` whose ranges are not empty; undefined if there is none. */
 export function nextSelected (seq: RangeSpecSeq, from: number): number | undefined {
   const entries = seq.entries
-  for (let i = 0; i < entries.length; i++) {
+  // Start at the entry covering `from` (or the first one): a walk over the offsets of a request
+  // then costs the entries once in all, not once per offset.
+  for (let i = Math.max(0, entryAt(entries, from)); i < entries.length; i++) {
     const entry = entries[i] as { offset: number, ranges: ChunkRanges }
     const start = Math.max(entry.offset, from)
     const end = entries[i + 1]?.offset ?? Infinity
     if (start < end && !entry.ranges.isEmpty()) return start
   }
   return undefined
+}
+
+/** Index of the last entry whose offset is at most `offset`; -1 if there is none. */
+function entryAt (entries: ReadonlyArray<{ offset: number }>, offset: number): number {
+  let lo = 0
+  let hi = entries.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((entries[mid] as { offset: number }).offset <= offset) lo = mid + 1
+    else hi = mid
+  }
+  return lo - 1
 }

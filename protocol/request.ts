@@ -3,13 +3,14 @@ import { hashArg } from '../store/bao/validate.js'
 import { MalformedMessage } from '../store/codec/errors.js'
 import { PostcardReader, PostcardWriter } from '../store/codec/postcard.js'
 import { ChunkRanges, MAX_CHUNK } from '../store/ranges/chunk-ranges.js'
+import { DEFAULT_REQUEST_LIMITS, RangeBudget, type RequestLimits } from './limits.js'
 import { RangeSpecSeq, readRangeSpec, readRangeSpecSeq, writeRangeSpec, writeRangeSpecSeq } from './range-spec.js'
 
 /** The first byte of every request stream (PROTOCOL.md section 5); 2..7 are reserved. */
 export const RequestType = { Get: 0, Observe: 1, Push: 8, GetMany: 9 } as const
 
-/** Request bodies (after the type byte) larger than this are refused. */
-export const MAX_REQUEST_SIZE = 1 << 20
+/** Request bodies (after the type byte) larger than this are refused (the default limit). */
+export const MAX_REQUEST_SIZE = DEFAULT_REQUEST_LIMITS.maxRequestSize
 
 /** Which chunks of a blob and, through the HashSeq in it, of its children. */
 export interface GetRequest { hash: Uint8Array, ranges: RangeSpecSeq }
@@ -56,24 +57,26 @@ export function encodeRequest (request: Request): Uint8Array {
 
 /**
  * Decode one request. Bytes after a complete request are ignored, as iroh does (a requester may
- * send its body and close, and nothing else matters). Every failure is a MalformedMessage.
+ * send its body and close, and nothing else matters). A failure is a MalformedMessage; a request
+ * over `limits` is RequestTooLarge, raised before the parts over the limit are read.
  */
-export function decodeRequest (bytes: Uint8Array): { request: Request, length: number } {
+export function decodeRequest (bytes: Uint8Array, limits: Readonly<RequestLimits> = DEFAULT_REQUEST_LIMITS): { request: Request, length: number } {
   if (bytes.length === 0) throw new MalformedMessage('empty request')
   const type = bytes[0] as number
-  const reader = new PostcardReader(bytes.subarray(1, 1 + MAX_REQUEST_SIZE))
+  const reader = new PostcardReader(bytes.subarray(1, 1 + limits.maxRequestSize))
+  const budget = new RangeBudget(limits)
   let request: Request
   switch (type) {
     case RequestType.Get:
-      request = { type: 'get', request: readGetRequest(reader) }
+      request = { type: 'get', request: readGetRequest(reader, budget) }
       break
     case RequestType.Observe:
-      request = { type: 'observe', hash: reader.take(HASH_SIZE).slice(), ranges: readRangeSpec(reader) }
+      request = { type: 'observe', hash: reader.take(HASH_SIZE).slice(), ranges: readRangeSpec(reader, budget) }
       break
     case RequestType.Push: {
       const length = reader.varint(reader.remaining)
       const inner = new PostcardReader(reader.take(length))
-      request = { type: 'push', request: readGetRequest(inner) }
+      request = { type: 'push', request: readGetRequest(inner, budget) }
       if (inner.remaining !== 0) throw new MalformedMessage(`${inner.remaining} bytes after the pushed GetRequest`)
       break
     }
@@ -81,7 +84,7 @@ export function decodeRequest (bytes: Uint8Array): { request: Request, length: n
       const count = reader.varint(Math.floor(reader.remaining / HASH_SIZE))
       const hashes: Uint8Array[] = []
       for (let i = 0; i < count; i++) hashes.push(reader.take(HASH_SIZE).slice())
-      request = { type: 'getMany', hashes, ranges: readRangeSpecSeq(reader) }
+      request = { type: 'getMany', hashes, ranges: readRangeSpecSeq(reader, budget) }
       break
     }
     default:
@@ -95,8 +98,8 @@ function writeGetRequest (writer: PostcardWriter, request: GetRequest): void {
   writeRangeSpecSeq(writer, request.ranges)
 }
 
-function readGetRequest (reader: PostcardReader): GetRequest {
-  return { hash: reader.take(HASH_SIZE).slice(), ranges: readRangeSpecSeq(reader) }
+function readGetRequest (reader: PostcardReader, budget: RangeBudget): GetRequest {
+  return { hash: reader.take(HASH_SIZE).slice(), ranges: readRangeSpecSeq(reader, budget) }
 }
 
 /** One Observe message: the blob's size and its present chunks (absolute boundaries). */

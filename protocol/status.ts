@@ -1,10 +1,11 @@
-import { Aborted, Internal, MalformedMessage, NotFound, Permission, RateLimited } from './errors.js'
+import { Internal, MalformedMessage, NotFound, Permission, RateLimited, RequestTooLarge } from './errors.js'
 
 /**
  * How a response ends on verity's framed protocol (docs/PROTOCOL.md, "Framed responses"). 1 and
- * 2 are iroh's codes; iroh's 3 (internal or not found) is split in two.
+ * 2 are iroh's codes; iroh's 3 (internal or not found) is split in two; 6 is a request over the
+ * provider's limits (protocol/limits.ts).
  */
-export const Status = { Ok: 0, Permission: 1, RateLimited: 2, NotFound: 3, Internal: 4, Malformed: 5 } as const
+export const Status = { Ok: 0, Permission: 1, RateLimited: 2, NotFound: 3, Internal: 4, Malformed: 5, TooLarge: 6 } as const
 export type StatusCode = typeof Status[keyof typeof Status]
 
 /** The status a provider sends for an error raised while serving. */
@@ -12,8 +13,10 @@ export function statusOf (err: Error): StatusCode {
   switch (err.name) {
     case 'Permission': return Status.Permission
     case 'RateLimited': return Status.RateLimited
-    case 'NotFound': case 'MissingRange': return Status.NotFound
+    // A root that is not a HashSeq has no children to send: to the requester, they are not here.
+    case 'NotFound': case 'MissingRange': case 'InvalidHashSeq': return Status.NotFound
     case 'MalformedMessage': return Status.Malformed
+    case 'RequestTooLarge': return Status.TooLarge
     default: return Status.Internal
   }
 }
@@ -27,6 +30,8 @@ export function errorOf (status: number, message: string): Error {
     case Status.NotFound: return new NotFound('', text ?? 'the peer does not have the data asked for')
     case Status.Internal: return new Internal(text)
     case Status.Malformed: return new MalformedMessage(text ?? 'the peer could not read the request')
-    default: return new Aborted(`unknown status ${status} from the peer${text === undefined ? '' : `: ${text}`}`)
+    case Status.TooLarge: return new RequestTooLarge('', 0, 0, text ?? 'the request is over the peer\'s limits')
+    // Not a status of this protocol: the peer broke it (whatever data came before verified on its own).
+    default: return new MalformedMessage(`unknown end status ${status} from the peer${text === undefined ? '' : `: ${text}`}`)
   }
 }

@@ -2,18 +2,20 @@ import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../protocol/constants.js'
 import { runToStore, type ImportStats } from '../protocol/get/import.js'
 import { AtInitial, type FetchRequest, type OpenStream } from '../protocol/get/machine.js'
 import type { ByteStream } from '../protocol/interface.js'
-import { loadChildren } from '../protocol/provider/handlers.js'
 import { observeFrom } from '../protocol/observe.js'
 import { pushTo, type PushStats } from '../protocol/push.js'
 import { RangeSpecSeq } from '../protocol/range-spec.js'
 import type { GetRequest, ObserveItem } from '../protocol/request.js'
 import { CHUNK_SIZE } from '../store/bao/constants.js'
 import { hashArg } from '../store/bao/validate.js'
+import { HashSeqReader } from '../store/hash-seq.js'
 import type { Bitfield, BlobStore, HashAndFormat } from '../store/interface.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
 import type { PeerTarget } from './node/peer.js'
 import type { ConnectionPool } from './pool.js'
 import { BlobTicket } from './ticket.js'
+import { TransferWatch, type MinRate } from './transfer-watch.js'
+import { DEFAULT_REQUEST_LIMITS } from '../protocol/limits.js'
 
 /** What to fetch: a raw blob by hash, a hash with its format, or an explicit request. */
 export type Content = Uint8Array | HashAndFormat | GetRequest
@@ -27,7 +29,19 @@ export interface FetchOptions {
   onProgress?: (event: FetchProgress) => void
   /** Only these bytes of a raw blob (the chunks covering them are fetched). */
   range?: { offset: number, length: number }
+  /** A request that receives nothing for this long fails with Timeout. @default 15000 */
+  idleTimeoutMs?: number
+  /**
+   * A request that moves less than this over a whole window fails with TooSlow; `false` for no
+   * minimum. @default DEFAULT_MIN_RATE (4 KiB/s over 20 s)
+   */
+  minRate?: MinRate | false
+  /** The whole call must end within this, or it fails with Timeout. Undefined: no deadline. */
+  timeoutMs?: number
 }
+
+/** What a request gets to idle before it fails, unless the caller says otherwise. */
+const IDLE_TIMEOUT_MS = 15000
 
 export interface FetchResult extends ImportStats {
   /** Verified bytes already here before the fetch. */
@@ -41,8 +55,13 @@ export interface LocalInfo {
   bitfields: Map<string, Bitfield>
   /** Verified bytes present of what was asked. */
   localBytes: number
-  /** A request for exactly what is missing, or undefined when nothing is. */
+  /**
+   * A request for what is missing, or undefined when nothing is. It stays within what a provider
+   * accepts (protocol/limits.ts): when what is missing is more fragmented than that, it asks for
+   * the first part, and `truncated` says more is missing than it asks for.
+   */
   missing: () => GetRequest | undefined
+  truncated: boolean
 }
 
 /** Requests to other nodes: fetch what is missing, observe, push; through the shared pool. */
@@ -67,9 +86,9 @@ export class Remote {
     let childrenKnown = true
     if (childrenWanted) {
       if ((await this.store.status(request.hash)).status === 'complete') {
-        const children = await loadChildren(this.store, request.hash)
-        for (let i = 0; i < children.length && i + 1 < request.ranges.end(); i++) {
-          const child = children[i] as Uint8Array
+        const children = await HashSeqReader.open(this.store, request.hash)
+        for (let i = 0; i < children.count && i + 1 < request.ranges.end(); i++) {
+          const child = await children.get(i) as Uint8Array
           const bitfield = await this.store.bitfield(child)
           bitfields.set(hex(child), bitfield)
           wanted.push(account(bitfield, request.ranges.at(i + 1)))
@@ -78,12 +97,13 @@ export class Remote {
         childrenKnown = false
       }
     }
+    const limited = withinLimits(wanted)
     const missing = (): GetRequest | undefined => {
       if (!childrenKnown) return request // the root is not here yet: ask for all of it
       if (wanted.every(r => r.isEmpty())) return undefined
-      return { hash: request.hash, ranges: RangeSpecSeq.fromRanges(wanted) }
+      return { hash: request.hash, ranges: RangeSpecSeq.fromRanges(limited.ranges) }
     }
-    return { bitfields, localBytes, missing }
+    return { bitfields, localBytes, missing, truncated: childrenKnown && limited.truncated }
   }
 
   /**
@@ -93,13 +113,33 @@ export class Remote {
   async fetch (peer: PeerTarget, content?: Content, options: FetchOptions = {}): Promise<FetchResult> {
     const what = content ?? (peer instanceof BlobTicket ? { hash: peer.hash, format: peer.format } : undefined)
     if (what === undefined) throw new TypeError('content is required unless the peer is a ticket')
-    const before = await this.local(what, options)
-    const missing = before.missing()
-    options.onProgress?.({ type: 'local', localBytes: before.localBytes, missing })
-    if (missing === undefined) return { bytesRead: 0, bytesWritten: 0, elapsedMs: 0, localBytes: before.localBytes, complete: true }
-    const stats = await this.executeGet(peer, missing, options)
-    const after = await this.local(what, options)
-    return { ...stats, localBytes: before.localBytes, complete: after.missing() === undefined }
+    const deadline = options.timeoutMs === undefined ? undefined : new TransferWatch({ minRate: false, deadlineMs: options.timeoutMs })
+    const signals = [options.signal, deadline?.signal].filter(s => s !== undefined)
+    const each = { ...options, ...(signals.length === 0 ? {} : { signal: AbortSignal.any(signals) }), timeoutMs: undefined }
+    try {
+      const before = await this.local(what, options)
+      let missing = before.missing()
+      options.onProgress?.({ type: 'local', localBytes: before.localBytes, missing })
+      const stats = { bytesRead: 0, bytesWritten: 0, elapsedMs: 0, localBytes: before.localBytes, complete: true }
+      let truncated = before.truncated
+      // More fragmented than one request may ask: one request after another, while each brings something.
+      while (missing !== undefined) {
+        const round = await this.executeGet(peer, missing, each)
+        stats.bytesRead += round.bytesRead
+        stats.bytesWritten += round.bytesWritten
+        stats.elapsedMs += round.elapsedMs
+        const after = await this.local(what, options)
+        missing = after.missing()
+        stats.complete = missing === undefined
+        if (!truncated || round.bytesWritten === 0) break
+        truncated = after.truncated
+      }
+      return stats
+    } catch (err) {
+      throw deadline?.signal.aborted === true ? deadline.signal.reason : err
+    } finally {
+      deadline?.stop()
+    }
   }
 
   /** Send a Get as it is and store what verifies. */
@@ -140,22 +180,38 @@ export class Remote {
     }
   }
 
+  /**
+   * One request, watched: idle too long, below the minimum rate or past the deadline, it fails
+   * with Timeout or TooSlow (the verified part is kept).
+   */
   private async run (peer: PeerTarget, request: FetchRequest, options: FetchOptions): Promise<ImportStats> {
     const opened: Opened = {}
+    const watch = new TransferWatch({
+      idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+      ...(options.minRate === undefined ? {} : { minRate: options.minRate }),
+      ...(options.timeoutMs === undefined ? {} : { deadlineMs: options.timeoutMs })
+    })
+    const signal = options.signal === undefined ? watch.signal : AbortSignal.any([options.signal, watch.signal])
     try {
       const onProgress = options.onProgress
       const connected = await new AtInitial(this.opener(peer, opened), request, {
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-        ...(onProgress === undefined ? {} : { onBytes: (bytesRead: number) => onProgress({ type: 'progress', bytesRead }) })
+        signal,
+        onBytes: (bytesRead: number) => {
+          watch.progress(bytesRead)
+          onProgress?.({ type: 'progress', bytesRead })
+        }
       }).next()
       const stats = await runToStore(this.store, connected)
       opened.release?.()
       return stats
-    } catch (err) {
+    } catch (caught) {
+      const err = watch.signal.aborted ? watch.signal.reason as Error : caught as Error
       // Stop the provider sending what nobody reads any more.
-      opened.stream?.abort(err as Error)
-      opened.release?.(err as Error)
+      opened.stream?.abort(err)
+      opened.release?.(err)
       throw err
+    } finally {
+      watch.stop()
     }
   }
 
@@ -218,4 +274,25 @@ export function bytesOf (ranges: ChunkRanges, size: number): number {
 
 function hex (hash: Uint8Array): string {
   return Buffer.from(hash).toString('hex')
+}
+
+/**
+ * The first part of a request's per-blob ranges that fits a provider's limits
+ * (DEFAULT_REQUEST_LIMITS): each blob's ranges cut to the per-spec limit, blobs taken while the
+ * total and the entry count allow. `truncated` when something was left out.
+ */
+export function withinLimits (wanted: ChunkRanges[]): { ranges: ChunkRanges[], truncated: boolean } {
+  const limits = DEFAULT_REQUEST_LIMITS
+  const ranges: ChunkRanges[] = []
+  let left = limits.maxRanges
+  let truncated = false
+  for (const r of wanted) {
+    // Entries: at most one per blob, and the terminator.
+    if (ranges.length + 2 > limits.maxSeqEntries || left === 0) { truncated = truncated || wanted.slice(ranges.length).some(w => !w.isEmpty()); break }
+    const cut = r.head(Math.min(limits.maxRangesPerSpec, left))
+    if (cut !== r) truncated = true
+    left -= cut.rangeCount
+    ranges.push(cut)
+  }
+  return { ranges, truncated }
 }

@@ -1,5 +1,5 @@
 import type { BlobStore } from '../../store/interface.js'
-import { loadChildren } from '../provider/handlers.js'
+import { HashSeqReader } from '../../store/hash-seq.js'
 import { AtConnected, type ConnectedNext, type FetchRequest, type GetStats } from './machine.js'
 
 export interface ImportStats extends GetStats {
@@ -14,7 +14,7 @@ export interface ImportStats extends GetStats {
  */
 export async function runToStore (store: BlobStore, connected: AtConnected): Promise<ImportStats> {
   let bytesWritten = 0
-  let children: Uint8Array[] | undefined
+  let children: HashSeqReader | undefined
   let next: ConnectedNext = await connected.next()
   while (true) {
     switch (next.type) {
@@ -27,8 +27,8 @@ export async function runToStore (store: BlobStore, connected: AtConnected): Pro
       case 'child': {
         const request = connected.request
         if (request.type !== 'get') throw new TypeError('only a Get has HashSeq children')
-        children ??= await loadChildren(store, request.request.hash)
-        const hash = children[next.state.child]
+        children ??= await HashSeqReader.open(store, request.request.hash)
+        const hash = await children.get(next.state.child)
         next = hash === undefined ? { type: 'closing', state: next.state.finish() } : { type: 'blob', state: next.state.next(hash) }
         break
       }

@@ -1,4 +1,4 @@
-import { decodeHashSeq } from '../../store/collection.js'
+import { HashSeqReader } from '../../store/hash-seq.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore } from '../../store/interface.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
@@ -6,6 +6,7 @@ import { NotFound } from '../errors.js'
 import type { ResponseWriter } from '../frame.js'
 import { nextSelected, type RangeSpecSeq } from '../range-spec.js'
 import { encodeObserveItem, type GetRequest, type ObserveItem } from '../request.js'
+import { Yielder } from '../../store/yielder.js'
 
 /**
  * The provider's plain logic: each function writes one response from the store and throws on
@@ -19,7 +20,11 @@ export async function sendBlob (store: BlobStore, hash: Uint8Array, ranges: Chun
   for await (const piece of store.exportBao(hash, ranges, signal === undefined ? {} : { signal })) await out.write(piece)
 }
 
-/** Get: the root's ranges, then each selected child of the HashSeq in the root, in order. */
+/**
+ * Get: the root's ranges, then each selected child of the HashSeq in the root, in order. The root
+ * is read as a HashSeq only when children are asked for and it is one (complete, a multiple of 32
+ * bytes, within the HashSeq limit), a window of children at a time.
+ */
 export async function sendGet (store: BlobStore, request: GetRequest, out: ResponseWriter, signal?: AbortSignal): Promise<void> {
   const seq = request.ranges
   let offset = nextSelected(seq, 0)
@@ -28,26 +33,25 @@ export async function sendGet (store: BlobStore, request: GetRequest, out: Respo
     offset = nextSelected(seq, 1)
   }
   if (offset === undefined) return
-  const children = await loadChildren(store, request.hash)
-  while (offset !== undefined && offset - 1 < children.length) {
-    await sendBlob(store, children[offset - 1] as Uint8Array, seq.at(offset), out, signal)
+  const children = await HashSeqReader.open(store, request.hash)
+  const turns = new Yielder()
+  while (offset !== undefined && offset - 1 < children.count) {
+    signal?.throwIfAborted()
+    const child = await children.get(offset - 1, signal === undefined ? {} : { signal }) as Uint8Array
+    await sendBlob(store, child, seq.at(offset), out, signal)
     offset = nextSelected(seq, offset + 1)
+    if (turns.due()) await turns.pause()
   }
 }
 
 /** GetMany: entry i of the sequence applies to hashes[i]. */
 export async function sendGetMany (store: BlobStore, hashes: readonly Uint8Array[], seq: RangeSpecSeq, out: ResponseWriter, signal?: AbortSignal): Promise<void> {
+  const turns = new Yielder()
   for (let i = nextSelected(seq, 0); i !== undefined && i < hashes.length; i = nextSelected(seq, i + 1)) {
+    signal?.throwIfAborted()
     await sendBlob(store, hashes[i] as Uint8Array, seq.at(i), out, signal)
+    if (turns.due()) await turns.pause()
   }
-}
-
-/** The children of a HashSeq that must be complete here. */
-export async function loadChildren (store: BlobStore, hash: Uint8Array): Promise<Uint8Array[]> {
-  if ((await store.status(hash)).status !== 'complete') {
-    throw new NotFound(toHex(hash), `HashSeq ${toHex(hash)} is not complete here, so its children are unknown`)
-  }
-  return decodeHashSeq(await store.getBytes(hash))
 }
 
 /**

@@ -1,22 +1,54 @@
 import type { BlobStore } from '../../store/interface.js'
 import { countBytes } from '../count.js'
-import { Aborted, Permission } from '../errors.js'
+import { Aborted, Permission, Timeout } from '../errors.js'
 import { ResponseWriter } from '../frame.js'
 import { importResponse } from '../get/import.js'
 import type { Access, ByteStream, ProviderEvent, ProviderPolicy, RequestContext, RequestKind, TransferStats } from '../interface.js'
-import { MAX_REQUEST_SIZE } from '../request.js'
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js'
 import { Status, statusOf } from '../status.js'
+import { ByteBudget, Slots } from './admission.js'
 import { sendGet, sendGetMany, sendObserve } from './handlers.js'
 import { readRequest, type ReceivedRequest } from './read-request.js'
+
+/**
+ * What serving may cost, per connection and for the whole node. A request past a limit of its own
+ * is refused with RequestTooLarge; one that finds the node full waits its turn in a bounded queue,
+ * and past that is refused with RateLimited. Either way the connection stays up.
+ */
+export interface ServeLimits extends RequestLimits {
+  /** Get, GetMany and Push requests served at once on one connection; more wait. @default 16 */
+  maxRequestsPerConnection: number
+  /** Get, GetMany and Push requests served at once by the node; more wait. @default 64 */
+  maxRequests: number
+  /** Requests waiting for a place, node-wide; more are refused with RateLimited. @default 1024 */
+  maxQueuedRequests: number
+  /** Observe requests open at once, node-wide; more are refused with RateLimited. @default 1024 */
+  maxObservers: number
+  /** Bytes of requests being read at once, node-wide; more are refused with RateLimited. @default 16 MiB */
+  maxRequestBytesInFlight: number
+  /** Longest wait for a complete request once a stream opens. @default 30000 */
+  requestTimeoutMs: number
+  /** Longest a response write may wait for the requester to read (then the stream is reset). @default 30000 */
+  sendTimeoutMs: number
+}
+
+export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = Object.freeze({
+  ...DEFAULT_REQUEST_LIMITS,
+  maxRequestsPerConnection: 16,
+  maxRequests: 64,
+  maxQueuedRequests: 1024,
+  maxObservers: 1024,
+  maxRequestBytesInFlight: 16 << 20,
+  requestTimeoutMs: 30000,
+  sendTimeoutMs: 30000
+})
 
 export interface ProviderInit {
   store: BlobStore
   policy?: ProviderPolicy
   onEvent?: (event: ProviderEvent) => void
-  /** @default MAX_REQUEST_SIZE (1 MiB) */
-  maxRequestSize?: number
-  /** Longest wait for a complete request once a stream opens. @default 30000 */
-  requestTimeoutMs?: number
+  /** Any of DEFAULT_SERVE_LIMITS to change. */
+  limits?: Partial<ServeLimits>
 }
 
 const DEFAULT_ACCESS: Record<RequestKind, Access> = { get: 'all', getMany: 'all', observe: 'all', push: 'none' }
@@ -35,50 +67,79 @@ export interface StreamInfo {
  * status for the requester; the handlers hold the logic.
  */
 export class Provider {
+  readonly limits: Readonly<ServeLimits>
   private nextRequestId = 1
-  private readonly connections = new Set<string>()
+  /** Per connection: its places for requests served at once. */
+  private readonly connections = new Map<string, Slots>()
   private readonly policy: ProviderPolicy
+  private readonly requests: Slots
+  private readonly observers: Slots
+  private readonly requestBytes: ByteBudget
 
   constructor (private readonly init: ProviderInit) {
     this.policy = init.policy ?? {}
+    this.limits = Object.freeze({ ...DEFAULT_SERVE_LIMITS, ...init.limits })
+    this.requests = new Slots('requests', this.limits.maxRequests, this.limits.maxQueuedRequests)
+    this.observers = new Slots('observers', this.limits.maxObservers, 0)
+    this.requestBytes = new ByteBudget('request bytes', this.limits.maxRequestBytesInFlight)
+  }
+
+  /** What is in use now: requests served and waiting, observers, request bytes being read. */
+  load (): { requests: number, queued: number, observers: number, requestBytes: number } {
+    return { requests: this.requests.inUse, queued: this.requests.queued, observers: this.observers.inUse, requestBytes: this.requestBytes.inUse }
   }
 
   /** Serve one stream. Never throws: failures end the stream with a status and an event. */
   async serve (stream: ByteStream, info: StreamInfo): Promise<void> {
-    if (!this.connections.has(info.connectionId)) {
-      this.connections.add(info.connectionId)
+    let connection = this.connections.get(info.connectionId)
+    if (connection === undefined) {
+      connection = new Slots(`requests on connection ${info.connectionId}`, this.limits.maxRequestsPerConnection, this.limits.maxQueuedRequests)
+      this.connections.set(info.connectionId, connection)
       this.emit({ type: 'connected', peer: info.peer, connectionId: info.connectionId })
     }
     const started = performance.now()
     let context: RequestContext | undefined
     let received: ReceivedRequest | undefined
-    const out = new ResponseWriter(stream, info.framed, async bytes => {
+    const sending = watchWrites(stream, this.limits.sendTimeoutMs)
+    const out = new ResponseWriter(sending.stream, info.framed, async bytes => {
       if (context === undefined) return
       await this.policy.throttleSend?.(context, bytes)
       this.emit({ type: 'progress', context, bytesSent: out.bytesSent })
     })
     const stats = (): TransferStats => ({ bytesSent: out.bytesSent, bytesRead: received?.bytesRead ?? 0, durationMs: performance.now() - started })
+    const releases: Array<() => void> = []
     try {
       received = await readRequest(stream.source, {
-        maxSize: this.init.maxRequestSize ?? MAX_REQUEST_SIZE,
-        timeoutMs: this.init.requestTimeoutMs ?? 30000,
+        limits: this.limits,
+        timeoutMs: this.limits.requestTimeoutMs,
+        budget: this.requestBytes,
         signal: stream.closed
       })
       context = { peer: info.peer, connectionId: info.connectionId, requestId: this.nextRequestId++, request: received.request }
       this.emit({ type: 'requestReceived', context })
+      if (context.request.type === 'observe') {
+        releases.push(await this.observers.acquire(stream.closed))
+      } else {
+        // The connection's place first: one busy connection must not hold the node's places.
+        releases.push(await connection.acquire(stream.closed))
+        releases.push(await this.requests.acquire(stream.closed))
+      }
       await this.wrap(context, received, out, stream)
       await out.end(Status.Ok)
       this.emit({ type: 'completed', context, stats: stats() })
     } catch (err) {
-      const error = stream.closed.aborted && context?.request.type !== 'observe'
+      const error = sending.timedOut ?? (stream.closed.aborted && context?.request.type !== 'observe'
         ? new Aborted(`the requester went away: ${(err as Error).message}`)
-        : err as Error
+        : err as Error)
       if (stream.closed.aborted && context?.request.type === 'observe') {
         this.emit({ type: 'completed', context, stats: stats() })
         return
       }
       this.emit({ type: 'aborted', context, peer: info.peer, stats: stats(), error })
       await this.fail(stream, out, error)
+    } finally {
+      for (const release of releases.reverse()) release()
+      sending.stop()
     }
   }
 
@@ -129,6 +190,45 @@ export class Provider {
       // A listener's failure must not break serving.
     }
   }
+}
+
+/**
+ * The stream with a watch on its writes: one that waits for the requester to read for longer
+ * than `timeoutMs` resets the stream (a requester that stops reading must not hold its place and
+ * its buffers for ever). One timer per request, re-armed, not one per write.
+ */
+function watchWrites (stream: ByteStream, timeoutMs: number): { stream: ByteStream, timedOut: Timeout | undefined, stop: () => void } {
+  let since: number | undefined
+  let timer: NodeJS.Timeout | undefined
+  const watch = {
+    timedOut: undefined as Timeout | undefined,
+    stop: () => { clearTimeout(timer); timer = undefined },
+    stream: {
+      source: stream.source,
+      closed: stream.closed,
+      closeWrite: async () => { await stream.closeWrite() },
+      closeRead: async () => { await stream.closeRead() },
+      abort: (err: Error) => { stream.abort(err) },
+      write: async (bytes: Uint8Array) => {
+        since = performance.now()
+        timer ??= setTimeout(check, timeoutMs)
+        try {
+          await stream.write(bytes)
+        } finally {
+          since = undefined
+        }
+      }
+    } satisfies ByteStream
+  }
+  const check = (): void => {
+    timer = undefined
+    if (since === undefined) return // idle between writes: the next write re-arms
+    const waited = performance.now() - since
+    if (waited < timeoutMs) { timer = setTimeout(check, timeoutMs - waited); return }
+    watch.timedOut = new Timeout(`the requester read nothing for ${Math.round(waited)} ms`)
+    stream.abort(watch.timedOut)
+  }
+  return watch
 }
 
 async function allowed (access: Access, context: RequestContext): Promise<boolean> {

@@ -1,11 +1,15 @@
-import { MalformedMessage, Timeout } from '../errors.js'
-import { decodeRequest, MAX_REQUEST_SIZE, RequestType, type Request } from '../request.js'
+import { MalformedMessage, RequestTooLarge, Timeout } from '../errors.js'
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js'
+import { decodeRequest, RequestType, type Request } from '../request.js'
+import type { ByteBudget } from './admission.js'
 
 export interface ReadRequestOptions {
-  /** @default MAX_REQUEST_SIZE */
-  maxSize?: number
+  /** @default DEFAULT_REQUEST_LIMITS */
+  limits?: Readonly<RequestLimits>
   /** @default 30000 */
   timeoutMs?: number
+  /** Bytes of requests being read across the node: the bytes held here are taken from it. */
+  budget?: ByteBudget
   signal?: AbortSignal
 }
 
@@ -20,16 +24,20 @@ export interface ReceivedRequest {
 /**
  * Read one request from a stream. Get, GetMany and Observe are read to the end of the stream, as
  * iroh does (bytes after a complete request are ignored); a Push is read up to the end of its
- * length-prefixed GetRequest, and the rest of the stream is its data. A body over `maxSize`
- * bytes, or a request not complete within `timeoutMs`, fails at once without reading further.
+ * length-prefixed GetRequest, and the rest of the stream is its data. A body over the size limit
+ * fails at once with RequestTooLarge without reading further, as does a request over the other
+ * limits once decoded; a request not complete within `timeoutMs` fails with Timeout. The bytes
+ * held while reading are taken from `budget` and given back when this returns.
  */
 export async function readRequest (source: AsyncIterable<Uint8Array>, options: ReadRequestOptions = {}): Promise<ReceivedRequest> {
-  const maxSize = options.maxSize ?? MAX_REQUEST_SIZE
+  const limits = options.limits ?? DEFAULT_REQUEST_LIMITS
+  const maxSize = limits.maxRequestSize
   const timeoutMs = options.timeoutMs ?? 30000
   const iterator = source[Symbol.asyncIterator]()
   const parts: Uint8Array[] = []
   let total = 0
   let pushNeeds = 2 // bytes a push must have before it is worth parsing again
+  let taken = 0 // bytes taken from the budget
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Timeout(`no complete request within ${timeoutMs} ms`)), timeoutMs)
@@ -43,10 +51,15 @@ export async function readRequest (source: AsyncIterable<Uint8Array>, options: R
     while (true) {
       const next = await Promise.race([iterator.next(), timeout, aborted])
       if (next.done === true) break
+      // Held until this returns: a request's bytes count against the node's budget meanwhile.
+      const held = Math.max(0, Math.min(next.value.length, 2 + maxSize - total))
+      options.budget?.take(held)
+      taken += held
       parts.push(next.value)
       total += next.value.length
+      if (total > 1 + maxSize && parts[0]?.[0] !== RequestType.Push) throw tooLarge(total - 1, maxSize)
       if (parts[0]?.[0] === RequestType.Push && total >= pushNeeds) {
-        const push = tryPush(concat(parts, total), maxSize)
+        const push = tryPush(concat(parts, total), limits)
         if (typeof push === 'number') {
           pushNeeds = push
         } else {
@@ -65,18 +78,22 @@ export async function readRequest (source: AsyncIterable<Uint8Array>, options: R
           }
         }
       }
-      if (total > 1 + maxSize) throw new MalformedMessage(`request body over ${maxSize} bytes`)
+      if (total > 1 + maxSize) throw tooLarge(total - 1, maxSize)
     }
-    if (total > 1 + maxSize) throw new MalformedMessage(`request body over ${maxSize} bytes`)
-    const { request } = decodeRequest(concat(parts, total))
+    const { request } = decodeRequest(concat(parts, total), limits)
     return { request, bytesRead: total, rest: (async function * () {})() }
   } finally {
     clearTimeout(timer)
+    options.budget?.give(taken)
   }
 }
 
+function tooLarge (size: number, max: number): RequestTooLarge {
+  return new RequestTooLarge('maxRequestSize', size, max, `request body over ${max} bytes`)
+}
+
 /** A push whose GetRequest has fully arrived, with the bytes after it; else how many bytes it needs. */
-function tryPush (bytes: Uint8Array, maxSize: number): { request: Request, leftover: Uint8Array } | number {
+function tryPush (bytes: Uint8Array, limits: Readonly<RequestLimits>): { request: Request, leftover: Uint8Array } | number {
   let length = 0
   let at = 1
   for (let shift = 1; ; shift *= 128) {
@@ -86,9 +103,9 @@ function tryPush (bytes: Uint8Array, maxSize: number): { request: Request, lefto
     if ((byte & 0x80) === 0) break
     if (at > 5) throw new MalformedMessage('push length varint too long')
   }
-  if (length > maxSize) throw new MalformedMessage(`pushed request of ${length} bytes is over ${maxSize}`)
+  if (length > limits.maxRequestSize) throw tooLarge(length, limits.maxRequestSize)
   if (bytes.length < at + length) return at + length
-  const { request } = decodeRequest(bytes.subarray(0, at + length))
+  const { request } = decodeRequest(bytes.subarray(0, at + length), limits)
   return { request, leftover: bytes.subarray(at + length) }
 }
 

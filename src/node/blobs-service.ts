@@ -2,7 +2,7 @@ import type { Connection, Libp2pEvents, Startable, Stream, TypedEventTarget } fr
 import type { Registrar } from '@libp2p/interface-internal'
 import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../../protocol/constants.js'
 import type { ProviderEvent, ProviderPolicy } from '../../protocol/interface.js'
-import { Provider } from '../../protocol/provider/provider.js'
+import { Provider, type ServeLimits } from '../../protocol/provider/provider.js'
 import type { BlobStore } from '../../store/interface.js'
 import { byteStream } from './stream.js'
 
@@ -11,12 +11,10 @@ export interface BlobsServiceInit {
   /** Who may ask for what. @default get, getMany and observe for all, push for none */
   policy?: ProviderPolicy
   onEvent?: (event: ProviderEvent) => void
-  /** @default 1 MiB */
-  maxRequestSize?: number
-  /** Requests served at once on one connection, per protocol; more are reset. @default 64 */
+  /** What serving may cost (protocol/provider/provider.ts, DEFAULT_SERVE_LIMITS). */
+  limits?: Partial<ServeLimits>
+  /** Streams open at once on one connection, per protocol; libp2p resets more. @default 64 */
   maxStreamsPerConnection?: number
-  /** @default 30000 */
-  requestTimeoutMs?: number
 }
 
 export interface BlobsComponents {
@@ -34,8 +32,7 @@ export class BlobsService implements Startable {
       store: init.store,
       ...(init.policy === undefined ? {} : { policy: init.policy }),
       ...(init.onEvent === undefined ? {} : { onEvent: init.onEvent }),
-      ...(init.maxRequestSize === undefined ? {} : { maxRequestSize: init.maxRequestSize }),
-      ...(init.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: init.requestTimeoutMs })
+      ...(init.limits === undefined ? {} : { limits: init.limits })
     })
   }
 

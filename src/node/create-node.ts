@@ -8,6 +8,7 @@ import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { ProviderEvent, ProviderPolicy } from '../../protocol/interface.js'
+import type { ServeLimits } from '../../protocol/provider/provider.js'
 import { FsStore } from '../../store/fs-store.js'
 import type { BlobFormat, BlobStore } from '../../store/interface.js'
 import { MemStore } from '../../store/mem-store.js'
@@ -29,10 +30,13 @@ export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/udp/0/quic-v1', '/ip4/127.0.0.1/t
  */
 const UDP_BUFFER = 4 << 20
 
-export interface NodeLimits {
-  /** @default 1 MiB */
-  maxRequestSize?: number
-  /** @default 64 */
+/**
+ * What peers may cost this node: the provider's limits per request, per connection and node-wide
+ * (DEFAULT_SERVE_LIMITS in protocol/provider/provider.ts; docs/limits-and-security.md), and
+ * libp2p's own on streams and connections.
+ */
+export interface NodeLimits extends Partial<ServeLimits> {
+  /** Streams open at once on one connection, per protocol; libp2p resets more. @default 64 */
   maxStreamsPerConnection?: number
   /** Connections libp2p keeps open at most. @default 300 */
   maxConnections?: number
@@ -100,7 +104,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
           store: blobs,
           ...(options.provide === undefined ? {} : { policy: options.provide }),
           ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
-          ...(limits.maxRequestSize === undefined ? {} : { maxRequestSize: limits.maxRequestSize }),
+          limits: serveLimits(limits),
           ...(limits.maxStreamsPerConnection === undefined ? {} : { maxStreamsPerConnection: limits.maxStreamsPerConnection })
         })
       }
@@ -131,4 +135,10 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
     if (ownStore) await blobs.close()
     throw err
   }
+}
+
+/** The provider's part of the node's limits. */
+function serveLimits (limits: NodeLimits): Partial<ServeLimits> {
+  const { maxStreamsPerConnection: _streams, maxConnections: _connections, inboundConnectionsPerSecond: _rate, ...serve } = limits
+  return serve
 }

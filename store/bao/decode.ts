@@ -9,6 +9,7 @@ import { hashArg } from './validate.js'
 import { chunkNode } from './pair-source.js'
 import { parentNode, pushChildren, type WalkNode } from './walk.js'
 import type { ChunkRanges } from '../ranges/chunk-ranges.js'
+import { Yielder } from '../yielder.js'
 
 /** What the decoder yields; every item has been verified against the root hash. */
 export type DecodedItem =
@@ -61,8 +62,10 @@ export async function * decodeRanges (
   const stack: WalkNode[] = query.isEmpty()
     ? []
     : [{ startChunk: 0, chunks: tree.chunks, isRoot: true, expected: hash, index: 0 }]
+  const turns = new Yielder()
   while (stack.length > 0) {
     options.signal?.throwIfAborted()
+    if (turns.due()) await turns.pause()
     const node = stack.pop() as WalkNode
     const end = node.startChunk + node.chunks
     if (node.chunks <= tree.blockChunks && query.containsRange(node.startChunk, end)) {

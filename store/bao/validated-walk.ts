@@ -9,6 +9,7 @@ import { BaoTree } from './tree.js'
 import { hashArg } from './validate.js'
 import { parentNode, pushChildren, type WalkNode } from './walk.js'
 import type { ChunkRanges } from '../ranges/chunk-ranges.js'
+import { Yielder } from '../yielder.js'
 
 export interface LocalBlob {
   /** The blob's BLAKE3 hash: every pair and every byte is checked against it. */
@@ -57,8 +58,11 @@ export async function * walkValidated (blob: LocalBlob, ranges: ChunkRanges, sig
    */
   let loaded: { startChunk: number, chunks: number, data: Uint8Array } | undefined
 
+  // A request for many scattered chunks of a blob in memory is all microtasks: let others run.
+  const turns = new Yielder()
   while (stack.length > 0) {
     signal?.throwIfAborted()
+    if (turns.due()) await turns.pause()
     const node = stack.pop() as WalkNode
     const end = node.startChunk + node.chunks
     if (present !== undefined && !present.intersects(node.startChunk, end)) {

@@ -30,12 +30,17 @@ export async function verity (args: string[], options: { cwd?: string, onLine?: 
  * A long-running `verity` process (send, serve) started and left running: the first line it
  * prints on stdout (a ticket, a URL), and how to end it with Ctrl-C (SIGINT) and get its exit code.
  */
-export async function startVerity (args: string[]): Promise<{ line: string, stop: () => Promise<number | null> }> {
+export async function startVerity (args: string[]): Promise<{ line: string, pid: number, stop: () => Promise<number | null>, signal: (name: NodeJS.Signals) => Promise<number | null> }> {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
   const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()
   if (first.done === true) throw new Error(`verity ${args[0] ?? ''} printed nothing: ${stderr}`)
   const exited = new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
-  return { line: (first.value as string).trim(), stop: async () => { child.kill('SIGINT'); return await exited } }
+  return {
+    line: (first.value as string).trim(),
+    pid: child.pid as number,
+    stop: async () => { child.kill('SIGINT'); return await exited },
+    signal: async name => { child.kill(name); return await exited }
+  }
 }
