@@ -107,27 +107,42 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
     return commits
   }
 
+  /**
+   * Pairs verified against the hash but not yet under a verified leaf. A pair's place (its node
+   * number) follows from the tree shape, which the unproven size header draws: only a leaf that
+   * verifies below a pair proves the pair sits where the header put it. So pairs are written only
+   * then, and a lying size cannot place one far out in the pairs file.
+   */
+  let unconfirmed: Unconfirmed[] = []
   try {
     for await (const item of decodeRanges(hash, ranges, stream, options.signal === undefined ? {} : { signal: options.signal })) {
       switch (item.type) {
         case 'size': {
           declared = item.size
           const entry = await ctx.loadEntry(hex)
-          if (entry !== undefined && entry.size !== declared && (entry.sizeVerified || !entry.present.isEmpty())) {
-            throw new InvalidSize(declared, `stream declares size ${declared}, the store holds ${entry.sizeVerified ? 'the proven' : 'a declared'} size ${entry.size}`)
-          }
+          if (entry !== undefined) checkDeclared(entry, declared)
           complete = entry?.complete === true
           continue
         }
         case 'parent':
-          if (!complete) pending.pairs.push({ index: (item.node - 1) / 2, pair: item.pair.slice() })
+          if (!complete) unconfirmed.push({ ...span(item.node, GROUP_SIZE / CHUNK_SIZE), block: true, node: item.node, pair: item.pair.slice() })
           continue
         case 'chunkParent':
-          if (!complete) pending.chunkPairs.push({ node: item.node, pair: item.pair.slice() })
+          if (!complete) unconfirmed.push({ ...span(item.node, 1), block: false, node: item.node, pair: item.pair.slice() })
           continue
         case 'leaf': {
           if (complete) continue
           const { offset, data } = item
+          if (unconfirmed.length > 0) {
+            const first = Math.floor(offset / CHUNK_SIZE)
+            const end = Math.ceil((offset + data.length) / CHUNK_SIZE)
+            unconfirmed = unconfirmed.filter(u => {
+              if (u.start > first || u.end < end) return true
+              if (u.block) pending.pairs.push({ index: (u.node - 1) / 2, pair: u.pair })
+              else pending.chunkPairs.push({ node: u.node, pair: u.pair })
+              return false
+            })
+          }
           pending.buffer ??= pool.take()
           pending.buffer.set(data, pending.used)
           const last = pending.runs[pending.runs.length - 1]
@@ -161,6 +176,31 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
   return { bytesWritten: written, complete }
 }
 
+/** A verified pair waiting for a leaf below it; `start..end` are the chunks under its node. */
+interface Unconfirmed { start: number, end: number, block: boolean, node: number, pair: Uint8Array }
+
+/** Chunks under in-order node `node` of a tree whose leaves are `unit` chunks (parent over [s, s + 2^L) leaves = 2s + 2^L - 1). */
+function span (node: number, unit: number): { start: number, end: number } {
+  const width = 2 ** trailingOnes(node)
+  const first = (node + 1 - width) / 2
+  return { start: first * unit, end: (first + width) * unit }
+}
+
+/**
+ * Whether a stream declaring `declared` bytes may add to what the store holds. A proven size is a
+ * fact: another declaration is a lie. An unproven one is a claim like the new one, except that
+ * the present chunks are real (each verified on a path from the root): a declaration that ends
+ * before them is a lie; any other replaces the claim.
+ */
+function checkDeclared (entry: Entry, declared: number): void {
+  if (entry.size === declared) return
+  if (entry.sizeVerified) throw new InvalidSize(declared, `stream declares size ${declared}, the store holds the proven size ${entry.size}`)
+  const chunks = Math.max(1, Math.ceil(declared / CHUNK_SIZE))
+  const present = entry.present.boundaries
+  const end = present.length % 2 === 1 ? Infinity : present[present.length - 1] ?? 0
+  if (end > chunks) throw new InvalidSize(declared, `stream declares size ${declared}, but verified chunks up to ${end} are here`)
+}
+
 /** Write a batch: one write per run of adjacent leaf bytes, one per run of adjacent pairs. */
 async function writeBatch (files: { data: BlobFile, pairs: BlobFile }, batch: Pending): Promise<void> {
   const leaves = batch.buffer ?? new Uint8Array(0) // no buffer: no leaves, no runs
@@ -179,16 +219,13 @@ async function writeBatch (files: { data: BlobFile, pairs: BlobFile }, batch: Pe
 /** Record a synced batch in the entry; returns verified bytes recorded and whether the blob is complete. */
 async function record (ctx: ImportContext, hash: Uint8Array, hex: string, size: number, batch: Pending,
   files: { data: BlobFile, pairs: BlobFile }): Promise<{ written: number, complete: boolean }> {
-  let existing = await ctx.loadEntry(hex)
+  const existing = await ctx.loadEntry(hex)
   if (existing?.complete === true) return { written: 0, complete: true }
   if (existing !== undefined && existing.size !== size) {
-    // Checked when the stream began, but another import may have recorded since.
-    if (existing.sizeVerified || !existing.present.isEmpty()) {
-      throw new InvalidSize(size, `stream declares size ${size}, the store holds ${existing.sizeVerified ? 'the proven' : 'a declared'} size ${existing.size}`)
-    }
-    // Nothing kept under the old claim: start over with this one. Pairs left in the pairs file
-    // are never read, since every path to a present chunk is rewritten by the import that brings it.
-    existing = undefined
+    // Checked when the stream began, but another import may have recorded since. A new claim
+    // replaces an unproven one; what is present stays (its pairs are keyed by node, whatever the size).
+    checkDeclared(existing, size)
+    existing.size = size
   }
   const entry: Entry = existing ?? { size, sizeVerified: false, present: ChunkRanges.empty(), complete: false, chunkPairs: new Map() }
   const tree = new BaoTree(size, GROUP_LOG)

@@ -168,8 +168,10 @@ export async function ls (argv: string[], ctx: CommandContext = {}): Promise<num
       if (status.status === 'absent') continue
       const present = status.status === 'complete' ? status.size : bytesOf((await store.bitfield(hash)).ranges.canonicalize(status.size), status.size)
       const names = tags.get(hex) ?? []
-      out.event({ type: 'blob', hash: hex, status: status.status, size: status.size, presentBytes: present, tags: names })
-      const state = status.status === 'complete' ? 'complete' : `partial ${size(present)} of`
+      // A partial blob's size is what its provider declared until the last chunk proves it.
+      const proven = status.status === 'complete' || status.sizeVerified
+      out.event({ type: 'blob', hash: hex, status: status.status, size: status.size, sizeVerified: proven, presentBytes: present, tags: names })
+      const state = status.status === 'complete' ? 'complete' : `partial ${size(present)} of${proven ? '' : ' (declared, unproven)'}`
       out.result(`${hex}  ${state} ${size(status.size)}${names.length > 0 ? `  ${names.join(',')}` : ''}`)
     }
     return 0

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, openSync, readSync, rmSync, writeSync, closeSync, readdirSync, writeFileSync, existsSync, truncateSync } from 'node:fs'
+import { mkdtempSync, openSync, readSync, rmSync, writeSync, closeSync, readdirSync, writeFileSync, existsSync, truncateSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GROUP_SIZE } from '../../store/bao/constants.js'
@@ -31,6 +31,48 @@ describe('FsStore on disk', function () {
     }
     const again = await FsStore.open(dir)
     await again.close()
+  })
+
+  it('sizes no file from an unverified size header: a lying size leaves files no larger than what verified', async () => {
+    const source = new MemStore()
+    const real = 1024 * 1024 + 100 // 65 groups, the last one 100 bytes
+    const data = randomBytes(real, 41)
+    const { hash } = await source.addBytes(data)
+    const honest = concat(await collect(source.exportBao(hash, ChunkRanges.all())))
+    const withSize = (size: bigint): Uint8Array => {
+      const copy = honest.slice()
+      new DataView(copy.buffer).setBigUint64(0, size, true)
+      return copy
+    }
+    const store = await FsStore.open(dir)
+    // Apparent sizes: a sparse file written far out would show here.
+    const files = (): Array<[string, number]> => readdirSync(join(dir, 'data')).map(name => [name, statSync(join(dir, 'data', name)).size])
+    try {
+      // 2^50 bytes: the root pair verifies (it is the real one), nothing under it can.
+      const huge = await rejection(() => store.importBao(hash, ChunkRanges.all(), [withSize(2n ** 50n)] as unknown as AsyncIterable<Uint8Array>))
+      assert.match(huge.name, /^(ParentHashMismatch|LeafHashMismatch)$/)
+      assert.equal((await store.status(hash)).status, 'absent', 'nothing verified: no entry, no claim of 1 PiB')
+      assert.deepEqual(files(), [], 'no file at all')
+      // A size a few KiB off: every group but the last verifies; the files hold just those.
+      const near = await rejection(() => store.importBao(hash, ChunkRanges.all(), [withSize(BigInt(real + 5000))] as unknown as AsyncIterable<Uint8Array>))
+      assert.match(near.name, /^(LeafHashMismatch|UnexpectedEnd)$/)
+      const status = await store.status(hash)
+      assert.deepEqual(status, { status: 'partial', size: real + 5000, sizeVerified: false })
+      const verified = 64 * GROUP_SIZE
+      for (const [name, bytes] of files()) {
+        const max = name.endsWith('.data') ? verified : new BaoTree(real).blocks * 64
+        assert.ok(bytes <= max, `${name} is ${bytes} bytes, at most ${max} verified`)
+      }
+      // The honest size replaces the unproven claim, and the last chunk proves it.
+      await store.importBao(hash, ChunkRanges.all(), [honest] as unknown as AsyncIterable<Uint8Array>)
+      assert.deepEqual(await store.status(hash), { status: 'complete', size: real })
+      assert.ok(Buffer.from(await store.getBytes(hash)).equals(data))
+      // Now the size is proven: another one is a lie.
+      const after = await rejection(() => store.importBao(hash, ChunkRanges.all(), [withSize(BigInt(real + 5000))] as unknown as AsyncIterable<Uint8Array>))
+      assert.equal(after.name, 'InvalidSize')
+    } finally {
+      await store.close()
+    }
   })
 
   it('keeps blobs, partial blobs and tags across a reopen', async () => {
