@@ -23,6 +23,8 @@ export interface Backend {
    */
   putEntry: (hex: string, entry: Entry, durable?: boolean) => Promise<void>
   deleteEntry: (hex: string) => Promise<void>
+  /** Delete these entries at once (FsStore: one LevelDB batch, synced): all of them or none. */
+  deleteEntries: (hexes: string[]) => Promise<void>
   entries: () => AsyncIterable<[string, Entry]>
 
   getTag: (name: string) => Promise<HashAndFormat | undefined>

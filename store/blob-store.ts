@@ -13,7 +13,8 @@ import { hashArg } from './bao/validate.js'
 import { walkValidated, type LocalBlob } from './bao/validated-walk.js'
 import { startAdd } from './add-handle.js'
 import type { Backend, BlobFile } from './backend.js'
-import { decodeCollectionMeta, decodeHashSeq, encodeCollectionMeta, encodeHashSeq, safeName } from './collection.js'
+import { decodeCollectionMeta, encodeCollectionMeta, encodeHashSeq, safeName } from './collection.js'
+import { HashSeqReader } from './hash-seq.js'
 import type { Entry } from './entry.js'
 import { InvalidHashSeq, NotFound, StoreClosed } from './errors.js'
 import { toHex } from './hash-text.js'
@@ -26,6 +27,7 @@ import { KeyedMutex } from './keyed-mutex.js'
 import { Observers } from './observers.js'
 import { ChunkRanges } from './ranges/chunk-ranges.js'
 import { outboardToPairs, scanBlob, type Scan } from './verify.js'
+import { Collector } from './gc.js'
 
 /** Bytes read per step when adding a file or stream. */
 const READ_SIZE = 1 << 20
@@ -43,17 +45,28 @@ export class BaseStore implements BlobStore {
   private readonly writers = new KeyedMutex()
   private readonly observers = new Observers()
   private readonly pins = new Map<string, number>()
-  /** While GC runs: values tagged or pinned since it started, to be kept whatever it marked. */
-  private gcProtect: { hexes: Set<string>, queue: HashAndFormat[] } | undefined
-  private gcRun: Promise<GcResult> | undefined
+  private readonly collector: Collector
   private autoTag = 0
   private closed = false
   /** Imports under way: close() stops them, and they record what they verified before it returns. */
   private readonly imports = new Set<{ controller: AbortController, done: Promise<unknown> }>()
 
   constructor (protected readonly backend: Backend) {
+    this.collector = new Collector({
+      backend,
+      exclusive: (key, fn) => this.writers.run(key, fn),
+      pinned: hex => this.pins.has(hex),
+      store: this,
+      changed: (hex, entry) => { this.observers.notify(hex, bitfieldOf(entry)) }
+    })
     this.tags = {
-      set: async (name, value) => { this.open(); this.protect(value); await this.backend.putTag(name, checkValue(value)) },
+      set: async (name, value) => {
+        this.open()
+        const checked = checkValue(value)
+        // Before the tag is written: a GC under way keeps the blob, or puts it back.
+        await this.collector.keep(checked)
+        await this.backend.putTag(name, checked)
+      },
       get: async name => this.backend.getTag(name),
       delete: async name => { await this.backend.deleteTag(name) },
       list: prefix => this.listTags(prefix ?? ''),
@@ -288,7 +301,9 @@ export class BaseStore implements BlobStore {
     const checked = checkValue(value)
     const hex = toHex(checked.hash)
     this.pins.set(hex, (this.pins.get(hex) ?? 0) + 1)
-    this.protect(checked)
+    // The pin itself keeps the blob from a GC's commit and purge; this brings back an entry a
+    // commit took a moment ago. If that fails, the purge still sees the pin and restores it.
+    this.collector.keep(checked).catch(() => {})
     let released = false
     return {
       value: checked,
@@ -317,69 +332,22 @@ export class BaseStore implements BlobStore {
   }
 
   async readCollection (hash: Uint8Array): Promise<CollectionEntry[]> {
-    const [metaHash, ...files] = decodeHashSeq(await this.getBytes(hash))
+    const [metaHash, ...files] = await collectChildren(await HashSeqReader.open(this, hash))
     if (metaHash === undefined) throw new InvalidHashSeq('empty HashSeq is not a collection')
     const names = decodeCollectionMeta(await this.getBytes(metaHash))
     if (names.length !== files.length) throw new InvalidHashSeq(`collection has ${names.length} names for ${files.length} blobs`)
     return names.map((name, i) => ({ name, hash: files[i] as Uint8Array }))
   }
 
-  /** One GC at a time; a second call shares the run in progress. */
-  gc (): Promise<GcResult> {
-    this.gcRun ??= this.collect().finally(() => { this.gcRun = undefined })
-    return this.gcRun
-  }
-
   /**
-   * Mark from tags, pins and one level of HashSeq children; sweep the rest. A value tagged or
-   * pinned after the mark started is protected (with its HashSeq children) before any deletion
-   * is decided; a blob whose deletion was already under way when it was tagged stays deleted.
+   * Mark from tags, pins and one level of HashSeq children; delete the rest. A blob tagged or
+   * pinned at any moment before this resolves is kept (store/gc.ts).
    */
-  private async collect (): Promise<GcResult> {
+  gc (): Promise<GcResult> {
     this.open()
-    const protect = { hexes: new Set<string>(), queue: [] as HashAndFormat[] }
-    this.gcProtect = protect
-    try {
-      const live = new Set<string>()
-      const roots: HashAndFormat[] = []
-      for await (const { value } of this.listTags('')) roots.push(value)
-      for (const hex of this.pins.keys()) live.add(hex)
-      for (const root of roots) await this.mark(root, live)
-      const victims: string[] = []
-      for await (const [hex] of this.backend.entries()) if (!live.has(hex)) victims.push(hex)
-      const deleted: string[] = []
-      for (const hex of victims) {
-        const removed = await this.writers.run(hex, async () => {
-          while (protect.queue.length > 0) await this.mark(protect.queue.shift() as HashAndFormat, protect.hexes)
-          if (protect.hexes.has(hex) || this.pins.has(hex)) return false
-          await this.backend.deleteEntry(hex)
-          await this.backend.removeBlob(hex)
-          this.observers.notify(hex, bitfieldOf(undefined))
-          return true
-        })
-        if (removed) deleted.push(hex)
-      }
-      return { deleted }
-    } finally {
-      this.gcProtect = undefined
-    }
-  }
-
-  /** Mark a value and, for a complete HashSeq, its children. */
-  private async mark (value: HashAndFormat, live: Set<string>): Promise<void> {
-    const hex = toHex(value.hash)
-    live.add(hex)
-    if (value.format !== 'hashseq') return
-    const entry = await this.loadEntry(hex)
-    if (entry?.complete !== true || entry.size % 32 !== 0) return
-    for (const child of decodeHashSeq(await this.getBytes(value.hash))) live.add(toHex(child))
-  }
-
-  /** During GC, remember what was tagged or pinned so that this GC keeps it. */
-  private protect (value: HashAndFormat): void {
-    if (this.gcProtect === undefined) return
-    this.gcProtect.hexes.add(toHex(value.hash))
-    if (value.format === 'hashseq') this.gcProtect.queue.push(value)
+    return this.collector.gc(async function * (this: BaseStore) {
+      for await (const { value } of this.listTags('')) yield value
+    }.bind(this))
   }
 
   private async * listTags (prefix: string): AsyncGenerator<{ name: string, value: HashAndFormat }> {
@@ -447,7 +415,7 @@ export class BaseStore implements BlobStore {
     this.closed = true
     for (const active of this.imports) active.controller.abort(new StoreClosed())
     await Promise.allSettled([...this.imports].map(active => active.done))
-    await this.gcRun?.catch(() => {})
+    await this.collector.settled()
     await this.backend.close()
   }
 
@@ -527,6 +495,12 @@ function chunkSpan (node: number): [number, number] {
   while (Math.floor(node / span) % 2 === 1) span *= 2
   const start = (node + 1 - span) / 2
   return [start, start + span]
+}
+
+async function collectChildren (reader: HashSeqReader): Promise<Uint8Array[]> {
+  const children: Uint8Array[] = []
+  for await (const child of reader) children.push(child)
+  return children
 }
 
 function bitfieldOf (entry: Entry | undefined): Bitfield {

@@ -70,6 +70,11 @@ class FsBackend implements Backend {
     await this.db.del(ENTRY + hex, { sync: true })
   }
 
+  async deleteEntries (hexes: string[]): Promise<void> {
+    if (hexes.length === 0) return
+    await this.db.batch(hexes.map(hex => ({ type: 'del' as const, key: ENTRY + hex })), { sync: true })
+  }
+
   async * entries (): AsyncGenerator<[string, Entry]> {
     for await (const [key, value] of this.db.iterator({ gte: ENTRY, lt: 'e0' })) {
       yield [key.slice(ENTRY.length), decodeEntry(value)]

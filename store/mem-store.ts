@@ -71,6 +71,10 @@ class MemBackend implements Backend {
     this.entryMap.delete(hex)
   }
 
+  async deleteEntries (hexes: string[]): Promise<void> {
+    for (const hex of hexes) this.entryMap.delete(hex)
+  }
+
   async * entries (): AsyncGenerator<[string, Entry]> {
     for (const [hex, entry] of [...this.entryMap]) yield [hex, entry]
   }
