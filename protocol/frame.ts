@@ -5,7 +5,7 @@ import type { ByteStream } from './interface.js'
 
 /** Payload bytes gathered before a frame is sent: few, large transport writes. */
 export const FRAME_SIZE = 256 << 10
-/** Longest status message read back; longer ones are cut. */
+/** Longest status message, in UTF-8 bytes: the writer cuts longer ones, the reader refuses them. */
 const MAX_MESSAGE = 1024
 
 /**
@@ -64,7 +64,7 @@ export class ResponseWriter {
   async end (status: StatusCode = Status.Ok, message = ''): Promise<void> {
     if (status === Status.Ok || this.framed || this.bytesSent === 0) await this.flush()
     if (this.framed) {
-      const text = new TextEncoder().encode(message.slice(0, MAX_MESSAGE))
+      const text = utf8Prefix(message, MAX_MESSAGE)
       await this.stream.write(new PostcardWriter().byte(0).byte(status).varint(text.length).bytes(text).finish())
       await this.stream.closeWrite()
     } else if (status === Status.Ok || (status === Status.NotFound && this.bytesSent === 0)) {
@@ -78,21 +78,21 @@ export class ResponseWriter {
 
 /**
  * Payload of a framed response, as slices of what arrives (no copies). Ends at an Ok end frame;
- * an error end frame throws the named error for its status; a stream that ends or resets without
- * an end frame throws Aborted; bytes after the end frame throw MalformedMessage.
+ * an error end frame throws the named error for its status (MalformedMessage for a status this
+ * side does not know); a stream that ends or resets without an end frame throws Aborted; bytes
+ * after the end frame, or a message longer than MAX_MESSAGE, throw MalformedMessage.
  */
 export async function * deframe (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   let remaining = 0 // payload bytes left in the current frame
   let header: number[] = [] // bytes of a header split across slices
-  let end: number[] | undefined // bytes of the end frame, once it began
+  let end: EndFrame | undefined // the end frame, once it began
   try {
     for await (const chunk of source) {
       let at = 0
       while (at < chunk.length) {
         if (end !== undefined) {
-          end.push(...chunk.subarray(at, at + MAX_MESSAGE + 8 - end.length))
-          at = chunk.length
-          if (end.length >= MAX_MESSAGE + 8) throw new MalformedMessage('end frame too long')
+          if (end.done) throw new MalformedMessage(`${chunk.length - at} bytes after the end frame`)
+          at = end.feed(chunk, at)
           continue
         }
         if (remaining > 0) {
@@ -111,7 +111,7 @@ export async function * deframe (source: AsyncIterable<Uint8Array>): AsyncGenera
         let length = 0
         for (let i = header.length - 1; i >= 0; i--) length = length * 128 + ((header[i] as number) & 0x7f)
         header = []
-        if (length === 0) end = []
+        if (length === 0) end = new EndFrame()
         else remaining = length
       }
     }
@@ -120,24 +120,49 @@ export async function * deframe (source: AsyncIterable<Uint8Array>): AsyncGenera
     throw Object.assign(new Aborted(`the stream failed: ${(err as Error).message}`), { cause: err })
   }
   if (end === undefined || remaining > 0) throw new Aborted('the stream ended without an end frame')
-  const { status, message, length } = parseEnd(end)
-  if (length !== end.length) throw new MalformedMessage(`${end.length - length} bytes after the end frame`)
-  if (status !== Status.Ok) throw errorOf(status, message)
+  if (!end.done) throw new Aborted('the stream ended inside the end frame')
+  if (end.status !== Status.Ok) throw errorOf(end.status, new TextDecoder().decode(Uint8Array.from(end.message)))
 }
 
-function parseEnd (bytes: number[]): { status: number, message: string, length: number } {
-  if (bytes.length < 2) throw new Aborted('the stream ended inside the end frame')
-  const status = bytes[0] as number
-  let length = 0
-  let at = 1
-  for (let shift = 1; ; shift *= 128) {
-    const byte = bytes[at++]
-    if (byte === undefined) throw new Aborted('the stream ended inside the end frame')
-    length += (byte & 0x7f) * shift
-    if ((byte & 0x80) === 0) break
-    if (at > 4) throw new MalformedMessage('end frame length varint too long')
+/** The end frame after its `00`: `status varint(len) message[len]`, read byte by byte as it arrives. */
+class EndFrame {
+  status = -1
+  readonly message: number[] = []
+  private length: number | undefined
+  private lengthBytes = 0
+  private partial = 0
+
+  get done (): boolean {
+    return this.length !== undefined && this.message.length === this.length
   }
-  if (bytes.length < at + length) throw new Aborted('the stream ended inside the end frame')
-  const message = new TextDecoder().decode(Uint8Array.from(bytes.slice(at, at + length)))
-  return { status, message, length: at + length }
+
+  /** Take what belongs to the end frame from `chunk` at `at`; returns where it stopped. */
+  feed (chunk: Uint8Array, at: number): number {
+    while (at < chunk.length && !this.done) {
+      const byte = chunk[at++] as number
+      if (this.status === -1) {
+        this.status = byte
+      } else if (this.length === undefined) {
+        this.partial += (byte & 0x7f) * 128 ** this.lengthBytes++
+        if ((byte & 0x80) !== 0) {
+          if (this.lengthBytes >= 3) throw new MalformedMessage('end frame length varint too long')
+          continue
+        }
+        if (this.partial > MAX_MESSAGE) throw new MalformedMessage(`end frame message of ${this.partial} bytes is over ${MAX_MESSAGE}`)
+        this.length = this.partial
+      } else {
+        this.message.push(byte)
+      }
+    }
+    return at
+  }
+}
+
+/** The longest prefix of `text` whose UTF-8 encoding fits in `max` bytes (no character cut). */
+function utf8Prefix (text: string, max: number): Uint8Array {
+  const bytes = new TextEncoder().encode(text)
+  if (bytes.length <= max) return bytes
+  let cut = max
+  while (cut > 0 && ((bytes[cut] as number) & 0xc0) === 0x80) cut-- // a continuation byte: back to its start
+  return bytes.subarray(0, cut)
 }

@@ -38,7 +38,7 @@ describe('framed responses', () => {
 
   it('turns each status into its named error, after the valid prefix', async () => {
     const names: Array<[number, string]> = [[Status.Permission, 'Permission'], [Status.RateLimited, 'RateLimited'],
-      [Status.NotFound, 'NotFound'], [Status.Internal, 'Internal'], [Status.Malformed, 'MalformedMessage'], [77, 'Aborted']]
+      [Status.NotFound, 'NotFound'], [Status.Internal, 'Internal'], [Status.Malformed, 'MalformedMessage'], [Status.TooLarge, 'RequestTooLarge'], [77, 'MalformedMessage']]
     for (const [status, name] of names) {
       const { stream, written } = recorder()
       const out = new ResponseWriter(stream, true)
@@ -57,6 +57,33 @@ describe('framed responses', () => {
     assert.equal((await rejection(() => collect(deframe(sliced(new Uint8Array([3, 1, 2])))))).name, 'Aborted')
     assert.equal((await rejection(() => collect(deframe(sliced(new Uint8Array([0, 0, 0, 9])))))).name, 'MalformedMessage')
     assert.equal((await rejection(() => collect(deframe(sliced(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff])))))).name, 'MalformedMessage')
+  })
+
+  it('reads an end frame before any data as the status it is, and says what is wrong with a bad one', async () => {
+    const read = async (bytes: number[], cuts: number[] = []): Promise<Error> => await rejection(() => collect(deframe(sliced(Uint8Array.from(bytes), cuts))))
+    const notFound = await read([0, Status.NotFound, 2, 0x68, 0x69], [1, 2, 3])
+    assert.equal(notFound.name, 'NotFound')
+    assert.match(notFound.message, /hi/)
+    // An end frame followed by anything, a little or a lot: bytes after the end frame.
+    for (const extra of [1, 100, 5000]) {
+      const error = await read([0, Status.NotFound, 0, ...new Array<number>(extra).fill(7)])
+      assert.equal(error.name, 'MalformedMessage')
+      assert.match(error.message, /after the end frame/, `${extra} bytes`)
+    }
+    const long = await read([0, Status.Internal, 0x80, 0x40, ...new Array<number>(8192).fill(65)])
+    assert.match(long.message, /over 1024/)
+    assert.equal((await read([0, Status.Internal, 5, 65])).name, 'Aborted', 'cut inside the message')
+    const unknown = await read([3, 1, 2, 3, 0, 9, 0])
+    assert.equal(unknown.name, 'MalformedMessage')
+    assert.match(unknown.message, /unknown end status 9/)
+  })
+
+  it('cuts a long status message on a character boundary within 1024 bytes, read back whole', async () => {
+    const { stream, written } = recorder()
+    await new ResponseWriter(stream, true).end(Status.Internal, 'é'.repeat(2000))
+    const error = await rejection(() => collect(deframe(sliced(concat(written)))))
+    assert.equal(error.name, 'Internal')
+    assert.equal(error.message, `peer: ${'é'.repeat(512)}`)
   })
 
   it('on plain iroh streams: a clean close for success and for nothing found, a reset for other errors', async () => {
