@@ -1,7 +1,7 @@
 import { toHex } from '../../store/hash-text.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { coverage } from '../remote.js'
-import { dataDir, target, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError } from './common.js'
+import { dataDir, FETCH_FLAGS, fetchLimits, target, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError } from './common.js'
 import { openStore } from './store-commands.js'
 import { toStdout } from './files.js'
 
@@ -20,11 +20,13 @@ export async function cat (argv: string[]): Promise<number> {
     offset: { value: true },
     length: { value: true },
     provider: { value: true, many: true },
-    strategy: { value: true }
+    strategy: { value: true },
+    ...FETCH_FLAGS
   })
   if (parsed.positionals.length !== 1) throw new UsageError('verity cat takes one ticket or hash')
   if (has(parsed, 'json')) throw new UsageError('cat puts the blob on stdout, where --json would put its events')
   const strategy = strategyOf(parsed)
+  const limits = fetchLimits(parsed)
   const what = target(parsed.positionals[0] as string, parsed.flags.get('provider') ?? [])
   if (what.format === 'hashseq') throw new UsageError('that ticket is for a collection: cat prints one blob (verity get writes a collection\'s files)')
   const offset = count(flag(parsed, 'offset'), 'offset') ?? 0
@@ -51,9 +53,9 @@ export async function cat (argv: string[]): Promise<number> {
     // The network stack only now: a local cat does without it.
     const { createNode } = await import('../node/create-node.js')
     const { fetchInto } = await import('./get.js')
-    const node = await createNode({ dataDir: dir })
+    const node = await createNode({ dataDir: dir, ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }) })
     try {
-      await fetchInto(node, what, strategy, out, interrupt.signal, range)
+      await fetchInto(node, what, strategy, out, interrupt.signal, range, limits.timeoutMs)
       await toStdout(node.blobs.reader(what.hash, { ...read, signal: interrupt.signal }))
       return 0
     } finally {

@@ -5,6 +5,7 @@ import type { BlobFormat, HashAndFormat } from '../../store/interface.js'
 import type { Strategy } from '../downloader/interface.js'
 import type { PeerTarget } from '../node/peer.js'
 import { BlobTicket } from '../ticket.js'
+import { DEFAULT_MIN_RATE, type MinRate } from '../transfer-watch.js'
 
 /** A command line that cannot be run as written: exit 2. */
 export class UsageError extends Error {
@@ -201,6 +202,37 @@ export function strategyOf (parsed: Parsed): Strategy {
   return strategy
 }
 
+/** `20M`, `512k`, `1G` or plain bytes, per second; k, M, G are powers of 1024. `0` only where `zero` allows it. */
+export function parseRate (text: string, name: string, zero = false): number {
+  const match = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text)
+  if (match === null || (Number(match[1]) <= 0 && !zero)) throw new UsageError(`--${name} takes bytes per second such as 500k or 20M, not ${text}`)
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] as string).toLowerCase()] as number
+  return Number(match[1]) * unit
+}
+
+/** `90`, `90s`, `5m`, `2h`: seconds unless a unit says otherwise; returns milliseconds. */
+export function parseDuration (text: string, name: string): number {
+  const match = /^(\d+(?:\.\d+)?)([smh]?)$/.exec(text)
+  if (match === null || Number(match[1]) <= 0) throw new UsageError(`--${name} takes a duration such as 90, 90s, 5m or 2h, not ${text}`)
+  return Number(match[1]) * { '': 1000, s: 1000, m: 60000, h: 3600000 }[match[2] as '' | 's' | 'm' | 'h']
+}
+
+/**
+ * `--timeout` and `--min-rate` of the commands that fetch: the download's deadline, and the
+ * least a provider must send per second over a DEFAULT_MIN_RATE window (`0`: no minimum).
+ */
+export const FETCH_FLAGS: Record<string, FlagSpec> = { timeout: { value: true }, 'min-rate': { value: true } }
+
+export function fetchLimits (parsed: Parsed): { timeoutMs?: number, minRate?: MinRate | false } {
+  const timeout = flag(parsed, 'timeout')
+  const rate = flag(parsed, 'min-rate')
+  const minBytes = rate === undefined ? undefined : parseRate(rate, 'min-rate', true)
+  return {
+    ...(timeout === undefined ? {} : { timeoutMs: parseDuration(timeout, 'timeout') }),
+    ...(minBytes === undefined ? {} : { minRate: minBytes === 0 ? false : { bytesPerSecond: minBytes, windowMs: DEFAULT_MIN_RATE.windowMs } })
+  }
+}
+
 /** Bytes for people: 1.5 MiB. */
 export function size (bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
@@ -223,14 +255,25 @@ export function resumable (err: unknown, signal: AbortSignal, out: Output, dir: 
   return new Interrupted(`interrupted; the verified part is kept in ${dir}, run the same command again to resume`)
 }
 
+/** After SIGINT or SIGTERM, a command that has not ended within this long is ended anyway. */
+export const STOP_GRACE_MS = 5000
+
 /**
  * An AbortSignal that fires on the first SIGINT or SIGTERM, with Interrupted as its reason, and a
- * promise that resolves then (how send and serve wait for Ctrl-C).
+ * promise that resolves then (how send and serve wait for Ctrl-C). A second signal ends the
+ * process at once (the handlers are gone), and so does STOP_GRACE_MS of cleanup after the first:
+ * a stop request always stops the process within seconds.
  */
 export function interruptSignal (): { signal: AbortSignal, interrupted: Promise<void>, dispose: () => void } {
   const controller = new AbortController()
   const interrupted = new Promise<void>(resolve => { controller.signal.addEventListener('abort', () => { resolve() }, { once: true }) })
-  const onSignal = (name: string) => () => { controller.abort(new Interrupted(`interrupted by ${name}`)) }
+  const onSignal = (name: string) => () => {
+    controller.abort(new Interrupted(`interrupted by ${name}`))
+    setTimeout(() => {
+      process.stderr.write(`verity: still stopping ${STOP_GRACE_MS} ms after ${name}; exiting now (verified data is kept)\n`)
+      process.exit(130)
+    }, STOP_GRACE_MS).unref()
+  }
   const onInt = onSignal('SIGINT')
   const onTerm = onSignal('SIGTERM')
   process.once('SIGINT', onInt)

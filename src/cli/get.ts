@@ -2,7 +2,7 @@ import { toHex } from '../../store/hash-text.js'
 import type { Strategy } from '../downloader/interface.js'
 import { createNode, type VerityNode } from '../node/create-node.js'
 import { toRequest } from '../remote.js'
-import { dataDir, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, size, target, UsageError, type Target } from './common.js'
+import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, size, target, UsageError, type Target } from './common.js'
 import { exists, isDirectory, writeOut } from './files.js'
 
 /**
@@ -14,10 +14,12 @@ export async function get (argv: string[]): Promise<number> {
     output: { value: true, short: 'o' },
     provider: { value: true, many: true },
     strategy: { value: true },
-    overwrite: {}
+    overwrite: {},
+    ...FETCH_FLAGS
   })
   if (parsed.positionals.length !== 1) throw new UsageError('verity get takes one ticket or hash')
   const strategy = strategyOf(parsed)
+  const limits = fetchLimits(parsed)
   const what = target(parsed.positionals[0] as string, parsed.flags.get('provider') ?? [])
   const output = flag(parsed, 'output')
   if (output === '-' && has(parsed, 'json')) throw new UsageError('-o - puts the blob on stdout, where --json would put its events: use one of them')
@@ -29,9 +31,9 @@ export async function get (argv: string[]): Promise<number> {
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)
-  const node = await createNode({ dataDir: dir })
+  const node = await createNode({ dataDir: dir, ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }) })
   try {
-    await fetchInto(node, what, strategy, out, interrupt.signal)
+    await fetchInto(node, what, strategy, out, interrupt.signal, undefined, limits.timeoutMs)
     await writeOut(node.blobs, what, output, overwrite, out, interrupt.signal)
     return 0
   } catch (err) {
@@ -47,7 +49,7 @@ export async function get (argv: string[]): Promise<number> {
  * progress; says so and skips the network when nothing is missing.
  */
 export async function fetchInto (node: VerityNode, what: Target, strategy: Strategy, out: Output, signal: AbortSignal,
-  range?: { offset: number, length: number }): Promise<void> {
+  range?: { offset: number, length: number }, timeoutMs?: number): Promise<void> {
   const content = { hash: what.hash, format: what.format }
   const local = await node.remote.local(content, range === undefined ? {} : { range })
   if (local.missing() === undefined) {
@@ -58,7 +60,13 @@ export async function fetchInto (node: VerityNode, what: Target, strategy: Strat
   if (what.providers.length === 0) throw new Error(`${toHex(what.hash)} is not here and no provider was given (a ticket names one; or --provider)`)
   const started = performance.now()
   let first: number | undefined
-  const handle = node.downloader.download({ request: range === undefined ? content : toRequest(content, range), providers: what.providers, strategy, signal })
+  const handle = node.downloader.download({
+    request: range === undefined ? content : toRequest(content, range),
+    providers: what.providers,
+    strategy,
+    signal,
+    ...(timeoutMs === undefined ? {} : { timeoutMs })
+  })
   for await (const item of handle) {
     if (item.type === 'progress') {
       first ??= item.bytes

@@ -8,14 +8,18 @@ export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--list
   (bytes per second: 500k, 20M)`
 
 export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <ticket|multiaddr>]... [--strategy split|none] [--overwrite]
+    [--timeout <duration>] [--min-rate <rate>]
   downloads and verifies (resuming what the data directory holds), then writes the file, the
-  collection's files under <path> (default: here), or with -o - a single blob to stdout`
+  collection's files under <path> (default: here), or with -o - a single blob to stdout;
+  --timeout gives up after that long (90s, 5m), --min-rate drops a provider sending less per
+  second over 20 s (default 4k; 0 for no minimum)`
 
 export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]...
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
   ETag), /metrics (Prometheus), /health; with --provider, fetches missing blobs on demand`
 
 export const CAT_HELP = `verity cat <ticket|hash> [--offset <n>] [--length <n>] [--provider <ticket|multiaddr>]...
+    [--timeout <duration>] [--min-rate <rate>]
   writes a blob (or bytes offset..offset+length of it) to stdout, verified; fetches only the
   missing chunks of that range first`
 

@@ -1,6 +1,6 @@
 import { createNode } from '../node/create-node.js'
 import { toHex } from '../../store/hash-text.js'
-import { dataDir, flag, has, interruptSignal, Output, parseArgs, size, UsageError } from './common.js'
+import { dataDir, flag, has, interruptSignal, Output, parseArgs, parseRate, size, UsageError } from './common.js'
 import { filesOf } from './files.js'
 import { controlled } from './control.js'
 
@@ -28,7 +28,7 @@ export async function send (argv: string[]): Promise<number> {
   const node = await createNode({
     dataDir: dir,
     listen: parsed.flags.get('listen') ?? SEND_LISTEN,
-    ...(limit === undefined ? {} : { provide: { throttleSend: rateLimiter(parseRate(limit)) } })
+    ...(limit === undefined ? {} : { provide: { throttleSend: rateLimiter(parseRate(limit, 'limit-rate')) } })
   })
   try {
     let bytes = 0
@@ -59,14 +59,6 @@ export async function send (argv: string[]): Promise<number> {
     await stopControl()
     await node.stop()
   }
-}
-
-/** `20M`, `512k`, `1G` or plain bytes, per second; k, M, G are powers of 1024. */
-export function parseRate (text: string): number {
-  const match = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text)
-  if (match === null || Number(match[1]) <= 0) throw new UsageError(`--limit-rate takes bytes per second such as 500k or 20M, not ${text}`)
-  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] as string).toLowerCase()] as number
-  return Number(match[1]) * unit
 }
 
 /** One budget for every response of this process: a piece waits until the rate allows it. */

@@ -1,4 +1,4 @@
-import { Aborted } from '../../protocol/errors.js'
+import { Aborted, Timeout } from '../../protocol/errors.js'
 import { RangeSpecSeq } from '../../protocol/range-spec.js'
 import type { GetRequest } from '../../protocol/request.js'
 import { untilAborted } from '../../store/abort.js'
@@ -9,6 +9,7 @@ import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { toRequest, type Remote } from '../remote.js'
 import type { DownloaderOptions, DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, Strategy } from './interface.js'
 import { Job } from './job.js'
+import { DEFAULT_MIN_RATE } from '../transfer-watch.js'
 
 /** Progress items kept for a caller that does not iterate; older `progress` items go first. */
 const MAX_QUEUED = 1024
@@ -19,6 +20,7 @@ const DEFAULTS: Required<DownloaderOptions> = {
   perProvider: 2,
   batchBlobs: 32,
   idleTimeoutMs: 15000,
+  minRate: DEFAULT_MIN_RATE,
   stallMs: 2000,
   maxFailures: 3,
   backoffMs: 250
@@ -39,6 +41,8 @@ export class Downloader {
   download (options: DownloadOptions): DownloadHandle {
     const strategy: Strategy = options.strategy ?? 'split'
     if (strategy !== 'none' && strategy !== 'split') throw new TypeError(`unknown strategy ${String(strategy)}`)
+    const timeoutMs = options.timeoutMs
+    if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`)
     const request = normalise(options.request)
     const key = `${strategy} ${keyOf(request)}`
     let shared = this.jobs.get(key)
@@ -73,7 +77,8 @@ export class DownloadHandle implements PromiseLike<DownloadResult>, AsyncIterabl
   readonly result: Promise<DownloadResult>
 
   constructor (job: Job, options: DownloadOptions, leave: () => void) {
-    const signal = options.signal
+    const deadline = withDeadline(options.signal, options.timeoutMs)
+    const signal = deadline.signal
     const stop = job.listen(item => {
       options.onProgress?.(item)
       this.push(item)
@@ -81,6 +86,7 @@ export class DownloadHandle implements PromiseLike<DownloadResult>, AsyncIterabl
     this.result = untilAborted(job.result, signal).catch((err: unknown) => {
       throw err instanceof Error ? err : new Aborted('the download was aborted')
     }).finally(() => {
+      deadline.clear()
       stop()
       leave()
       this.ended = true
@@ -133,4 +139,12 @@ function keyOf (request: GetRequest | { many: Uint8Array[], ranges: RangeSpecSeq
   const seq = (ranges: RangeSpecSeq): string => ranges.entries.map(e => `${e.offset}=${e.ranges.toString()}`).join(';')
   if ('many' in request) return `many ${request.many.map(toHex).join(',')} ${seq(request.ranges)}`
   return `get ${toHex(request.hash)} ${seq(request.ranges)}`
+}
+
+/** The caller's signal, aborted with Timeout once `timeoutMs` has passed too; `clear` when done. */
+function withDeadline (signal: AbortSignal | undefined, timeoutMs: number | undefined): { signal: AbortSignal | undefined, clear: () => void } {
+  if (timeoutMs === undefined) return { signal, clear: () => {} }
+  const deadline = new AbortController()
+  const timer = setTimeout(() => { deadline.abort(new Timeout(`the download did not finish within ${timeoutMs} ms`)) }, timeoutMs)
+  return { signal: signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]), clear: () => { clearTimeout(timer) } }
 }

@@ -1,6 +1,7 @@
 import type { RangeSpecSeq } from '../../protocol/range-spec.js'
 import type { PeerTarget } from '../node/peer.js'
 import type { Content } from '../remote.js'
+import type { MinRate } from '../transfer-watch.js'
 
 /** `none`: one provider at a time. `split`: every provider at once, one blob striped across them. */
 export type Strategy = 'none' | 'split'
@@ -18,8 +19,11 @@ export type DownloadRequest = Content | GetManyRequest
 /** Providers known up front, or an async iterable that may yield more while the download runs. */
 export type Providers = Iterable<PeerTarget> | AsyncIterable<PeerTarget>
 
-/** Why a provider's request failed: it sent data that does not verify, lacks it, or anything else. */
-export type FailureReason = 'badData' | 'notFound' | 'error'
+/**
+ * Why a provider's request failed: it sent data that does not verify, lacks it, sent less than
+ * the minimum rate over a whole window, or anything else.
+ */
+export type FailureReason = 'badData' | 'notFound' | 'tooSlow' | 'error'
 
 export type DownloadProgress =
   /** A request to `provider` for `part` (hash:chunk ranges, comma separated for a batch) starts. */
@@ -42,6 +46,11 @@ export interface DownloadOptions {
   strategy?: Strategy
   /** Aborts this caller's interest; the shared job stops when every caller has aborted. */
   signal?: AbortSignal
+  /**
+   * This caller's deadline: past it, its download fails with Timeout (its interest ends, as with
+   * an abort). Undefined: none.
+   */
+  timeoutMs?: number
   onProgress?: (item: DownloadProgress) => void
 }
 
@@ -77,6 +86,11 @@ export interface DownloaderOptions {
   batchBlobs?: number
   /** A request that receives nothing for this long fails with Timeout. @default 15000 */
   idleTimeoutMs?: number
+  /**
+   * A request that moves less than this over a whole window fails with TooSlow and its provider
+   * is dropped from the download; `false` for no minimum. @default DEFAULT_MIN_RATE (4 KiB/s over 20 s)
+   */
+  minRate?: MinRate | false
   /**
    * A request silent this long is stopped when another provider has nothing to do, and its ranges
    * go to that provider. @default 2000

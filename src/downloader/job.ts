@@ -1,4 +1,5 @@
 import { Timeout } from '../../protocol/errors.js'
+import { DEFAULT_REQUEST_LIMITS } from '../../protocol/limits.js'
 import { nextSelected, RangeSpecSeq } from '../../protocol/range-spec.js'
 import type { GetRequest } from '../../protocol/request.js'
 import { CHUNK_SIZE, GROUP_SIZE } from '../../store/bao/constants.js'
@@ -8,6 +9,7 @@ import type { BlobStore, TempTag } from '../../store/interface.js'
 import { ChunkRanges, MAX_CHUNK } from '../../store/ranges/chunk-ranges.js'
 import { resolvePeer, type PeerTarget } from '../node/peer.js'
 import { bytesOf, coverage, type Remote } from '../remote.js'
+import { TransferWatch } from '../transfer-watch.js'
 import type { DownloaderOptions, DownloadProgress, DownloadResult, FailureReason, ProviderReport, Providers, Strategy } from './interface.js'
 
 const GROUP_CHUNKS = GROUP_SIZE / CHUNK_SIZE
@@ -15,6 +17,10 @@ const GROUP_CHUNKS = GROUP_SIZE / CHUNK_SIZE
 const BAD_DATA = new Set(['LeafHashMismatch', 'ParentHashMismatch', 'InvalidSize', 'TrailingData'])
 /** A provider's next stripe is asked for once this share of its current one has arrived. */
 const PIPELINE_AT = 0.75
+/** A running request this many times slower than a waiting provider gives its ranges up. */
+const CRAWL_RATIO = 10
+/** What a provider not measured yet is taken to manage (so a request below 100 KiB/s makes way for it). */
+const UNTRIED_RATE = 1 << 20
 /** Progress items while bytes arrive come at most this often. */
 const PROGRESS_MS = 200
 
@@ -67,6 +73,8 @@ interface Running {
   /** Bytes read so far, and about how many the answer has (when every size is known). */
   received: number
   expected: number | undefined
+  /** Its bytes over time: idle, minimum rate, recent rate. */
+  watch: TransferWatch
   stop: (reason: Error) => void
 }
 
@@ -250,11 +258,17 @@ export class Job {
   /** Next piece of work for `provider`, or undefined. With `peek`, nothing is reserved. */
   private take (provider: Provider, peek = false): Unit | undefined {
     const unit: Unit = []
+    // Within what a provider accepts (protocol/limits.ts): a fragmented blob is asked for in parts.
+    let rangesLeft = DEFAULT_REQUEST_LIMITS.maxRanges
     for (const want of this.wants) {
+      if (rangesLeft < 2) break
       let free = want.missing.difference(want.inflight)
       const lacks = provider.lacks.get(want.hex)
       if (lacks !== undefined) free = free.difference(lacks)
       if (free.isEmpty()) continue
+      // One range kept spare for the size proof (the last chunk) added below.
+      free = free.head(Math.min(DEFAULT_REQUEST_LIMITS.maxRangesPerSpec, rangesLeft) - 1)
+      rangesLeft -= free.rangeCount + 1
       if (this.strategy === 'none') {
         unit.push({ want, ranges: free })
         continue
@@ -299,9 +313,11 @@ export class Job {
 
   /**
    * Providers with room and nothing left to take wait for the requests under way. One of those
-   * that has sent nothing for `stallMs` (a dead peer, a stuck dial) is stopped, so its ranges go
-   * to a waiting provider now rather than after the idle timeout; the stalled provider fails with
-   * Timeout and is asked again after its backoff. Returns whether a provider is waiting so.
+   * that has sent nothing for `stallMs` (a dead peer, a stuck dial), or that sent over the last
+   * `stallMs` less than a tenth of what a waiting provider has shown it can (1 MiB/s assumed for
+   * one not measured yet: a provider dripping bytes), is stopped, so its ranges go to a waiting provider now rather than after the idle
+   * timeout or the minimum-rate window; it fails with Timeout and is asked again after its
+   * backoff. Returns whether a provider is waiting so.
    */
   private takeOverStalled (now: number): boolean {
     if (this.strategy === 'none') return false
@@ -309,13 +325,21 @@ export class Job {
       !p.dropped && p.readyAt <= now && this.hasRoom(p) && this.take(p, true) === undefined)
     if (waiting.length === 0) return false
     for (const request of this.running) {
+      const others = waiting.filter(p => p !== request.provider)
+      if (others.length === 0) continue
       const quiet = now - request.lastData
-      if (quiet < this.options.stallMs || waiting.every(p => p === request.provider)) continue
-      const helped = waiting.some(p => p !== request.provider && request.unit.some(({ want, ranges }) => {
+      const recent = request.watch.rateOver(this.options.stallMs)
+      const best = Math.max(...others.map(p => p.rate ?? UNTRIED_RATE))
+      const crawling = recent !== undefined && recent * CRAWL_RATIO < best
+      if (quiet < this.options.stallMs && !crawling) continue
+      const helped = others.some(p => request.unit.some(({ want, ranges }) => {
         const lacks = p.lacks.get(want.hex)
         return !ranges.intersection(want.missing).difference(lacks ?? ChunkRanges.empty()).isEmpty()
       }))
-      if (helped) request.stop(new Timeout(`no data from ${request.provider.id} for ${quiet} ms while other providers waited`))
+      if (!helped) continue
+      request.stop(new Timeout(quiet >= this.options.stallMs
+        ? `no data from ${request.provider.id} for ${quiet} ms while other providers waited`
+        : `${request.provider.id} sent ${Math.round(recent ?? 0)} B/s over the last ${this.options.stallMs} ms while a provider of ${Math.round(best)} B/s waited`))
     }
     return true
   }
@@ -337,27 +361,20 @@ export class Job {
     const part = unit.map(({ want, ranges }) => `${want.hex}:${ranges.toString()}`).join(',')
     provider.report.requests++
     this.emit({ type: 'tryProvider', provider: provider.id, part })
-    const idle = new AbortController()
-    const signal = AbortSignal.any([this.signal, idle.signal])
+    // Stopped by the job, by the stall rule (`stop`), or by the watch: idle, or below the minimum rate.
+    const stopped = new AbortController()
+    const watch = new TransferWatch({ idleTimeoutMs: this.options.idleTimeoutMs, minRate: this.options.minRate })
+    const signal = AbortSignal.any([this.signal, stopped.signal, watch.signal])
     const sized = unit.every(({ want }) => want.size !== undefined)
     const expected = sized ? unit.reduce((sum, { want, ranges }) => sum + bytesOf(ranges.canonicalize(want.size as number), want.size as number), 0) : undefined
-    const running: Running = { provider, unit, lastData: Date.now(), received: 0, expected, stop: reason => { idle.abort(reason) } }
+    const running: Running = { provider, unit, lastData: Date.now(), received: 0, expected, watch, stop: reason => { stopped.abort(reason) } }
     this.running.add(running)
-    // One timer per request, not one per read: it fires, finds data arrived since, and sleeps again.
-    let timer: NodeJS.Timeout | undefined
-    const watch = (wait: number): void => {
-      timer = setTimeout(() => {
-        const quiet = Date.now() - running.lastData
-        if (quiet >= this.options.idleTimeoutMs) idle.abort(new Timeout(`no data from ${provider.id} for ${this.options.idleTimeoutMs} ms`))
-        else watch(this.options.idleTimeoutMs - quiet)
-      }, wait)
-    }
-    watch(this.options.idleTimeoutMs)
     const started = running.lastData
     const onProgress = (event: { type: string, bytesRead?: number }): void => {
       if (event.type !== 'progress') return
       const before = running.received
       running.received = event.bytesRead ?? 0
+      watch.progress(running.received)
       this.bytesReceived += running.received - before
       running.lastData = Date.now()
       // Nearly done: time to ask this provider for its next stripe.
@@ -366,7 +383,8 @@ export class Job {
     }
     let failure: Error | undefined
     try {
-      const options = { signal, onProgress }
+      // The job watches its requests itself (the watch above), so the remote's own watch is off.
+      const options = { signal, onProgress, idleTimeoutMs: Infinity, minRate: false as const }
       if (unit.length === 1) {
         const { want, ranges } = unit[0] as Unit[number]
         await this.remote.executeGet(provider.target, { hash: want.hash, ranges: RangeSpecSeq.root(ranges) }, options)
@@ -374,9 +392,10 @@ export class Job {
         await this.remote.executeGetMany(provider.target, unit.map(u => u.want.hash), RangeSpecSeq.fromRanges(unit.map(u => u.ranges)), options)
       }
     } catch (err) {
-      failure = idle.signal.aborted ? idle.signal.reason as Error : err as Error
+      const reason = stopped.signal.aborted ? stopped.signal : watch.signal.aborted ? watch.signal : undefined
+      failure = reason === undefined ? err as Error : reason.reason as Error
     } finally {
-      clearTimeout(timer)
+      watch.stop()
       this.running.delete(running)
     }
     // What the store holds now decides what this provider delivered and what is left.
@@ -407,11 +426,14 @@ export class Job {
     if (failure === undefined) {
       this.emit({ type: 'partComplete', provider: provider.id, part, bytes: delivered })
     } else if (!this.signal.aborted) {
-      const reason: FailureReason = BAD_DATA.has(failure.name) ? 'badData' : failure.name === 'NotFound' || failure.name === 'MissingRange' ? 'notFound' : 'error'
+      const reason = reasonOf(failure)
       provider.report.failures++
       provider.report.lastError = `${failure.name}: ${failure.message}`
       if (reason === 'badData') {
         provider.report.bad = true
+        provider.dropped = true
+      } else if (reason === 'tooSlow') {
+        // Below the minimum rate for a whole window: asked again, it would hold ranges as long.
         provider.dropped = true
       } else if (reason === 'error') {
         const errors = provider.report.failures
@@ -448,6 +470,13 @@ export class Job {
     return new DownloadFailed(`no provider could deliver ${missing.length} blob(s) (${missing.join(', ')}); ` +
       (why.length === 0 ? 'no providers were given' : why.join('; ')))
   }
+}
+
+function reasonOf (failure: Error): FailureReason {
+  if (BAD_DATA.has(failure.name)) return 'badData'
+  if (failure.name === 'NotFound' || failure.name === 'MissingRange') return 'notFound'
+  if (failure.name === 'TooSlow') return 'tooSlow'
+  return 'error'
 }
 
 function sumPresent (wants: Want[]): number {
