@@ -6,6 +6,10 @@ import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
 import type { VerityNode } from './node/create-node.js'
 import { coverage } from './remote.js'
 import type { PeerTarget } from './node/peer.js'
+import { writeDrained } from './writable.js'
+
+/** A client that takes no body bytes for this long is dropped (its reader and files with it). */
+export const BODY_STALL_MS = 60000
 
 /** Counters behind `/metrics`, fed by the HTTP side and the node's provider events. */
 export class GatewayMetrics {
@@ -128,10 +132,12 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
   })
   metrics.countHttp(route, partial ? 206 : 200)
   if (req.method === 'HEAD' || end === start) { res.end(); return }
-  for await (const bytes of node.blobs.reader(hash, { offset: start, length: end - start })) {
+  // A client gone (reset, closed) or silent for BODY_STALL_MS ends the loop with an error, and
+  // leaving the loop closes the reader and its files (a bare wait for 'drain' would hang on to them).
+  const body = node.blobs.reader(hash, { offset: start, length: end - start, signal: controller.signal })
+  for await (const bytes of body) {
+    await writeDrained(res, bytes, { stallMs: BODY_STALL_MS, signal: controller.signal })
     metrics.httpBytesServed += bytes.length
-    if (!res.write(bytes)) await new Promise(resolve => res.once('drain', resolve))
-    if (res.destroyed) return
   }
   res.end()
 }

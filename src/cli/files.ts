@@ -3,6 +3,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { safeName } from '../../store/collection.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, HashAndFormat } from '../../store/interface.js'
+import { writeDrained } from '../writable.js'
 import { Output, UsageError } from './common.js'
 
 export async function exists (path: string): Promise<boolean> {
@@ -43,11 +44,12 @@ export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: s
   out.result(files.length === 1 ? paths[0] as string : resolve(output ?? '.'))
 }
 
-/** Bytes to stdout, waiting for it to drain (a slow pipe holds the reader back, not memory). */
+/**
+ * Bytes to stdout, waiting for it to drain (a slow pipe holds the reader back, not memory). A
+ * stdout that closes (a control client gone) ends it with WritableClosed, and the reader closes.
+ */
 export async function toStdout (bytes: AsyncIterable<Uint8Array>, stdout: NodeJS.WritableStream = process.stdout): Promise<void> {
-  for await (const piece of bytes) {
-    if (!stdout.write(piece)) await new Promise(resolve => stdout.once('drain', resolve))
-  }
+  for await (const piece of bytes) await writeDrained(stdout, piece)
 }
 
 /** The files under `path` (itself, if a file), each with its name in the collection. */
