@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -247,6 +247,27 @@ for (const kind of storeKinds()) {
         assert.equal((await rejection(() => store.addCollection([{ name, hash }]))).name, 'UnsafeName', JSON.stringify(name))
       }
       assert.equal((await rejection(() => store.addCollection([{ name: 'a', hash }, { name: 'a', hash }]))).name, 'InvalidHashSeq')
+    })
+
+    it('exports through a new file with a random name, replacing a symlink at the path, never writing through one; a failed export leaves nothing', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'verity-export-'))
+      try {
+        const data = randomBytes(100 * 1024, 3)
+        const { hash } = await store.addBytes(data)
+        writeFileSync(join(dir, 'victim'), 'keep me')
+        symlinkSync(join(dir, 'victim'), join(dir, 'out.bin'))
+        await store.exportFile(hash, join(dir, 'out.bin'))
+        assert.ok(!lstatSync(join(dir, 'out.bin')).isSymbolicLink(), 'the symlink itself is replaced')
+        assert.ok(readFileSync(join(dir, 'out.bin')).equals(data))
+        assert.equal(readFileSync(join(dir, 'victim'), 'utf8'), 'keep me')
+        const aborted = new AbortController()
+        aborted.abort(new Error('stop'))
+        assert.equal((await rejection(() => store.exportFile(hash, join(dir, 'never.bin'), { signal: aborted.signal }))).message, 'stop')
+        assert.equal((await rejection(() => store.exportFile(blake3(randomBytes(5, 5)), join(dir, 'absent.bin')))).name, 'NotFound')
+        assert.deepEqual(readdirSync(dir).sort(), ['out.bin', 'victim'], 'no temp file is left behind')
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     })
 
     it('refuses bad streams with named errors and keeps its earlier state', async () => {
