@@ -15,7 +15,7 @@ import { hashArg } from './bao/validate.js'
 import { walkValidated, type LocalBlob } from './bao/validated-walk.js'
 import { startAdd } from './add-handle.js'
 import type { Backend, BlobFile } from './backend.js'
-import { decodeCollectionMeta, decodeHashSeq, encodeCollectionMeta, encodeHashSeq, safeName } from './collection.js'
+import { decodeCollectionMeta, decodeHashSeq, encodeCollectionMeta, encodeHashSeq, safeName, uniqueNames } from './collection.js'
 import type { Entry } from './entry.js'
 import { InvalidHashSeq, NotFound, StoreClosed } from './errors.js'
 import { toHex } from './hash-text.js'
@@ -316,8 +316,7 @@ export class BaseStore implements BlobStore {
   }
 
   async addCollection (entries: CollectionEntry[], options: AddOptions = {}): Promise<AddResult> {
-    const names = entries.map(entry => safeName(entry.name))
-    if (new Set(names).size !== names.length) throw new InvalidHashSeq('collection names must be unique')
+    const names = uniqueNames(entries.map(entry => safeName(entry.name)))
     const pins = entries.map(entry => this.tempTag({ hash: entry.hash, format: 'raw' }))
     try {
       const meta = await this.addBytes(encodeCollectionMeta(names), { tag: false })

@@ -241,12 +241,16 @@ for (const kind of storeKinds()) {
       pin.release()
     })
 
-    it('rejects unsafe collection names', async () => {
+    it('rejects unsafe and duplicate collection names (a name twice, or a file that is also a directory of another)', async () => {
       const { hash } = await store.addBytes(randomBytes(10, 1))
       for (const name of ['../x', '/abs', 'a//b', 'a/./b', '', 'a/..', 'C:\\x', 'c:x', 'nul\0byte']) {
         assert.equal((await rejection(() => store.addCollection([{ name, hash }]))).name, 'UnsafeName', JSON.stringify(name))
       }
-      assert.equal((await rejection(() => store.addCollection([{ name: 'a', hash }, { name: 'a', hash }]))).name, 'InvalidHashSeq')
+      for (const names of [['a', 'a'], ['a', 'a/b'], ['a/b', 'a'], ['d/a', 'd/a/b/c']]) {
+        const error = await rejection(() => store.addCollection(names.map(name => ({ name, hash }))))
+        assert.equal(error.name, 'DuplicateName', JSON.stringify(names))
+      }
+      await store.addCollection(['a', 'ab', 'a b/c', 'd/a', 'd/b/a'].map(name => ({ name, hash })))
     })
 
     it('exports through a new file with a random name, replacing a symlink at the path, never writing through one; a failed export leaves nothing', async () => {
