@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { connect, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { VERITY_PROTOCOL } from '../../protocol/constants.js'
 import { RangeSpecSeq } from '../../protocol/range-spec.js'
 import { encodeRequest } from '../../protocol/request.js'
+import { gatewayHandler, GatewayMetrics } from '../../src/gateway.js'
 import { createNode } from '../../src/node/create-node.js'
 import { BlobTicket } from '../../src/ticket.js'
+import { toHex } from '../../store/hash-text.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { randomBytes } from '../helpers.js'
 import { LOCAL, spawnVerity, startVerity, verity } from './cli-process.js'
@@ -54,11 +57,49 @@ async function resetMidBody (port: number, path: string, range?: string): Promis
   socket.resetAndDestroy()
 }
 
+/** This process's open fds whose path contains `part` (a blob's files: its hash). */
+function openFiles (part: string): string[] {
+  const out: string[] = []
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`)
+      if (target.includes(part)) out.push(target)
+    } catch {
+      // closed while we looked
+    }
+  }
+  return out
+}
+
 describe('handles: requesters that go away mid-response leave no file open (processes on 127.0.0.1)', function () {
   this.timeout(120000)
   let dir: string
   before(() => { dir = mkdtempSync(join(tmpdir(), 'verity-handles-')) })
   after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('the gateway drops an HTTP client that stays connected but takes nothing for bodyStallMs, and closes the blob\'s files', async () => {
+    const node = await createNode({ dataDir: join(dir, 'stall'), listen: ['/ip4/127.0.0.1/tcp/0'] })
+    const server = createServer(gatewayHandler(node, new GatewayMetrics(), [], { bodyStallMs: 300 }))
+    try {
+      await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+      const hex = toHex((await node.blobs.addBytes(randomBytes(24 * 1024 * 1024, 32))).hash)
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1')
+      socket.on('error', () => {})
+      socket.write(`GET /blob/${hex} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)
+      await new Promise<void>(resolve => { socket.once('data', () => { socket.pause(); resolve() }) })
+      assert.ok(openFiles(hex).length > 0, 'the reader has the blob open while it sends')
+      const connections = async (): Promise<number> => await new Promise(resolve => server.getConnections((_err, n) => { resolve(n) }))
+      const until = Date.now() + 5000
+      while ((openFiles(hex).length > 0 || await connections() > 0) && Date.now() < until) await sleep(50)
+      assert.deepEqual(openFiles(hex), [], 'the blob\'s files are closed')
+      assert.equal(await connections(), 0, 'the client was dropped')
+      socket.destroy()
+    } finally {
+      server.closeAllConnections()
+      await new Promise(resolve => server.close(resolve))
+      await node.stop()
+    }
+  })
 
   it('100 HTTP clients of verity serve, 100 peers of its provider and 10 control clients go away mid-response: its fd count ends where it started (within 5), no file is left to the GC, and it still serves', async () => {
     const data = randomBytes(24 * 1024 * 1024 + 5, 31)
