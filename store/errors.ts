@@ -25,7 +25,7 @@ export class UnsafeName extends Error {
  */
 export class DuplicateName extends Error {
   static override name = 'DuplicateName'
-  constructor (readonly entryName: string, message = `two entries of the collection are named ${JSON.stringify(entryName)}`) {
+  constructor (readonly entryName: string, message = `duplicate name in collection: ${JSON.stringify(entryName)} twice`) {
     super(message)
     this.name = 'DuplicateName'
   }

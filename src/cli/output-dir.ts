@@ -86,5 +86,5 @@ export class OutputDir {
 
 function directoryOrThrow (name: string, dir: string, info: Stats): void {
   if (info.isSymbolicLink()) throw new UnsafePath(name, dir)
-  if (!info.isDirectory()) throw new Error(`${dir} is a file, where ${JSON.stringify(name)} needs a directory`)
+  if (!info.isDirectory()) throw new Error(`${dir} is not a directory, where ${JSON.stringify(name)} needs one`)
 }

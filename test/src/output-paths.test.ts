@@ -142,7 +142,7 @@ describe('output paths: nothing written outside the output directory, duplicate 
   })
 
   it('a collection with a name twice, or a name that is a file and a directory: DuplicateName, exit 1, before any file is written', async () => {
-    for (const [tag, line] of [['same', /^verity: two entries of the collection are named "a\.txt"$/], ['prefix', /^verity: "d" is a file of the collection and a directory of "d\/x\.txt"$/]] as const) {
+    for (const [tag, line] of [['same', /^verity: duplicate name in collection: "a\.txt" twice$/], ['prefix', /^verity: duplicate name in collection: "d" is a file and a directory of "d\/x\.txt"$/]] as const) {
       const hex = collections.get(tag) as string
       for (const command of ['export', 'get'] as const) {
         const out = join(dir, `dup-${tag}-${command}`)
@@ -167,7 +167,7 @@ describe('output paths: nothing written outside the output directory, duplicate 
       assert.deepEqual([error.name, error.entryName, error.path], ['UnsafePath', 'link/x/y.txt', join(out, 'link')])
     }
     writeFileSync(join(out, 'file'), '')
-    assert.match((await rejection(async () => await root.prepare('file/y.txt'))).message, /is a file, where "file\/y\.txt" needs a directory/)
+    assert.match((await rejection(async () => await root.prepare('file/y.txt'))).message, /file is not a directory, where "file\/y\.txt" needs one/)
     assert.deepEqual(await root.check('new/deeper/z.txt'), { path: join(out, 'new', 'deeper', 'z.txt'), existing: undefined })
     assert.equal(await root.prepare('new/deeper/z.txt'), join(out, 'new', 'deeper', 'z.txt'))
     assert.ok(lstatSync(join(out, 'new', 'deeper')).isDirectory())
