@@ -6,6 +6,15 @@ import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
 import type { VerityNode } from './node/create-node.js'
 import { coverage } from './remote.js'
 import type { PeerTarget } from './node/peer.js'
+import { writeDrained } from './writable.js'
+
+/** A client that takes no body bytes for this long is dropped (its reader and files with it). */
+export const BODY_STALL_MS = 60000
+
+export interface GatewayOptions {
+  /** @default BODY_STALL_MS */
+  bodyStallMs?: number
+}
 
 /** Counters behind `/metrics`, fed by the HTTP side and the node's provider events. */
 export class GatewayMetrics {
@@ -50,10 +59,11 @@ export function parseRange (header: string | undefined, size: number): { start: 
  * `providers` just the chunks a request needs that are not here; `/metrics` in Prometheus text; `/health`.
  * Only verified bytes leave: the store's reader checks every group against the hash tree.
  */
-export function gatewayHandler (node: VerityNode, metrics: GatewayMetrics, providers: PeerTarget[] = []): (req: IncomingMessage, res: ServerResponse) => void {
+export function gatewayHandler (node: VerityNode, metrics: GatewayMetrics, providers: PeerTarget[] = [], options: GatewayOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+  const stallMs = options.bodyStallMs ?? BODY_STALL_MS
   return (req, res) => {
     const route = routeOf(req.url ?? '/')
-    serve(node, metrics, providers, req, res, route).catch((err: Error) => {
+    serve(node, metrics, providers, stallMs, req, res, route).catch((err: Error) => {
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`${err.name}: ${err.message}\n`)
         metrics.countHttp(route, 500)
@@ -71,7 +81,7 @@ function routeOf (url: string): string {
   return 'other'
 }
 
-async function serve (node: VerityNode, metrics: GatewayMetrics, providers: PeerTarget[], req: IncomingMessage, res: ServerResponse, route: string): Promise<void> {
+async function serve (node: VerityNode, metrics: GatewayMetrics, providers: PeerTarget[], stallMs: number, req: IncomingMessage, res: ServerResponse, route: string): Promise<void> {
   const reply = (status: number, body: string, headers: Record<string, string> = {}): void => {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(req.method === 'HEAD' ? undefined : body)
     metrics.countHttp(route, status)
@@ -128,10 +138,12 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
   })
   metrics.countHttp(route, partial ? 206 : 200)
   if (req.method === 'HEAD' || end === start) { res.end(); return }
-  for await (const bytes of node.blobs.reader(hash, { offset: start, length: end - start })) {
+  // A client gone (reset, closed) or taking nothing for stallMs ends the loop with an error, and
+  // leaving the loop closes the reader and its files (a bare wait for 'drain' would hang on to them).
+  const body = node.blobs.reader(hash, { offset: start, length: end - start, signal: controller.signal })
+  for await (const bytes of body) {
+    await writeDrained(res, bytes, { stallMs, signal: controller.signal })
     metrics.httpBytesServed += bytes.length
-    if (!res.write(bytes)) await new Promise(resolve => res.once('drain', resolve))
-    if (res.destroyed) return
   }
   res.end()
 }

@@ -29,9 +29,9 @@ export { walkValidated, type LocalBlob, type WalkItem } from '../store/bao/valid
 export { preOrderPairs, type PairSource } from '../store/bao/pair-source.js'
 export { MemStore } from '../store/mem-store.js'
 export { FsStore } from '../store/fs-store.js'
-export { NotFound, UnsafeName, InvalidHashSeq, StoreClosed, StoreLocked } from '../store/errors.js'
+export { NotFound, UnsafeName, DuplicateName, InvalidHashSeq, StoreClosed, StoreLocked } from '../store/errors.js'
 export { toHex, fromHex } from '../store/hash-text.js'
-export { encodeHashSeq, decodeHashSeq, encodeCollectionMeta, decodeCollectionMeta, safeName } from '../store/collection.js'
+export { encodeHashSeq, decodeHashSeq, encodeCollectionMeta, decodeCollectionMeta, safeName, uniqueNames } from '../store/collection.js'
 export type {
   AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, Bitfield, BlobFormat, BlobStatus, BlobStore,
   CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag

@@ -1,4 +1,6 @@
 import type { ByteReader } from './bao/byte-reader.js'
+import { randomBytes } from 'node:crypto'
+import { constants as fsConstants } from 'node:fs'
 import { rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { open as openFile, type FileHandle } from 'node:fs/promises'
@@ -13,7 +15,7 @@ import { hashArg } from './bao/validate.js'
 import { walkValidated, type LocalBlob } from './bao/validated-walk.js'
 import { startAdd } from './add-handle.js'
 import type { Backend, BlobFile } from './backend.js'
-import { decodeCollectionMeta, encodeCollectionMeta, encodeHashSeq, safeName } from './collection.js'
+import { decodeCollectionMeta, encodeCollectionMeta, encodeHashSeq, safeName, uniqueNames } from './collection.js'
 import { HashSeqReader } from './hash-seq.js'
 import type { Entry } from './entry.js'
 import { InvalidHashSeq, NotFound, StoreClosed } from './errors.js'
@@ -28,6 +30,9 @@ import { Observers } from './observers.js'
 import { ChunkRanges } from './ranges/chunk-ranges.js'
 import { outboardToPairs, scanBlob, type Scan } from './verify.js'
 import { Collector } from './gc.js'
+
+/** A new file only: fails if the name exists, a symlink included (never followed). */
+const EXCLUSIVE_NEW_FILE = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW
 
 /** Bytes read per step when adding a file or stream. */
 const READ_SIZE = 1 << 20
@@ -209,20 +214,28 @@ export class BaseStore implements BlobStore {
     }
   }
 
+  /**
+   * The verified bytes go to a new file beside `path`, created exclusively under a random name
+   * and never through a symlink (a name planted there cannot redirect the write), fsynced, then
+   * renamed onto `path`: a file or symlink there is replaced, not written through. On any
+   * failure the handle is closed and the temp file removed.
+   */
   async exportFile (hash: Uint8Array, path: string, options: AbortOptions = {}): Promise<void> {
-    const temp = join(dirname(path), `.${toHex(hash).slice(0, 16)}.${process.pid}.verity-export`)
-    const file = await openFile(temp, 'w')
+    const temp = join(dirname(path), `.verity-export-${randomBytes(12).toString('hex')}.tmp`)
+    const file = await openFile(temp, EXCLUSIVE_NEW_FILE, 0o666)
     try {
-      let at = 0
-      for await (const bytes of this.reader(hash, options)) {
-        await file.write(bytes, 0, bytes.length, at)
-        at += bytes.length
+      try {
+        let at = 0
+        for await (const bytes of this.reader(hash, options)) {
+          await file.write(bytes, 0, bytes.length, at)
+          at += bytes.length
+        }
+        await file.sync()
+      } finally {
+        await file.close()
       }
-      await file.sync()
-      await file.close()
       await rename(temp, path)
     } catch (err) {
-      await file.close().catch(() => {})
       await rm(temp, { force: true })
       throw err
     }
@@ -318,8 +331,7 @@ export class BaseStore implements BlobStore {
   }
 
   async addCollection (entries: CollectionEntry[], options: AddOptions = {}): Promise<AddResult> {
-    const names = entries.map(entry => safeName(entry.name))
-    if (new Set(names).size !== names.length) throw new InvalidHashSeq('collection names must be unique')
+    const names = uniqueNames(entries.map(entry => safeName(entry.name)))
     const pins = entries.map(entry => this.tempTag({ hash: entry.hash, format: 'raw' }))
     try {
       const meta = await this.addBytes(encodeCollectionMeta(names), { tag: false })

@@ -1,7 +1,7 @@
 import { HASH_SIZE } from './bao/constants.js'
 import { MalformedMessage } from './codec/errors.js'
 import { PostcardReader, PostcardWriter } from './codec/postcard.js'
-import { InvalidHashSeq, UnsafeName } from './errors.js'
+import { DuplicateName, InvalidHashSeq, UnsafeName } from './errors.js'
 
 /** The 13 ASCII bytes that start a collection's metadata blob. */
 const MAGIC = new TextEncoder().encode('CollectionV0.')
@@ -33,6 +33,33 @@ export function safeName (name: string): string {
     if (part === '' || part === '.' || part === '..') throw new UnsafeName(name)
   }
   return name
+}
+
+/**
+ * Returns `names` if no two of them would be written to the same place: no name twice, and no
+ * name that is also a directory of another (`a` and `a/b`). DuplicateName otherwise. Linear in
+ * the total length (a tree of the names' components).
+ */
+export function uniqueNames<T extends readonly string[]> (names: T): T {
+  interface Node { file: boolean, children: Map<string, Node> }
+  const root: Node = { file: false, children: new Map() }
+  for (const name of names) {
+    const parts = name.split('/')
+    let node = root
+    for (const [i, part] of parts.entries()) {
+      if (node.file) throw new DuplicateName(name, `duplicate name in collection: ${JSON.stringify(parts.slice(0, i).join('/'))} is a file and a directory of ${JSON.stringify(name)}`)
+      let child = node.children.get(part)
+      if (child === undefined) {
+        child = { file: false, children: new Map() }
+        node.children.set(part, child)
+      }
+      node = child
+    }
+    if (node.file) throw new DuplicateName(name)
+    if (node.children.size > 0) throw new DuplicateName(name, `duplicate name in collection: ${JSON.stringify(name)} is a file and a directory of another entry`)
+    node.file = true
+  }
+  return names
 }
 
 /** `CollectionV0.` then postcard Vec<String> of the names. */

@@ -18,6 +18,19 @@ export class UnsafeName extends Error {
   }
 }
 
+/**
+ * Two entries of a collection would be written to one place: the same name twice, or a name that
+ * is a file and also a directory of another (`a` and `a/b`). Written out, one would silently
+ * replace the other.
+ */
+export class DuplicateName extends Error {
+  static override name = 'DuplicateName'
+  constructor (readonly entryName: string, message = `duplicate name in collection: ${JSON.stringify(entryName)} twice`) {
+    super(message)
+    this.name = 'DuplicateName'
+  }
+}
+
 /** A HashSeq blob whose length is not a multiple of 32, or a collection whose metadata is bad. */
 export class InvalidHashSeq extends Error {
   static override name = 'InvalidHashSeq'

@@ -119,6 +119,11 @@ export interface BlobStore {
   getBytes: (hash: Uint8Array, options?: AbortOptions) => Promise<Uint8Array>
   /** Verified bytes of a range of the blob (the whole blob by default). */
   reader: (hash: Uint8Array, options?: ReadOptions) => AsyncIterable<Uint8Array>
+  /**
+   * The verified blob as the file `path`: written to a new file beside it (exclusive, random name,
+   * never through a symlink), then renamed onto it, so a file or symlink at `path` is replaced,
+   * never written through. The directories on the way are the caller's to trust.
+   */
   exportFile: (hash: Uint8Array, path: string, options?: AbortOptions) => Promise<void>
   /** The encoded stream (PROTOCOL.md section 4) of `ranges`; MissingRange after the valid prefix. */
   exportBao: (hash: Uint8Array, ranges: ChunkRanges, options?: AbortOptions) => AsyncIterable<Uint8Array>

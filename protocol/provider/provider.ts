@@ -1,6 +1,6 @@
 import type { BlobStore } from '../../store/interface.js'
 import { countBytes } from '../count.js'
-import { Aborted, Permission, Timeout } from '../errors.js'
+import { Aborted, Permission } from '../errors.js'
 import { ResponseWriter } from '../frame.js'
 import { importResponse } from '../get/import.js'
 import type { Access, ByteStream, ProviderEvent, ProviderPolicy, RequestContext, RequestKind, TransferStats } from '../interface.js'
@@ -28,7 +28,10 @@ export interface ServeLimits extends RequestLimits {
   maxRequestBytesInFlight: number
   /** Longest wait for a complete request once a stream opens. @default 30000 */
   requestTimeoutMs: number
-  /** Longest a response write may wait for the requester to read (then the stream is reset). @default 30000 */
+  /**
+   * Longest a response write may wait for the requester to read; then the stream is reset with
+   * Timeout (applied by the transport adapter, src/node/stream.ts). @default 30000
+   */
   sendTimeoutMs: number
 }
 
@@ -100,8 +103,7 @@ export class Provider {
     const started = performance.now()
     let context: RequestContext | undefined
     let received: ReceivedRequest | undefined
-    const sending = watchWrites(stream, this.limits.sendTimeoutMs)
-    const out = new ResponseWriter(sending.stream, info.framed, async bytes => {
+    const out = new ResponseWriter(stream, info.framed, async bytes => {
       if (context === undefined) return
       await this.policy.throttleSend?.(context, bytes)
       this.emit({ type: 'progress', context, bytesSent: out.bytesSent })
@@ -128,9 +130,10 @@ export class Provider {
       await out.end(Status.Ok)
       this.emit({ type: 'completed', context, stats: stats() })
     } catch (err) {
-      const error = sending.timedOut ?? (stream.closed.aborted && context?.request.type !== 'observe'
+      // A write that waited too long (the transport's send timeout) is a Timeout, not a departure.
+      const error = stream.closed.aborted && context?.request.type !== 'observe' && (err as Error).name !== 'Timeout'
         ? new Aborted(`the requester went away: ${(err as Error).message}`)
-        : err as Error)
+        : err as Error
       if (stream.closed.aborted && context?.request.type === 'observe') {
         this.emit({ type: 'completed', context, stats: stats() })
         return
@@ -139,7 +142,6 @@ export class Provider {
       await this.fail(stream, out, error)
     } finally {
       for (const release of releases.reverse()) release()
-      sending.stop()
     }
   }
 
@@ -190,45 +192,6 @@ export class Provider {
       // A listener's failure must not break serving.
     }
   }
-}
-
-/**
- * The stream with a watch on its writes: one that waits for the requester to read for longer
- * than `timeoutMs` resets the stream (a requester that stops reading must not hold its place and
- * its buffers for ever). One timer per request, re-armed, not one per write.
- */
-function watchWrites (stream: ByteStream, timeoutMs: number): { stream: ByteStream, timedOut: Timeout | undefined, stop: () => void } {
-  let since: number | undefined
-  let timer: NodeJS.Timeout | undefined
-  const watch = {
-    timedOut: undefined as Timeout | undefined,
-    stop: () => { clearTimeout(timer); timer = undefined },
-    stream: {
-      source: stream.source,
-      closed: stream.closed,
-      closeWrite: async () => { await stream.closeWrite() },
-      closeRead: async () => { await stream.closeRead() },
-      abort: (err: Error) => { stream.abort(err) },
-      write: async (bytes: Uint8Array) => {
-        since = performance.now()
-        timer ??= setTimeout(check, timeoutMs)
-        try {
-          await stream.write(bytes)
-        } finally {
-          since = undefined
-        }
-      }
-    } satisfies ByteStream
-  }
-  const check = (): void => {
-    timer = undefined
-    if (since === undefined) return // idle between writes: the next write re-arms
-    const waited = performance.now() - since
-    if (waited < timeoutMs) { timer = setTimeout(check, timeoutMs - waited); return }
-    watch.timedOut = new Timeout(`the requester read nothing for ${Math.round(waited)} ms`)
-    stream.abort(watch.timedOut)
-  }
-  return watch
 }
 
 async function allowed (access: Access, context: RequestContext): Promise<boolean> {

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { VerityNode } from '../node/create-node.js'
+import { writeDrained, WritableClosed } from '../writable.js'
 import { failure, Interrupted, type Output } from './common.js'
 import { STORE_COMMANDS } from './store-commands.js'
 
@@ -46,14 +47,22 @@ function header (type: number, length: number): Uint8Array {
   return out
 }
 
-/** A stream whose bytes reach the client as frames of `type`, with the socket's back-pressure. */
+/**
+ * A stream whose bytes reach the client as frames of `type`, with the socket's back-pressure.
+ * It closes with the socket, so a command writing to it stops (and closes its store reader)
+ * when the client goes away instead of waiting for a drain that never comes.
+ */
 function framed (socket: Socket, type: number): Writable {
-  return new Writable({
+  const stream = new Writable({
     write (chunk: Buffer, _encoding, callback) {
-      if (socket.destroyed) { callback(); return }
+      if (socket.destroyed) { callback(new WritableClosed('the control client went away')); return }
       socket.write(Buffer.concat([header(type, chunk.length), chunk]), err => { callback(err ?? null) })
     }
   })
+  socket.once('close', () => { stream.destroy() })
+  // A failed write means the client is gone: end the connection, which aborts the command.
+  stream.on('error', () => { socket.destroy() })
+  return stream
 }
 
 interface Request { argv: string[], cwd: string, stderrIsTTY: boolean }
@@ -83,6 +92,7 @@ async function answer (socket: Socket, request: Request, node: VerityNode): Prom
   }
   stdout.end()
   stderr.end()
+  // Closed early when the client went away: nothing is left to deliver, and no one to tell.
   await Promise.all([finished(stdout), finished(stderr)]).catch(() => {})
   if (!socket.destroyed) socket.end(Buffer.concat([header(EXIT, 1), Uint8Array.of(code)]))
 }
@@ -165,7 +175,7 @@ export async function forward (dir: string, argv: string[]): Promise<number | un
         pending = pending.subarray(5 + length)
         if (type === EXIT) return payload[0] ?? 1
         const target = type === STDOUT ? process.stdout : process.stderr
-        if (!target.write(payload)) await new Promise(resolve => target.once('drain', resolve))
+        await writeDrained(target, payload)
       }
     }
     if (interrupted) throw new Interrupted('interrupted; the running node stopped the command')

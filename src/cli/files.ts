@@ -1,12 +1,15 @@
-import { access, mkdir, readdir, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
-import { safeName } from '../../store/collection.js'
+import { safeName, uniqueNames } from '../../store/collection.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, HashAndFormat } from '../../store/interface.js'
+import { writeDrained } from '../writable.js'
 import { Output, UsageError } from './common.js'
+import { lstatOf, OutputDir } from './output-dir.js'
 
+/** Whether anything is at `path`, a symlink included (dangling or not). */
 export async function exists (path: string): Promise<boolean> {
-  return await access(path).then(() => true, () => false)
+  return await lstatOf(path) !== undefined
 }
 
 export async function isDirectory (path: string): Promise<boolean> {
@@ -15,12 +18,15 @@ export async function isDirectory (path: string): Promise<boolean> {
 
 /**
  * Write a blob to a file or (`-`) stdout, or a collection's files under a directory, from the
- * store (verified on the way out). An existing file is not replaced without `overwrite`.
+ * store (verified on the way out). Before anything is written, every name is checked (a plain
+ * relative path, no two in one place: DuplicateName) and so is every path (no symlink on the way:
+ * UnsafePath; an existing file is not replaced without `overwrite`).
  */
 export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: string | undefined, overwrite: boolean, out: Output, signal: AbortSignal): Promise<void> {
   const files = what.format === 'hashseq'
     ? (await blobs.readCollection(what.hash)).map(e => ({ name: safeName(e.name), hash: e.hash }))
     : [{ name: toHex(what.hash), hash: what.hash }]
+  uniqueNames(files.map(f => f.name))
   if (output === '-') {
     if (files.length !== 1) throw new UsageError(`-o - writes a single blob; this collection has ${files.length} files`)
     await toStdout(blobs.reader((files[0] as { hash: Uint8Array }).hash, { signal }), out.io.stdout)
@@ -28,26 +34,32 @@ export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: s
   }
   // One file goes to the output itself (unless it is a directory); several go under it (or here) by their names.
   const single = files.length === 1 && output !== undefined && !await isDirectory(output)
-  const paths = files.map(f => single ? resolve(output) : resolve(output ?? '.', f.name))
-  if (!overwrite) {
-    for (const path of paths) if (await exists(path)) throw new Error(`${path} exists; pass --overwrite to replace it`)
+  const dir = await OutputDir.at(single ? dirname(resolve(output)) : output ?? '.')
+  const names = single ? [basename(resolve(output))] : files.map(f => f.name)
+  const paths: string[] = []
+  for (const name of names) {
+    const { path, existing } = await dir.check(name)
+    if (existing?.isDirectory() === true) throw new Error(`${path} is a directory; a file cannot replace it`)
+    if (existing !== undefined && !overwrite) throw new Error(`${path} exists; pass --overwrite to replace it`)
+    paths.push(path)
   }
   for (const [i, file] of files.entries()) {
-    const path = paths[i] as string
-    await mkdir(dirname(path), { recursive: true })
+    // Checked again as the directories are made: a symlink put there since is caught here.
+    const path = await dir.prepare(names[i] as string)
     await blobs.exportFile(file.hash, path, { signal })
     if (out.verbose) out.say(`wrote ${path}`)
   }
   out.event({ type: 'written', files: paths })
-  out.say(`wrote ${files.length === 1 ? paths[0] as string : `${files.length} files under ${resolve(output ?? '.')}`}`)
-  out.result(files.length === 1 ? paths[0] as string : resolve(output ?? '.'))
+  out.say(`wrote ${files.length === 1 ? paths[0] as string : `${files.length} files under ${dir.root}`}`)
+  out.result(files.length === 1 ? paths[0] as string : dir.root)
 }
 
-/** Bytes to stdout, waiting for it to drain (a slow pipe holds the reader back, not memory). */
+/**
+ * Bytes to stdout, waiting for it to drain (a slow pipe holds the reader back, not memory). A
+ * stdout that closes (a control client gone) ends it with WritableClosed, and the reader closes.
+ */
 export async function toStdout (bytes: AsyncIterable<Uint8Array>, stdout: NodeJS.WritableStream = process.stdout): Promise<void> {
-  for await (const piece of bytes) {
-    if (!stdout.write(piece)) await new Promise(resolve => stdout.once('drain', resolve))
-  }
+  for await (const piece of bytes) await writeDrained(stdout, piece)
 }
 
 /** The files under `path` (itself, if a file), each with its name in the collection. */

@@ -52,7 +52,8 @@ export class BlobsService implements Startable {
   private serve (stream: Stream, connection: Connection, framed: boolean): void {
     // Observe streams may sit quiet for long; the provider ends the others itself.
     stream.inactivityTimeout = 0
-    void this.provider.serve(byteStream(stream), { peer: connection.remotePeer.toString(), connectionId: connection.id, framed })
+    const adapted = byteStream(stream, { writeStallMs: this.provider.limits.sendTimeoutMs })
+    void this.provider.serve(adapted, { peer: connection.remotePeer.toString(), connectionId: connection.id, framed })
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Stream } from '@libp2p/interface'
+import { Timeout } from '../../protocol/errors.js'
 import type { ByteStream } from '../../protocol/interface.js'
 
 /** Unread bytes queued before the stream is paused (the transport then holds the sender back). */
@@ -8,12 +9,25 @@ const LOW_WATER = 1 << 20
 /** What the transport may hold for a paused stream: yamux's largest window and then some. */
 const MAX_HELD_WHILE_PAUSED = 24 << 20
 
+/** How long a write waits for the transport to take more before the stream is reset. */
+export const WRITE_STALL_MS = 60000
+
+export interface ByteStreamOptions {
+  /**
+   * Longest wait for a drain: a peer that stops reading but keeps the stream open is then reset
+   * (Timeout), so a provider does not hold its store reader and files for it forever.
+   * @default WRITE_STALL_MS
+   */
+  writeStallMs?: number
+}
+
 /**
  * A libp2p 3 stream as a ByteStream, with back pressure both ways: writes wait for drain, and
  * reads pause the stream while the consumer is behind, so memory stays bounded whatever the
  * peer sends (libp2p's own async iterator queues without limit).
  */
-export function byteStream (stream: Stream): ByteStream {
+export function byteStream (stream: Stream, options: ByteStreamOptions = {}): ByteStream {
+  const stallMs = options.writeStallMs ?? WRITE_STALL_MS
   // Pausing stops yamux only once the window it already granted (up to 16 MiB) has arrived; the
   // transport's default 4 MiB limit on bytes held while paused would reset the stream before that.
   stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_HELD_WHILE_PAUSED)
@@ -23,7 +37,7 @@ export function byteStream (stream: Stream): ByteStream {
   return {
     source: readSource(stream),
     write: async (bytes: Uint8Array) => {
-      if (!stream.send(bytes) && stream.writableNeedsDrain) await drained(stream)
+      if (!stream.send(bytes) && stream.writableNeedsDrain) await drained(stream, stallMs)
     },
     closeWrite: async () => { await stream.close() },
     closeRead: async () => { await stream.closeRead() },
@@ -33,15 +47,23 @@ export function byteStream (stream: Stream): ByteStream {
 }
 
 /**
- * Waits for the transport to take more. Not `stream.onDrain()`: in @libp2p/utils 7.4.1 its
- * promise is made once and never replaced, so after the first drain it resolves at once and a
- * writer that trusts it queues everything in memory (and the transport then copies it whole).
+ * Waits for the transport to take more; after `stallMs` without, resets the stream (Timeout).
+ * Not `stream.onDrain()`: in @libp2p/utils 7.4.1 its promise is made once and never replaced,
+ * so after the first drain it resolves at once and a writer that trusts it queues everything in
+ * memory (and the transport then copies it whole).
  */
-async function drained (stream: Stream): Promise<void> {
+async function drained (stream: Stream, stallMs: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onDrain = (): void => { done(); resolve() }
     const onClose = (evt: { error?: Error }): void => { done(); reject(evt.error ?? new Error('the stream closed while writing')) }
+    const timer = setTimeout(() => {
+      done()
+      const error = new Timeout(`the peer took nothing for ${stallMs} ms`)
+      stream.abort(error)
+      reject(error)
+    }, stallMs)
     const done = (): void => {
+      clearTimeout(timer)
       stream.removeEventListener('drain', onDrain)
       stream.removeEventListener('close', onClose)
     }

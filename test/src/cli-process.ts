@@ -26,11 +26,16 @@ export async function verity (args: string[], options: { cwd?: string, onLine?: 
   return { status, stdout: Buffer.concat(out), stderr }
 }
 
+/** `verity args` started with its stdout a pipe nobody reads (a consumer that stalls). */
+export function spawnVerity (args: string[]): ChildProcess {
+  return spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
+}
+
 /**
  * A long-running `verity` process (send, serve) started and left running: the first line it
- * prints on stdout (a ticket, a URL), and how to end it with Ctrl-C (SIGINT) and get its exit code.
+ * prints on stdout (a ticket, a URL), its process id, what it printed on stderr so far, and how to end it with Ctrl-C (SIGINT) and get its exit code.
  */
-export async function startVerity (args: string[]): Promise<{ line: string, pid: number, stop: () => Promise<number | null>, signal: (name: NodeJS.Signals) => Promise<number | null> }> {
+export async function startVerity (args: string[]): Promise<{ line: string, pid: number, stderr: () => string, stop: () => Promise<number | null>, signal: (name: NodeJS.Signals) => Promise<number | null> }> {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
@@ -40,6 +45,7 @@ export async function startVerity (args: string[]): Promise<{ line: string, pid:
   return {
     line: (first.value as string).trim(),
     pid: child.pid as number,
+    stderr: () => stderr,
     stop: async () => { child.kill('SIGINT'); return await exited },
     signal: async name => { child.kill(name); return await exited }
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -289,12 +289,37 @@ for (const kind of storeKinds()) {
       pin?.release()
     })
 
-    it('rejects unsafe collection names', async () => {
+    it('rejects unsafe and duplicate collection names (a name twice, or a file that is also a directory of another)', async () => {
       const { hash } = await store.addBytes(randomBytes(10, 1))
       for (const name of ['../x', '/abs', 'a//b', 'a/./b', '', 'a/..', 'C:\\x', 'c:x', 'nul\0byte']) {
         assert.equal((await rejection(() => store.addCollection([{ name, hash }]))).name, 'UnsafeName', JSON.stringify(name))
       }
-      assert.equal((await rejection(() => store.addCollection([{ name: 'a', hash }, { name: 'a', hash }]))).name, 'InvalidHashSeq')
+      for (const names of [['a', 'a'], ['a', 'a/b'], ['a/b', 'a'], ['d/a', 'd/a/b/c']]) {
+        const error = await rejection(() => store.addCollection(names.map(name => ({ name, hash }))))
+        assert.equal(error.name, 'DuplicateName', JSON.stringify(names))
+      }
+      await store.addCollection(['a', 'ab', 'a b/c', 'd/a', 'd/b/a'].map(name => ({ name, hash })))
+    })
+
+    it('exports through a new file with a random name, replacing a symlink at the path, never writing through one; a failed export leaves nothing', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'verity-export-'))
+      try {
+        const data = randomBytes(100 * 1024, 3)
+        const { hash } = await store.addBytes(data)
+        writeFileSync(join(dir, 'victim'), 'keep me')
+        symlinkSync(join(dir, 'victim'), join(dir, 'out.bin'))
+        await store.exportFile(hash, join(dir, 'out.bin'))
+        assert.ok(!lstatSync(join(dir, 'out.bin')).isSymbolicLink(), 'the symlink itself is replaced')
+        assert.ok(readFileSync(join(dir, 'out.bin')).equals(data))
+        assert.equal(readFileSync(join(dir, 'victim'), 'utf8'), 'keep me')
+        const aborted = new AbortController()
+        aborted.abort(new Error('stop'))
+        assert.equal((await rejection(() => store.exportFile(hash, join(dir, 'never.bin'), { signal: aborted.signal }))).message, 'stop')
+        assert.equal((await rejection(() => store.exportFile(blake3(randomBytes(5, 5)), join(dir, 'absent.bin')))).name, 'NotFound')
+        assert.deepEqual(readdirSync(dir).sort(), ['out.bin', 'victim'], 'no temp file is left behind')
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     })
 
     it('refuses bad streams with named errors and keeps its earlier state', async () => {

@@ -89,6 +89,35 @@ describe('createNode: libp2p over QUIC and TCP on 127.0.0.1', function () {
     })
   }
 
+  for (const transport of ['quic-v1', 'tcp']) {
+    it(`resets a stream whose reader stopped taking bytes for writeStallMs over ${transport}: the writer gets Timeout`, async () => {
+      const a = await createNode()
+      const b = await createNode()
+      try {
+        const STALL = '/verity-test/stall/1'
+        let failed!: (err: Error) => void
+        const failure = new Promise<Error>(resolve => { failed = resolve })
+        await b.libp2p.handle(STALL, async stream => {
+          const s = byteStream(stream, { writeStallMs: 500 })
+          try {
+            for (let i = 0; i < 1024; i++) await s.write(new Uint8Array(256 * 1024))
+          } catch (err) {
+            failed(err as Error)
+          }
+        })
+        const addr = b.addrs().find(ma => ma.toString().includes(transport === 'tcp' ? '/tcp/' : '/quic-v1'))
+        const stream = byteStream(await a.libp2p.dialProtocol(addr as never, STALL))
+        await stream.closeWrite()
+        // Never read: the adapter pauses the stream once 4 MiB wait, and the sender is held back.
+        const error = await failure
+        assert.equal(error.name, 'Timeout', error.message)
+      } finally {
+        await a.stop()
+        await b.stop()
+      }
+    })
+  }
+
   it('accepts a burst of new connections from one host, and refuses past limits.inboundConnectionsPerSecond', async () => {
     const data = randomBytes(1000, 9)
     // A refused QUIC connection completes its handshake and is closed at once: count fetches.
