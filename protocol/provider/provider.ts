@@ -16,8 +16,11 @@ import { readRequest, type ReceivedRequest } from './read-request.js'
  * and past that is refused with RateLimited. Either way the connection stays up.
  */
 export interface ServeLimits extends RequestLimits {
-  /** Get, GetMany and Push requests served at once on one connection; more wait. @default 16 */
-  maxRequestsPerConnection: number
+  /**
+   * Get, GetMany and Push requests served at once for one peer, over all its connections; more
+   * wait. @default 16
+   */
+  maxRequestsPerPeer: number
   /** Get, GetMany and Push requests served at once by the node; more wait. @default 64 */
   maxRequests: number
   /** Requests waiting for a place, node-wide; more are refused with RateLimited. @default 1024 */
@@ -37,7 +40,7 @@ export interface ServeLimits extends RequestLimits {
 
 export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = Object.freeze({
   ...DEFAULT_REQUEST_LIMITS,
-  maxRequestsPerConnection: 16,
+  maxRequestsPerPeer: 16,
   maxRequests: 64,
   maxQueuedRequests: 1024,
   maxObservers: 1024,
@@ -72,8 +75,8 @@ export interface StreamInfo {
 export class Provider {
   readonly limits: Readonly<ServeLimits>
   private nextRequestId = 1
-  /** Per connection: its places for requests served at once. */
-  private readonly connections = new Map<string, Slots>()
+  /** Per peer: its open connections, and its places for requests served at once. */
+  private readonly peers = new Map<string, { connections: Set<string>, slots: Slots }>()
   private readonly policy: ProviderPolicy
   private readonly requests: Slots
   private readonly observers: Slots
@@ -94,10 +97,13 @@ export class Provider {
 
   /** Serve one stream. Never throws: failures end the stream with a status and an event. */
   async serve (stream: ByteStream, info: StreamInfo): Promise<void> {
-    let connection = this.connections.get(info.connectionId)
-    if (connection === undefined) {
-      connection = new Slots(`requests on connection ${info.connectionId}`, this.limits.maxRequestsPerConnection, this.limits.maxQueuedRequests)
-      this.connections.set(info.connectionId, connection)
+    let peer = this.peers.get(info.peer)
+    if (peer === undefined) {
+      peer = { connections: new Set(), slots: new Slots(`requests of peer ${info.peer}`, this.limits.maxRequestsPerPeer, this.limits.maxQueuedRequests) }
+      this.peers.set(info.peer, peer)
+    }
+    if (!peer.connections.has(info.connectionId)) {
+      peer.connections.add(info.connectionId)
       this.emit({ type: 'connected', peer: info.peer, connectionId: info.connectionId })
     }
     const started = performance.now()
@@ -122,8 +128,8 @@ export class Provider {
       if (context.request.type === 'observe') {
         releases.push(await this.observers.acquire(stream.closed))
       } else {
-        // The connection's place first: one busy connection must not hold the node's places.
-        releases.push(await connection.acquire(stream.closed))
+        // The peer's place first: one busy peer must not hold the node's places while it waits.
+        releases.push(await peer.slots.acquire(stream.closed))
         releases.push(await this.requests.acquire(stream.closed))
       }
       await this.wrap(context, received, out, stream)
@@ -146,8 +152,12 @@ export class Provider {
   }
 
   /** The connection is gone: forget it (a new one from the same peer is announced again). */
-  connectionClosed (connectionId: string): void {
-    this.connections.delete(connectionId)
+  connectionClosed (peerId: string, connectionId: string): void {
+    const peer = this.peers.get(peerId)
+    if (peer === undefined) return
+    peer.connections.delete(connectionId)
+    // Forgotten once nothing of it is left; a peer with requests still running keeps its count.
+    if (peer.connections.size === 0 && peer.slots.inUse === 0 && peer.slots.queued === 0) this.peers.delete(peerId)
   }
 
   private async wrap (context: RequestContext, received: ReceivedRequest, out: ResponseWriter, stream: ByteStream): Promise<void> {

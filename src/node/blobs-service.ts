@@ -25,7 +25,7 @@ export interface BlobsComponents {
 /** The blobs protocol as a libp2p service: serves both protocol ids from the store. */
 export class BlobsService implements Startable {
   readonly provider: Provider
-  private readonly onClose = (evt: CustomEvent<Connection>): void => { this.provider.connectionClosed(evt.detail.id) }
+  private readonly onClose = (evt: CustomEvent<Connection>): void => { this.provider.connectionClosed(evt.detail.remotePeer.toString(), evt.detail.id) }
 
   constructor (private readonly components: BlobsComponents, private readonly init: BlobsServiceInit) {
     this.provider = new Provider({

@@ -1,83 +1,15 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Connection } from '@libp2p/interface'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
 import { byteStream } from '../../../src/node/stream.js'
 import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../../../protocol/constants.js'
 import { fromHex } from '../../../store/hash-text.js'
-import { concat, randomBytes } from '../../helpers.js'
+import { randomBytes } from '../../helpers.js'
+import { ask, healthWatch, memoryOf, varint } from './attack-tools.js'
 import { LOCAL, startVerity, verity } from '../cli-process.js'
-
-/** The serve process's resident set and its peak so far, in MB (from /proc). */
-export function memoryOf (pid: number): { rss: number, peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 }
-}
-
-/**
- * Polls `/health` every 100 ms with a 1 s limit, from the moment it starts until `stop`: the
- * slowest answer and the number that did not come within the limit.
- */
-export function healthWatch (url: string): { stop: () => Promise<{ slowestMs: number, missed: number, polls: number }> } {
-  let slowest = 0
-  let missed = 0
-  let polls = 0
-  let running = true
-  const loop = (async () => {
-    while (running) {
-      const started = performance.now()
-      try {
-        const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) })
-        await response.text()
-        if (response.status !== 200) missed++
-      } catch {
-        missed++
-      }
-      polls++
-      slowest = Math.max(slowest, performance.now() - started)
-      await new Promise(resolve => setTimeout(resolve, 100))
-    }
-  })()
-  return { stop: async () => { running = false; await loop; return { slowestMs: slowest, missed, polls } } }
-}
-
-/** Unsigned LEB128. */
-export function varint (n: number): number[] {
-  const out: number[] = []
-  do { out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n = Math.floor(n / 128) } while (n > 0)
-  return out
-}
-
-/**
- * One raw request on a new stream: the bytes, then close; reads the answer until it ends, up to
- * `keep` bytes, or `ms`. Returns what came and how it ended (the end frame's text when framed).
- */
-export async function ask (connection: Connection, bytes: Uint8Array, options: { protocol?: string, keep?: number, ms?: number } = {}):
-Promise<{ bytes: number, tail: string, error?: string, ms: number }> {
-  const started = performance.now()
-  const stream = byteStream(await connection.newStream(options.protocol ?? VERITY_PROTOCOL))
-  const timer = setTimeout(() => { stream.abort(new Error('test: enough waiting')) }, options.ms ?? 5000)
-  let received = 0
-  let tail: Uint8Array = new Uint8Array(0)
-  try {
-    await stream.write(bytes)
-    await stream.closeWrite()
-    for await (const chunk of stream.source) {
-      received += chunk.length
-      tail = concat([tail, chunk]).slice(-300)
-      if (received >= (options.keep ?? Infinity)) { stream.abort(new Error('test: enough bytes')); break }
-    }
-    return { bytes: received, tail: Buffer.from(tail).toString('latin1'), ms: performance.now() - started }
-  } catch (err) {
-    return { bytes: received, tail: Buffer.from(tail).toString('latin1'), error: (err as Error).message, ms: performance.now() - started }
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 describe('a provider under attack (a verity serve process)', function () {
   this.timeout(180000)
@@ -174,6 +106,46 @@ describe('a provider under attack (a verity serve process)', function () {
     } finally {
       await health.stop()
       await connection.close()
+    }
+  })
+
+  it('whole-blob requests that read nothing, 16 from each of 3 peers: memory stays bounded, a good fetch completes', async () => {
+    const peers = [await createNode(), await createNode(), await createNode()]
+    const health = healthWatch(url)
+    const honest = await createNode()
+    const streams: Array<ReturnType<typeof byteStream>> = []
+    try {
+      const before = memoryOf(serve.pid)
+      for (const peer of peers) {
+        const connection = await peer.libp2p.dial(multiaddr(addr))
+        for (let i = 0; i < 16; i++) {
+          try {
+            const stream = byteStream(await connection.newStream(VERITY_PROTOCOL, { signal: AbortSignal.timeout(3000) }))
+            await stream.write(Uint8Array.from([0, ...big, 2, 0, 1, 0, 1, 0]))
+            await stream.closeWrite()
+            streams.push(stream)
+          } catch {
+            // The attacker's own connection window is full of what it does not read: its next
+            // streams cannot even be negotiated. That hurts the attacker, not the provider.
+          }
+        }
+      }
+      assert.ok(streams.length >= 30, `${streams.length} stalled streams opened`)
+      // Let the provider fill every stream's flow-control window and block.
+      await new Promise(resolve => setTimeout(resolve, 3000))
+      const stalled = memoryOf(serve.pid)
+      const result = await honest.remote.fetch(addr, big, { range: { offset: 10 << 20, length: 4 << 20 } })
+      assert.equal(result.complete, true)
+      const { slowestMs, missed } = await health.stop()
+      const note = `RSS ${before.rss.toFixed(0)} -> ${stalled.rss.toFixed(0)} MB with ${streams.length} stalled responses (peak ${memoryOf(serve.pid).peak.toFixed(0)} MB), /health slowest ${slowestMs.toFixed(0)} ms`
+      if (process.env.VERITY_DEBUG !== undefined) process.stderr.write(`${note}\n`)
+      assert.ok(stalled.rss - before.rss < 200, note)
+      assert.equal(missed, 0, note)
+    } finally {
+      for (const stream of streams) stream.abort(new Error('test done'))
+      await health.stop()
+      await honest.stop()
+      await Promise.all(peers.map(async p => { await p.stop() }))
     }
   })
 
