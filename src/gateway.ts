@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ProviderEvent } from '../protocol/interface.js'
 import { RangeSpecSeq } from '../protocol/range-spec.js'
+import { isDiskError } from '../store/disk-errors.js'
 import { fromHex, toHex } from '../store/hash-text.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
 import type { VerityNode } from './node/create-node.js'
@@ -55,13 +56,22 @@ export function gatewayHandler (node: VerityNode, metrics: GatewayMetrics, provi
     const route = routeOf(req.url ?? '/')
     serve(node, metrics, providers, req, res, route).catch((err: Error) => {
       if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`${err.name}: ${err.message}\n`)
-        metrics.countHttp(route, 500)
+        const status = statusOf(err)
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${err.name}: ${err.message}\n`)
+        metrics.countHttp(route, status)
       } else {
         res.destroy(err) // mid-body: the client sees a short response, never unverified bytes
       }
     })
   }
+}
+
+/**
+ * The status of a request that failed before its body began: 507 Insufficient Storage when the
+ * store cannot keep what an on-demand fetch brings (a full or read-only disk), else 500.
+ */
+function statusOf (err: Error): number {
+  return err.name === 'StoreFull' || err.name === 'StoreReadOnly' ? 507 : 500
 }
 
 function routeOf (url: string): string {
@@ -104,7 +114,10 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
     if (!await missing()) return true
     if (providers.length === 0) return false
     const request = { hash, ranges: RangeSpecSeq.root(ranges) }
-    await node.downloader.download({ request, providers, signal: controller.signal }).result.catch((err: Error) => { why = `: ${err.name}: ${err.message}` })
+    await node.downloader.download({ request, providers, signal: controller.signal }).result.catch((err: Error) => {
+      if (isDiskError(err)) throw err // this node's disk, not the providers: answered as such (507)
+      why = `: ${err.name}: ${err.message}`
+    })
     return !await missing()
   }
   if (!await ensure(ChunkRanges.lastChunk())) {

@@ -3,6 +3,7 @@ import { nextSelected, RangeSpecSeq } from '../../protocol/range-spec.js'
 import type { GetRequest } from '../../protocol/request.js'
 import { CHUNK_SIZE, GROUP_SIZE } from '../../store/bao/constants.js'
 import { decodeHashSeq } from '../../store/collection.js'
+import { isDiskError } from '../../store/disk-errors.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, TempTag } from '../../store/interface.js'
 import { ChunkRanges, MAX_CHUNK } from '../../store/ranges/chunk-ranges.js'
@@ -406,6 +407,10 @@ export class Job {
     if (delivered > 0 && seconds > 0) provider.rate = provider.rate === undefined ? delivered / seconds : (provider.rate + delivered / seconds) / 2
     if (failure === undefined) {
       this.emit({ type: 'partComplete', provider: provider.id, part, bytes: delivered })
+    } else if (isDiskError(failure)) {
+      // The store cannot take the data (full, read-only, failing): no provider can help, so the
+      // download ends with that error; what was recorded stays.
+      this.abort(failure)
     } else if (!this.signal.aborted) {
       const reason: FailureReason = BAD_DATA.has(failure.name) ? 'badData' : failure.name === 'NotFound' || failure.name === 'MissingRange' ? 'notFound' : 'error'
       provider.report.failures++
