@@ -2,7 +2,7 @@ import { dirname } from 'node:path'
 import { Level } from 'level'
 import { asDiskError, diskError } from './disk-errors.js'
 import type { DiskReserve } from './disk-reserve.js'
-import { StoreFull, StoreLocked } from './errors.js'
+import { StoreClosed, StoreFull, StoreLocked } from './errors.js'
 
 /**
  * LevelDB's write buffer. Its log grows to about this much before it becomes a table, and an open
@@ -35,6 +35,8 @@ export class FsDb {
   private writes: Promise<unknown> = Promise.resolve()
   /** A reopen under way: readers wait for it. */
   private reopening: Promise<void> = Promise.resolve()
+  /** Closed by its owner: nothing reopens it. */
+  private closed = false
 
   private constructor (private readonly location: string, private readonly reserve: DiskReserve, private db: Db) {}
 
@@ -65,7 +67,10 @@ export class FsDb {
   }
 
   async close (): Promise<void> {
-    await this.serial(async () => { await this.db.close() })
+    await this.serial(async () => {
+      this.closed = true
+      await this.db.close()
+    })
   }
 
   private async read<T> (op: (db: Db) => Promise<T>): Promise<T> {
@@ -84,6 +89,7 @@ export class FsDb {
   /** The open database, once a reopen under way is over (or tried again, when the last one failed). */
   private async ready (): Promise<Db> {
     await this.reopening
+    if (this.closed) throw new StoreClosed()
     if (this.db.status !== 'open') await this.write(async () => {})
     return this.db
   }
@@ -91,6 +97,7 @@ export class FsDb {
   private async write (op: (db: Db) => Promise<void>): Promise<void> {
     await this.serial(async () => {
       for (let attempt = 1; ; attempt++) {
+        if (this.closed) throw new StoreClosed()
         if (this.torn || this.db.status !== 'open') await this.reopen()
         try {
           await op(this.db)
