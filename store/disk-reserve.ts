@@ -5,7 +5,7 @@ import { diskError, onDisk } from './disk-errors.js'
 import { StoreFull } from './errors.js'
 
 /** Free bytes on the file system holding `path`, as an unprivileged writer sees them. */
-export async function freeBytes (path: string): Promise<number> {
+async function freeBytes (path: string): Promise<number> {
   const fs = await statfs(path)
   return fs.bavail * fs.bsize
 }
@@ -77,7 +77,7 @@ export class DiskReserve {
   async bulk<T> (path: string, write: () => Promise<T>, { room = true } = {}): Promise<T> {
     if (room && !this.held && !await this.take()) {
       throw new StoreFull({ path, code: 'ENOSPC' },
-        `no space left on device writing ${path} (the store keeps ${this.size >> 20} MiB free for its own records)`)
+        `no space left on device writing ${path}: less than ${(2 * this.size) >> 20} MiB free, and the store keeps ${this.size >> 20} MiB for its own records`)
     }
     let failure: unknown
     this.writing++
