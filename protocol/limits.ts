@@ -16,13 +16,16 @@ export interface RequestLimits {
   maxSeqEntries: number
   /** Ranges over every RangeSpec of one request together. @default 16384 */
   maxRanges: number
+  /** Hashes in one GetMany. @default 4096 */
+  maxHashes: number
 }
 
 export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxRequestSize: 1 << 20,
   maxRangesPerSpec: 4096,
   maxSeqEntries: 4096,
-  maxRanges: 16384
+  maxRanges: 16384,
+  maxHashes: 4096
 })
 
 /**
@@ -43,6 +46,13 @@ export class RangeBudget {
     this.ranges += ranges
     if (this.ranges > this.limits.maxRanges) {
       throw new RequestTooLarge('maxRanges', this.ranges, this.limits.maxRanges, `the request asks for more than ${this.limits.maxRanges} ranges in all`)
+    }
+  }
+
+  /** A GetMany with `count` hashes follows. */
+  hashes (count: number): void {
+    if (count > this.limits.maxHashes) {
+      throw new RequestTooLarge('maxHashes', count, this.limits.maxHashes, `a GetMany of ${count} hashes is over the limit of ${this.limits.maxHashes}`)
     }
   }
 

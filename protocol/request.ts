@@ -82,8 +82,11 @@ export function decodeRequest (bytes: Uint8Array, limits: Readonly<RequestLimits
     }
     case RequestType.GetMany: {
       const count = reader.varint(Math.floor(reader.remaining / HASH_SIZE))
+      budget.hashes(count)
+      // One copy for all of them, and views into it: a buffer per hash costs far more than 32 bytes.
+      const all = reader.take(count * HASH_SIZE).slice()
       const hashes: Uint8Array[] = []
-      for (let i = 0; i < count; i++) hashes.push(reader.take(HASH_SIZE).slice())
+      for (let i = 0; i < count; i++) hashes.push(all.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))
       request = { type: 'getMany', hashes, ranges: readRangeSpecSeq(reader, budget) }
       break
     }

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { ProviderEvent } from '../protocol/interface.js'
 import { RangeSpecSeq } from '../protocol/range-spec.js'
+import { isDiskError } from '../store/disk-errors.js'
 import { fromHex, toHex } from '../store/hash-text.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
 import type { VerityNode } from './node/create-node.js'
 import { coverage } from './remote.js'
 import type { PeerTarget } from './node/peer.js'
 import { writeDrained } from './writable.js'
+import type { GatewayMetrics } from './metrics.js'
 
 /** A client that takes no body bytes for this long is dropped (its reader and files with it). */
 export const BODY_STALL_MS = 60000
@@ -14,28 +15,6 @@ export const BODY_STALL_MS = 60000
 export interface GatewayOptions {
   /** @default BODY_STALL_MS */
   bodyStallMs?: number
-}
-
-/** Counters behind `/metrics`, fed by the HTTP side and the node's provider events. */
-export class GatewayMetrics {
-  httpBytesServed = 0
-  readonly httpRequests = new Map<string, number>()
-  readonly peerRequests = new Map<string, number>()
-  peerBytesSent = 0
-
-  countHttp (route: string, status: number): void {
-    const key = `route="${route}",status="${status}"`
-    this.httpRequests.set(key, (this.httpRequests.get(key) ?? 0) + 1)
-  }
-
-  /** Pass as `createNode({ onEvent })`: requests peers made of this node, by kind and result. */
-  readonly onEvent = (event: ProviderEvent): void => {
-    if (event.type !== 'completed' && event.type !== 'aborted') return
-    const kind = event.context?.request.type ?? 'unparsed'
-    const key = `kind="${kind}",result="${event.type === 'completed' ? 'ok' : event.error.name}"`
-    this.peerRequests.set(key, (this.peerRequests.get(key) ?? 0) + 1)
-    this.peerBytesSent += event.stats.bytesSent
-  }
 }
 
 /** One byte range of a blob of `size` bytes from a Range header; undefined: the whole blob. */
@@ -65,13 +44,22 @@ export function gatewayHandler (node: VerityNode, metrics: GatewayMetrics, provi
     const route = routeOf(req.url ?? '/')
     serve(node, metrics, providers, stallMs, req, res, route).catch((err: Error) => {
       if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`${err.name}: ${err.message}\n`)
-        metrics.countHttp(route, 500)
+        const status = statusOf(err)
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${err.name}: ${err.message}\n`)
+        metrics.countHttp(route, status)
       } else {
         res.destroy(err) // mid-body: the client sees a short response, never unverified bytes
       }
     })
   }
+}
+
+/**
+ * The status of a request that failed before its body began: 507 Insufficient Storage when the
+ * store cannot keep what an on-demand fetch brings (a full or read-only disk), else 500.
+ */
+function statusOf (err: Error): number {
+  return err.name === 'StoreFull' || err.name === 'StoreReadOnly' ? 507 : 500
 }
 
 function routeOf (url: string): string {
@@ -88,7 +76,7 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'GET or HEAD only\n', { allow: 'GET, HEAD' })
   if (route === 'health') return reply(200, JSON.stringify({ status: 'ok', peerId: node.peerId }) + '\n', { 'content-type': 'application/json' })
-  if (route === 'metrics') return reply(200, await metricsText(node, metrics), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+  if (route === 'metrics') return reply(200, await metrics.text(), { 'content-type': metrics.contentType })
   if (route !== 'blob') return reply(404, 'not found: try /blob/<hash>, /metrics or /health\n')
 
   let hash: Uint8Array
@@ -114,7 +102,10 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
     if (!await missing()) return true
     if (providers.length === 0) return false
     const request = { hash, ranges: RangeSpecSeq.root(ranges) }
-    await node.downloader.download({ request, providers, signal: controller.signal }).result.catch((err: Error) => { why = `: ${err.name}: ${err.message}` })
+    await node.downloader.download({ request, providers, signal: controller.signal }).result.catch((err: Error) => {
+      if (isDiskError(err)) throw err // this node's disk, not the providers: answered as such (507)
+      why = `: ${err.name}: ${err.message}`
+    })
     return !await missing()
   }
   if (!await ensure(ChunkRanges.lastChunk())) {
@@ -143,7 +134,7 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
   const body = node.blobs.reader(hash, { offset: start, length: end - start, signal: controller.signal })
   for await (const bytes of body) {
     await writeDrained(res, bytes, { stallMs, signal: controller.signal })
-    metrics.httpBytesServed += bytes.length
+    metrics.countHttpBytes(bytes.length)
   }
   res.end()
 }
@@ -159,41 +150,3 @@ function attachment (url: string): Record<string, string> {
   const plain = base.replace(/[^\x20-\x7e]|["\\%;]/g, '_')
   return { 'content-disposition': `attachment; filename="${plain}"; filename*=UTF-8''${encodeURIComponent(base).replace(/['()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}` }
 }
-
-async function metricsText (node: VerityNode, metrics: GatewayMetrics): Promise<string> {
-  let blobs = 0
-  let stored = 0
-  for await (const { status } of node.blobs.list()) {
-    blobs++
-    if (status.status === 'complete') stored += status.size
-  }
-  const pool = node.pool.stats()
-  const lines = [
-    '# HELP verity_http_bytes_served_total Verified blob bytes sent to HTTP clients.',
-    '# TYPE verity_http_bytes_served_total counter',
-    `verity_http_bytes_served_total ${metrics.httpBytesServed}`,
-    '# HELP verity_http_requests_total HTTP requests by route and status.',
-    '# TYPE verity_http_requests_total counter',
-    ...[...metrics.httpRequests].map(([labels, n]) => `verity_http_requests_total{${labels}} ${n}`),
-    '# HELP verity_peer_requests_total Requests peers made of this node, by kind and result.',
-    '# TYPE verity_peer_requests_total counter',
-    ...[...metrics.peerRequests].map(([labels, n]) => `verity_peer_requests_total{${labels}} ${n}`),
-    '# HELP verity_peer_bytes_sent_total Bytes sent to peers in responses.',
-    '# TYPE verity_peer_bytes_sent_total counter',
-    `verity_peer_bytes_sent_total ${metrics.peerBytesSent}`,
-    '# HELP verity_fetched_bytes_total Bytes received from peers.',
-    '# TYPE verity_fetched_bytes_total counter',
-    `verity_fetched_bytes_total ${pool.bytesReceived}`,
-    '# HELP verity_active_connections Open libp2p connections.',
-    '# TYPE verity_active_connections gauge',
-    `verity_active_connections ${node.libp2p.getConnections().length}`,
-    '# HELP verity_store_blobs Blobs in the store, complete or partial.',
-    '# TYPE verity_store_blobs gauge',
-    `verity_store_blobs ${blobs}`,
-    '# HELP verity_store_bytes Bytes of the complete blobs in the store.',
-    '# TYPE verity_store_bytes gauge',
-    `verity_store_bytes ${stored}`
-  ]
-  return lines.join('\n') + '\n'
-}
-

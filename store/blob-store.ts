@@ -68,7 +68,7 @@ export class BaseStore implements BlobStore {
       set: async (name, value) => {
         this.open()
         const checked = checkValue(value)
-        // Before the tag is written: a GC under way keeps the blob, or puts it back.
+        // Before the tag is written: a GC under way keeps the blob, or (deleting) is waited for.
         await this.collector.keep(checked)
         await this.backend.putTag(name, checked)
       },
@@ -314,9 +314,8 @@ export class BaseStore implements BlobStore {
     const checked = checkValue(value)
     const hex = toHex(checked.hash)
     this.pins.set(hex, (this.pins.get(hex) ?? 0) + 1)
-    // The pin itself keeps the blob from a GC's commit and purge; this brings back an entry a
-    // commit took a moment ago. If that fails, the purge still sees the pin and restores it.
-    this.collector.keep(checked).catch(() => {})
+    // Seen by a GC's mark (as if tagged), and by its purge, which puts back a pinned blob's entry.
+    this.collector.keep(checked).catch(() => {}) // only waits; it cannot fail
     let released = false
     return {
       value: checked,

@@ -47,7 +47,7 @@ export function uniqueNames<T extends readonly string[]> (names: T): T {
     const parts = name.split('/')
     let node = root
     for (const [i, part] of parts.entries()) {
-      if (node.file) throw new DuplicateName(name, `duplicate name in collection: ${JSON.stringify(parts.slice(0, i).join('/'))} is a file and a directory of ${JSON.stringify(name)}`)
+      if (node.file) throw new DuplicateName(name, `the collection names ${JSON.stringify(parts.slice(0, i).join('/'))} as a file and as a directory of ${JSON.stringify(name)}`)
       let child = node.children.get(part)
       if (child === undefined) {
         child = { file: false, children: new Map() }
@@ -56,7 +56,7 @@ export function uniqueNames<T extends readonly string[]> (names: T): T {
       node = child
     }
     if (node.file) throw new DuplicateName(name)
-    if (node.children.size > 0) throw new DuplicateName(name, `duplicate name in collection: ${JSON.stringify(name)} is a file and a directory of another entry`)
+    if (node.children.size > 0) throw new DuplicateName(name, `the collection names ${JSON.stringify(name)} as a file and as a directory of another entry`)
     node.file = true
   }
   return names

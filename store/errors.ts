@@ -25,7 +25,7 @@ export class UnsafeName extends Error {
  */
 export class DuplicateName extends Error {
   static override name = 'DuplicateName'
-  constructor (readonly entryName: string, message = `duplicate name in collection: ${JSON.stringify(entryName)} twice`) {
+  constructor (readonly entryName: string, message = `the collection names ${JSON.stringify(entryName)} twice`) {
     super(message)
     this.name = 'DuplicateName'
   }
@@ -55,5 +55,47 @@ export class StoreClosed extends Error {
   constructor (message = 'the store is closed') {
     super(message)
     this.name = 'StoreClosed'
+  }
+}
+
+/** What the disk errors below carry: the file or directory written, the errno code, the cause. */
+interface DiskFailure { path: string, code: string, cause?: unknown }
+
+/** No room left on the store's disk (ENOSPC, EDQUOT), or too little to write blob bytes and keep the store's reserve. */
+export class StoreFull extends Error {
+  static override name = 'StoreFull'
+  readonly path: string
+  readonly code: string
+  constructor ({ path, code, cause }: DiskFailure, message = `${code === 'EDQUOT' ? 'disk quota exceeded' : 'no space left on device'} writing ${path}`) {
+    super(message, { cause })
+    this.name = 'StoreFull'
+    this.path = path
+    this.code = code
+  }
+}
+
+/** The store's directory cannot be written: a read-only file system (EROFS), or no permission (EACCES, EPERM). */
+export class StoreReadOnly extends Error {
+  static override name = 'StoreReadOnly'
+  readonly path: string
+  readonly code: string
+  constructor ({ path, code, cause }: DiskFailure, message = `${code === 'EROFS' ? 'read-only file system' : 'no permission'}: cannot write ${path}`) {
+    super(message, { cause })
+    this.name = 'StoreReadOnly'
+    this.path = path
+    this.code = code
+  }
+}
+
+/** A store file could not be read or written for another reason of the disk's (EIO and the like). */
+export class StoreIOError extends Error {
+  static override name = 'StoreIOError'
+  readonly path: string
+  readonly code: string
+  constructor ({ path, code, cause }: DiskFailure, message = `I/O error (${code}) on ${path}`) {
+    super(message, { cause })
+    this.name = 'StoreIOError'
+    this.path = path
+    this.code = code
   }
 }

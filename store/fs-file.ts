@@ -1,17 +1,23 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import type { BlobFile } from './backend.js'
+import { onDisk } from './disk-errors.js'
+import type { DiskReserve } from './disk-reserve.js'
 
 /** Bytes read ahead on a miss, so walking a blob group by group makes few system calls. */
 const READ_AHEAD = 1 << 20
 
-/** A file as a BlobFile: positional reads (with read-ahead) and writes, fdatasync. */
+/**
+ * A file as a BlobFile: positional reads (with read-ahead) and writes, fdatasync. Failures of the
+ * disk come out as named store errors naming the file; writes go through the store's reserve
+ * (`reserve.bulk`) when one is given, so blob bytes never take the room kept for the store's records.
+ */
 export class FsFile implements BlobFile {
   private window: { offset: number, bytes: Uint8Array } | undefined
 
-  private constructor (private readonly handle: FileHandle) {}
+  private constructor (readonly path: string, private readonly handle: FileHandle, private readonly reserve: DiskReserve | undefined) {}
 
-  static async open (path: string, flags: 'r' | 'r+' | 'w+'): Promise<FsFile> {
-    return new FsFile(await open(path, flags))
+  static async open (path: string, flags: 'r' | 'r+' | 'w+', reserve?: DiskReserve): Promise<FsFile> {
+    return new FsFile(path, await onDisk(path, flags !== 'r', async () => await open(path, flags)), reserve)
   }
 
   async readAt (offset: number, length: number): Promise<Uint8Array> {
@@ -23,7 +29,7 @@ export class FsFile implements BlobFile {
     const buffer = new Uint8Array(want)
     let filled = 0
     while (filled < want) {
-      const { bytesRead } = await this.handle.read(buffer, filled, want - filled, offset + filled)
+      const { bytesRead } = await onDisk(this.path, false, async () => await this.handle.read(buffer, filled, want - filled, offset + filled))
       if (bytesRead === 0) break
       filled += bytesRead
     }
@@ -34,18 +40,25 @@ export class FsFile implements BlobFile {
 
   async writeAt (offset: number, bytes: Uint8Array): Promise<void> {
     this.window = undefined
-    let written = 0
-    while (written < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written, offset + written)
-      written += bytesWritten
+    const write = async (): Promise<void> => {
+      let written = 0
+      while (written < bytes.length) {
+        const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written, offset + written)
+        written += bytesWritten
+      }
     }
+    if (this.reserve === undefined) await onDisk(this.path, true, write)
+    else await this.reserve.bulk(this.path, write)
   }
 
+  /** fdatasync; a file system that allocates late (ext4, XFS, NFS) may find the disk full only now. */
   async sync (): Promise<void> {
-    await this.handle.datasync()
+    const sync = async (): Promise<void> => { await this.handle.datasync() }
+    if (this.reserve === undefined) await onDisk(this.path, true, sync)
+    else await this.reserve.bulk(this.path, sync, { room: false })
   }
 
   async close (): Promise<void> {
-    await this.handle.close()
+    await onDisk(this.path, false, async () => { await this.handle.close() })
   }
 }

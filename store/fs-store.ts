@@ -1,55 +1,77 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, rename, rm, unlink, writeFile, open } from 'node:fs/promises'
+import { readdir, rename, rm, unlink, writeFile, open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Level } from 'level'
 import type { Backend, BlobFile } from './backend.js'
 import { BaseStore } from './blob-store.js'
+import { onDisk } from './disk-errors.js'
+import { DiskReserve } from './disk-reserve.js'
 import { decodeEntry, encodeEntry, type Entry } from './entry.js'
-import { StoreLocked } from './errors.js'
+import { StoreReadOnly } from './errors.js'
+import { FsDb, RESERVE_BYTES } from './fs-db.js'
 import { FsFile } from './fs-file.js'
+import { makeDirectory } from './make-directory.js'
 import type { HashAndFormat } from './interface.js'
 
 const ENTRY = 'e/'
 const TAG = 't/'
+/** The room kept for LevelDB on a full disk (store/disk-reserve.ts). */
+const RESERVE_FILE = 'reserve'
 
 /**
  * On disk: `db/` (LevelDB: entries under `e/<hex>`, tags under `t/<name>`), `data/<hex>.data`,
  * `data/<hex>.pairs` (partial blobs, in-order pairs), `data/<hex>.obao4` (pre-order outboard),
- * `temp/` (new files before they are renamed in). Small complete blobs live in their entry.
+ * `temp/` (new files before they are renamed in), `reserve` (room kept for LevelDB). Small
+ * complete blobs live in their entry. Disk failures come out as StoreFull, StoreReadOnly and
+ * StoreIOError naming the file.
  */
 class FsBackend implements Backend {
   readonly inlineLimit = 16 * 1024
 
-  private constructor (private readonly dir: string, private readonly db: Level<string, Uint8Array>) {}
+  private constructor (private readonly dir: string, private readonly db: FsDb, private readonly reserve: DiskReserve) {}
 
   static async open (dir: string): Promise<FsBackend> {
-    await mkdir(join(dir, 'data'), { recursive: true })
-    // The database's lock first: temp/ and orphans belong to whoever holds it.
-    const db = new Level<string, Uint8Array>(join(dir, 'db'), { valueEncoding: 'view' })
     try {
-      await db.open()
-    } catch (err) {
-      if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
-        throw Object.assign(new StoreLocked(`the store in ${dir} is in use by another process`), { cause: err })
+      await makeDirectory(join(dir, 'data'))
+      const reserve = new DiskReserve(join(dir, RESERVE_FILE), RESERVE_BYTES)
+      // The database's lock first: temp/ and orphans belong to whoever holds it.
+      const db = await FsDb.open(join(dir, 'db'), reserve)
+      try {
+        const backend = new FsBackend(dir, db, reserve)
+        await backend.clearTemp()
+        await backend.removeOrphans()
+        await reserve.take()
+        return backend
+      } catch (err) {
+        await db.close()
+        throw err
       }
-      throw err
+    } catch (err) {
+      if (!(err instanceof StoreReadOnly)) throw err
+      throw new StoreReadOnly(err, `${err.code === 'EROFS' ? 'read-only file system' : 'no permission to write'}: the store in ${dir} cannot be opened ` +
+        `(${err.code} writing ${err.path}), not even to read: its index, LevelDB through classic-level, has no read-only mode and writes on every open; ` +
+        'mount it read-write, or copy it to a writable place')
     }
-    await rm(join(dir, 'temp'), { recursive: true, force: true })
-    await mkdir(join(dir, 'temp'), { recursive: true })
-    const backend = new FsBackend(dir, db)
-    await backend.removeOrphans()
-    return backend
+  }
+
+  /** Temp files a crash left behind. The directory stays: making it again needs room, which a full disk lacks. */
+  private async clearTemp (): Promise<void> {
+    const temp = join(this.dir, 'temp')
+    await makeDirectory(temp)
+    await onDisk(temp, true, async () => {
+      for (const name of await readdir(temp)) await rm(join(temp, name), { recursive: true, force: true })
+    })
   }
 
   /** Files a crash left behind: no entry, or a kind the entry does not use. */
   private async removeOrphans (): Promise<void> {
-    for (const name of await readdir(join(this.dir, 'data'))) {
+    for (const name of await onDisk(join(this.dir, 'data'), false, async () => await readdir(join(this.dir, 'data')))) {
       const [hex, kind] = name.split('.')
       const entry = hex === undefined ? undefined : await this.getEntry(hex)
       const ownData = entry !== undefined && entry.inlineData === undefined && entry.externalPath === undefined
       const keep = entry !== undefined && ((kind === 'data' && ownData) ||
         (kind === 'pairs' && !entry.complete) || (kind === 'obao4' && entry.complete))
-      if (!keep) await unlink(join(this.dir, 'data', name))
+      const path = join(this.dir, 'data', name)
+      if (!keep) await onDisk(path, true, async () => { await unlink(path) })
     }
   }
 
@@ -63,20 +85,20 @@ class FsBackend implements Backend {
   }
 
   async putEntry (hex: string, entry: Entry, durable = true): Promise<void> {
-    await this.db.put(ENTRY + hex, encodeEntry(entry), { sync: durable })
+    await this.db.put(ENTRY + hex, encodeEntry(entry), durable)
   }
 
   async deleteEntry (hex: string): Promise<void> {
-    await this.db.del(ENTRY + hex, { sync: true })
+    await this.db.del(ENTRY + hex, true)
   }
 
   async deleteEntries (hexes: string[]): Promise<void> {
     if (hexes.length === 0) return
-    await this.db.batch(hexes.map(hex => ({ type: 'del' as const, key: ENTRY + hex })), { sync: true })
+    await this.db.delMany(hexes.map(hex => ENTRY + hex), true)
   }
 
   async * entries (): AsyncGenerator<[string, Entry]> {
-    for await (const [key, value] of this.db.iterator({ gte: ENTRY, lt: 'e0' })) {
+    for await (const [key, value] of this.db.iterate({ gte: ENTRY, lt: 'e0' })) {
       yield [key.slice(ENTRY.length), decodeEntry(value)]
     }
   }
@@ -87,40 +109,45 @@ class FsBackend implements Backend {
   }
 
   async putTag (name: string, value: HashAndFormat): Promise<void> {
-    await this.db.put(TAG + name, encodeTag(value), { sync: true })
+    await this.db.put(TAG + name, encodeTag(value), true)
   }
 
   async deleteTag (name: string): Promise<void> {
-    await this.db.del(TAG + name, { sync: true })
+    await this.db.del(TAG + name, true)
   }
 
   async * tags (prefix: string): AsyncGenerator<[string, HashAndFormat]> {
-    for await (const [key, value] of this.db.iterator({ gte: TAG + prefix, lt: TAG + prefix + '\uffff' })) {
+    for await (const [key, value] of this.db.iterate({ gte: TAG + prefix, lt: TAG + prefix + '\uffff' })) {
       yield [key.slice(TAG.length), decodeTag(value)]
     }
   }
 
   async openData (hex: string, create: boolean): Promise<BlobFile | undefined> {
-    return openFile(this.path(hex, 'data'), create)
+    return await this.openFile(this.path(hex, 'data'), create)
   }
 
   async openPairs (hex: string, create: boolean): Promise<BlobFile | undefined> {
-    return openFile(this.path(hex, 'pairs'), create)
+    return await this.openFile(this.path(hex, 'pairs'), create)
   }
 
   async openOutboard (hex: string): Promise<BlobFile | undefined> {
-    return openFile(this.path(hex, 'obao4'), false)
+    return await this.openFile(this.path(hex, 'obao4'), false)
   }
 
   async writeOutboard (hex: string, outboard: Uint8Array): Promise<void> {
     const temp = join(this.dir, 'temp', `${hex}.${randomBytes(6).toString('hex')}.obao4`)
-    await writeFile(temp, outboard, { flush: true })
-    await rename(temp, this.path(hex, 'obao4'))
+    try {
+      await this.reserve.bulk(temp, async () => { await writeFile(temp, outboard, { flush: true }) })
+    } catch (err) {
+      await rm(temp, { force: true })
+      throw err
+    }
+    await this.rename(temp, this.path(hex, 'obao4'))
   }
 
   async tempData (): Promise<{ file: BlobFile, adopt: (hex: string) => Promise<void>, discard: () => Promise<void> }> {
     const temp = join(this.dir, 'temp', `${randomBytes(8).toString('hex')}.data`)
-    const file = await FsFile.open(temp, 'w+')
+    const file = await FsFile.open(temp, 'w+', this.reserve)
     let closed = false
     const close = async (): Promise<void> => {
       if (!closed) { closed = true; await file.close() }
@@ -130,42 +157,54 @@ class FsBackend implements Backend {
       adopt: async (hex: string) => {
         await file.sync()
         await close()
-        await rename(temp, this.path(hex, 'data'))
+        await this.rename(temp, this.path(hex, 'data'))
       },
       discard: async () => {
         await close()
-        await rm(temp, { force: true })
+        await this.remove(temp)
       }
     }
   }
 
   async dropFiles (hex: string, which: { pairs?: boolean, data?: boolean, outboard?: boolean }): Promise<void> {
-    if (which.pairs === true) await rm(this.path(hex, 'pairs'), { force: true })
-    if (which.data === true) await rm(this.path(hex, 'data'), { force: true })
-    if (which.outboard === true) await rm(this.path(hex, 'obao4'), { force: true })
+    if (which.pairs === true) await this.remove(this.path(hex, 'pairs'))
+    if (which.data === true) await this.remove(this.path(hex, 'data'))
+    if (which.outboard === true) await this.remove(this.path(hex, 'obao4'))
   }
 
   async removeBlob (hex: string): Promise<void> {
-    for (const kind of ['data', 'pairs', 'obao4'] as const) await rm(this.path(hex, kind), { force: true })
+    for (const kind of ['data', 'pairs', 'obao4'] as const) await this.remove(this.path(hex, kind))
   }
 
   async openExternal (path: string): Promise<BlobFile> {
     return FsFile.open(path, 'r')
   }
 
+  /** Closes LevelDB, then keeps what is free as the reserve if it was let go (for the next open). */
   async close (): Promise<void> {
     await this.db.close()
+    // Best effort: a reserve that cannot be made now is made by the next open that has room.
+    await this.reserve.keep().catch(() => {})
   }
-}
 
-async function openFile (path: string, create: boolean): Promise<BlobFile | undefined> {
-  try {
-    return await FsFile.open(path, 'r+')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    if (!create) return undefined
-    await (await open(path, 'a')).close()
-    return FsFile.open(path, 'r+')
+  /** A store file opened for reading and writing, created empty if `create`; writes go through the reserve. */
+  private async openFile (path: string, create: boolean): Promise<BlobFile | undefined> {
+    try {
+      return await FsFile.open(path, 'r+', this.reserve)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      if (!create) return undefined
+      await onDisk(path, true, async () => { await (await open(path, 'a')).close() })
+      return await FsFile.open(path, 'r+', this.reserve)
+    }
+  }
+
+  private async rename (from: string, to: string): Promise<void> {
+    await onDisk(to, true, async () => { await rename(from, to) })
+  }
+
+  private async remove (path: string): Promise<void> {
+    await onDisk(path, true, async () => { await rm(path, { force: true }) })
   }
 }
 

@@ -6,6 +6,7 @@ import { InvalidSize } from './bao/errors.js'
 import { equalBytes, trailingOnes } from './bao/math.js'
 import { BaoTree } from './bao/tree.js'
 import type { Backend, BlobFile } from './backend.js'
+import { isDiskError } from './disk-errors.js'
 import type { Entry } from './entry.js'
 import type { AbortOptions, ImportResult } from './interface.js'
 import { ChunkRanges } from './ranges/chunk-ranges.js'
@@ -71,9 +72,11 @@ const IN_FLIGHT = 2
 /**
  * Verify an encoded stream and write what verifies. Items are batched and flushed every
  * FLUSH_BYTES or FLUSH_MS (a timer also fires while the stream stalls), at the end, and before an
- * error is rethrown, so what verified is kept. A batch's writes start at once; then, in batch
- * order, data and pairs are synced and only after that the new present ranges are recorded: a
- * crash at any moment leaves an entry that claims only bytes that reached the disk.
+ * error is rethrown, so what verified is kept. A batch's writes start as soon as the batch
+ * before it is written (not synced), so on a disk that fills up an earlier batch is never the one
+ * left short; then, in batch order, data and pairs are synced and only after that the new present
+ * ranges are recorded: a crash at any moment leaves an entry that claims only bytes that reached
+ * the disk, and a failed write leaves every earlier batch recorded.
  */
 export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: string, ranges: ChunkRanges,
   stream: AsyncIterable<Uint8Array> | ByteReader, options: AbortOptions = {}): Promise<ImportResult> {
@@ -84,6 +87,7 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
   let complete = false
   let files: Promise<{ data: BlobFile, pairs: BlobFile }> | undefined
   let commits: Promise<void> = Promise.resolve()
+  let lastWrites: Promise<void> = Promise.resolve()
   const inFlight: Array<Promise<void>> = []
   let timer: NodeJS.Timeout | undefined
 
@@ -92,10 +96,13 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
     const batch = pending
     if (isEmpty(batch)) return commits
     pending = fresh()
-    files ??= Promise.all([ctx.backend.openData(hex, true), ctx.backend.openPairs(hex, true)])
-      .then(([data, pairs]) => ({ data: data as BlobFile, pairs: pairs as BlobFile }))
-    const writes = files.then(open => writeBatch(open, batch)).finally(() => { if (batch.buffer !== undefined) pool.give(batch.buffer) })
+    files ??= openFiles(ctx.backend, hex)
+    const opened = files
+    const writes = lastWrites.then(async () => { await writeBatch(await opened, batch) })
+      .finally(() => { if (batch.buffer !== undefined) pool.give(batch.buffer) })
     writes.catch(() => {}) // surfaces through the commit below
+    lastWrites = writes
+    // A batch is recorded only after every earlier one: once one fails, none after it is.
     commits = commits.then(async () => {
       await writes
       const open = await (files as Promise<{ data: BlobFile, pairs: BlobFile }>)
@@ -104,6 +111,11 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
       written += result.written
       complete = result.complete
     })
+    // Handled at once. A flush parked in `inFlight` is awaited only when the next batch is full:
+    // when its write failed while the import waited on the stream (a fetch from the network), the
+    // rejection had no handler yet and Node ended the process (ENOSPC in writeBatch killed
+    // `verity serve`). The error still reaches the import, through that await or the final flush.
+    commits.catch(() => {})
     return commits
   }
 
@@ -153,7 +165,7 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
             inFlight.push(flush())
             if (inFlight.length >= IN_FLIGHT) await inFlight.shift()
           } else {
-            timer ??= setTimeout(() => { flush().catch(() => {}) }, FLUSH_MS)
+            timer ??= setTimeout(() => { void flush() }, FLUSH_MS)
           }
           continue
         }
@@ -165,8 +177,10 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
     }
     await flush()
   } catch (err) {
-    await flush().catch(() => {})
-    throw err
+    // What verified before the failure is recorded. A failed write outranks the stream's error:
+    // no provider can mend a full or failing disk.
+    const stored = await flush().then(() => undefined, (writeErr: unknown) => writeErr)
+    throw isDiskError(stored) ? stored : err
   } finally {
     if (timer !== undefined) clearTimeout(timer)
     const open = await files?.catch(() => undefined)
@@ -199,6 +213,17 @@ function checkDeclared (entry: Entry, declared: number): void {
   const present = entry.present.boundaries
   const end = present.length % 2 === 1 ? Infinity : present[present.length - 1] ?? 0
   if (end > chunks) throw new InvalidSize(declared, `stream declares size ${declared}, but verified chunks up to ${end} are here`)
+}
+
+/** The blob's data and pairs files, created if need be; neither is left open if the other fails. */
+async function openFiles (backend: Backend, hex: string): Promise<{ data: BlobFile, pairs: BlobFile }> {
+  const data = await backend.openData(hex, true) as BlobFile
+  try {
+    return { data, pairs: await backend.openPairs(hex, true) as BlobFile }
+  } catch (err) {
+    await data.close()
+    throw err
+  }
 }
 
 /** Write a batch: one write per run of adjacent leaf bytes, one per run of adjacent pairs. */

@@ -99,13 +99,22 @@ export function processIo (): Io {
   return { stdout: process.stdout, stderr: process.stderr, stderrIsTTY: process.stderr.isTTY === true }
 }
 
-/** How a command's error ends it: the exit code and the one line for stderr. */
+/** What to do about a failure, by the error's name. */
+const HINTS: Record<string, string> = {
+  StoreLocked: ' (one process per data directory: stop the verity serve or send using it, or give this command its own --data-dir)',
+  StoreFull: ' (free space or run verity gc)'
+}
+
+/**
+ * How a command's error ends it: the exit code and the one line for stderr. A named error shows
+ * its name (`verity: StoreFull: ...`); a plain Error (Node's ENOENT and the like) its message.
+ */
 export function failure (err: unknown): { code: number, line: string } {
   const error = err instanceof Error ? err : new Error(String(err))
   if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity --help for usage)` }
   if (error instanceof Interrupted) return { code: 130, line: `verity: ${error.message}` }
-  const hint = error.name === 'StoreLocked' ? ' (one process per data directory: stop the verity serve or send using it, or give this command its own --data-dir)' : ''
-  return { code: 1, line: `verity: ${error.message.split('\n')[0] as string}${hint}` }
+  const name = error.name === 'Error' ? '' : `${error.name}: `
+  return { code: 1, line: `verity: ${name}${error.message.split('\n')[0] as string}${HINTS[error.name] ?? ''}` }
 }
 
 /**

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path'
 export class UnsafePath extends Error {
   static override name = 'UnsafePath'
   constructor (readonly entryName: string, readonly path: string,
-    message = `unsafe path: ${JSON.stringify(entryName)} would be written through ${path}, a symbolic link; nothing is written through one below the output directory`) {
+    message = `${JSON.stringify(entryName)} would be written through ${path}, a symbolic link; nothing is written through one below the output directory`) {
     super(message)
     this.name = 'UnsafePath'
   }

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http'
 import { createNode } from '../node/create-node.js'
-import { gatewayHandler, GatewayMetrics } from '../gateway.js'
+import { gatewayHandler } from '../gateway.js'
+import { GatewayMetrics } from '../metrics.js'
 import { dataDir, flag, interruptSignal, Output, parseArgs, parseProviders, UsageError } from './common.js'
 import { controlled } from './control.js'
 import { SEND_LISTEN } from './send.js'
@@ -27,6 +28,7 @@ export async function serve (argv: string[]): Promise<number> {
   let stopControl = async (): Promise<void> => {}
   const metrics = new GatewayMetrics()
   const node = await createNode({ dataDir: dir, listen: parsed.flags.get('listen') ?? SEND_LISTEN, onEvent: metrics.onEvent })
+  metrics.watch(node)
   const server = createServer(gatewayHandler(node, metrics, providers))
   try {
     await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import { Aborted, Timeout } from '../../protocol/errors.js'
+import { DEFAULT_REQUEST_LIMITS } from '../../protocol/limits.js'
 import { RangeSpecSeq } from '../../protocol/range-spec.js'
 import type { GetRequest } from '../../protocol/request.js'
 import { untilAborted } from '../../store/abort.js'
@@ -36,6 +37,8 @@ export class Downloader {
 
   constructor (private readonly store: BlobStore, private readonly remote: Remote, options: DownloaderOptions = {}) {
     this.options = { ...DEFAULTS, ...options }
+    // A batch is one GetMany: within what a provider accepts (protocol/limits.ts).
+    this.options.batchBlobs = Math.max(1, Math.min(this.options.batchBlobs, DEFAULT_REQUEST_LIMITS.maxHashes, DEFAULT_REQUEST_LIMITS.maxSeqEntries - 1))
   }
 
   download (options: DownloadOptions): DownloadHandle {

@@ -3,7 +3,8 @@ import { DEFAULT_REQUEST_LIMITS } from '../../protocol/limits.js'
 import { nextSelected, RangeSpecSeq } from '../../protocol/range-spec.js'
 import type { GetRequest } from '../../protocol/request.js'
 import { CHUNK_SIZE, GROUP_SIZE } from '../../store/bao/constants.js'
-import { decodeHashSeq } from '../../store/collection.js'
+import { HashSeqReader } from '../../store/hash-seq.js'
+import { isDiskError } from '../../store/disk-errors.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, TempTag } from '../../store/interface.js'
 import { ChunkRanges, MAX_CHUNK } from '../../store/ranges/chunk-ranges.js'
@@ -165,7 +166,9 @@ export class Job {
         if (!root.isEmpty()) await this.phase([newWant(hash, root)])
         if (children) {
           this.lastPhase = true
-          const hashes = decodeHashSeq(await this.store.getBytes(hash))
+          // Read as a HashSeq only if it is one (within the limit), a window at a time.
+          const hashes: Uint8Array[] = []
+          for await (const child of await HashSeqReader.open(this.store, hash)) hashes.push(child)
           await this.phase(hashes.map((child, i) => newWant(child, ranges.at(i + 1))).filter(w => !w.ranges.isEmpty()))
         }
       }
@@ -425,6 +428,10 @@ export class Job {
     if (delivered > 0 && seconds > 0) provider.rate = provider.rate === undefined ? delivered / seconds : (provider.rate + delivered / seconds) / 2
     if (failure === undefined) {
       this.emit({ type: 'partComplete', provider: provider.id, part, bytes: delivered })
+    } else if (isDiskError(failure)) {
+      // The store cannot take the data (full, read-only, failing): no provider can help, so the
+      // download ends with that error; what was recorded stays.
+      this.abort(failure)
     } else if (!this.signal.aborted) {
       const reason = reasonOf(failure)
       provider.report.failures++

@@ -135,14 +135,14 @@ describe('output paths: nothing written outside the output directory, duplicate 
           : await verity(['get', await ticketOf(hex, true), '-o', out, ...overwrite, '--data-dir', join(dir, `get-link-${overwrite.length}`)])
         assert.equal(ran.status, 1, ran.stderr)
         assert.equal(ran.stderr.trim().split('\n').filter(line => line.startsWith('verity: ')).length, 1, ran.stderr)
-        assert.match(lastLine(ran), /^verity: unsafe path: "link\/(pwn|new)\.txt" would be written through .*\/out\/link, a symbolic link/)
+        assert.match(lastLine(ran), /^verity: UnsafePath: "link\/(pwn|new)\.txt" would be written through .*\/out\/link, a symbolic link/)
         assert.deepEqual(snapshot(join(out, '..')), before, `${command} ${overwrite.join('')}: nothing changed, inside or outside`)
       }
     }
   })
 
   it('a collection with a name twice, or a name that is a file and a directory: DuplicateName, exit 1, before any file is written', async () => {
-    for (const [tag, line] of [['same', /^verity: duplicate name in collection: "a\.txt" twice$/], ['prefix', /^verity: duplicate name in collection: "d" is a file and a directory of "d\/x\.txt"$/]] as const) {
+    for (const [tag, line] of [['same', /^verity: DuplicateName: the collection names "a\.txt" twice$/], ['prefix', /^verity: DuplicateName: the collection names "d" as a file and as a directory of "d\/x\.txt"$/]] as const) {
       const hex = collections.get(tag) as string
       for (const command of ['export', 'get'] as const) {
         const out = join(dir, `dup-${tag}-${command}`)

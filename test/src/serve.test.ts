@@ -84,8 +84,8 @@ describe('verity serve: the HTTP gateway (processes on 127.0.0.1)', function () 
       const text = await (await fetch(`${url}/metrics`)).text()
       const samples = new Map<string, number>()
       for (const line of text.trimEnd().split('\n')) {
-        if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue
-        const match = /^([a-z_]+)(\{[a-z_]+="[^"]*"(?:,[a-z_]+="[^"]*")*\})? (\d+(?:\.\d+)?)$/.exec(line)
+        if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue
+        const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? ([-+]?(?:\d+(?:\.\d+)?(?:e[-+]?\d+)?|NaN|Inf))$/.exec(line)
         assert.ok(match !== null, `not a Prometheus sample: ${line}`)
         samples.set(`${match[1] as string}${match[2] ?? ''}`, Number(match[3]))
       }
@@ -94,6 +94,9 @@ describe('verity serve: the HTTP gateway (processes on 127.0.0.1)', function () 
       assert.ok((samples.get('verity_fetched_bytes_total') ?? 0) >= data.length, 'fetched from the provider')
       assert.equal(samples.get('verity_store_bytes'), data.length)
       assert.ok((samples.get('verity_active_connections') ?? 0) >= 1)
+      // The process, from prom-client's default metrics: the event-loop delay among them.
+      assert.ok((samples.get('nodejs_eventloop_lag_p99_seconds') ?? -1) >= 0)
+      assert.equal(samples.get('verity_provider_requests_queued'), 0)
     } finally {
       assert.equal(await gateway.stop(), 0)
       await sender.stop()

@@ -1,0 +1,79 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import type { ProviderEvent } from '../protocol/interface.js'
+import type { VerityNode } from './node/create-node.js'
+
+/**
+ * What `verity serve` exposes on `/metrics` (Prometheus text, through prom-client): its HTTP side,
+ * the requests peers made of it and what they cost it, its store, and the process (prom-client's
+ * default metrics: CPU, memory, handles, and the event-loop delay, whose percentiles cover the
+ * time since the previous scrape). One registry per instance, so several can live in a process.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry()
+  private readonly httpBytes = new Counter({ name: 'verity_http_bytes_served_total', help: 'Verified blob bytes sent to HTTP clients.', registers: [this.registry] })
+  private readonly httpRequests = new Counter({ name: 'verity_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'] as const, registers: [this.registry] })
+  private readonly peerRequests = new Counter({ name: 'verity_peer_requests_total', help: 'Requests peers made of this node, by kind and result (ok, or the error\'s name).', labelNames: ['kind', 'result'] as const, registers: [this.registry] })
+  private readonly peerBytes = new Counter({ name: 'verity_peer_bytes_sent_total', help: 'Bytes sent to peers in responses.', registers: [this.registry] })
+
+  constructor () {
+    collectDefaultMetrics({ register: this.registry })
+  }
+
+  countHttp (route: string, status: number): void {
+    this.httpRequests.inc({ route, status: String(status) })
+  }
+
+  countHttpBytes (bytes: number): void {
+    this.httpBytes.inc(bytes)
+  }
+
+  /** Pass as `createNode({ onEvent })`: requests peers made of this node, by kind and result. */
+  readonly onEvent = (event: ProviderEvent): void => {
+    if (event.type !== 'completed' && event.type !== 'aborted') return
+    const kind = event.context?.request.type ?? 'unparsed'
+    this.peerRequests.inc({ kind, result: event.type === 'completed' ? 'ok' : event.error.name })
+    this.peerBytes.inc(event.stats.bytesSent)
+  }
+
+  /** The values read from `node` at each scrape: transfers, connections, the provider's load, the store. */
+  watch (node: VerityNode): void {
+    const registers = [this.registry]
+    new Counter({
+      name: 'verity_fetched_bytes_total',
+      help: 'Bytes received from peers.',
+      registers,
+      collect () { this.reset(); this.inc(node.pool.stats().bytesReceived) }
+    })
+    new Gauge({ name: 'verity_active_connections', help: 'Open libp2p connections.', registers, collect () { this.set(node.libp2p.getConnections().length) } })
+    const load = (key: 'requests' | 'queued' | 'observers' | 'requestBytes') => function (this: Gauge) { this.set(node.libp2p.services.blobs.provider.load()[key]) }
+    new Gauge({ name: 'verity_provider_requests', help: 'Get, GetMany and Push requests being served (limits.maxRequests).', registers, collect: load('requests') })
+    new Gauge({ name: 'verity_provider_requests_queued', help: 'Requests waiting for a place (limits.maxQueuedRequests).', registers, collect: load('queued') })
+    new Gauge({ name: 'verity_provider_observers', help: 'Observe requests open (limits.maxObservers).', registers, collect: load('observers') })
+    new Gauge({ name: 'verity_provider_request_bytes', help: 'Bytes of requests being read (limits.maxRequestBytesInFlight).', registers, collect: load('requestBytes') })
+    // Both from one walk over the store's entries per scrape.
+    let totals: Promise<{ blobs: number, bytes: number }> | undefined
+    const storeTotals = async (): Promise<{ blobs: number, bytes: number }> => {
+      totals ??= (async () => {
+        let blobs = 0
+        let bytes = 0
+        for await (const { status } of node.blobs.list()) {
+          blobs++
+          if (status.status === 'complete') bytes += status.size
+        }
+        return { blobs, bytes }
+      })().finally(() => { setImmediate(() => { totals = undefined }) })
+      return await totals
+    }
+    new Gauge({ name: 'verity_store_blobs', help: 'Blobs in the store, complete or partial.', registers, async collect () { this.set((await storeTotals()).blobs) } })
+    new Gauge({ name: 'verity_store_bytes', help: 'Bytes of the complete blobs in the store.', registers, async collect () { this.set((await storeTotals()).bytes) } })
+  }
+
+  /** The exposition: `text()` for the body, with `contentType`. */
+  get contentType (): string {
+    return this.registry.contentType
+  }
+
+  async text (): Promise<string> {
+    return await this.registry.metrics()
+  }
+}
