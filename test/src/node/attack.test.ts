@@ -109,7 +109,7 @@ describe('a provider under attack (a verity serve process)', function () {
     }
   })
 
-  it('whole-blob requests that read nothing, 16 from each of 3 peers: memory stays bounded, a good fetch completes', async () => {
+  it('whole-blob requests that read nothing, 10 from each of 3 peers: memory stays bounded, a good fetch completes', async () => {
     const peers = [await createNode(), await createNode(), await createNode()]
     const health = healthWatch(url)
     const honest = await createNode()
@@ -118,9 +118,9 @@ describe('a provider under attack (a verity serve process)', function () {
       const before = memoryOf(serve.pid)
       for (const peer of peers) {
         const connection = await peer.libp2p.dial(multiaddr(addr))
-        for (let i = 0; i < 16; i++) {
+        for (let i = 0; i < 10; i++) {
           try {
-            const stream = byteStream(await connection.newStream(VERITY_PROTOCOL, { signal: AbortSignal.timeout(3000) }))
+            const stream = byteStream(await connection.newStream(VERITY_PROTOCOL, { signal: AbortSignal.timeout(2000) }))
             await stream.write(Uint8Array.from([0, ...big, 2, 0, 1, 0, 1, 0]))
             await stream.closeWrite()
             streams.push(stream)
@@ -130,7 +130,7 @@ describe('a provider under attack (a verity serve process)', function () {
           }
         }
       }
-      assert.ok(streams.length >= 30, `${streams.length} stalled streams opened`)
+      assert.ok(streams.length >= 24, `${streams.length} stalled streams opened`)
       // Let the provider fill every stream's flow-control window and block.
       await new Promise(resolve => setTimeout(resolve, 3000))
       const stalled = memoryOf(serve.pid)
