@@ -63,3 +63,33 @@ export function mountTmpfs (size: string): Tmpfs | { cannot: string } {
     }
   }
 }
+
+/**
+ * A tmpfs for a suite's tests with the unhandled rejections seen meanwhile: mounted in a `before`
+ * or `beforeEach` (`mount(this)` skips the test, saying why, where this machine cannot mount),
+ * unmounted in the matching `after` (`release()`). `unhandled` is what rejected unhandled since.
+ */
+export class TmpfsFixture {
+  disk: Tmpfs | undefined
+  unhandled: unknown[] = []
+  private readonly onUnhandled = (reason: unknown): void => { this.unhandled.push(reason) }
+
+  constructor (private readonly size: string) {}
+
+  mount (context: Mocha.Context): Tmpfs {
+    const mounted = mountTmpfs(this.size)
+    if ('cannot' in mounted) {
+      process.stderr.write(`      skipped: ${mounted.cannot}\n`)
+      context.skip()
+    }
+    this.disk = mounted as Tmpfs
+    this.unhandled = []
+    process.on('unhandledRejection', this.onUnhandled)
+    return this.disk
+  }
+
+  release (): void {
+    process.off('unhandledRejection', this.onUnhandled)
+    this.disk?.unmount()
+  }
+}

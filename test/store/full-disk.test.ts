@@ -6,7 +6,7 @@ import { FsStore } from '../../store/fs-store.js'
 import { MemStore } from '../../store/mem-store.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { collect, concat, randomBytes, rejection } from '../helpers.js'
-import { mountTmpfs, type Tmpfs } from '../tmpfs.js'
+import { TmpfsFixture, type Tmpfs } from '../tmpfs.js'
 
 /** Present chunk ranges as byte ranges of a blob of `size` bytes. */
 function byteRanges (ranges: ChunkRanges, size: number): Array<[number, number]> {
@@ -40,24 +40,11 @@ async function checkPresent (store: FsStore, hash: Uint8Array, data: Uint8Array)
 
 describe('FsStore on a full, read-only tmpfs (real mounts; root only)', function () {
   this.timeout(30000)
+  const tmpfs = new TmpfsFixture('8m')
   let disk: Tmpfs
-  let unhandled: unknown[]
-  const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
 
-  beforeEach(function () {
-    const mounted = mountTmpfs('8m')
-    if ('cannot' in mounted) {
-      process.stderr.write(`      skipped: ${mounted.cannot}\n`)
-      this.skip()
-    }
-    disk = mounted
-    unhandled = []
-    process.on('unhandledRejection', onUnhandled)
-  })
-  afterEach(() => {
-    process.off('unhandledRejection', onUnhandled)
-    disk?.unmount()
-  })
+  beforeEach(function () { disk = tmpfs.mount(this) })
+  afterEach(() => { tmpfs.release() })
 
   it('an import that fills the disk fails with StoreFull, keeps every batch it recorded, and nothing rejects unhandled', async () => {
     const source = new MemStore()
@@ -86,7 +73,7 @@ describe('FsStore on a full, read-only tmpfs (real mounts; root only)', function
       await store.close()
     }
     await new Promise(resolve => setImmediate(resolve))
-    assert.deepEqual(unhandled, [])
+    assert.deepEqual(tmpfs.unhandled, [])
   })
 
   it('on a disk another program filled to the last byte, writes to LevelDB go on and all survive a reopen (no torn log)', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { RangeSpecSeq } from '../../../protocol/range-spec.js'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
 import { randomBytes, rejection } from '../../helpers.js'
-import { mountTmpfs, type Tmpfs } from '../../tmpfs.js'
+import { TmpfsFixture, type Tmpfs } from '../../tmpfs.js'
 
 function quic (node: VerityNode): string {
   return String(node.addrs().find(a => a.toString().includes('/quic-v1')))
@@ -11,27 +11,16 @@ function quic (node: VerityNode): string {
 
 describe('a push onto a node whose disk fills (real tmpfs; root only)', function () {
   this.timeout(60000)
+  const tmpfs = new TmpfsFixture('8m')
   let disk: Tmpfs | undefined
   const nodes: VerityNode[] = []
-  let unhandled: unknown[]
-  const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
 
-  before(function () {
-    const mounted = mountTmpfs('8m')
-    if ('cannot' in mounted) {
-      process.stderr.write(`      skipped: ${mounted.cannot}\n`)
-      this.skip()
-    }
-    disk = mounted
-    unhandled = []
-    process.on('unhandledRejection', onUnhandled)
-  })
+  before(function () { disk = tmpfs.mount(this) })
   after(async () => {
-    process.off('unhandledRejection', onUnhandled)
     try {
       await Promise.all(nodes.splice(0).map(async node => await node.stop()))
     } finally {
-      disk?.unmount()
+      tmpfs.release()
     }
   })
 
@@ -52,6 +41,6 @@ describe('a push onto a node whose disk fills (real tmpfs; root only)', function
     nodes.push(back)
     await back.remote.fetch(quic(receiver), smallHash)
     assert.ok(Buffer.from(await back.blobs.getBytes(smallHash)).equals(Buffer.from(small)), 'the receiver still serves')
-    assert.deepEqual(unhandled, [])
+    assert.deepEqual(tmpfs.unhandled, [])
   })
 })
