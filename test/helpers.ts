@@ -5,10 +5,10 @@ import { fileURLToPath } from 'node:url'
 /** The repository root (tests run from dist/test). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-/** The official BLAKE3 vectors in ../shared/vectors/blake3.json. */
+/** The official BLAKE3 test vectors, kept in the repository (test/vectors/blake3.json). */
 export interface Blake3Vectors { cases: Array<{ input_len: number, hash: string }> }
 export function loadVectors (): Blake3Vectors {
-  return JSON.parse(readFileSync(join(repoRoot, '..', 'shared', 'vectors', 'blake3.json'), 'utf8')) as Blake3Vectors
+  return JSON.parse(readFileSync(join(repoRoot, 'test', 'vectors', 'blake3.json'), 'utf8')) as Blake3Vectors
 }
 
 /** The vectors' input: byte i is i % 251. */
