@@ -4,6 +4,10 @@
  */
 export async function untilAborted<T> (promise: T | PromiseLike<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return await promise
+  // Left behind on abort, it may still fail (a stream reset with the reason of the abort): that
+  // failure is nobody's any more, and must not count as an unhandled rejection, which ends the process.
+  const settled = Promise.resolve(promise)
+  settled.catch(() => {})
   signal.throwIfAborted()
   let onAbort: (() => void) | undefined
   const aborted = new Promise<never>((_resolve, reject) => {
@@ -11,7 +15,7 @@ export async function untilAborted<T> (promise: T | PromiseLike<T>, signal: Abor
     signal.addEventListener('abort', onAbort, { once: true })
   })
   try {
-    return await Promise.race([promise, aborted])
+    return await Promise.race([settled, aborted])
   } finally {
     signal.removeEventListener('abort', onAbort as () => void)
   }

@@ -138,7 +138,12 @@ export class BaseStore implements BlobStore {
         options.signal?.throwIfAborted()
         builder.update(chunk)
         await writing
-        if (temp !== undefined) writing = temp.file.writeAt(copied, chunk)
+        if (temp !== undefined) {
+          writing = temp.file.writeAt(copied, chunk)
+          // Awaited at the next step or after the loop; until then (while the source is read, or
+          // if it throws) a failed write must not count as unhandled, which would end the process.
+          writing.catch(() => {})
+        }
         copied += chunk.length
         if (copied - reported >= READ_SIZE) {
           emit({ type: 'progress', copied: temp === undefined ? 0 : copied, hashed: copied })

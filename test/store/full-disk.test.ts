@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { CHUNK_SIZE } from '../../store/bao/constants.js'
 import { FsStore } from '../../store/fs-store.js'
@@ -74,6 +74,26 @@ describe('FsStore on a full, read-only tmpfs (real mounts; root only)', function
     }
     await new Promise(resolve => setImmediate(resolve))
     assert.deepEqual(tmpfs.unhandled, [])
+  })
+
+  it('an add from a stream that fills the disk fails with StoreFull, leaves no temp file, and nothing rejects unhandled', async () => {
+    const store = await FsStore.open(join(disk.dir, 'store'))
+    try {
+      // 256 KiB pieces with a pause between them: a write fails while the add waits for the next piece.
+      const pieces = async function * (): AsyncGenerator<Uint8Array> {
+        for (let i = 0; i < 48; i++) {
+          await new Promise(resolve => setTimeout(resolve, 20))
+          yield randomBytes(256 * 1024, 100 + i)
+        }
+      }
+      const err = await rejection(() => store.addStream(pieces()))
+      assert.equal(err.name, 'StoreFull', err.stack)
+      await new Promise(resolve => setTimeout(resolve, 50))
+      assert.deepEqual(tmpfs.unhandled, [])
+      assert.deepEqual(readdirSync(join(disk.dir, 'store', 'temp')), [])
+    } finally {
+      await store.close()
+    }
   })
 
   it('on a disk another program filled to the last byte, writes to LevelDB go on and all survive a reopen (no torn log)', async () => {
