@@ -49,7 +49,7 @@ export class GatewayMetrics {
     new Gauge({ name: 'verity_provider_requests', help: 'Get, GetMany and Push requests being served (limits.maxRequests).', registers, collect: load('requests') })
     new Gauge({ name: 'verity_provider_requests_queued', help: 'Requests waiting for a place (limits.maxQueuedRequests).', registers, collect: load('queued') })
     new Gauge({ name: 'verity_provider_observers', help: 'Observe requests open (limits.maxObservers).', registers, collect: load('observers') })
-    new Gauge({ name: 'verity_provider_request_bytes', help: 'Bytes of requests being read (limits.maxRequestBytesInFlight).', registers, collect: load('requestBytes') })
+    new Gauge({ name: 'verity_provider_request_bytes', help: 'Bytes of requests held, read and not yet served (limits.maxRequestBytesInFlight).', registers, collect: load('requestBytes') })
     // Both from one walk over the store's entries per scrape.
     let totals: Promise<{ blobs: number, bytes: number }> | undefined
     const storeTotals = async (): Promise<{ blobs: number, bytes: number }> => {

@@ -23,11 +23,14 @@ export interface ServeLimits extends RequestLimits {
   maxRequestsPerPeer: number
   /** Get, GetMany and Push requests served at once by the node; more wait. @default 64 */
   maxRequests: number
-  /** Requests waiting for a place, node-wide; more are refused with RateLimited. @default 1024 */
+  /** Requests waiting for a place of their peer's, and (apart) for one of the node's; more are refused with RateLimited. @default 1024 */
   maxQueuedRequests: number
   /** Observe requests open at once, node-wide; more are refused with RateLimited. @default 1024 */
   maxObservers: number
-  /** Bytes of requests being read at once, node-wide; more are refused with RateLimited. @default 16 MiB */
+  /**
+   * Bytes of requests held at once, node-wide, from their first byte until they are served (a
+   * decoded request costs memory in proportion); more are refused with RateLimited. @default 16 MiB
+   */
   maxRequestBytesInFlight: number
   /** Longest wait for a complete request once a stream opens. @default 30000 */
   requestTimeoutMs: number
@@ -92,7 +95,10 @@ export class Provider {
 
   /** What is in use now: requests served and waiting, observers, request bytes being read. */
   load (): { requests: number, queued: number, observers: number, requestBytes: number } {
-    return { requests: this.requests.inUse, queued: this.requests.queued, observers: this.observers.inUse, requestBytes: this.requestBytes.inUse }
+    // Waiting for a place of its peer's, or for one of the node's.
+    let queued = this.requests.queued
+    for (const peer of this.peers.values()) queued += peer.slots.queued
+    return { requests: this.requests.inUse, queued, observers: this.observers.inUse, requestBytes: this.requestBytes.inUse }
   }
 
   /** Serve one stream. Never throws: failures end the stream with a status and an event. */
@@ -148,6 +154,7 @@ export class Provider {
       await this.fail(stream, out, error)
     } finally {
       for (const release of releases.reverse()) release()
+      received?.release()
     }
   }
 

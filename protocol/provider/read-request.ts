@@ -8,7 +8,10 @@ export interface ReadRequestOptions {
   limits?: Readonly<RequestLimits>
   /** @default 30000 */
   timeoutMs?: number
-  /** Bytes of requests being read across the node: the bytes held here are taken from it. */
+  /**
+   * Bytes of requests held across the node: the request's bytes are taken from it as they arrive
+   * and given back by `release` (or at once when reading fails).
+   */
   budget?: ByteBudget
   signal?: AbortSignal
 }
@@ -19,6 +22,11 @@ export interface ReceivedRequest {
   bytesRead: number
   /** What follows the request on the stream: a push's data; empty for the other kinds. */
   rest: AsyncIterable<Uint8Array>
+  /**
+   * Give the request's bytes back to the budget: call it when the request is done with. A decoded
+   * request costs memory in proportion to its bytes, so it counts until then, waiting or served.
+   */
+  release: () => void
 }
 
 /**
@@ -27,7 +35,7 @@ export interface ReceivedRequest {
  * length-prefixed GetRequest, and the rest of the stream is its data. A body over the size limit
  * fails at once with RequestTooLarge without reading further, as does a request over the other
  * limits once decoded; a request not complete within `timeoutMs` fails with Timeout. The bytes
- * held while reading are taken from `budget` and given back when this returns.
+ * held are taken from `budget` and given back by the result's `release`, or when reading fails.
  */
 export async function readRequest (source: AsyncIterable<Uint8Array>, options: ReadRequestOptions = {}): Promise<ReceivedRequest> {
   const limits = options.limits ?? DEFAULT_REQUEST_LIMITS
@@ -38,6 +46,11 @@ export async function readRequest (source: AsyncIterable<Uint8Array>, options: R
   let total = 0
   let pushNeeds = 2 // bytes a push must have before it is worth parsing again
   let taken = 0 // bytes taken from the budget
+  let done = false
+  const release = (): void => {
+    options.budget?.give(taken)
+    taken = 0
+  }
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Timeout(`no complete request within ${timeoutMs} ms`)), timeoutMs)
@@ -51,7 +64,7 @@ export async function readRequest (source: AsyncIterable<Uint8Array>, options: R
     while (true) {
       const next = await Promise.race([iterator.next(), timeout, aborted])
       if (next.done === true) break
-      // Held until this returns: a request's bytes count against the node's budget meanwhile.
+      // A request's bytes count against the node's budget until it is released.
       const held = Math.max(0, Math.min(next.value.length, 2 + maxSize - total))
       options.budget?.take(held)
       taken += held
@@ -64,8 +77,10 @@ export async function readRequest (source: AsyncIterable<Uint8Array>, options: R
           pushNeeds = push
         } else {
           const leftover = push.leftover
+          done = true
           return {
             request: push.request,
+            release,
             bytesRead: total - leftover.length,
             rest: (async function * () {
               if (leftover.length > 0) yield leftover
@@ -81,10 +96,11 @@ export async function readRequest (source: AsyncIterable<Uint8Array>, options: R
       if (total > 1 + maxSize) throw tooLarge(total - 1, maxSize)
     }
     const { request } = decodeRequest(concat(parts, total), limits)
-    return { request, bytesRead: total, rest: (async function * () {})() }
+    done = true
+    return { request, release, bytesRead: total, rest: (async function * () {})() }
   } finally {
     clearTimeout(timer)
-    options.budget?.give(taken)
+    if (!done) release()
   }
 }
 

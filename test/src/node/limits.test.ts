@@ -95,10 +95,10 @@ describe('serving limits per peer and per node (QUIC on 127.0.0.1)', function ()
     nodes.push(provider.node)
     const requester = await make()
     const connection: Connection = await requester.libp2p.dial(multiaddr(provider.addr))
-    // Three GetMany requests of 40 KiB each, written but not finished (no close): the first fits the budget.
+    // Three GetMany requests of 40 KiB, each 36 KiB of it written (no close): the first fits the budget.
     const body = encodeRequest({ type: 'getMany', hashes: Array.from({ length: 1250 }, () => provider.hash), ranges: RangeSpecSeq.all() })
     const streams = await Promise.all([0, 1, 2].map(async () => byteStream(await connection.newStream(VERITY_PROTOCOL))))
-    for (const stream of streams) await stream.write(body.subarray(0, 40 * 1024))
+    for (const stream of streams) await stream.write(body.subarray(0, 36 * 1024))
     await new Promise(resolve => setTimeout(resolve, 300))
     const refused = provider.events.filter(e => e.type === 'aborted' && e.error.name === 'RateLimited')
     assert.equal(refused.length, 2, JSON.stringify(provider.events.map(e => e.type === 'aborted' ? e.error.name : e.type)))
@@ -107,6 +107,24 @@ describe('serving limits per peer and per node (QUIC on 127.0.0.1)', function ()
     assert.equal(provider.node.libp2p.services.blobs.provider.load().requestBytes, 0, 'bytes given back when the streams went')
     // A small request is served once the budget has room.
     assert.match((await ask(connection, encodeRequest({ type: 'get', request: { hash: provider.hash, ranges: RangeSpecSeq.root(ChunkRanges.chunk(0)) } }))).tail, /\x00\x00\x00$/)
+  })
+
+  it('a request holds its bytes of the budget while it waits for a place and while it is served', async () => {
+    const provider = await slowProvider({ maxRequestsPerPeer: 1 }, 300)
+    nodes.push(provider.node)
+    const requester = await make()
+    const service = provider.node.libp2p.services.blobs.provider
+    const big = { type: 'getMany' as const, hashes: Array.from({ length: 1000 }, () => provider.hash), ranges: RangeSpecSeq.fromRanges([ChunkRanges.chunk(0)]) }
+    const size = encodeRequest(big).length
+    const first = requester.remote.executeGet(provider.addr, { hash: provider.hash, ranges: RangeSpecSeq.root() })
+    await new Promise(resolve => setTimeout(resolve, 200))
+    const second = requester.remote.executeGetMany(provider.addr, big.hashes, big.ranges)
+    await new Promise(resolve => setTimeout(resolve, 200))
+    assert.equal(service.load().queued, 1, 'the GetMany waits behind the Get')
+    assert.ok(service.load().requestBytes >= size, `${service.load().requestBytes} bytes held, the waiting request is ${size}`)
+    await Promise.all([first, second])
+    for (let i = 0; i < 50 && service.load().requestBytes > 0; i++) await new Promise(resolve => setTimeout(resolve, 20))
+    assert.equal(service.load().requestBytes, 0)
   })
 
   it('a requester that stops reading is reset after sendTimeoutMs (Timeout), and its place is free again', async () => {
