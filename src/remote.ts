@@ -115,7 +115,9 @@ export class Remote {
     if (what === undefined) throw new TypeError('content is required unless the peer is a ticket')
     const deadline = options.timeoutMs === undefined ? undefined : new TransferWatch({ minRate: false, deadlineMs: options.timeoutMs })
     const signals = [options.signal, deadline?.signal].filter(s => s !== undefined)
-    const each = { ...options, ...(signals.length === 0 ? {} : { signal: AbortSignal.any(signals) }), timeoutMs: undefined }
+    // Each request runs under the call's deadline (the signal), not a deadline of its own.
+    const { timeoutMs: _deadline, ...rest } = options
+    const each: FetchOptions = { ...rest, ...(signals.length === 0 ? {} : { signal: AbortSignal.any(signals) }) }
     try {
       const before = await this.local(what, options)
       let missing = before.missing()

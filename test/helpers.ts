@@ -75,6 +75,12 @@ export async function rejection (fn: () => Promise<unknown> | unknown): Promise<
   throw new Error('expected an error, none was thrown')
 }
 
+/** Flip the bits `mask` of byte `at` of `bytes` in place (a corrupted byte in memory). */
+export function flip (bytes: Uint8Array, at: number, mask = 1): void {
+  if (at < 0 || at >= bytes.length) throw new RangeError(`byte ${at} is outside ${bytes.length} bytes`)
+  bytes[at] = (bytes[at] as number) ^ mask
+}
+
 /** Flip one bit of a file at byte `at`: bit rot, for the tests of verify and of corrupt reads. */
 export function flipBit (path: string, at: number, mask = 0x08): void {
   const fd = openSync(path, 'r+')

@@ -9,7 +9,7 @@ import { blake3 } from '../../store/bao/hash.js'
 import type { BlobStore } from '../../store/interface.js'
 import { MemStore } from '../../store/mem-store.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
-import { collect, concat, randomBytes, rejection } from '../helpers.js'
+import { collect, concat, flip, randomBytes, rejection } from '../helpers.js'
 import { storeKinds } from './store-fixtures.js'
 
 const sizes = [0, 1, 1024, 16383, 16384, 16385, 100 * 1024, 5 * 1024 * 1024 + 7]
@@ -100,7 +100,7 @@ for (const kind of storeKinds()) {
         assert.ok(Buffer.from(await store.getBytes(ref.hash)).equals(referenced))
         // A referenced file changed behind the store's back is refused, not served.
         const changed = referenced.slice()
-        changed[150000] ^= 1
+        flip(changed, 150000)
         writeFileSync(refPath, changed)
         assert.equal((await rejection(() => store.getBytes(ref.hash))).name, 'LeafHashMismatch')
 

@@ -9,7 +9,7 @@ import { encodeRequest, MAX_REQUEST_SIZE } from '../../../protocol/request.js'
 import { computeOutboard } from '../../../store/bao/outboard.js'
 import { fromHex } from '../../../store/hash-text.js'
 import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
-import { concat, collect, randomBytes, rejection } from '../../helpers.js'
+import { collect, concat, flip, randomBytes, rejection } from '../../helpers.js'
 import { PeerProcess } from './peer-process.js'
 
 const GROUP = 16384
@@ -52,7 +52,7 @@ describe('hostile peers', function () {
 
     it('one data byte: LeafHashMismatch, no byte of that group stored, the groups before it kept', async () => {
       const group = 90
-      corrupt = response => { response[indexOf(response, data.subarray(group * GROUP + 100, group * GROUP + 164)) + 7] ^= 1 }
+      corrupt = response => { flip(response, indexOf(response, data.subarray(group * GROUP + 100, group * GROUP + 164)) + 7) }
       const error = await rejection(() => requester.remote.fetch(addr(), hash))
       assert.equal(error.name, 'LeafHashMismatch')
       const present = (await requester.blobs.bitfield(hash)).ranges
@@ -65,7 +65,7 @@ describe('hostile peers', function () {
       const { outboard } = computeOutboard(data)
       // Pre-order pair 70 of the outboard: find which chunks it covers from the decoder's error.
       const pair = outboard.subarray(70 * 64, 71 * 64)
-      corrupt = response => { response[indexOf(response, pair) + 33] ^= 0x80 }
+      corrupt = response => { flip(response, indexOf(response, pair) + 33, 0x80) }
       const error = await rejection(() => requester.remote.fetch(addr(), hash))
       assert.equal(error.name, 'ParentHashMismatch')
       const { startChunk, endChunk } = error as unknown as { startChunk: number, endChunk: number }

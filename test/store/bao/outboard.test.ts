@@ -5,7 +5,7 @@ import { encodeRanges } from '../../../store/bao/encode.js'
 import { blake3 } from '../../../store/bao/hash.js'
 import { OutboardBuilder, computeOutboard } from '../../../store/bao/outboard.js'
 import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
-import { collect, concat, randomBytes, rejection, sliced } from '../../helpers.js'
+import { collect, concat, flip, randomBytes, rejection, sliced } from '../../helpers.js'
 import { allCores } from './cores.js'
 import { referenceEncode, referenceOutboard } from './reference.js'
 
@@ -110,7 +110,7 @@ for (const core of allCores()) {
     it('refuses to send local data or outboard entries that do not match the hash', async () => {
       const { hash, outboard } = computeOutboard(data, { core })
       const badData = data.slice()
-      badData[5 * GROUP_SIZE + 17] ^= 1
+      flip(badData, 5 * GROUP_SIZE + 17)
       const sent: Uint8Array[] = []
       const err = await rejection(async () => {
         for await (const part of encodeRanges({ hash, size: data.length, data: badData, outboard, ranges: ChunkRanges.all(), core, bufferSize: 1 })) sent.push(part)
@@ -124,7 +124,7 @@ for (const core of allCores()) {
       assert.deepEqual(sentBytes.subarray(sentBytes.length - GROUP_SIZE), g(4))
 
       const badOutboard = outboard.slice()
-      badOutboard[64 * 3 + 40] ^= 0x80 // p(g2,g3), right half
+      flip(badOutboard, 64 * 3 + 40, 0x80) // p(g2,g3), right half
       const err2 = await rejection(() => collect(encodeRanges({ hash, size: data.length, data, outboard: badOutboard, ranges: ChunkRanges.all(), core })))
       assert.equal(err2.name, 'ParentHashMismatch')
       // The same corrupt entry is not even read for a range that does not need it.

@@ -7,7 +7,7 @@ import { encodeRanges } from '../../../store/bao/encode.js'
 import type { Blake3Core } from '../../../store/bao/interface.js'
 import { computeOutboard } from '../../../store/bao/outboard.js'
 import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
-import { collect, concat, randomBytes, sliced } from '../../helpers.js'
+import { collect, concat, flip, randomBytes, sliced } from '../../helpers.js'
 import { allCores } from './cores.js'
 
 interface Leaf { offset: number, data: Uint8Array, encodedEnd: number }
@@ -111,7 +111,7 @@ for (const core of allCores()) {
         fc.pre(encoded.length > 8)
         const position = 8 + (where % (encoded.length - 8))
         const tampered = encoded.slice()
-        tampered[position] ^= 1 << bit
+        flip(tampered, position, 1 << bit)
         const { leaves, error } = await decodeAll(core, hash, ranges, tampered, c.cuts)
         assert.ok(error !== undefined, `flip at ${position} was not detected`)
         assert.match(error.name, /^(ParentHashMismatch|LeafHashMismatch)$/)
@@ -125,7 +125,7 @@ for (const core of allCores()) {
         const { data, hash, ranges, encoded } = await setup(core, c)
         const good = await decodeAll(core, hash, ranges, encoded, c.cuts)
         const tampered = encoded.slice()
-        tampered[bit >> 3] ^= 1 << (bit & 7)
+        flip(tampered, bit >> 3, 1 << (bit & 7))
         const { leaves, error } = await decodeAll(core, hash, ranges, tampered, c.cuts)
         assertVerified(leaves, data)
         if (error === undefined) {
@@ -152,7 +152,7 @@ for (const core of allCores()) {
       const { hash, outboard } = computeOutboard(data, { core })
       const encoded = concat(await collect(encodeRanges({ hash, size: data.length, data, outboard, ranges: ChunkRanges.all(), core })))
       const wrong = hash.slice()
-      wrong[0] ^= 1
+      flip(wrong, 0)
       const first = await decodeAll(core, wrong, ChunkRanges.all(), encoded, [])
       assert.equal(first.error?.name, 'ParentHashMismatch')
       assert.equal(first.leaves.length, 0)
