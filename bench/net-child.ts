@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode, type VerityNode } from '../src/node/create-node.js'
 import { peakRssMB } from './measure.js'
-import { byteStream } from '../src/node/stream.js'
+import { byteStream } from '../src/net/stream.js'
 import { fromHex, toHex } from '../store/hash-text.js'
 
 /** Sends the provider's bytes as they are: the transport's own throughput, the reference row. */

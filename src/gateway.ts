@@ -4,9 +4,9 @@ import { isDiskError } from '../store/disk-errors.js'
 import { fromHex, toHex } from '../store/hash-text.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
 import type { VerityNode } from './node/create-node.js'
-import { coverage } from './remote.js'
-import type { PeerTarget } from './node/peer.js'
-import { writeDrained } from './writable.js'
+import { coverage } from '../store/ranges/coverage.js'
+import type { PeerTarget } from './net/peer.js'
+import { writeDrained } from './net/writable.js'
 import type { GatewayMetrics } from './metrics.js'
 
 /** A client that takes no body bytes for this long is dropped (its reader and files with it). */

@@ -6,15 +6,15 @@ import { observeFrom } from '../protocol/observe.js'
 import { pushTo, type PushStats } from '../protocol/push.js'
 import { RangeSpecSeq } from '../protocol/range-spec.js'
 import type { GetRequest, ObserveItem } from '../protocol/request.js'
-import { CHUNK_SIZE } from '../store/bao/constants.js'
 import { hashArg } from '../store/bao/validate.js'
 import { HashSeqReader } from '../store/hash-seq.js'
 import type { Bitfield, BlobStore, HashAndFormat } from '../store/interface.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
-import type { PeerTarget } from './node/peer.js'
-import type { ConnectionPool } from './pool.js'
+import { coverage } from '../store/ranges/coverage.js'
+import type { PeerTarget } from './net/peer.js'
+import type { ConnectionPool } from './net/pool.js'
 import { BlobTicket } from './ticket.js'
-import { TransferWatch, type MinRate } from './transfer-watch.js'
+import { TransferWatch, type MinRate } from './net/transfer-watch.js'
 import { DEFAULT_REQUEST_LIMITS } from '../protocol/limits.js'
 
 /** What to fetch: a raw blob by hash, a hash with its format, or an explicit request. */
@@ -245,33 +245,6 @@ export function toRequest (content: Content, range?: { offset: number, length: n
     return { hash, ranges: RangeSpecSeq.all() }
   }
   return { hash, ranges: RangeSpecSeq.root(ranges) }
-}
-
-/** What a blob's bitfield holds of `ranges`. */
-export interface Coverage {
-  /** The blob's size, once any of it (or its size proof) is here. */
-  size: number | undefined
-  /** `ranges`, cut at the blob's last chunk once the size is known. */
-  asked: ChunkRanges
-  /** Chunks of `asked` not present. */
-  missing: ChunkRanges
-  /** Verified bytes of `asked` present. */
-  bytes: number
-}
-
-export function coverage (bitfield: Bitfield, ranges: ChunkRanges): Coverage {
-  if (bitfield.size === 0 && bitfield.ranges.isEmpty()) return { size: undefined, asked: ranges, missing: ranges, bytes: 0 }
-  const chunks = Math.max(1, Math.ceil(bitfield.size / CHUNK_SIZE))
-  const asked = ranges.canonicalize(bitfield.size).intersection(ChunkRanges.to(chunks))
-  const have = bitfield.ranges.canonicalize(bitfield.size).intersection(asked)
-  return { size: bitfield.size, asked, missing: asked.difference(have), bytes: bytesOf(have, bitfield.size) }
-}
-
-/** Bytes of a blob of `size` that `ranges` cover. */
-export function bytesOf (ranges: ChunkRanges, size: number): number {
-  let total = 0
-  for (const [start, end] of ranges.ranges()) total += Math.max(0, Math.min(end * CHUNK_SIZE, size) - start * CHUNK_SIZE)
-  return total
 }
 
 function hex (hash: Uint8Array): string {

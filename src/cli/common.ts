@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import { fromHex } from '../../store/hash-text.js'
 import type { BlobFormat, HashAndFormat } from '../../store/interface.js'
 import type { Strategy } from '../downloader/interface.js'
-import type { PeerTarget } from '../node/peer.js'
+import type { PeerTarget } from '../net/peer.js'
 import { BlobTicket } from '../ticket.js'
-import { DEFAULT_MIN_RATE, type MinRate } from '../transfer-watch.js'
+import { DEFAULT_MIN_RATE, type MinRate } from '../net/transfer-watch.js'
 
 /** A command line that cannot be run as written: exit 2. */
 export class UsageError extends Error {

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { VerityNode } from '../node/create-node.js'
-import { writeDrained, WritableClosed } from '../writable.js'
+import { writeDrained, WritableClosed } from '../net/writable.js'
 import { failure, Interrupted, type Output } from './common.js'
 import { STORE_COMMANDS } from './store-commands.js'
 

@@ -3,7 +3,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { safeName, uniqueNames } from '../../store/collection.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, HashAndFormat } from '../../store/interface.js'
-import { writeDrained } from '../writable.js'
+import { writeDrained } from '../net/writable.js'
 import { Output, UsageError } from './common.js'
 import { lstatOf, OutputDir } from './output-dir.js'
 

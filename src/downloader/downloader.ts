@@ -10,7 +10,7 @@ import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { toRequest, type Remote } from '../remote.js'
 import type { DownloaderOptions, DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, Strategy } from './interface.js'
 import { Job } from './job.js'
-import { DEFAULT_MIN_RATE } from '../transfer-watch.js'
+import { DEFAULT_MIN_RATE } from '../net/transfer-watch.js'
 
 /** Progress items kept for a caller that does not iterate; older `progress` items go first. */
 const MAX_QUEUED = 1024

@@ -1,7 +1,7 @@
 import type { RangeSpecSeq } from '../../protocol/range-spec.js'
-import type { PeerTarget } from '../node/peer.js'
+import type { PeerTarget } from '../net/peer.js'
 import type { Content } from '../remote.js'
-import type { MinRate } from '../transfer-watch.js'
+import type { MinRate } from '../net/transfer-watch.js'
 
 /** `none`: one provider at a time. `split`: every provider at once, one blob striped across them. */
 export type Strategy = 'none' | 'split'

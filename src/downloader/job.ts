@@ -8,9 +8,10 @@ import { isDiskError } from '../../store/disk-errors.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, TempTag } from '../../store/interface.js'
 import { ChunkRanges, MAX_CHUNK } from '../../store/ranges/chunk-ranges.js'
-import { resolvePeer, type PeerTarget } from '../node/peer.js'
-import { bytesOf, coverage, type Remote } from '../remote.js'
-import { TransferWatch } from '../transfer-watch.js'
+import { resolvePeer, type PeerTarget } from '../net/peer.js'
+import { bytesOf, coverage } from '../../store/ranges/coverage.js'
+import type { Remote } from '../remote.js'
+import { TransferWatch } from '../net/transfer-watch.js'
 import type { DownloaderOptions, DownloadProgress, DownloadResult, FailureReason, ProviderReport, Providers, Strategy } from './interface.js'
 
 const GROUP_CHUNKS = GROUP_SIZE / CHUNK_SIZE

@@ -4,7 +4,7 @@ import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../../protocol/constants.js'
 import type { ProviderEvent, ProviderPolicy } from '../../protocol/interface.js'
 import { Provider, type ServeLimits } from '../../protocol/provider/provider.js'
 import type { BlobStore } from '../../store/interface.js'
-import { byteStream } from './stream.js'
+import { byteStream } from '../net/stream.js'
 
 export interface BlobsServiceInit {
   store: BlobStore

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Connection } from '@libp2p/interface'
 import { VERITY_PROTOCOL } from '../../../protocol/constants.js'
-import { byteStream } from '../../../src/node/stream.js'
+import { byteStream } from '../../../src/net/stream.js'
 import { concat } from '../../helpers.js'
 
 /** Tools of the attack, limits and fuzz tests: a process's memory, a /health watch, raw requests. */

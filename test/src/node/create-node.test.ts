@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
-import { byteStream } from '../../../src/node/stream.js'
+import { byteStream } from '../../../src/net/stream.js'
 import { concat, randomBytes } from '../../helpers.js'
 
 const ECHO = '/verity-test/echo/1'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
-import { byteStream } from '../../../src/node/stream.js'
+import { byteStream } from '../../../src/net/stream.js'
 import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../../../protocol/constants.js'
 import { ResponseWriter } from '../../../protocol/frame.js'
 import { RangeSpecSeq } from '../../../protocol/range-spec.js'

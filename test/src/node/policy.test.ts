@@ -83,7 +83,7 @@ describe('provider policy, events and error classes', function () {
     const { IROH_PROTOCOL } = await import('../../../protocol/constants.js')
     const { AtInitial } = await import('../../../protocol/get/machine.js')
     const { runToStore } = await import('../../../protocol/get/import.js')
-    const { byteStream } = await import('../../../src/node/stream.js')
+    const { byteStream } = await import('../../../src/net/stream.js')
     const open = async (): Promise<{ stream: ReturnType<typeof byteStream>, framed: boolean }> =>
       ({ stream: byteStream(await requester.libp2p.dialProtocol(provider.addrs()[0] as never, IROH_PROTOCOL)), framed: false })
     const stats = await runToStore(requester.blobs, await new AtInitial(open, { type: 'get', request: { hash, ranges: RangeSpecSeq.root() } }).next())
@@ -98,7 +98,7 @@ describe('provider policy, events and error classes', function () {
     const requester = await start()
     const { VERITY_PROTOCOL } = await import('../../../protocol/constants.js')
     const { deframe } = await import('../../../protocol/frame.js')
-    const { byteStream } = await import('../../../src/node/stream.js')
+    const { byteStream } = await import('../../../src/net/stream.js')
     for (let i = 0; i < 20; i++) {
       const stream = byteStream(await requester.libp2p.dialProtocol(provider.addrs()[0] as never, VERITY_PROTOCOL))
       await stream.closeWrite()

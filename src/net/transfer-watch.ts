@@ -1,4 +1,4 @@
-import { Timeout, TooSlow } from '../protocol/errors.js'
+import { Timeout, TooSlow } from '../../protocol/errors.js'
 
 /** The least a transfer must move over any whole window once it has run that long. */
 export interface MinRate {

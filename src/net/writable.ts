@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream'
-import { Timeout } from '../protocol/errors.js'
+import { Timeout } from '../../protocol/errors.js'
 
 /** The stream written to closed, or was closed already, before it took the bytes (an HTTP client, a pipe or a control client gone). */
 export class WritableClosed extends Error {

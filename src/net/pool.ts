@@ -1,10 +1,10 @@
 import type { Connection, Libp2p } from '@libp2p/interface'
-import { countBytes } from '../protocol/count.js'
-import { untilAborted } from '../store/abort.js'
-import { Aborted, Timeout } from '../protocol/errors.js'
-import type { ByteStream } from '../protocol/interface.js'
-import { byteStream } from './node/stream.js'
-import { resolvePeer, type PeerTarget } from './node/peer.js'
+import { countBytes } from '../../protocol/count.js'
+import { untilAborted } from '../../store/abort.js'
+import { Aborted, Timeout } from '../../protocol/errors.js'
+import type { ByteStream } from '../../protocol/interface.js'
+import { byteStream } from './stream.js'
+import { resolvePeer, type PeerTarget } from './peer.js'
 
 export interface PoolOptions {
   /** @default 10000 */
