@@ -1,4 +1,5 @@
 import { PostcardWriter } from '../store/codec/postcard.js'
+import { VarintDecoder } from '../store/codec/varint.js'
 import { Aborted, MalformedMessage } from './errors.js'
 import { errorOf, Status, type StatusCode } from './status.js'
 import type { ByteStream } from './interface.js'
@@ -84,7 +85,7 @@ export class ResponseWriter {
  */
 export async function * deframe (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   let remaining = 0 // payload bytes left in the current frame
-  let header: number[] = [] // bytes of a header split across slices
+  const header = new VarintDecoder('frame length', 4) // a header may be split across slices
   let end: EndFrame | undefined // the end frame, once it began
   try {
     for await (const chunk of source) {
@@ -102,24 +103,17 @@ export async function * deframe (source: AsyncIterable<Uint8Array>): AsyncGenera
           at += take
           continue
         }
-        const byte = chunk[at++] as number
-        header.push(byte)
-        if (byte & 0x80) {
-          if (header.length > 4) throw new MalformedMessage('frame length varint too long')
-          continue
-        }
-        let length = 0
-        for (let i = header.length - 1; i >= 0; i--) length = length * 128 + ((header[i] as number) & 0x7f)
-        header = []
-        if (length === 0) end = new EndFrame()
-        else remaining = length
+        const length = header.push(chunk[at++] as number)
+        if (length === undefined) continue
+        if (length === 0n) end = new EndFrame()
+        else remaining = Number(length)
       }
     }
   } catch (err) {
     if ((err as Error).name === 'MalformedMessage') throw err
     throw Object.assign(new Aborted(`the stream failed: ${(err as Error).message}`), { cause: err })
   }
-  if (end === undefined || remaining > 0) throw new Aborted('the stream ended without an end frame')
+  if (end === undefined || remaining > 0 || header.inside) throw new Aborted('the stream ended without an end frame')
   if (!end.done) throw new Aborted('the stream ended inside the end frame')
   if (end.status !== Status.Ok) throw errorOf(end.status, new TextDecoder().decode(Uint8Array.from(end.message)))
 }
@@ -129,8 +123,7 @@ class EndFrame {
   status = -1
   readonly message: number[] = []
   private length: number | undefined
-  private lengthBytes = 0
-  private partial = 0
+  private readonly lengthDecoder = new VarintDecoder('end frame length', 2)
 
   get done (): boolean {
     return this.length !== undefined && this.message.length === this.length
@@ -143,13 +136,10 @@ class EndFrame {
       if (this.status === -1) {
         this.status = byte
       } else if (this.length === undefined) {
-        this.partial += (byte & 0x7f) * 128 ** this.lengthBytes++
-        if ((byte & 0x80) !== 0) {
-          if (this.lengthBytes >= 3) throw new MalformedMessage('end frame length varint too long')
-          continue
-        }
-        if (this.partial > MAX_MESSAGE) throw new MalformedMessage(`end frame message of ${this.partial} bytes is over ${MAX_MESSAGE}`)
-        this.length = this.partial
+        const length = this.lengthDecoder.push(byte)
+        if (length === undefined) continue
+        if (length > BigInt(MAX_MESSAGE)) throw new MalformedMessage(`end frame message of ${length} bytes is over ${MAX_MESSAGE}`)
+        this.length = Number(length)
       } else {
         this.message.push(byte)
       }

@@ -1,4 +1,5 @@
 import { ByteReader } from '../store/bao/byte-reader.js'
+import { VarintDecoder } from '../store/codec/varint.js'
 import type { ChunkRanges } from '../store/ranges/chunk-ranges.js'
 import { MalformedMessage } from './errors.js'
 import { deframe } from './frame.js'
@@ -36,13 +37,9 @@ export async function * observeFrom (open: OpenStream, hash: Uint8Array, ranges:
 }
 
 async function readLength (reader: ByteReader): Promise<number> {
-  let length = 0
-  for (let shift = 1, i = 0; ; shift *= 128, i++) {
-    const byte = (await reader.read(1))[0] as number
-    length += (byte & 0x7f) * shift
-    if ((byte & 0x80) === 0) break
-    if (i >= 3) throw new MalformedMessage('Observe message length varint too long')
-  }
-  if (length > MAX_MESSAGE) throw new MalformedMessage(`Observe message of ${length} bytes is over ${MAX_MESSAGE}`)
-  return length
+  const decoder = new VarintDecoder('Observe message length', 4)
+  let length: bigint | undefined
+  while (length === undefined) length = decoder.push((await reader.read(1))[0] as number)
+  if (length > BigInt(MAX_MESSAGE)) throw new MalformedMessage(`Observe message of ${length} bytes is over ${MAX_MESSAGE}`)
+  return Number(length)
 }

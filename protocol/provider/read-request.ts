@@ -1,6 +1,7 @@
 import { MalformedMessage, RequestTooLarge, Timeout } from '../errors.js'
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js'
 import { decodeRequest, RequestType, type Request } from '../request.js'
+import { readVarint } from '../../store/codec/varint.js'
 import type { ByteBudget } from './admission.js'
 
 export interface ReadRequestOptions {
@@ -110,19 +111,14 @@ function tooLarge (size: number, max: number): RequestTooLarge {
 
 /** A push whose GetRequest has fully arrived, with the bytes after it; else how many bytes it needs. */
 function tryPush (bytes: Uint8Array, limits: Readonly<RequestLimits>): { request: Request, leftover: Uint8Array } | number {
-  let length = 0
-  let at = 1
-  for (let shift = 1; ; shift *= 128) {
-    if (at >= bytes.length) return bytes.length + 1
-    const byte = bytes[at++] as number
-    length += (byte & 0x7f) * shift
-    if ((byte & 0x80) === 0) break
-    if (at > 5) throw new MalformedMessage('push length varint too long')
-  }
-  if (length > limits.maxRequestSize) throw tooLarge(length, limits.maxRequestSize)
-  if (bytes.length < at + length) return at + length
-  const { request } = decodeRequest(bytes.subarray(0, at + length), limits)
-  return { request, leftover: bytes.subarray(at + length) }
+  const read = readVarint(bytes, 1, 'push length', 5)
+  if (read === undefined) return bytes.length + 1 // ends inside the length: one more byte, at least
+  const length = Number(read.value)
+  if (read.value > BigInt(limits.maxRequestSize)) throw tooLarge(length, limits.maxRequestSize)
+  const end = read.next + length
+  if (bytes.length < end) return end
+  const { request } = decodeRequest(bytes.subarray(0, end), limits)
+  return { request, leftover: bytes.subarray(end) }
 }
 
 function concat (parts: Uint8Array[], total: number): Uint8Array {

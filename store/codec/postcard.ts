@@ -1,4 +1,5 @@
 import { MalformedMessage } from './errors.js'
+import { atMost, readVarint } from './varint.js'
 
 const U64_MAX = (1n << 64n) - 1n
 
@@ -61,23 +62,15 @@ export class PostcardReader {
 
   /** An unsigned varint of at most 10 bytes whose value fits in u64. */
   bigVarint (): bigint {
-    let value = 0n
-    for (let i = 0; i < 10; i++) {
-      const byte = this.byte()
-      value |= BigInt(byte & 0x7f) << BigInt(7 * i)
-      if ((byte & 0x80) === 0) {
-        if (value > U64_MAX) throw new MalformedMessage('varint overflows u64')
-        return value
-      }
-    }
-    throw new MalformedMessage('varint longer than 10 bytes')
+    const read = readVarint(this.bytes, this.offset)
+    if (read === undefined) throw new MalformedMessage(`message ends at byte ${this.bytes.length}, inside a varint`)
+    this.offset = read.next
+    return read.value
   }
 
   /** A varint that must be at most `max` (a safe integer). */
   varint (max: number = Number.MAX_SAFE_INTEGER): number {
-    const value = this.bigVarint()
-    if (value > BigInt(max)) throw new MalformedMessage(`value ${value} is above the limit ${max}`)
-    return Number(value)
+    return atMost(this.bigVarint(), max)
   }
 
   byte (): number {
