@@ -3,6 +3,7 @@ import { DEFAULT_REQUEST_LIMITS } from '../../protocol/limits.js'
 import { RangeSpecSeq } from '../../protocol/range-spec.js'
 import type { GetRequest } from '../../protocol/request.js'
 import { untilAborted } from '../../store/abort.js'
+import { ProgressHandle } from '../../store/progress-handle.js'
 import { hashArg } from '../../store/bao/validate.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore } from '../../store/interface.js'
@@ -11,9 +12,6 @@ import { toRequest, type Remote } from '../remote.js'
 import type { DownloaderOptions, DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, Strategy } from './interface.js'
 import { Job } from './job.js'
 import { DEFAULT_MIN_RATE } from '../net/transfer-watch.js'
-
-/** Progress items kept for a caller that does not iterate; older `progress` items go first. */
-const MAX_QUEUED = 1024
 
 const DEFAULTS: Required<DownloaderOptions> = {
   minStripeBytes: 1 << 20,
@@ -70,64 +68,27 @@ export class Downloader {
 }
 
 /**
- * One caller's view of a download: await it for the result, or iterate its progress items (the
- * iteration ends after the result or after a `downloadError` item).
+ * One caller's view of a download: await it for the result, or iterate its progress items (a
+ * `downloadError` item comes last when it fails, and the iteration then throws the error).
  */
-export class DownloadHandle implements PromiseLike<DownloadResult>, AsyncIterable<DownloadProgress> {
-  private readonly queue: DownloadProgress[] = []
-  private ended = false
-  private notify: (() => void) | undefined
-  readonly result: Promise<DownloadResult>
-
+export class DownloadHandle extends ProgressHandle<DownloadResult, DownloadProgress> {
   constructor (job: Job, options: DownloadOptions, leave: () => void) {
-    const deadline = withDeadline(options.signal, options.timeoutMs)
-    const signal = deadline.signal
-    const stop = job.listen(item => {
-      options.onProgress?.(item)
-      this.push(item)
-    })
-    this.result = untilAborted(job.result, signal).catch((err: unknown) => {
-      throw err instanceof Error ? err : new Aborted('the download was aborted')
-    }).finally(() => {
-      deadline.clear()
-      stop()
-      leave()
-      this.ended = true
-      this.wake()
-    })
-    this.result.catch(() => {})
-  }
-
-  then<A = DownloadResult, B = never> (onResolved?: ((value: DownloadResult) => A | PromiseLike<A>) | null,
-    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
-    return this.result.then(onResolved, onRejected)
-  }
-
-  async * [Symbol.asyncIterator] (): AsyncGenerator<DownloadProgress> {
-    while (true) {
-      const item = this.queue.shift()
-      if (item !== undefined) {
-        yield item
-        continue
+    super(async emit => {
+      const deadline = withDeadline(options.signal, options.timeoutMs)
+      const stop = job.listen(item => {
+        options.onProgress?.(item)
+        emit(item)
+      })
+      try {
+        return await untilAborted(job.result, deadline.signal)
+      } catch (err) {
+        throw err instanceof Error ? err : new Aborted('the download was aborted')
+      } finally {
+        deadline.clear()
+        stop()
+        leave()
       }
-      if (this.ended) return
-      await new Promise<void>(resolve => { this.notify = resolve })
-    }
-  }
-
-  private push (item: DownloadProgress): void {
-    this.queue.push(item)
-    if (this.queue.length > MAX_QUEUED) {
-      const stale = this.queue.findIndex(i => i.type === 'progress')
-      this.queue.splice(stale === -1 ? 0 : stale, 1)
-    }
-    this.wake()
-  }
-
-  private wake (): void {
-    const notify = this.notify
-    this.notify = undefined
-    notify?.()
+    }, { coalesce: item => item.type === 'progress' })
   }
 }
 
