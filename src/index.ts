@@ -40,7 +40,7 @@ export { createNode, DEFAULT_LISTEN, type NodeOptions, type NodeLimits, type Ver
 export { BlobsService, blobsService, type BlobsServiceInit } from './node/blobs-service.js'
 export type { PeerTarget } from './net/peer.js'
 export { Downloader, DownloadHandle } from './downloader/downloader.js'
-export { DownloadFailed } from './downloader/job.js'
+export { DownloadFailed } from './downloader/errors.js'
 export type { DownloaderOptions, DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, FailureReason, GetManyRequest, ProviderReport, Providers, Strategy } from './downloader/interface.js'
 export { Remote, type Content, type FetchOptions, type FetchProgress, type FetchResult, type LocalInfo } from './remote.js'
 export { ConnectionPool, PoolClosed, TooManyConnections, type PoolOptions, type PoolStats } from './net/pool.js'
