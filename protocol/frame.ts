@@ -6,6 +6,8 @@ import type { ByteStream } from './interface.js'
 
 /** Payload bytes gathered before a frame is sent: few, large transport writes. */
 export const FRAME_SIZE = 256 << 10
+/** The first buffer of a response, before it shows it needs whole frames. */
+const SMALL_BUFFER = 4096
 /** Longest status message, in UTF-8 bytes: the writer cuts longer ones, the reader refuses them. */
 const MAX_MESSAGE = 1024
 
@@ -16,28 +18,36 @@ const MAX_MESSAGE = 1024
  * Either way small writes (64-byte pairs) are gathered into FRAME_SIZE pieces.
  */
 export class ResponseWriter {
-  private buffer: Uint8Array
+  /**
+   * Made at the first write (a stream that waits or fails holds none): small at first (an Observe
+   * message, an error), a whole frame once a frame filled up (a blob's bytes).
+   */
+  private buffer: Uint8Array | undefined
+  private nextSize = SMALL_BUFFER
   private used: number
   /** Payload bytes accepted so far. */
   bytesSent = 0
 
   constructor (private readonly stream: ByteStream, readonly framed: boolean,
     private readonly beforeSend: (bytes: number) => void | Promise<void> = () => {}) {
-    this.buffer = this.fresh()
     this.used = this.start
   }
 
   private get start (): number { return this.framed ? 3 : 0 }
 
-  private fresh (): Uint8Array { return new Uint8Array(this.start + FRAME_SIZE) }
-
   async write (bytes: Uint8Array): Promise<void> {
     for (let at = 0; at < bytes.length;) {
-      const take = Math.min(bytes.length - at, this.buffer.length - this.used)
-      this.buffer.set(bytes.subarray(at, at + take), this.used)
+      this.buffer ??= new Uint8Array(this.start + Math.min(FRAME_SIZE, Math.max(bytes.length - at, this.nextSize)))
+      if (this.used === this.buffer.length) this.grow()
+      const buffer = this.buffer
+      const take = Math.min(bytes.length - at, buffer.length - this.used)
+      buffer.set(bytes.subarray(at, at + take), this.used)
       this.used += take
       at += take
-      if (this.used === this.buffer.length) await this.flush()
+      if (this.used === this.start + FRAME_SIZE) {
+        this.nextSize = FRAME_SIZE
+        await this.flush()
+      }
     }
     this.bytesSent += bytes.length
   }
@@ -45,20 +55,29 @@ export class ResponseWriter {
   /** Send what is gathered. */
   async flush (): Promise<void> {
     const length = this.used - this.start
-    if (length === 0) return
+    const buffer = this.buffer
+    if (length === 0 || buffer === undefined) return
     await this.beforeSend(length)
-    let frame = this.buffer.subarray(this.start, this.used)
+    let frame = buffer.subarray(this.start, this.used)
     if (this.framed) {
       // Varint length in the 3 bytes reserved before the payload (FRAME_SIZE < 2^21).
       const header = new PostcardWriter().varint(length).finish()
       const from = this.start - header.length
-      this.buffer.set(header, from)
-      frame = this.buffer.subarray(from, this.used)
+      buffer.set(header, from)
+      frame = buffer.subarray(from, this.used)
     }
     // The transport may hold on to the bytes until sent: never reuse a buffer handed to it.
-    this.buffer = this.fresh()
+    this.buffer = undefined
     this.used = this.start
     await this.stream.write(frame)
+  }
+
+  /** A small buffer outgrown: a whole frame from now on. */
+  private grow (): void {
+    const grown = new Uint8Array(this.start + FRAME_SIZE)
+    grown.set((this.buffer as Uint8Array).subarray(0, this.used))
+    this.buffer = grown
+    this.nextSize = FRAME_SIZE
   }
 
   /** End the response: flush, then the end frame (framed) and a clean close, or a reset (raw error). */

@@ -25,9 +25,10 @@ export function writeRangeSpec (writer: PostcardWriter, ranges: ChunkRanges): vo
  * Reads a RangeSpec; absolute chunk numbers above 2^53 saturate to MAX_CHUNK. With a budget, a
  * spec over its limits throws RequestTooLarge before its values are read.
  */
-export function readRangeSpec (reader: PostcardReader, budget?: RangeBudget): ChunkRanges {
+export function readRangeSpec (reader: PostcardReader, budget?: RangeBudget, observe = false): ChunkRanges {
   // Each width takes at least one byte, so a count above what is left cannot be honest.
   const count = reader.varint(reader.remaining)
+  if (observe) budget?.observe(count)
   budget?.spec(count)
   const boundaries: number[] = []
   let absolute = 0n

@@ -58,20 +58,22 @@ export function encodeRequest (request: Request): Uint8Array {
 /**
  * Decode one request. Bytes after a complete request are ignored, as iroh does (a requester may
  * send its body and close, and nothing else matters). A failure is a MalformedMessage; a request
- * over `limits` is RequestTooLarge, raised before the parts over the limit are read.
+ * over `limits` is RequestTooLarge, raised before the parts over the limit are read. `charge`
+ * hears what each part will cost in memory before it is decoded (see RangeBudget).
  */
-export function decodeRequest (bytes: Uint8Array, limits: Readonly<RequestLimits> = DEFAULT_REQUEST_LIMITS): { request: Request, length: number } {
+export function decodeRequest (bytes: Uint8Array, limits: Readonly<RequestLimits> = DEFAULT_REQUEST_LIMITS,
+  charge?: (bytes: number) => void): { request: Request, length: number } {
   if (bytes.length === 0) throw new MalformedMessage('empty request')
   const type = bytes[0] as number
   const reader = new PostcardReader(bytes.subarray(1, 1 + limits.maxRequestSize))
-  const budget = new RangeBudget(limits)
+  const budget = new RangeBudget(limits, charge)
   let request: Request
   switch (type) {
     case RequestType.Get:
       request = { type: 'get', request: readGetRequest(reader, budget) }
       break
     case RequestType.Observe:
-      request = { type: 'observe', hash: reader.take(HASH_SIZE).slice(), ranges: readRangeSpec(reader, budget) }
+      request = { type: 'observe', hash: reader.take(HASH_SIZE).slice(), ranges: readRangeSpec(reader, budget, true) }
       break
     case RequestType.Push: {
       const length = reader.varint(reader.remaining)

@@ -254,20 +254,28 @@ function hex (hash: Uint8Array): string {
 /**
  * The first part of a request's per-blob ranges that fits a provider's limits
  * (DEFAULT_REQUEST_LIMITS): each blob's ranges cut to the per-spec limit, blobs taken while the
- * total and the entry count allow. `truncated` when something was left out.
+ * ranges in all and the RangeSpecSeq's entries allow (counted as `RangeSpecSeq.fromRanges`
+ * makes them: a run of equal ranges, complete children among them, is one entry).
+ * `truncated` when something was left out.
  */
 export function withinLimits (wanted: ChunkRanges[]): { ranges: ChunkRanges[], truncated: boolean } {
   const limits = DEFAULT_REQUEST_LIMITS
   const ranges: ChunkRanges[] = []
   let left = limits.maxRanges
-  let truncated = false
-  for (const r of wanted) {
-    // Entries: at most one per blob, and the terminator.
-    if (ranges.length + 2 > limits.maxSeqEntries || left === 0) { truncated = truncated || wanted.slice(ranges.length).some(w => !w.isEmpty()); break }
+  let entries = 0
+  let previous = ChunkRanges.empty()
+  for (const [i, r] of wanted.entries()) {
     const cut = r.head(Math.min(limits.maxRangesPerSpec, left))
-    if (cut !== r) truncated = true
+    const entry = !cut.equals(previous)
+    // Room for this entry and the empty one that ends the sequence; and some ranges left for it.
+    if ((entry && entries + 2 > limits.maxSeqEntries) || (cut.isEmpty() && !r.isEmpty())) {
+      return { ranges, truncated: wanted.slice(i).some(w => !w.isEmpty()) }
+    }
+    if (entry) entries++
     left -= cut.rangeCount
     ranges.push(cut)
+    previous = cut
+    if (cut !== r) return { ranges, truncated: true }
   }
-  return { ranges, truncated }
+  return { ranges, truncated: false }
 }

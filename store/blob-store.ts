@@ -51,6 +51,8 @@ export class BaseStore implements BlobStore {
   private readonly observers = new Observers()
   private readonly pins = new Map<string, number>()
   private readonly collector: Collector
+  /** Tags being set now: their values, until the write is done. */
+  private readonly tagWrites = new Map<object, HashAndFormat>()
   private autoTag = 0
   private closed = false
   /** Imports under way: close() stops them, and they record what they verified before it returns. */
@@ -62,15 +64,23 @@ export class BaseStore implements BlobStore {
       exclusive: (key, fn) => this.writers.run(key, fn),
       pinned: hex => this.pins.has(hex),
       store: this,
-      changed: (hex, entry) => { this.observers.notify(hex, bitfieldOf(entry)) }
+      changed: (hex, entry) => { this.observers.notify(hex, bitfieldOf(entry)) },
+      tagsBeingSet: () => this.tagWrites.values()
     })
     this.tags = {
       set: async (name, value) => {
         this.open()
         const checked = checkValue(value)
-        // Before the tag is written: a GC under way keeps the blob, or (deleting) is waited for.
-        await this.collector.keep(checked)
-        await this.backend.putTag(name, checked)
+        // Seen by a GC that starts before the tag is written; one under way keeps the blob, or
+        // (deleting) is waited for.
+        const token = {}
+        this.tagWrites.set(token, checked)
+        try {
+          await this.collector.keep(checked)
+          await this.backend.putTag(name, checked)
+        } finally {
+          this.tagWrites.delete(token)
+        }
       },
       get: async name => this.backend.getTag(name),
       delete: async name => { await this.backend.deleteTag(name) },

@@ -3,8 +3,12 @@ import type { BlobFile } from './backend.js'
 import { onDisk } from './disk-errors.js'
 import type { DiskReserve } from './disk-reserve.js'
 
-/** Bytes read ahead on a miss, so walking a blob group by group makes few system calls. */
-const READ_AHEAD = 1 << 20
+/**
+ * Bytes read ahead on a miss, so walking a blob group by group makes few system calls (one per
+ * 16 groups). Each open file keeps one such window: a response waiting on a slow requester holds
+ * two (data, outboard), which is why it is not larger.
+ */
+const READ_AHEAD = 256 << 10
 
 /**
  * A file as a BlobFile: positional reads (with read-ahead) and writes, fdatasync. Failures of the

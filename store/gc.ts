@@ -15,6 +15,8 @@ export interface GcContext {
   store: Pick<BlobStore, 'status' | 'reader'>
   /** The blob's entry is gone (or back): tell its observers. */
   changed: (hex: string, entry: Entry | undefined) => void
+  /** Values of tags being written now (their `set` has begun, not returned): kept like tags. */
+  tagsBeingSet: () => Iterable<HashAndFormat>
 }
 
 /**
@@ -70,6 +72,11 @@ export class Collector {
   private async collect (tags: () => AsyncIterable<HashAndFormat>): Promise<GcResult> {
     const protect = { hexes: new Set<string>(), queue: [] as HashAndFormat[] }
     this.protect = protect
+    // A tag whose write began before this run (it may land after the tags are listed) counts too.
+    for (const value of this.ctx.tagsBeingSet()) {
+      protect.hexes.add(toHex(value.hash))
+      if (value.format === 'hashseq') protect.queue.push(value)
+    }
     let endSweep = (): void => {}
     try {
       const live = new Set<string>()
@@ -129,9 +136,13 @@ export class Collector {
     if (value.format !== 'hashseq') return
     let reader: HashSeqReader
     try {
-      reader = await HashSeqReader.open(this.ctx.store, value.hash)
-    } catch {
-      return // not here, not complete, or not a HashSeq: nothing to keep below it
+      // No size limit here: the limit bounds what a peer may ask to read, not what a tag keeps.
+      reader = await HashSeqReader.open(this.ctx.store, value.hash, Infinity)
+    } catch (err) {
+      // Not here, not complete, or not a HashSeq: nothing to keep below it. Anything else (a
+      // read that failed) ends this GC before it deletes anything.
+      if ((err as Error).name === 'NotFound' || (err as Error).name === 'InvalidHashSeq') return
+      throw err
     }
     for await (const child of reader) live.add(toHex(child))
   }

@@ -15,13 +15,14 @@ export class Slots {
   get inUse (): number { return this.active }
   get queued (): number { return this.waiting.length }
 
-  async acquire (signal?: AbortSignal): Promise<() => void> {
+  /** A place; with `wait: false`, RateLimited at once when none is free. */
+  async acquire (signal?: AbortSignal, { wait = true } = {}): Promise<() => void> {
     signal?.throwIfAborted()
     if (this.active < this.capacity && this.waiting.length === 0) {
       this.active++
       return this.releaser()
     }
-    if (this.waiting.length >= this.maxWaiting) {
+    if (!wait || this.waiting.length >= this.maxWaiting) {
       throw new RateLimited(`${this.name}: ${this.active} requests served and ${this.waiting.length} waiting, the most this node takes`)
     }
     let granted = false
@@ -73,5 +74,24 @@ export class ByteBudget {
 
   give (n: number): void {
     this.used = Math.max(0, this.used - n)
+  }
+}
+
+/** Bytes taken from several budgets at once (a peer's and the node's): all of them or none. */
+export class JointBudget {
+  constructor (private readonly budgets: readonly ByteBudget[]) {}
+
+  take (n: number): void {
+    const taken: ByteBudget[] = []
+    try {
+      for (const budget of this.budgets) { budget.take(n); taken.push(budget) }
+    } catch (err) {
+      for (const budget of taken) budget.give(n)
+      throw err
+    }
+  }
+
+  give (n: number): void {
+    for (const budget of this.budgets) budget.give(n)
   }
 }

@@ -1,12 +1,12 @@
 import type { BlobStore } from '../../store/interface.js'
 import { countBytes } from '../count.js'
-import { Aborted, Permission } from '../errors.js'
+import { Aborted, Permission, RateLimited } from '../errors.js'
 import { ResponseWriter } from '../frame.js'
 import { importResponse } from '../get/import.js'
 import type { Access, ByteStream, ProviderEvent, ProviderPolicy, RequestContext, RequestKind, TransferStats } from '../interface.js'
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js'
 import { Status, statusOf } from '../status.js'
-import { ByteBudget, Slots } from './admission.js'
+import { ByteBudget, JointBudget, Slots } from './admission.js'
 import { sendGet, sendGetMany, sendObserve } from './handlers.js'
 import { readRequest, type ReceivedRequest } from './read-request.js'
 
@@ -27,11 +27,22 @@ export interface ServeLimits extends RequestLimits {
   maxQueuedRequests: number
   /** Observe requests open at once, node-wide; more are refused with RateLimited. @default 1024 */
   maxObservers: number
+  /** Observe requests open at once for one peer; more are refused with RateLimited. @default 64 */
+  maxObserversPerPeer: number
   /**
-   * Bytes of requests held at once, node-wide, from their first byte until they are served (a
-   * decoded request costs memory in proportion); more are refused with RateLimited. @default 16 MiB
+   * When the observers (the node's, or a peer's) are all taken, the one that has sent nothing for
+   * longest is ended to make room, if it has been quiet this long (an observer whose requester
+   * vanished without a word, which QUIC does not always tell, holds its place until then).
+   * @default 60000
+   */
+  observerQuietMs: number
+  /**
+   * Bytes of requests held at once, node-wide, from their first byte until they are done (what a
+   * decoded request costs: `requestWeight`); more are refused with RateLimited. @default 32 MiB
    */
   maxRequestBytesInFlight: number
+  /** The same for one peer, so that one peer cannot hold the node's budget. @default 4 MiB */
+  maxRequestBytesPerPeer: number
   /** Longest wait for a complete request once a stream opens. @default 30000 */
   requestTimeoutMs: number
   /**
@@ -47,7 +58,10 @@ export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = Object.freeze({
   maxRequests: 64,
   maxQueuedRequests: 1024,
   maxObservers: 1024,
-  maxRequestBytesInFlight: 16 << 20,
+  maxObserversPerPeer: 64,
+  observerQuietMs: 60000,
+  maxRequestBytesInFlight: 32 << 20,
+  maxRequestBytesPerPeer: 4 << 20,
   requestTimeoutMs: 30000,
   sendTimeoutMs: 30000
 })
@@ -61,6 +75,23 @@ export interface ProviderInit {
 }
 
 const DEFAULT_ACCESS: Record<RequestKind, Access> = { get: 'all', getMany: 'all', observe: 'all', push: 'none' }
+
+/** An Observe being served: whose, when it last sent something, and how to end it. */
+interface Observing {
+  peer: string
+  lastSent: number
+  stop: AbortController
+}
+
+/** What one peer holds of the node: counted per peer id, over all its connections. */
+interface PeerShare {
+  connections: Set<string>
+  /** Streams of its being served (read, waiting or answered). */
+  streams: number
+  slots: Slots
+  observers: Slots
+  budget: ByteBudget
+}
 
 /** Where a stream comes from, as the transport knows it. */
 export interface StreamInfo {
@@ -78,18 +109,19 @@ export interface StreamInfo {
 export class Provider {
   readonly limits: Readonly<ServeLimits>
   private nextRequestId = 1
-  /** Per peer: its open connections, and its places for requests served at once. */
-  private readonly peers = new Map<string, { connections: Set<string>, slots: Slots }>()
+  /** Per peer: its open connections, its places, its observers and its share of the request budget. */
+  private readonly peers = new Map<string, PeerShare>()
   private readonly policy: ProviderPolicy
   private readonly requests: Slots
   private readonly observers: Slots
+  private readonly observing = new Set<Observing>()
   private readonly requestBytes: ByteBudget
 
   constructor (private readonly init: ProviderInit) {
     this.policy = init.policy ?? {}
     this.limits = Object.freeze({ ...DEFAULT_SERVE_LIMITS, ...init.limits })
     this.requests = new Slots('requests', this.limits.maxRequests, this.limits.maxQueuedRequests)
-    this.observers = new Slots('observers', this.limits.maxObservers, 0)
+    this.observers = new Slots('observers', this.limits.maxObservers, this.limits.maxObservers)
     this.requestBytes = new ByteBudget('request bytes', this.limits.maxRequestBytesInFlight)
   }
 
@@ -105,9 +137,16 @@ export class Provider {
   async serve (stream: ByteStream, info: StreamInfo): Promise<void> {
     let peer = this.peers.get(info.peer)
     if (peer === undefined) {
-      peer = { connections: new Set(), slots: new Slots(`requests of peer ${info.peer}`, this.limits.maxRequestsPerPeer, this.limits.maxQueuedRequests) }
+      peer = {
+        connections: new Set(),
+        streams: 0,
+        slots: new Slots(`requests of peer ${info.peer}`, this.limits.maxRequestsPerPeer, this.limits.maxQueuedRequests),
+        observers: new Slots(`observers of peer ${info.peer}`, this.limits.maxObserversPerPeer, this.limits.maxObserversPerPeer),
+        budget: new ByteBudget(`request bytes of peer ${info.peer}`, this.limits.maxRequestBytesPerPeer)
+      }
       this.peers.set(info.peer, peer)
     }
+    peer.streams++
     if (!peer.connections.has(info.connectionId)) {
       peer.connections.add(info.connectionId)
       this.emit({ type: 'connected', peer: info.peer, connectionId: info.connectionId })
@@ -115,7 +154,9 @@ export class Provider {
     const started = performance.now()
     let context: RequestContext | undefined
     let received: ReceivedRequest | undefined
+    let observing: Observing | undefined
     const out = new ResponseWriter(stream, info.framed, async bytes => {
+      if (observing !== undefined) observing.lastSent = performance.now()
       if (context === undefined) return
       await this.policy.throttleSend?.(context, bytes)
       this.emit({ type: 'progress', context, bytesSent: out.bytesSent })
@@ -126,19 +167,21 @@ export class Provider {
       received = await readRequest(stream.source, {
         limits: this.limits,
         timeoutMs: this.limits.requestTimeoutMs,
-        budget: this.requestBytes,
+        budget: new JointBudget([peer.budget, this.requestBytes]),
         signal: stream.closed
       })
       context = { peer: info.peer, connectionId: info.connectionId, requestId: this.nextRequestId++, request: received.request }
       this.emit({ type: 'requestReceived', context })
       if (context.request.type === 'observe') {
-        releases.push(await this.observers.acquire(stream.closed))
+        observing = { peer: info.peer, lastSent: performance.now(), stop: new AbortController() }
+        releases.push(await this.admitObserver(peer, observing, stream.closed))
       } else {
         // The peer's place first: one busy peer must not hold the node's places while it waits.
         releases.push(await peer.slots.acquire(stream.closed))
         releases.push(await this.requests.acquire(stream.closed))
       }
-      await this.wrap(context, received, out, stream)
+      await this.wrap(context, received, out, observing === undefined ? stream.closed : AbortSignal.any([stream.closed, observing.stop.signal]))
+      observing?.stop.signal.throwIfAborted() // ended to make room: the requester hears why
       await out.end(Status.Ok)
       this.emit({ type: 'completed', context, stats: stats() })
     } catch (err) {
@@ -155,6 +198,8 @@ export class Provider {
     } finally {
       for (const release of releases.reverse()) release()
       received?.release()
+      peer.streams--
+      this.forgetIfIdle(info.peer, peer)
     }
   }
 
@@ -163,18 +208,51 @@ export class Provider {
     const peer = this.peers.get(peerId)
     if (peer === undefined) return
     peer.connections.delete(connectionId)
-    // Forgotten once nothing of it is left; a peer with requests still running keeps its count.
-    if (peer.connections.size === 0 && peer.slots.inUse === 0 && peer.slots.queued === 0) this.peers.delete(peerId)
+    this.forgetIfIdle(peerId, peer)
   }
 
-  private async wrap (context: RequestContext, received: ReceivedRequest, out: ResponseWriter, stream: ByteStream): Promise<void> {
+  /** A peer with no connection and no stream left is forgotten (its counts are all zero then). */
+  private forgetIfIdle (peerId: string, peer: PeerShare): void {
+    if (peer.connections.size === 0 && peer.streams === 0 && this.peers.get(peerId) === peer) this.peers.delete(peerId)
+  }
+
+  /**
+   * A place among the peer's observers and the node's. Where they are all taken, the quietest
+   * observer (of the peer, or of any peer) is ended to make room if it has sent nothing for
+   * `observerQuietMs`, and this one waits for its place; else RateLimited.
+   */
+  private async admitObserver (peer: PeerShare, observer: Observing, signal: AbortSignal): Promise<() => void> {
+    const peerWaits = peer.observers.inUse >= this.limits.maxObserversPerPeer && this.endQuietest(o => o.peer === observer.peer)
+    const releasePeer = await peer.observers.acquire(signal, { wait: peerWaits })
+    try {
+      const nodeWaits = this.observers.inUse >= this.limits.maxObservers && this.endQuietest(() => true)
+      const releaseNode = await this.observers.acquire(signal, { wait: nodeWaits })
+      this.observing.add(observer)
+      return () => { this.observing.delete(observer); releaseNode(); releasePeer() }
+    } catch (err) {
+      releasePeer()
+      throw err
+    }
+  }
+
+  /** End the observer that has sent nothing for longest, if for `observerQuietMs`; whether one was. */
+  private endQuietest (which: (observer: Observing) => boolean): boolean {
+    let quietest: Observing | undefined
+    for (const observer of this.observing) {
+      if (which(observer) && !observer.stop.signal.aborted && (quietest === undefined || observer.lastSent < quietest.lastSent)) quietest = observer
+    }
+    if (quietest === undefined || performance.now() - quietest.lastSent < this.limits.observerQuietMs) return false
+    quietest.stop.abort(new RateLimited(`ended after ${Math.round(performance.now() - quietest.lastSent)} ms without a change, to make room for another observer`))
+    return true
+  }
+
+  private async wrap (context: RequestContext, received: ReceivedRequest, out: ResponseWriter, signal: AbortSignal): Promise<void> {
     const request = context.request
     if (!(await allowed(this.policy[request.type] ?? DEFAULT_ACCESS[request.type], context))) {
       throw new Permission(`${request.type} is not allowed for peer ${context.peer}`)
     }
     await this.policy.throttle?.(context)
     const store = this.init.store
-    const signal = stream.closed
     switch (request.type) {
       case 'get': return sendGet(store, request.request, out, signal)
       case 'getMany': return sendGetMany(store, request.hashes, request.ranges, out, signal)

@@ -2,7 +2,8 @@ import { MalformedMessage, RequestTooLarge, Timeout } from '../errors.js'
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js'
 import { decodeRequest, RequestType, type Request } from '../request.js'
 import { readVarint } from '../../store/codec/varint.js'
-import type { ByteBudget } from './admission.js'
+import { untilAborted } from '../../store/abort.js'
+
 
 export interface ReadRequestOptions {
   /** @default DEFAULT_REQUEST_LIMITS */
@@ -13,7 +14,7 @@ export interface ReadRequestOptions {
    * Bytes of requests held across the node: the request's bytes are taken from it as they arrive
    * and given back by `release` (or at once when reading fails).
    */
-  budget?: ByteBudget
+  budget?: { take: (n: number) => void, give: (n: number) => void }
   signal?: AbortSignal
 }
 
@@ -43,48 +44,60 @@ export async function readRequest (source: AsyncIterable<Uint8Array>, options: R
   const maxSize = limits.maxRequestSize
   const timeoutMs = options.timeoutMs ?? 30000
   const iterator = source[Symbol.asyncIterator]()
-  const parts: Uint8Array[] = []
-  let total = 0
+  // The request's bytes are copied into a buffer of its own, never kept as the pieces that came:
+  // a piece may be a view of a much larger transport buffer (one byte per write held gigabytes).
+  const bytes = new Growing(2 + maxSize)
   let pushNeeds = 2 // bytes a push must have before it is worth parsing again
   let taken = 0 // bytes taken from the budget
   let done = false
+  const take = (n: number): void => { options.budget?.take(n); taken += n }
   const release = (): void => {
     options.budget?.give(taken)
     taken = 0
   }
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Timeout(`no complete request within ${timeoutMs} ms`)), timeoutMs)
-  })
-  const aborted = new Promise<never>((_resolve, reject) => {
-    options.signal?.addEventListener('abort', () => reject(new MalformedMessage('the stream closed before a complete request')), { once: true })
-  })
-  timeout.catch(() => {})
-  aborted.catch(() => {})
+  // One signal for both ends of the wait, listened to read by read. Not Promise.race against
+  // promises that stay pending: each race leaves a reaction on them holding the piece it resolved
+  // with, so a request sent a byte per write held every piece (and the transport buffer under it).
+  const timedOut = new AbortController()
+  const timer = setTimeout(() => { timedOut.abort(new Timeout(`no complete request within ${timeoutMs} ms`)) }, timeoutMs)
+  const closed = new AbortController()
+  const onClosed = (): void => { closed.abort(new MalformedMessage('the stream closed before a complete request')) }
+  if (options.signal?.aborted === true) onClosed()
+  else options.signal?.addEventListener('abort', onClosed, { once: true })
+  const waiting = AbortSignal.any([timedOut.signal, closed.signal])
+  /** Bytes read past a complete request are ignored: they need not count any more. */
+  let raw = 0
+  const keepOnly = (length: number): void => {
+    const extra = Math.max(0, raw - length)
+    options.budget?.give(extra)
+    taken -= extra
+  }
   try {
     while (true) {
-      const next = await Promise.race([iterator.next(), timeout, aborted])
+      const next = await untilAborted(iterator.next(), waiting)
       if (next.done === true) break
-      // A request's bytes count against the node's budget until it is released.
-      const held = Math.max(0, Math.min(next.value.length, 2 + maxSize - total))
-      options.budget?.take(held)
-      taken += held
-      parts.push(next.value)
-      total += next.value.length
-      if (total > 1 + maxSize && parts[0]?.[0] !== RequestType.Push) throw tooLarge(total - 1, maxSize)
-      if (parts[0]?.[0] === RequestType.Push && total >= pushNeeds) {
-        const push = tryPush(concat(parts, total), limits)
+      const piece = next.value
+      const kept = bytes.append(piece)
+      take(kept)
+      raw += kept
+      const extra = piece.subarray(kept) // past the most a request may be
+      const isPush = bytes.view()[0] === RequestType.Push
+      if (!isPush && (extra.length > 0 || bytes.length > 1 + maxSize)) throw tooLarge(bytes.length + extra.length - 1, maxSize)
+      if (isPush && bytes.length >= pushNeeds) {
+        const push = tryPush(bytes.view(), limits, take)
         if (typeof push === 'number') {
           pushNeeds = push
+          if (extra.length > 0) throw tooLarge(bytes.length + extra.length - 1, maxSize)
         } else {
-          const leftover = push.leftover
+          const leftover = [push.leftover.slice(), extra].filter(part => part.length > 0)
+          keepOnly(push.length)
           done = true
           return {
             request: push.request,
             release,
-            bytesRead: total - leftover.length,
+            bytesRead: push.length,
             rest: (async function * () {
-              if (leftover.length > 0) yield leftover
+              yield * leftover
               while (true) {
                 const more = await iterator.next()
                 if (more.done === true) return
@@ -94,14 +107,41 @@ export async function readRequest (source: AsyncIterable<Uint8Array>, options: R
           }
         }
       }
-      if (total > 1 + maxSize) throw tooLarge(total - 1, maxSize)
     }
-    const { request } = decodeRequest(concat(parts, total), limits)
+    // Decoding takes what each part will cost decoded from the budget, before it is decoded.
+    const { request, length } = decodeRequest(bytes.view(), limits, take)
+    keepOnly(length)
     done = true
-    return { request, release, bytesRead: total, rest: (async function * () {})() }
+    return { request, release, bytesRead: bytes.length, rest: (async function * () {})() }
   } finally {
     clearTimeout(timer)
+    options.signal?.removeEventListener('abort', onClosed)
     if (!done) release()
+  }
+}
+
+/** Bytes appended into one buffer that grows by doubling, up to `max`. */
+class Growing {
+  private buffer = new Uint8Array(256)
+  length = 0
+
+  constructor (private readonly max: number) {}
+
+  /** Copy as much of `piece` as fits under `max`; returns how many bytes were taken. */
+  append (piece: Uint8Array): number {
+    const take = Math.min(piece.length, this.max - this.length)
+    if (this.length + take > this.buffer.length) {
+      const grown = new Uint8Array(Math.min(this.max, Math.max(this.buffer.length * 2, this.length + take)))
+      grown.set(this.buffer.subarray(0, this.length))
+      this.buffer = grown
+    }
+    this.buffer.set(piece.subarray(0, take), this.length)
+    this.length += take
+    return take
+  }
+
+  view (): Uint8Array {
+    return this.buffer.subarray(0, this.length)
   }
 }
 
@@ -110,22 +150,13 @@ function tooLarge (size: number, max: number): RequestTooLarge {
 }
 
 /** A push whose GetRequest has fully arrived, with the bytes after it; else how many bytes it needs. */
-function tryPush (bytes: Uint8Array, limits: Readonly<RequestLimits>): { request: Request, leftover: Uint8Array } | number {
+function tryPush (bytes: Uint8Array, limits: Readonly<RequestLimits>, charge: (bytes: number) => void): { request: Request, length: number, leftover: Uint8Array } | number {
   const read = readVarint(bytes, 1, 'push length', 5)
   if (read === undefined) return bytes.length + 1 // ends inside the length: one more byte, at least
   const length = Number(read.value)
   if (read.value > BigInt(limits.maxRequestSize)) throw tooLarge(length, limits.maxRequestSize)
   const end = read.next + length
   if (bytes.length < end) return end
-  const { request } = decodeRequest(bytes.subarray(0, end), limits)
-  return { request, leftover: bytes.subarray(end) }
-}
-
-function concat (parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const part of parts) { out.set(part, at); at += part.length }
-  parts.splice(0, parts.length, out)
-  return out
+  const { request } = decodeRequest(bytes.subarray(0, end), limits, charge)
+  return { request, length: end, leftover: bytes.subarray(end) }
 }

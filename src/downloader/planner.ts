@@ -19,6 +19,8 @@ export const PIPELINE_AT = 0.75
 const CRAWL_RATIO = 10
 /** What a provider not measured yet is taken to manage (so a request below 100 KiB/s makes way for it). */
 const UNTRIED_RATE = 1 << 20
+/** Blobs in one request at most: what a provider accepts in a GetMany (hashes, and entries with the terminator). */
+const MAX_BLOBS = Math.min(DEFAULT_REQUEST_LIMITS.maxHashes, DEFAULT_REQUEST_LIMITS.maxSeqEntries - 1)
 
 export interface PlanOptions {
   strategy: Strategy
@@ -55,6 +57,8 @@ export function take (wants: Want[], provider: ProviderState, providers: Iterabl
     rangesLeft -= free.rangeCount + 1
     if (options.strategy === 'none') {
       unit.push({ want, ranges: free })
+      // Everything missing, but in GetManys a provider accepts (a collection of 5,000 files: two).
+      if (unit.length >= MAX_BLOBS) break
       continue
     }
     if (want.size === undefined) {

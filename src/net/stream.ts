@@ -6,6 +6,31 @@ import type { ByteStream } from '../../protocol/interface.js'
 const HIGH_WATER = 4 << 20
 /** Queued bytes below which a paused stream resumes. */
 const LOW_WATER = 1 << 20
+/** Pieces smaller than this that wait together are handed on as one. */
+const COALESCE_BELOW = 16 << 10
+/** The most bytes gathered into one piece. */
+const COALESCE_MAX = 64 << 10
+
+/** `first` and the small pieces after it in `queue`, up to COALESCE_MAX bytes, copied into one. */
+function gather (first: Uint8Array, queue: Uint8Array[]): Uint8Array {
+  let length = first.length
+  let count = 0
+  while (count < queue.length) {
+    const piece = queue[count] as Uint8Array
+    if (piece.length >= COALESCE_BELOW || length + piece.length > COALESCE_MAX) break
+    length += piece.length
+    count++
+  }
+  const out = new Uint8Array(length)
+  out.set(first, 0)
+  let at = first.length
+  for (const piece of queue.splice(0, count)) {
+    out.set(piece, at)
+    at += piece.length
+  }
+  return out
+}
+
 /** What the transport may hold for a paused stream: yamux's largest window and then some. */
 const MAX_HELD_WHILE_PAUSED = 24 << 20
 
@@ -115,8 +140,11 @@ function readSource (stream: Stream): AsyncIterable<Uint8Array> {
   return (async function * () {
     try {
       while (true) {
-        const next = queue.shift()
+        let next = queue.shift()
         if (next !== undefined) {
+          // Small pieces waiting together go out as one, copied: a peer writing a byte at a time
+          // costs a piece per byte, each maybe a view of a far larger transport buffer.
+          if (next.length < COALESCE_BELOW && (queue[0]?.length ?? COALESCE_BELOW) < COALESCE_BELOW) next = gather(next, queue)
           queued -= next.length
           if (queued < LOW_WATER && stream.readStatus === 'paused') stream.resume()
           yield next

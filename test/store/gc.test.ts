@@ -35,7 +35,8 @@ function fixture (count: number): {
     exclusive: (key, fn) => writers.run(key, fn),
     pinned: hex => pins.has(hex),
     store: { status: async () => ({ status: 'absent' }), reader: async function * () {} },
-    changed: () => {}
+    changed: () => {},
+    tagsBeingSet: () => []
   })
   return { collector, hashes, entries, pins, removed, restored, commitStarted, letCommit: go }
 }

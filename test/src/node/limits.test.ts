@@ -90,8 +90,29 @@ describe('serving limits per peer and per node (QUIC on 127.0.0.1)', function ()
     await Promise.allSettled([first.return?.(undefined), second.return?.(undefined)])
   })
 
+  it('a peer whose observers are all taken makes room by ending its quietest one, once it has been quiet long enough', async () => {
+    const provider = await slowProvider({ maxObserversPerPeer: 2, observerQuietMs: 300 })
+    nodes.push(provider.node)
+    const requester = await make()
+    const absent = randomBytes(32, 64)
+    const watch = (): { first: Promise<string>, end: Promise<string> } => {
+      const iterator = requester.remote.observe(provider.addr, absent)[Symbol.asyncIterator]()
+      const first = iterator.next().then(() => 'ok', (err: Error) => err.name)
+      const end = first.then(async () => await iterator.next()).then(() => 'ended', (err: Error) => err.name)
+      return { first, end }
+    }
+    const [a, b] = [watch(), watch()]
+    assert.deepEqual([await a.first, await b.first], ['ok', 'ok'])
+    assert.equal(await watch().first, 'RateLimited', 'both quiet for less than observerQuietMs: refused')
+    await new Promise(resolve => setTimeout(resolve, 400))
+    const c = watch()
+    assert.equal(await c.first, 'ok', 'room made')
+    assert.equal(await a.end, 'RateLimited', 'the quietest one (the first) was ended, and told why')
+    assert.equal(provider.node.libp2p.services.blobs.provider.load().observers, 2)
+  })
+
   it('requests being read share a node-wide byte budget: past it, RateLimited before the rest is read', async () => {
-    const provider = await slowProvider({ maxRequestBytesInFlight: 64 * 1024 })
+    const provider = await slowProvider({ maxRequestBytesInFlight: 64 * 1024, maxRequestBytesPerPeer: 64 * 1024 })
     nodes.push(provider.node)
     const requester = await make()
     const connection: Connection = await requester.libp2p.dial(multiaddr(provider.addr))
