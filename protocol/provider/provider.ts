@@ -47,7 +47,7 @@ export interface ServeLimits extends RequestLimits {
   requestTimeoutMs: number
   /**
    * Longest a response write may wait for the requester to read; then the stream is reset with
-   * Timeout (applied by the transport adapter, src/node/stream.ts). @default 30000
+   * Timeout (applied by the transport adapter, src/net/stream.ts). @default 30000
    */
   sendTimeoutMs: number
 }

@@ -153,10 +153,11 @@ describe('one peer cannot take the node (a verity serve process)', function () {
 
   it('stalled whole-blob reads and heavy requests waiting behind them: the budget counts what they cost decoded', async () => {
     const before = memoryOf(serve.pid)
-    // 8 peers x 8 whole-blob Gets that read nothing: the node's 64 places are held.
-    for (let p = 0; p < 8; p++) {
+    // 16 peers x 4 whole-blob Gets that read nothing: the node's 64 places are held. (More on one
+    // connection fill its flow-control window, and then even a new stream cannot be negotiated.)
+    for (let p = 0; p < 16; p++) {
       const connection = await dial()
-      for (let i = 0; i < 8; i++) await open(connection, Uint8Array.from([0, ...big, 2, 0, 1, 0, 1, 0]))
+      for (let i = 0; i < 4; i++) await open(connection, Uint8Array.from([0, ...big, 2, 0, 1, 0, 1, 0]))
     }
     await new Promise(resolve => setTimeout(resolve, 2000))
     const stalled = memoryOf(serve.pid)
