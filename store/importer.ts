@@ -125,7 +125,7 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
    * verifies below a pair proves the pair sits where the header put it. So pairs are written only
    * then, and a lying size cannot place one far out in the pairs file.
    */
-  let unconfirmed: Unconfirmed[] = []
+  const unconfirmed: Unconfirmed[] = []
   try {
     for await (const item of decodeRanges(hash, ranges, stream, options.signal === undefined ? {} : { signal: options.signal })) {
       switch (item.type) {
@@ -137,24 +137,21 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
           continue
         }
         case 'parent':
-          if (!complete) unconfirmed.push({ ...span(item.node, GROUP_SIZE / CHUNK_SIZE), block: true, node: item.node, pair: item.pair.slice() })
+          if (!complete) unconfirmed.push({ block: true, node: item.node, pair: item.pair.slice() })
           continue
         case 'chunkParent':
-          if (!complete) unconfirmed.push({ ...span(item.node, 1), block: false, node: item.node, pair: item.pair.slice() })
+          if (!complete) unconfirmed.push({ block: false, node: item.node, pair: item.pair.slice() })
           continue
         case 'leaf': {
           if (complete) continue
           const { offset, data } = item
-          if (unconfirmed.length > 0) {
-            const first = Math.floor(offset / CHUNK_SIZE)
-            const end = Math.ceil((offset + data.length) / CHUNK_SIZE)
-            unconfirmed = unconfirmed.filter(u => {
-              if (u.start > first || u.end < end) return true
-              if (u.block) pending.pairs.push({ index: (u.node - 1) / 2, pair: u.pair })
-              else pending.chunkPairs.push({ node: u.node, pair: u.pair })
-              return false
-            })
+          // In pre-order, the walk goes into a pair's subtree right after it and reaches a leaf
+          // there before it leaves: a leaf lies under every pair still waiting. It confirms them all.
+          for (const u of unconfirmed) {
+            if (u.block) pending.pairs.push({ index: (u.node - 1) / 2, pair: u.pair })
+            else pending.chunkPairs.push({ node: u.node, pair: u.pair })
           }
+          unconfirmed.length = 0
           pending.buffer ??= pool.take()
           pending.buffer.set(data, pending.used)
           const last = pending.runs[pending.runs.length - 1]
@@ -190,15 +187,8 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
   return { bytesWritten: written, complete }
 }
 
-/** A verified pair waiting for a leaf below it; `start..end` are the chunks under its node. */
-interface Unconfirmed { start: number, end: number, block: boolean, node: number, pair: Uint8Array }
-
-/** Chunks under in-order node `node` of a tree whose leaves are `unit` chunks (parent over [s, s + 2^L) leaves = 2s + 2^L - 1). */
-function span (node: number, unit: number): { start: number, end: number } {
-  const width = 2 ** trailingOnes(node)
-  const first = (node + 1 - width) / 2
-  return { start: first * unit, end: (first + width) * unit }
-}
+/** A verified pair waiting for a leaf below it (a block-level parent, or a pair inside a group). */
+interface Unconfirmed { block: boolean, node: number, pair: Uint8Array }
 
 /**
  * Whether a stream declaring `declared` bytes may add to what the store holds. A proven size is a
