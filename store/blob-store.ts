@@ -1,44 +1,28 @@
+import { open as openFile, stat } from 'node:fs/promises'
+import { addFrom, readChunks, type AddContext } from './add.js'
+import { startAdd } from './add-handle.js'
+import type { Backend } from './backend.js'
 import type { ByteReader } from './bao/byte-reader.js'
-import { randomBytes } from 'node:crypto'
-import { constants as fsConstants } from 'node:fs'
-import { rename, rm, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { open as openFile, type FileHandle } from 'node:fs/promises'
-import { CHUNK_SIZE, GROUP_SIZE, PAIR_SIZE } from './bao/constants.js'
-import { MissingRange } from './bao/errors.js'
-import { OutboardBuilder } from './bao/outboard.js'
-import { BaoTree } from './bao/tree.js'
-import { preOrderPairs, type PairSource } from './bao/pair-source.js'
-import type { RandomAccess } from './bao/random-access.js'
 import { encodeRanges } from './bao/encode.js'
 import { hashArg } from './bao/validate.js'
-import { walkValidated, type LocalBlob } from './bao/validated-walk.js'
-import { startAdd } from './add-handle.js'
-import type { Backend, BlobFile } from './backend.js'
+import { walkValidated } from './bao/validated-walk.js'
 import { decodeCollectionMeta, encodeCollectionMeta, encodeHashSeq, safeName, uniqueNames } from './collection.js'
-import { HashSeqReader } from './hash-seq.js'
 import type { Entry } from './entry.js'
 import { InvalidHashSeq, NotFound, StoreClosed } from './errors.js'
+import { Collector } from './gc.js'
+import { HashSeqReader } from './hash-seq.js'
 import { toHex } from './hash-text.js'
-import { importBao } from './importer.js'
+import { importBao } from './import-bao.js'
 import type {
-  AbortOptions, AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, Bitfield, BlobStatus,
+  AbortOptions, AddFileOptions, AddHandle, AddOptions, AddResult, Bitfield, BlobStatus,
   BlobStore, CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag, VerifyOptions, VerifyResult
 } from './interface.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { Observers } from './observers.js'
+import { openBlob, type OpenBlob } from './open-blob.js'
 import { ChunkRanges } from './ranges/chunk-ranges.js'
-import { outboardToPairs, scanBlob, type Scan } from './verify.js'
-import { Collector } from './gc.js'
-
-/** A new file only: fails if the name exists, a symlink included (never followed). */
-const EXCLUSIVE_NEW_FILE = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW
-
-/** Bytes read per step when adding a file or stream. */
-const READ_SIZE = 1 << 20
-
-/** An opened blob: what a validated walk needs, and how to let go of it. */
-interface OpenBlob { entry: Entry, blob: LocalBlob, close: () => Promise<void> }
+import { verifyBlob } from './verify.js'
+import { writeNewFile } from './write-new-file.js'
 
 /**
  * The store logic shared by MemStore and FsStore, over a Backend. Writers of one blob are
@@ -54,6 +38,8 @@ export class BaseStore implements BlobStore {
   /** Tags being set now: their values, until the write is done. */
   private readonly tagWrites = new Map<object, HashAndFormat>()
   private autoTag = 0
+  /** What adding needs of this store (store/add.ts). */
+  private readonly adding: AddContext
   private closed = false
   /** Imports under way: close() stops them, and they record what they verified before it returns. */
   private readonly imports = new Set<{ controller: AbortController, done: Promise<unknown> }>()
@@ -92,16 +78,22 @@ export class BaseStore implements BlobStore {
         return name
       }
     }
+    this.adding = {
+      backend,
+      exclusive: (key, fn) => this.writers.run(key, fn),
+      loadEntry: key => this.loadEntry(key),
+      commitEntry: (key, entry) => this.commitEntry(key, entry),
+      pin: value => this.tempTag(value),
+      tags: this.tags
+    }
   }
-
-  // ---- adding -------------------------------------------------------------------------------
 
   addBytes (bytes: Uint8Array, options: AddOptions = {}): AddHandle {
     if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array, got ${typeof bytes}`)
     return startAdd(async emit => {
       this.open()
       emit({ type: 'size', size: bytes.length })
-      return this.addFrom([bytes], bytes.length, emit, options)
+      return addFrom(this.adding, [bytes], bytes.length, emit, options)
     })
   }
 
@@ -114,8 +106,8 @@ export class BaseStore implements BlobStore {
       const handle = await openFile(path, 'r')
       try {
         const chunks = readChunks(handle, size)
-        if (options.mode === 'reference') return await this.addFrom(chunks, size, emit, options, path)
-        return await this.addFrom(chunks, size, emit, options)
+        if (options.mode === 'reference') return await addFrom(this.adding, chunks, size, emit, options, path)
+        return await addFrom(this.adding, chunks, size, emit, options)
       } finally {
         await handle.close()
       }
@@ -125,77 +117,10 @@ export class BaseStore implements BlobStore {
   addStream (stream: AsyncIterable<Uint8Array>, options: AddOptions = {}): AddHandle {
     return startAdd(async emit => {
       this.open()
-      return this.addFrom(stream, undefined, emit, options)
+      return addFrom(this.adding, stream, undefined, emit, options)
     })
   }
 
-  /**
-   * Hash the bytes while writing them to a temp file (or not at all: `external`), then move them
-   * in by hash. Order for crash safety: data and outboard durable, then the entry, then the tag;
-   * a pin keeps the new blob from a concurrent GC in between.
-   */
-  private async addFrom (source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, size: number | undefined,
-    emit: (item: AddProgress) => void, options: AddOptions, external?: string): Promise<AddResult> {
-    const builder = new OutboardBuilder(size === undefined ? {} : { size })
-    const temp = external === undefined ? await this.backend.tempData() : undefined
-    let adopted = false
-    try {
-      let copied = 0
-      let reported = 0
-      // One write in flight while the next chunk is read and hashed (readChunks double-buffers).
-      let writing: Promise<void> = Promise.resolve()
-      for await (const chunk of source) {
-        options.signal?.throwIfAborted()
-        builder.update(chunk)
-        await writing
-        if (temp !== undefined) {
-          writing = temp.file.writeAt(copied, chunk)
-          // Awaited at the next step or after the loop; until then (while the source is read, or
-          // if it throws) a failed write must not count as unhandled, which would end the process.
-          writing.catch(() => {})
-        }
-        copied += chunk.length
-        if (copied - reported >= READ_SIZE) {
-          emit({ type: 'progress', copied: temp === undefined ? 0 : copied, hashed: copied })
-          reported = copied
-        }
-      }
-      await writing
-      const { hash, outboard } = builder.finish()
-      emit({ type: 'progress', copied: temp === undefined ? 0 : copied, hashed: copied })
-      const hex = toHex(hash)
-      const format = options.format ?? 'raw'
-      const pin = this.tempTag({ hash, format })
-      try {
-        await this.writers.run(hex, async () => {
-          const existing = await this.loadEntry(hex)
-          if (existing?.complete === true && existing.externalPath === undefined) return
-          if (existing !== undefined) await this.backend.removeBlob(hex)
-          const entry: Entry = { size: copied, sizeVerified: true, present: ChunkRanges.all(), complete: true, chunkPairs: new Map() }
-          if (external !== undefined) {
-            entry.externalPath = external
-          } else if (copied <= this.backend.inlineLimit) {
-            entry.inlineData = (await (temp as { file: BlobFile }).file.readAt(0, copied)).slice()
-          } else {
-            await temp?.adopt(hex)
-            adopted = true
-          }
-          if (outboard.length > 0 && outboard.length <= this.backend.inlineLimit) entry.inlineOutboard = outboard
-          else if (outboard.length > 0) await this.backend.writeOutboard(hex, outboard)
-          await this.commitEntry(hex, entry)
-        })
-        const tag = options.tag === false ? undefined : options.tag ?? await this.tags.create({ hash, format })
-        if (typeof options.tag === 'string') await this.tags.set(options.tag, { hash, format })
-        return { hash, size: copied, tag }
-      } finally {
-        pin.release()
-      }
-    } finally {
-      if (!adopted) await temp?.discard()
-    }
-  }
-
-  // ---- reading ------------------------------------------------------------------------------
 
   async getBytes (hash: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
     const status = await this.status(hash)
@@ -236,24 +161,7 @@ export class BaseStore implements BlobStore {
    * failure the handle is closed and the temp file removed.
    */
   async exportFile (hash: Uint8Array, path: string, options: AbortOptions = {}): Promise<void> {
-    const temp = join(dirname(path), `.verity-export-${randomBytes(12).toString('hex')}.tmp`)
-    const file = await openFile(temp, EXCLUSIVE_NEW_FILE, 0o666)
-    try {
-      try {
-        let at = 0
-        for await (const bytes of this.reader(hash, options)) {
-          await file.write(bytes, 0, bytes.length, at)
-          at += bytes.length
-        }
-        await file.sync()
-      } finally {
-        await file.close()
-      }
-      await rename(temp, path)
-    } catch (err) {
-      await rm(temp, { force: true })
-      throw err
-    }
+    await writeNewFile(path, this.reader(hash, options))
   }
 
   async * exportBao (hash: Uint8Array, ranges: ChunkRanges, options: AbortOptions = {}): AsyncGenerator<Uint8Array> {
@@ -298,7 +206,6 @@ export class BaseStore implements BlobStore {
     }
   }
 
-  // ---- importing ----------------------------------------------------------------------------
 
   async importBao (hash: Uint8Array, ranges: ChunkRanges, stream: AsyncIterable<Uint8Array> | ByteReader, options: AbortOptions = {}): Promise<ImportResult> {
     this.open()
@@ -323,7 +230,6 @@ export class BaseStore implements BlobStore {
     }
   }
 
-  // ---- tags, pins, collections, GC ----------------------------------------------------------
 
   tempTag (value: HashAndFormat): TempTag {
     const checked = checkValue(value)
@@ -380,59 +286,16 @@ export class BaseStore implements BlobStore {
     for await (const [name, value] of this.backend.tags(prefix)) yield { name, value }
   }
 
-  // ---- verifying ----------------------------------------------------------------------------
-
-  /** Re-hash what is stored; with `repair`, under the blob's writer lock, drop what is bad. */
+  /** Re-hash what is stored; with `repair`, under the blob's writer lock, drop what is bad (store/verify.ts). */
   async verify (hash: Uint8Array, options: VerifyOptions = {}): Promise<VerifyResult> {
-    const hex = toHex(hashArg('hash', hash))
-    const check = async (): Promise<VerifyResult> => {
-      let scan: Scan
-      let entry: Entry
-      try {
-        const opened = await this.openBlob(hash)
-        entry = opened.entry
-        try {
-          scan = await scanBlob(opened.blob, options.signal)
-        } finally {
-          await opened.close()
-        }
-      } catch (err) {
-        // A referenced file that is gone cannot even be opened: all of it is bad.
-        const found = await this.loadEntry(hex)
-        if (found === undefined || (err as Error).name === 'AbortError' || options.signal?.aborted === true) throw err
-        entry = found
-        scan = { checkedBytes: 0, bad: ChunkRanges.range(0, new BaoTree(found.size).chunks), error: err as Error }
-      }
-      const result: VerifyResult = { checkedBytes: scan.checkedBytes, bad: scan.bad, ...(scan.error === undefined ? {} : { error: scan.error.message }) }
-      if (options.repair !== true || scan.bad.isEmpty()) return result
-      return { ...result, repaired: await this.dropBad(hex, entry, scan.bad) }
-    }
-    return options.repair === true ? await this.writers.run(hex, check) : await check()
-  }
-
-  /** Make the bad groups missing (a complete blob becomes partial), or remove the blob. */
-  private async dropBad (hex: string, entry: Entry, bad: ChunkRanges): Promise<'ranges' | 'removed'> {
-    const chunks = ChunkRanges.to(new BaoTree(entry.size).chunks)
-    const present = (entry.complete ? chunks : entry.present.intersection(chunks)).difference(bad).canonicalize(entry.size)
-    const storedData = entry.inlineData === undefined && entry.externalPath === undefined
-    if (present.isEmpty() || !storedData) {
-      await this.backend.deleteEntry(hex)
-      await this.backend.removeBlob(hex)
-      this.observers.notify(hex, bitfieldOf(undefined))
-      return 'removed'
-    }
-    if (entry.complete) {
-      let outboard = entry.inlineOutboard ?? new Uint8Array(0)
-      if (entry.inlineOutboard === undefined && entry.size > GROUP_SIZE) {
-        const file = await this.backend.openOutboard(hex) ?? missingFile(hex, 'outboard')
-        try { outboard = (await file.readAt(0, new BaoTree(entry.size).outboardSize)).slice() } finally { await file.close() }
-      }
-      await outboardToPairs(this.backend, hex, entry.size, outboard)
-    }
-    const chunkPairs = new Map([...entry.chunkPairs].filter(([node]) => !bad.intersects(...chunkSpan(node))))
-    await this.commitEntry(hex, { size: entry.size, sizeVerified: entry.sizeVerified, present, complete: false, chunkPairs })
-    if (entry.complete) await this.backend.dropFiles(hex, { outboard: true })
-    return 'ranges'
+    return await verifyBlob({
+      backend: this.backend,
+      exclusive: (key, fn) => this.writers.run(key, fn),
+      loadEntry: key => this.loadEntry(key),
+      commitEntry: (key, entry) => this.commitEntry(key, entry),
+      openBlob: key => this.openBlob(key),
+      forget: key => { this.observers.notify(key, bitfieldOf(undefined)) }
+    }, hashArg('hash', hash), options)
   }
 
   /** Stops imports under way (each records what it verified), waits for GC, then closes. */
@@ -445,7 +308,6 @@ export class BaseStore implements BlobStore {
     await this.backend.close()
   }
 
-  // ---- internals ----------------------------------------------------------------------------
 
   private open (): void {
     if (this.closed) throw new StoreClosed()
@@ -456,71 +318,15 @@ export class BaseStore implements BlobStore {
     return this.backend.getEntry(hex)
   }
 
+  /** What a validated walk needs to read a blob (store/open-blob.ts). */
+  private async openBlob (hash: Uint8Array): Promise<OpenBlob> {
+    return await openBlob(this.backend, hash, await this.loadEntry(toHex(hash)))
+  }
+
   private async commitEntry (hex: string, entry: Entry, durable = true): Promise<void> {
     await this.backend.putEntry(hex, entry, durable)
     this.observers.notify(hex, bitfieldOf(entry))
   }
-
-  /** Everything a validated walk needs to read this blob, complete or partial. */
-  private async openBlob (hash: Uint8Array): Promise<OpenBlob> {
-    const hex = toHex(hash)
-    const entry = await this.loadEntry(hex)
-    if (entry === undefined) throw new NotFound(hex)
-    const files: BlobFile[] = []
-    const keep = <T extends BlobFile | undefined>(file: T): T => { if (file !== undefined) files.push(file); return file }
-    const close = async (): Promise<void> => { for (const file of files) await file.close() }
-    try {
-      let data: Uint8Array | RandomAccess
-      if (entry.inlineData !== undefined) data = entry.inlineData
-      else if (entry.externalPath !== undefined) data = keep(await this.backend.openExternal(entry.externalPath))
-      else data = keep(await this.backend.openData(hex, false)) ?? missingFile(hex, 'data')
-      let pairs: Uint8Array | RandomAccess | PairSource
-      if (entry.complete) {
-        if (entry.inlineOutboard !== undefined || entry.size <= GROUP_SIZE) pairs = entry.inlineOutboard ?? new Uint8Array(0)
-        else pairs = preOrderPairs(keep(await this.backend.openOutboard(hex)) ?? missingFile(hex, 'outboard'))
-      } else {
-        const pairFile = keep(await this.backend.openPairs(hex, false))
-        const chunkPairs = entry.chunkPairs
-        pairs = {
-          readPair: async (node: number) => {
-            if (pairFile === undefined) throw new MissingRange(0, Math.ceil(entry.size / CHUNK_SIZE))
-            return pairFile.readAt((node - 1) / 2 * PAIR_SIZE, PAIR_SIZE)
-          },
-          readChunkPair: (node: number) => chunkPairs.get(node)
-        }
-      }
-      const blob: LocalBlob = { hash, size: entry.size, data, pairs, ...(entry.complete ? {} : { present: entry.present }) }
-      return { entry, blob, close }
-    } catch (err) {
-      await close()
-      throw err
-    }
-  }
-}
-
-/**
- * A file's bytes in READ_SIZE steps through two reused buffers, so the consumer may still be
- * writing one step while it hashes the next; no garbage piles up (fresh Buffers per read are
- * freed late by V8). The consumer must be done with a step before it asks for the one after next.
- */
-async function * readChunks (handle: FileHandle, size: number): AsyncGenerator<Uint8Array> {
-  const length = Math.min(READ_SIZE, Math.max(size, 1))
-  const buffers = [new Uint8Array(length), new Uint8Array(length)]
-  for (let offset = 0, step = 0; offset < size; step++) {
-    const buffer = buffers[step % 2] as Uint8Array
-    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - offset), offset)
-    if (bytesRead === 0) throw new Error(`file shrank while being added: ${offset} of ${size} bytes read`)
-    yield buffer.subarray(0, bytesRead)
-    offset += bytesRead
-  }
-}
-
-/** Chunks under a chunk-level in-order node (chunk c = leaf 2c). */
-function chunkSpan (node: number): [number, number] {
-  let span = 1
-  while (Math.floor(node / span) % 2 === 1) span *= 2
-  const start = (node + 1 - span) / 2
-  return [start, start + span]
 }
 
 async function collectChildren (reader: HashSeqReader): Promise<Uint8Array[]> {
@@ -538,8 +344,4 @@ function checkValue (value: HashAndFormat): HashAndFormat {
   if (value === null || typeof value !== 'object') throw new TypeError('value must be { hash, format }')
   if (value.format !== 'raw' && value.format !== 'hashseq') throw new TypeError(`format must be 'raw' or 'hashseq', got ${String(value.format)}`)
   return { hash: hashArg('hash', value.hash), format: value.format }
-}
-
-function missingFile (hex: string, kind: string): never {
-  throw new NotFound(hex, `the ${kind} of blob ${hex} is missing from the store`)
 }

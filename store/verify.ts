@@ -1,9 +1,82 @@
 import type { Backend } from './backend.js'
+import type { Entry } from './entry.js'
+import { toHex } from './hash-text.js'
+import type { VerifyOptions, VerifyResult } from './interface.js'
+import { missingFile, type OpenBlob } from './open-blob.js'
+import { chunkSpan } from './bao/tree.js'
 import { CHUNK_SIZE, GROUP_SIZE, PAIR_SIZE } from './bao/constants.js'
 import { LeafHashMismatch, MissingRange, ParentHashMismatch } from './bao/errors.js'
 import { BaoTree } from './bao/tree.js'
 import { walkValidated, type LocalBlob } from './bao/validated-walk.js'
 import { ChunkRanges } from './ranges/chunk-ranges.js'
+
+/** What verifying needs of its store. */
+export interface VerifyContext {
+  backend: Backend
+  /** Runs `fn` alone among the writers of this blob. */
+  exclusive: <T>(hex: string, fn: () => Promise<T>) => Promise<T>
+  loadEntry: (hex: string) => Promise<Entry | undefined>
+  commitEntry: (hex: string, entry: Entry) => Promise<void>
+  openBlob: (hash: Uint8Array) => Promise<OpenBlob>
+  /** The blob is gone: tell its observers. */
+  forget: (hex: string) => void
+}
+
+/**
+ * Re-hash what is stored of a blob against its hash and outboard; with `repair`, under the blob's
+ * writer lock, make the bad groups missing (a complete blob becomes partial) or remove the blob.
+ */
+export async function verifyBlob (ctx: VerifyContext, hash: Uint8Array, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const hex = toHex(hash)
+  const check = async (): Promise<VerifyResult> => {
+    let scan: Scan
+    let entry: Entry
+    try {
+      const opened = await ctx.openBlob(hash)
+      entry = opened.entry
+      try {
+        scan = await scanBlob(opened.blob, options.signal)
+      } finally {
+        await opened.close()
+      }
+    } catch (err) {
+      // A referenced file that is gone cannot even be opened: all of it is bad.
+      const found = await ctx.loadEntry(hex)
+      if (found === undefined || (err as Error).name === 'AbortError' || options.signal?.aborted === true) throw err
+      entry = found
+      scan = { checkedBytes: 0, bad: ChunkRanges.range(0, new BaoTree(found.size).chunks), error: err as Error }
+    }
+    const result: VerifyResult = { checkedBytes: scan.checkedBytes, bad: scan.bad, ...(scan.error === undefined ? {} : { error: scan.error.message }) }
+    if (options.repair !== true || scan.bad.isEmpty()) return result
+    return { ...result, repaired: await dropBad(ctx, hex, entry, scan.bad) }
+  }
+  return options.repair === true ? await ctx.exclusive(hex, check) : await check()
+}
+
+/** Make the bad groups missing (a complete blob becomes partial), or remove the blob. */
+async function dropBad (ctx: VerifyContext, hex: string, entry: Entry, bad: ChunkRanges): Promise<'ranges' | 'removed'> {
+  const chunks = ChunkRanges.to(new BaoTree(entry.size).chunks)
+  const present = (entry.complete ? chunks : entry.present.intersection(chunks)).difference(bad).canonicalize(entry.size)
+  const storedData = entry.inlineData === undefined && entry.externalPath === undefined
+  if (present.isEmpty() || !storedData) {
+    await ctx.backend.deleteEntry(hex)
+    await ctx.backend.removeBlob(hex)
+    ctx.forget(hex)
+    return 'removed'
+  }
+  if (entry.complete) {
+    let outboard = entry.inlineOutboard ?? new Uint8Array(0)
+    if (entry.inlineOutboard === undefined && entry.size > GROUP_SIZE) {
+      const file = await ctx.backend.openOutboard(hex) ?? missingFile(hex, 'outboard')
+      try { outboard = (await file.readAt(0, new BaoTree(entry.size).outboardSize)).slice() } finally { await file.close() }
+    }
+    await outboardToPairs(ctx.backend, hex, entry.size, outboard)
+  }
+  const chunkPairs = new Map([...entry.chunkPairs].filter(([node]) => !bad.intersects(...chunkSpan(node))))
+  await ctx.commitEntry(hex, { size: entry.size, sizeVerified: entry.sizeVerified, present, complete: false, chunkPairs })
+  if (entry.complete) await ctx.backend.dropFiles(hex, { outboard: true })
+  return 'ranges'
+}
 
 /** Chunks per group: what verify drops at least, so no group is left partly present without its inner pairs. */
 const GROUP_CHUNKS = GROUP_SIZE / CHUNK_SIZE

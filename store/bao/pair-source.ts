@@ -20,10 +20,3 @@ export function preOrderPairs (outboard: Uint8Array | RandomAccess): PairSource 
   const access = toAccess(outboard)
   return { readPair: (_node, index) => access.readAt(index * PAIR_SIZE, PAIR_SIZE) }
 }
-
-/** Chunk-level in-order number of the node over `count` chunks from `start` (span: next power of two). */
-export function chunkNode (start: number, count: number): number {
-  let span = 1
-  while (span < count) span *= 2
-  return 2 * start + span - 1
-}

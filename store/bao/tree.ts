@@ -151,3 +151,22 @@ export function chunksOf (size: number): number {
 export function chunkOf (offset: number): number {
   return Math.floor(offset / 2 ** CHUNK_LOG)
 }
+
+/**
+ * Chunk-level in-order number of the node over `count` chunks from `start` (its span is the next
+ * power of two): a leaf chunk c is 2c, a parent over chunks [s, s + 2^L) is 2s + 2^L - 1. This
+ * numbering names the pairs inside a group, whatever the blob's size.
+ */
+export function chunkNode (start: number, count: number): number {
+  let span = 1
+  while (span < count) span *= 2
+  return 2 * start + span - 1
+}
+
+/** The chunks `[start, end)` under chunk-level in-order node `node` (the inverse of chunkNode). */
+export function chunkSpan (node: number): [number, number] {
+  let span = 1
+  while (Math.floor(node / span) % 2 === 1) span *= 2
+  const start = (node + 1 - span) / 2
+  return [start, start + span]
+}

@@ -3,8 +3,8 @@ import { CHUNK_SIZE, GROUP_LOG, GROUP_SIZE, PAIR_SIZE } from './bao/constants.js
 import { defaultCore } from './bao/core.js'
 import { decodeRanges } from './bao/decode.js'
 import { InvalidSize } from './bao/errors.js'
-import { equalBytes, trailingOnes } from './bao/math.js'
-import { BaoTree } from './bao/tree.js'
+import { equalBytes } from './bao/math.js'
+import { BaoTree, chunkSpan } from './bao/tree.js'
 import type { Backend, BlobFile } from './backend.js'
 import { isDiskError } from './disk-errors.js'
 import type { Entry } from './entry.js'
@@ -255,9 +255,7 @@ async function record (ctx: ImportContext, hash: Uint8Array, hex: string, size: 
   entry.present = present.canonicalize(size)
   // A group whose chunks are all here is checked whole from now on: drop its inner pairs.
   for (const node of entry.chunkPairs.keys()) {
-    const level = trailingOnes(node)
-    const start = (node + 1 - 2 ** level) / 2
-    const group = Math.floor(start / tree.blockChunks) * tree.blockChunks
+    const group = Math.floor(chunkSpan(node)[0] / tree.blockChunks) * tree.blockChunks
     if (entry.present.containsRange(group, Math.min(group + tree.blockChunks, tree.chunks))) entry.chunkPairs.delete(node)
   }
   entry.complete = entry.sizeVerified && entry.present.containsRange(0, tree.chunks)
