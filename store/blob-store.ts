@@ -308,6 +308,9 @@ export class BaseStore implements BlobStore {
     await this.backend.close()
   }
 
+  get revision (): number {
+    return this.observers.revision
+  }
 
   private open (): void {
     if (this.closed) throw new StoreClosed()

@@ -112,6 +112,11 @@ export interface CollectionEntry {
 
 /** The blob store: MemStore and FsStore implement it and pass one shared test suite. */
 export interface BlobStore {
+  /**
+   * Grows with every change to a blob's entry (added, imported, repaired, collected): a figure
+   * counted over the whole store is still true while this has not moved.
+   */
+  readonly revision: number
   addBytes: (bytes: Uint8Array, options?: AddOptions) => AddHandle
   addFile: (path: string, options?: AddFileOptions) => AddHandle
   addStream: (stream: AsyncIterable<Uint8Array>, options?: AddOptions) => AddHandle

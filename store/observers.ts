@@ -8,8 +8,11 @@ interface Watcher { latest: Bitfield | undefined, wake: (() => void) | undefined
  */
 export class Observers {
   private readonly watchers = new Map<string, Set<Watcher>>()
+  /** Grows by one with every change told, watched or not. */
+  revision = 0
 
   notify (hex: string, bitfield: Bitfield): void {
+    this.revision++
     for (const watcher of this.watchers.get(hex) ?? []) {
       watcher.latest = bitfield
       watcher.wake?.()

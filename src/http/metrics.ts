@@ -1,6 +1,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
-import type { ProviderEvent } from '../protocol/interface.js'
-import type { VerityNode } from './node/create-node.js'
+import type { ProviderEvent } from '../../protocol/interface.js'
+import type { VerityNode } from '../node/create-node.js'
+
+/**
+ * The store's totals are counted again when it has changed, at most every second and never more
+ * than 1/COUNT_SHARE of the time: a count that took 2 s waits 40 s for the next.
+ */
+const STORE_COUNT_MIN_MS = 1000
+const COUNT_SHARE = 20
 
 /**
  * What `verity serve` exposes on `/metrics` (Prometheus text, through prom-client): its HTTP side,
@@ -50,22 +57,38 @@ export class GatewayMetrics {
     new Gauge({ name: 'verity_provider_requests_queued', help: 'Requests waiting for a place (limits.maxQueuedRequests).', registers, collect: load('queued') })
     new Gauge({ name: 'verity_provider_observers', help: 'Observe requests open (limits.maxObservers).', registers, collect: load('observers') })
     new Gauge({ name: 'verity_provider_request_bytes', help: 'Bytes of requests held, read and not yet served (limits.maxRequestBytesInFlight).', registers, collect: load('requestBytes') })
-    // Both from one walk over the store's entries per scrape.
-    let totals: Promise<{ blobs: number, bytes: number }> | undefined
-    const storeTotals = async (): Promise<{ blobs: number, bytes: number }> => {
-      totals ??= (async () => {
-        let blobs = 0
-        let bytes = 0
-        for await (const { status } of node.blobs.list()) {
-          blobs++
-          if (status.status === 'complete') bytes += status.size
-        }
-        return { blobs, bytes }
-      })().finally(() => { setImmediate(() => { totals = undefined }) })
-      return await totals
+    // A walk over every entry of the store: done at the first scrape, then again in the background
+    // when the store has changed (see STORE_COUNT_MIN_MS), so a scrape never waits on a large store
+    // (its figures may be that old).
+    let totals: { blobs: number, bytes: number } | undefined
+    let counting: Promise<{ blobs: number, bytes: number }> | undefined
+    let countedAt = 0
+    let countGap = STORE_COUNT_MIN_MS
+    let countedRevision = -1
+    const count = async (): Promise<{ blobs: number, bytes: number }> => {
+      const revision = node.blobs.revision
+      const started = performance.now()
+      let blobs = 0
+      let bytes = 0
+      for await (const { status } of node.blobs.list()) {
+        blobs++
+        if (status.status === 'complete') bytes += status.size
+      }
+      totals = { blobs, bytes }
+      countedAt = performance.now()
+      countGap = Math.max(STORE_COUNT_MIN_MS, COUNT_SHARE * (countedAt - started))
+      countedRevision = revision
+      return totals
     }
-    new Gauge({ name: 'verity_store_blobs', help: 'Blobs in the store, complete or partial.', registers, async collect () { this.set((await storeTotals()).blobs) } })
-    new Gauge({ name: 'verity_store_bytes', help: 'Bytes of the complete blobs in the store.', registers, async collect () { this.set((await storeTotals()).bytes) } })
+    const storeTotals = async (): Promise<{ blobs: number, bytes: number }> => {
+      const stale = node.blobs.revision !== countedRevision && performance.now() - countedAt >= countGap
+      if (counting === undefined && (totals === undefined || stale)) {
+        counting = count().finally(() => { counting = undefined })
+      }
+      return totals ?? await (counting as Promise<{ blobs: number, bytes: number }>)
+    }
+    new Gauge({ name: 'verity_store_blobs', help: 'Blobs in the store, complete or partial (counted again when it changes, at most every second).', registers, async collect () { this.set((await storeTotals()).blobs) } })
+    new Gauge({ name: 'verity_store_bytes', help: 'Bytes of the complete blobs in the store (counted again when it changes, at most every second).', registers, async collect () { this.set((await storeTotals()).bytes) } })
   }
 
   /** The exposition: `text()` for the body, with `contentType`. */
