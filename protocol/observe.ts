@@ -32,7 +32,7 @@ export async function * observeFrom (open: OpenStream, hash: Uint8Array, ranges:
     done = true
   } finally {
     if (!done) stream.abort(new Error('observer stopped'))
-    await reader.close().catch(() => {})
+    await reader.close().catch(() => {}) // the stream was ended or aborted above; what closing it says changes nothing
   }
 }
 

@@ -2,6 +2,7 @@ import { HASH_SIZE } from '../store/bao/constants.js'
 import { hashArg } from '../store/bao/validate.js'
 import { MalformedMessage } from '../store/codec/errors.js'
 import { PostcardReader, PostcardWriter } from '../store/codec/postcard.js'
+import { toHex } from '../store/hash-text.js'
 import { ChunkRanges, MAX_CHUNK } from '../store/ranges/chunk-ranges.js'
 import { DEFAULT_REQUEST_LIMITS, RangeBudget, type RequestLimits } from './limits.js'
 import { RangeSpecSeq, readRangeSpec, readRangeSpecSeq, writeRangeSpec, writeRangeSpecSeq } from './range-spec.js'
@@ -96,6 +97,26 @@ export function decodeRequest (bytes: Uint8Array, limits: Readonly<RequestLimits
       throw new MalformedMessage(type >= 2 && type <= 7 ? `reserved request type ${type}` : `unknown request type ${type}`)
   }
   return { request, length: 1 + reader.offset }
+}
+
+/** A request in one short line for logs: the kind, the hash's first 12 hex digits, the root's ranges (at most 60 characters). */
+export function describeRequest (request: Request): string {
+  const short = (hash: Uint8Array): string => toHex(hash).slice(0, 12)
+  const clip = (text: string): string => text.length > 60 ? `${text.slice(0, 59)}…` : text
+  switch (request.type) {
+    case 'get':
+    case 'push': {
+      const { hash, ranges } = request.request
+      const children = ranges.end() > 1 ? (ranges.end() === Infinity ? ', all children' : `, children up to ${ranges.end() - 1}`) : ''
+      return `${request.type} ${short(hash)} ${clip(ranges.at(0).toString())}${children}`
+    }
+    case 'observe': return `observe ${short(request.hash)} ${clip(request.ranges.toString())}`
+    case 'getMany': return `getMany of ${request.hashes.length} blobs${request.hashes[0] === undefined ? '' : `, first ${short(request.hashes[0])}`}`
+    default: {
+      const unknown: never = request
+      throw new TypeError(`unknown request ${JSON.stringify(unknown)}`)
+    }
+  }
 }
 
 function writeGetRequest (writer: PostcardWriter, request: GetRequest): void {

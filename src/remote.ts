@@ -1,3 +1,5 @@
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
 import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../protocol/constants.js'
 import { runToStore, type ImportStats } from '../protocol/get/import.js'
 import { AtInitial, type FetchRequest, type OpenStream } from '../protocol/get/machine.js'
@@ -5,13 +7,13 @@ import type { ByteStream } from '../protocol/interface.js'
 import { observeFrom } from '../protocol/observe.js'
 import { pushTo, type PushStats } from '../protocol/push.js'
 import { RangeSpecSeq } from '../protocol/range-spec.js'
-import type { GetRequest, ObserveItem } from '../protocol/request.js'
+import { describeRequest, type GetRequest, type ObserveItem, type Request } from '../protocol/request.js'
 import { hashArg } from '../store/bao/validate.js'
 import { HashSeqReader } from '../store/hash-seq.js'
 import type { Bitfield, BlobStore, HashAndFormat } from '../store/interface.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
 import { coverage } from '../store/ranges/coverage.js'
-import type { PeerTarget } from './net/peer.js'
+import { resolvePeer, type PeerTarget } from './net/peer.js'
 import type { ConnectionPool } from './net/pool.js'
 import { BlobTicket } from './ticket.js'
 import { TransferWatch, type MinRate } from './net/transfer-watch.js'
@@ -66,7 +68,13 @@ export interface LocalInfo {
 
 /** Requests to other nodes: fetch what is missing, observe, push; through the shared pool. */
 export class Remote {
-  constructor (private readonly store: BlobStore, private readonly pool: ConnectionPool) {}
+  private readonly log: Logger
+  private nextRequest = 1
+
+  /** `logger`: libp2p's `components.logger` (the node's); logs as `verity:remote`. */
+  constructor (private readonly store: BlobStore, private readonly pool: ConnectionPool, logger: ComponentLogger = defaultLogger()) {
+    this.log = logger.forComponent('verity:remote')
+  }
 
   /** What the local store has of `content`. */
   async local (content: Content, options: Pick<FetchOptions, 'range'> = {}): Promise<LocalInfo> {
@@ -159,12 +167,14 @@ export class Remote {
   async * observe (peer: PeerTarget, hash: Uint8Array, ranges: ChunkRanges = ChunkRanges.all(), options: { signal?: AbortSignal } = {}): AsyncGenerator<ObserveItem> {
     let failure: Error | undefined
     const opened: Opened = {}
+    const id = this.logStart(peer, { type: 'observe', hash: hashArg('hash', hash), ranges })
     try {
-      yield * observeFrom(this.opener(peer, opened), hashArg('hash', hash), ranges, options)
+      yield * observeFrom(this.opener(peer, opened), hash, ranges, options)
     } catch (err) {
       failure = err as Error
       throw err
     } finally {
+      this.logEnd(id, failure)
       opened.release?.(failure)
     }
   }
@@ -172,11 +182,14 @@ export class Remote {
   /** Push `request` from our store to `peer` (its policy must allow it). */
   async push (peer: PeerTarget, request: GetRequest, options: { signal?: AbortSignal } = {}): Promise<PushStats> {
     const opened: Opened = {}
+    const id = this.logStart(peer, { type: 'push', request })
     try {
       const stats = await pushTo(this.opener(peer, opened), this.store, request, options)
+      this.logEnd(id, undefined, `${stats.bytesSent} bytes sent`)
       opened.release?.()
       return stats
     } catch (err) {
+      this.logEnd(id, err as Error)
       opened.release?.(err as Error)
       throw err
     }
@@ -194,6 +207,7 @@ export class Remote {
       ...(options.timeoutMs === undefined ? {} : { deadlineMs: options.timeoutMs })
     })
     const signal = options.signal === undefined ? watch.signal : AbortSignal.any([options.signal, watch.signal])
+    const id = this.logStart(peer, request)
     try {
       const onProgress = options.onProgress
       const connected = await new AtInitial(this.opener(peer, opened), request, {
@@ -204,10 +218,12 @@ export class Remote {
         }
       }).next()
       const stats = await runToStore(this.store, connected)
+      this.logEnd(id, undefined, `${stats.bytesRead} bytes read, ${stats.bytesWritten} written, ${Math.round(stats.elapsedMs)} ms`)
       opened.release?.()
       return stats
     } catch (caught) {
       const err = watch.signal.aborted ? watch.signal.reason as Error : caught as Error
+      this.logEnd(id, err)
       // Stop the provider sending what nobody reads any more.
       opened.stream?.abort(err)
       opened.release?.(err)
@@ -215,6 +231,18 @@ export class Remote {
     } finally {
       watch.stop()
     }
+  }
+
+  /** Logs a request to `peer`; returns its number in this Remote's log lines. */
+  private logStart (peer: PeerTarget, request: Request): number {
+    const id = this.nextRequest++
+    if (this.log.enabled) this.log('#%d %s to %s', id, describeRequest(request), resolvePeer(peer).id)
+    return id
+  }
+
+  private logEnd (id: number, error: Error | undefined, outcome = 'ended'): void {
+    if (error === undefined) this.log('#%d done: %s', id, outcome)
+    else this.log('#%d failed: %s: %s', id, error.name, error.message)
   }
 
   /** Streams from the pool, offering verity's framed protocol first, then plain iroh. */

@@ -66,7 +66,7 @@ export class Collector {
 
   /** Waits for a run under way (before the backend closes). */
   async settled (): Promise<void> {
-    await this.run?.catch(() => {})
+    await this.run?.catch(() => {}) // the run's own caller (gc()) gets its error; closing only waits
   }
 
   private async collect (tags: () => AsyncIterable<HashAndFormat>): Promise<GcResult> {

@@ -180,7 +180,7 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
     throw isDiskError(stored) ? stored : err
   } finally {
     if (timer !== undefined) clearTimeout(timer)
-    const open = await files?.catch(() => undefined)
+    const open = await files?.catch(() => undefined) // files that failed to open: the import has thrown that error already, nothing to close
     await open?.data.close()
     await open?.pairs.close()
   }

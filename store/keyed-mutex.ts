@@ -5,7 +5,7 @@ export class KeyedMutex {
   async run<T> (key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve()
     const result = previous.then(fn, fn)
-    const tail = result.catch(() => {})
+    const tail = result.catch(() => {}) // the next caller only waits its turn; this caller gets the error from `result`
     this.tails.set(key, tail)
     try {
       return await result

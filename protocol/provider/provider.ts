@@ -1,3 +1,5 @@
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
 import type { BlobStore } from '../../store/interface.js'
 import { countBytes } from '../count.js'
 import { Aborted, Permission, RateLimited } from '../errors.js'
@@ -5,6 +7,7 @@ import { ResponseWriter } from '../frame.js'
 import { importResponse } from '../get/import.js'
 import type { Access, ByteStream, ProviderEvent, ProviderPolicy, RequestContext, RequestKind, TransferStats } from '../interface.js'
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js'
+import { describeRequest } from '../request.js'
 import { Status, statusOf } from '../status.js'
 import { ByteBudget, JointBudget, Slots } from './admission.js'
 import { sendGet, sendGetMany, sendObserve } from './handlers.js'
@@ -72,6 +75,8 @@ export interface ProviderInit {
   onEvent?: (event: ProviderEvent) => void
   /** Any of DEFAULT_SERVE_LIMITS to change. */
   limits?: Partial<ServeLimits>
+  /** libp2p's `components.logger`; logs as `verity:provider`. @default defaultLogger() of @libp2p/logger */
+  logger?: ComponentLogger
 }
 
 const DEFAULT_ACCESS: Record<RequestKind, Access> = { get: 'all', getMany: 'all', observe: 'all', push: 'none' }
@@ -116,8 +121,10 @@ export class Provider {
   private readonly observers: Slots
   private readonly observing = new Set<Observing>()
   private readonly requestBytes: ByteBudget
+  private readonly log: Logger
 
   constructor (private readonly init: ProviderInit) {
+    this.log = (init.logger ?? defaultLogger()).forComponent('verity:provider')
     this.policy = init.policy ?? {}
     this.limits = Object.freeze({ ...DEFAULT_SERVE_LIMITS, ...init.limits })
     this.requests = new Slots('requests', this.limits.maxRequests, this.limits.maxQueuedRequests)
@@ -281,10 +288,31 @@ export class Provider {
   }
 
   private emit (event: ProviderEvent): void {
+    this.logEvent(event)
     try {
       this.init.onEvent?.(event)
-    } catch {
+    } catch (err) {
       // A listener's failure must not break serving.
+      this.log.error('an onEvent listener threw on %s: %e', event.type, err)
+    }
+  }
+
+  /** Each request's life, one line per step (progress is left out: it comes with every write). */
+  private logEvent (event: ProviderEvent): void {
+    if (!this.log.enabled) return
+    switch (event.type) {
+      case 'connected': this.log('peer %s connected (connection %s)', event.peer, event.connectionId); break
+      case 'requestReceived': this.log('#%d %s from %s', event.context.requestId, describeRequest(event.context.request), event.context.peer); break
+      case 'progress': break
+      case 'completed': this.log('#%d done: %d bytes sent, %d read, %d ms', event.context.requestId, event.stats.bytesSent, event.stats.bytesRead, Math.round(event.stats.durationMs)); break
+      case 'aborted':
+        if (event.context === undefined) this.log('a stream from %s ended before its request was read: %s: %s', event.peer, event.error.name, event.error.message)
+        else this.log('#%d failed after %d bytes sent: %s: %s', event.context.requestId, event.stats.bytesSent, event.error.name, event.error.message)
+        break
+      default: {
+        const unknown: never = event
+        throw new TypeError(`unknown event ${JSON.stringify(unknown)}`)
+      }
     }
   }
 }

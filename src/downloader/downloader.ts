@@ -1,3 +1,5 @@
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
 import { Aborted, Timeout } from '../../protocol/errors.js'
 import { DEFAULT_REQUEST_LIMITS } from '../../protocol/limits.js'
 import { RangeSpecSeq } from '../../protocol/range-spec.js'
@@ -32,8 +34,12 @@ const DEFAULTS: Required<DownloaderOptions> = {
 export class Downloader {
   private readonly jobs = new Map<string, { job: Job, callers: number }>()
   private readonly options: Required<DownloaderOptions>
+  private readonly log: Logger
+  private nextJob = 1
 
-  constructor (private readonly store: BlobStore, private readonly remote: Remote, options: DownloaderOptions = {}) {
+  /** `logger`: libp2p's `components.logger` (the node's); logs as `verity:downloader`. */
+  constructor (private readonly store: BlobStore, private readonly remote: Remote, options: DownloaderOptions = {}, logger: ComponentLogger = defaultLogger()) {
+    this.log = logger.forComponent('verity:downloader')
     this.options = { ...DEFAULTS, ...options }
     // A batch is one GetMany: within what a provider accepts (protocol/limits.ts).
     this.options.batchBlobs = Math.max(1, Math.min(this.options.batchBlobs, DEFAULT_REQUEST_LIMITS.maxHashes, DEFAULT_REQUEST_LIMITS.maxSeqEntries - 1))
@@ -48,11 +54,11 @@ export class Downloader {
     const key = `${strategy} ${keyOf(request)}`
     let shared = this.jobs.get(key)
     if (shared === undefined) {
-      const job = new Job(this.store, this.remote, request, strategy, this.options)
+      const job = new Job(this.store, this.remote, request, strategy, this.options, this.log.newScope(String(this.nextJob++)))
       const entry = { job, callers: 0 }
       shared = entry
       this.jobs.set(key, entry)
-      job.result.finally(() => { if (this.jobs.get(key) === entry) this.jobs.delete(key) }).catch(() => {})
+      job.result.finally(() => { if (this.jobs.get(key) === entry) this.jobs.delete(key) }).catch(() => {}) // the failure reaches each caller through its handle, and the job logs it
     }
     const entry = shared
     entry.job.addProviders(options.providers)

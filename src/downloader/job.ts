@@ -1,5 +1,6 @@
+import type { Logger } from '@libp2p/interface'
 import { nextSelected, type RangeSpecSeq } from '../../protocol/range-spec.js'
-import type { GetRequest } from '../../protocol/request.js'
+import { describeRequest, type GetRequest } from '../../protocol/request.js'
 import { HashSeqReader } from '../../store/hash-seq.js'
 import { isDiskError } from '../../store/disk-errors.js'
 import type { BlobStore, TempTag } from '../../store/interface.js'
@@ -12,6 +13,9 @@ import type { DownloaderOptions, DownloadProgress, DownloadResult, ProviderRepor
 import { hasRoom, PIPELINE_AT, release, stalled, take, type PlanOptions } from './planner.js'
 import { RunningRequest } from './runner.js'
 import { credit, judge, newProvider, newWant, sumPresent, type ProviderState, type Unit, type Want } from './state.js'
+
+/** A part (hash:ranges, comma separated for a batch) as logged: at most 100 characters. */
+const clip = (part: string): string => part.length > 100 ? `${part.slice(0, 99)}…` : part
 
 /** Progress items while bytes arrive come at most this often. */
 const PROGRESS_MS = 200
@@ -41,10 +45,10 @@ export class Job {
   readonly result: Promise<DownloadResult>
 
   constructor (private readonly store: BlobStore, private readonly remote: Remote, private readonly request: GetRequest | { many: Uint8Array[], ranges: RangeSpecSeq },
-    private readonly strategy: Strategy, private readonly options: Required<DownloaderOptions>) {
+    private readonly strategy: Strategy, private readonly options: Required<DownloaderOptions>, private readonly log: Logger) {
     this.plan = { strategy, ...options }
     this.result = this.run()
-    this.result.catch(() => {})
+    this.result.catch(() => {}) // callers see it through their handles; the outcome is logged in run()
   }
 
   get signal (): AbortSignal { return this.controller.signal }
@@ -77,7 +81,24 @@ export class Job {
   }
 
   private emit (item: DownloadProgress): void {
+    this.logItem(item)
     for (const listener of this.listeners) listener(item)
+  }
+
+  /** Each request's start and end (progress items are left out: they come every PROGRESS_MS). */
+  private logItem (item: DownloadProgress): void {
+    if (!this.log.enabled) return
+    switch (item.type) {
+      case 'tryProvider': this.log('asking %s for %s', item.provider, clip(item.part)); break
+      case 'partComplete': this.log('%s delivered %d bytes of %s', item.provider, item.bytes, clip(item.part)); break
+      case 'providerFailed': this.log('%s failed (%s%s): %s: %s', item.provider, item.reason, item.dropped ? ', dropped' : '', item.error.name, item.error.message); break
+      case 'progress': break
+      case 'downloadError': this.log('failed: %s: %s', item.error.name, item.error.message); break
+      default: {
+        const unknown: never = item
+        throw new TypeError(`unknown progress item ${JSON.stringify(unknown)}`)
+      }
+    }
   }
 
   private wake (): void {
@@ -87,6 +108,8 @@ export class Job {
   }
 
   private async run (): Promise<DownloadResult> {
+    const what = 'many' in this.request ? `getMany of ${this.request.many.length} blobs` : describeRequest({ type: 'get', request: this.request })
+    this.log('started: %s, strategy %s', what, this.strategy)
     try {
       if ('many' in this.request) {
         const { many, ranges } = this.request
@@ -111,6 +134,7 @@ export class Job {
       }
       const result: DownloadResult = { localBytes: this.localBytes, bytes: this.verified(), bytesReceived: this.bytesReceived, providers: this.reports() }
       this.emit(this.progressItem())
+      this.log('done: %d bytes verified (%d were local), %d received from %d providers', result.bytes, result.localBytes, result.bytesReceived, Object.keys(result.providers).length)
       return result
     } catch (err) {
       this.emit({ type: 'downloadError', error: err as Error })

@@ -19,8 +19,16 @@ export interface GatewayOptions {
  */
 export function gatewayHandler (node: VerityNode, metrics: GatewayMetrics, providers: PeerTarget[] = [], options: GatewayOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const stallMs = options.bodyStallMs ?? BODY_STALL_MS
+  const log = node.libp2p.logger.forComponent('verity:http')
   return (req, res) => {
     const route = routeOf(req.url ?? '/')
+    if (log.enabled) {
+      const started = performance.now()
+      res.once('close', () => {
+        const url = (req.url ?? '/').slice(0, 100)
+        log('%s %s: %d%s, %d ms', req.method, url, res.statusCode, res.writableFinished ? '' : ' (ended early)', Math.round(performance.now() - started))
+      })
+    }
     serve(node, metrics, providers, stallMs, req, res, route).catch((err: Error) => {
       if (!res.headersSent) {
         const status = statusOf(err)

@@ -1,4 +1,4 @@
-import type { Connection, Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p, Logger } from '@libp2p/interface'
 import { countBytes } from '../../protocol/count.js'
 import { untilAborted } from '../../store/abort.js'
 import { Aborted, Timeout } from '../../protocol/errors.js'
@@ -78,8 +78,11 @@ export class ConnectionPool {
   private latencyTotalUs = 0
   private latencyCount = 0
   private readonly counters = { requestsSent: 0, responsesReceived: 0, errors: 0, bytesSent: 0, bytesReceived: 0 }
+  private readonly log: Logger
 
-  constructor (private readonly libp2p: Libp2p, private readonly options: PoolOptions = {}) {}
+  constructor (private readonly libp2p: Libp2p, private readonly options: PoolOptions = {}) {
+    this.log = libp2p.logger.forComponent('verity:pool')
+  }
 
   /**
    * The shared connection to a peer, dialled if needed (its addresses tried in turn). A caller's
@@ -101,15 +104,19 @@ export class ConnectionPool {
   private dial (entry: PeerEntry, peer: ReturnType<typeof resolvePeer>): Promise<Connection> {
     const timeoutMs = this.options.connectTimeoutMs ?? 10000
     const timeout = AbortSignal.timeout(timeoutMs)
+    const started = performance.now()
     const dialing = (async () => {
       try {
         await this.makeRoom(entry)
+        this.log('dialling %s (%d addresses)', peer.id, peer.addrs.length)
         const connection = await this.libp2p.dial(peer.addrs.length > 0 ? peer.addrs : peer.peerId, { signal: timeout })
         entry.connection = connection
+        this.log('connected to %s over %s in %d ms', peer.id, connection.remoteAddr.toString(), Math.round(performance.now() - started))
         return connection
       } catch (err) {
-        if (timeout.aborted) throw new Timeout(`no connection to ${peer.id} within ${timeoutMs} ms`)
-        throw err
+        const error = timeout.aborted ? new Timeout(`no connection to ${peer.id} within ${timeoutMs} ms`) : err as Error
+        this.log('no connection to %s: %s: %s', peer.id, error.name, error.message)
+        throw error
       } finally {
         entry.dialing = undefined
       }
@@ -240,6 +247,7 @@ export class ConnectionPool {
       entry.idleTimer = undefined
       if (entry.active > 0) return
       this.peers.delete(entry.id)
+      this.log('closing the connection to %s: idle for %d ms', entry.id, idleMs)
       entry.connection?.close().catch(err => entry.connection?.abort(err as Error))
     }, idleMs)
     entry.idleTimer.unref()
@@ -254,6 +262,7 @@ export class ConnectionPool {
     if (idle === undefined) throw new TooManyConnections(`all ${max} pooled connections are busy`)
     if (idle.idleTimer !== undefined) clearTimeout(idle.idleTimer)
     this.peers.delete(idle.id)
+    this.log('closing the idle connection to %s to make room for %s (%d open)', idle.id, entry.id, open.length)
     await idle.connection?.close().catch(err => idle.connection?.abort(err as Error))
   }
 }

@@ -1,4 +1,4 @@
-import type { Connection, Libp2pEvents, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../../protocol/constants.js'
 import type { ProviderEvent, ProviderPolicy } from '../../protocol/interface.js'
@@ -20,16 +20,20 @@ export interface BlobsServiceInit {
 export interface BlobsComponents {
   registrar: Registrar
   events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
 }
 
 /** The blobs protocol as a libp2p service: serves both protocol ids from the store. */
 export class BlobsService implements Startable {
   readonly provider: Provider
+  private readonly log: Logger
   private readonly onClose = (evt: CustomEvent<Connection>): void => { this.provider.connectionClosed(evt.detail.remotePeer.toString(), evt.detail.id) }
 
   constructor (private readonly components: BlobsComponents, private readonly init: BlobsServiceInit) {
+    this.log = components.logger.forComponent('verity:blobs')
     this.provider = new Provider({
       store: init.store,
+      logger: components.logger,
       ...(init.policy === undefined ? {} : { policy: init.policy }),
       ...(init.onEvent === undefined ? {} : { onEvent: init.onEvent }),
       ...(init.limits === undefined ? {} : { limits: init.limits })
@@ -41,6 +45,7 @@ export class BlobsService implements Startable {
     await this.components.registrar.handle(VERITY_PROTOCOL, (stream, connection) => this.serve(stream, connection, true), limits)
     await this.components.registrar.handle(IROH_PROTOCOL, (stream, connection) => this.serve(stream, connection, false), limits)
     this.components.events.addEventListener('connection:close', this.onClose)
+    this.log('serving %s and %s, %d streams per connection', VERITY_PROTOCOL, IROH_PROTOCOL, limits.maxInboundStreams)
   }
 
   async stop (): Promise<void> {

@@ -110,12 +110,12 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       }
     })
     const pool = new ConnectionPool(libp2p, options.pool)
-    const remote = new Remote(blobs, pool)
+    const remote = new Remote(blobs, pool, libp2p.logger)
     return {
       libp2p,
       blobs,
       remote,
-      downloader: new Downloader(blobs, remote, options.downloader),
+      downloader: new Downloader(blobs, remote, options.downloader, libp2p.logger),
       pool,
       peerId: libp2p.peerId.toString(),
       addrs: () => libp2p.getMultiaddrs(),

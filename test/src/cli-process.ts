@@ -11,8 +11,8 @@ export const LOCAL = ['--listen', '/ip4/127.0.0.1/udp/0/quic-v1', '--listen', '/
 export interface Ran { status: number | null, stdout: Buffer, stderr: string }
 
 /** Runs `verity args` to its end; `onLine` sees each stdout line as it comes and may act on it. */
-export async function verity (args: string[], options: { cwd?: string, onLine?: (line: string, child: ChildProcess) => void } = {}): Promise<Ran> {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function verity (args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv, onLine?: (line: string, child: ChildProcess) => void } = {}): Promise<Ran> {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
   const out: Buffer[] = []
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
@@ -35,8 +35,8 @@ export function spawnVerity (args: string[]): ChildProcess {
  * A long-running `verity` process (send, serve) started and left running: the first line it
  * prints on stdout (a ticket, a URL), its process id, what it printed on stderr so far, and how to end it with Ctrl-C (SIGINT) and get its exit code.
  */
-export async function startVerity (args: string[]): Promise<{ line: string, pid: number, stderr: () => string, stop: () => Promise<number | null>, signal: (name: NodeJS.Signals) => Promise<number | null> }> {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+export async function startVerity (args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ line: string, pid: number, stderr: () => string, stop: () => Promise<number | null>, signal: (name: NodeJS.Signals) => Promise<number | null> }> {
+  const child = spawn(process.execPath, [cli, ...args], { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
   const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()
