@@ -35,6 +35,11 @@ export class ResponseWriter {
 
   private get start (): number { return this.framed ? 3 : 0 }
 
+  /** The last stage of a response's pipeline: every piece of `source`, framed and sent. */
+  readonly sink = async (source: AsyncIterable<Uint8Array>): Promise<void> => {
+    for await (const piece of source) await this.write(piece)
+  }
+
   async write (bytes: Uint8Array): Promise<void> {
     for (let at = 0; at < bytes.length;) {
       this.buffer ??= new Uint8Array(this.start + Math.min(FRAME_SIZE, Math.max(bytes.length - at, this.nextSize)))

@@ -1,7 +1,8 @@
+import { pipe } from 'it-pipe'
 import type { BlobStore } from '../store/interface.js'
 import { deframe, ResponseWriter } from './frame.js'
 import type { OpenStream } from './get/machine.js'
-import { sendGet } from './provider/handlers.js'
+import { encodeGet } from './provider/handlers.js'
 import { encodeRequest, type GetRequest } from './request.js'
 
 export interface PushStats {
@@ -29,7 +30,7 @@ export async function pushTo (open: OpenStream, store: BlobStore, request: GetRe
   const out = new ResponseWriter(stream, false)
   try {
     await stream.write(encodeRequest({ type: 'push', request }))
-    await sendGet(store, request, out, signal)
+    await pipe(encodeGet(store, request, signal), out.sink)
     await out.flush()
     await stream.closeWrite()
   } catch (err) {

@@ -1,3 +1,4 @@
+import { pipe } from 'it-pipe'
 import { ByteReader } from '../../store/bao/byte-reader.js'
 import { decodeRanges, type DecodedItem } from '../../store/bao/decode.js'
 import { toHex } from '../../store/hash-text.js'
@@ -90,11 +91,16 @@ export class AtConnected {
   static fromSource (source: AsyncIterable<Uint8Array>, request: FetchRequest,
     options: MachineOptions & { framed: boolean, stream?: ByteStream }): AtConnected {
     const session = new Session(request, options.framed, options.signal, options.stream)
-    const payload = options.framed ? deframe(source) : source
-    session.reader = new ByteReader(countBytes(payload, n => {
-      session.bytesRead += n
-      options.onBytes?.(session.bytesRead)
-    }), options.signal)
+    // The stream's bytes, out of their frames, counted; the states read them through one ByteReader.
+    const payload = pipe(
+      source,
+      bytes => options.framed ? deframe(bytes) : bytes,
+      bytes => countBytes(bytes, n => {
+        session.bytesRead += n
+        options.onBytes?.(session.bytesRead)
+      })
+    )
+    session.reader = new ByteReader(payload, options.signal)
     return new AtConnected(session)
   }
 

@@ -9,15 +9,19 @@ import { encodeObserveItem, type GetRequest, type ObserveItem } from '../request
 import { Yielder } from '../../store/yielder.js'
 
 /**
- * The provider's plain logic: each function writes one response from the store and throws on
- * failure (NotFound, MissingRange after the valid prefix, ...); the wrappers in provider.ts turn
- * that into events and a status.
+ * The provider's plain logic: the first stages of a response's pipeline (read from the store and
+ * encode: `encodeGet`, `encodeGetMany`), whose pieces the ResponseWriter frames and sends, and
+ * Observe's loop. They throw on failure (NotFound, MissingRange after the valid prefix, ...); the
+ * wrappers in provider.ts turn that into events and a status.
  */
 
-/** One blob's encoded ranges; NotFound if the store has none of it. */
-export async function sendBlob (store: BlobStore, hash: Uint8Array, ranges: ChunkRanges, out: ResponseWriter, signal?: AbortSignal): Promise<void> {
+/**
+ * One blob's encoded ranges, read and encoded by the store; NotFound if the store has none of it.
+ * Returned, not delegated to from a generator of its own: each level of `yield *` costs every piece.
+ */
+async function encodeBlob (store: BlobStore, hash: Uint8Array, ranges: ChunkRanges, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
   if ((await store.status(hash)).status === 'absent') throw new NotFound(toHex(hash), `blob ${toHex(hash)} is not here`)
-  for await (const piece of store.exportBao(hash, ranges, signal === undefined ? {} : { signal })) await out.write(piece)
+  return store.exportBao(hash, ranges, signal === undefined ? {} : { signal })
 }
 
 /**
@@ -25,11 +29,11 @@ export async function sendBlob (store: BlobStore, hash: Uint8Array, ranges: Chun
  * is read as a HashSeq only when children are asked for and it is one (complete, a multiple of 32
  * bytes, within the HashSeq limit), a window of children at a time.
  */
-export async function sendGet (store: BlobStore, request: GetRequest, out: ResponseWriter, signal?: AbortSignal): Promise<void> {
+export async function * encodeGet (store: BlobStore, request: GetRequest, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const seq = request.ranges
   let offset = nextSelected(seq, 0)
   if (offset === 0) {
-    await sendBlob(store, request.hash, seq.at(0), out, signal)
+    yield * await encodeBlob(store, request.hash, seq.at(0), signal)
     offset = nextSelected(seq, 1)
   }
   if (offset === undefined) return
@@ -38,25 +42,26 @@ export async function sendGet (store: BlobStore, request: GetRequest, out: Respo
   while (offset !== undefined && offset - 1 < children.count) {
     signal?.throwIfAborted()
     const child = await children.get(offset - 1, signal === undefined ? {} : { signal }) as Uint8Array
-    await sendBlob(store, child, seq.at(offset), out, signal)
+    yield * await encodeBlob(store, child, seq.at(offset), signal)
     offset = nextSelected(seq, offset + 1)
     if (turns.due()) await turns.pause()
   }
 }
 
 /** GetMany: entry i of the sequence applies to hashes[i]. */
-export async function sendGetMany (store: BlobStore, hashes: readonly Uint8Array[], seq: RangeSpecSeq, out: ResponseWriter, signal?: AbortSignal): Promise<void> {
+export async function * encodeGetMany (store: BlobStore, hashes: readonly Uint8Array[], seq: RangeSpecSeq, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const turns = new Yielder()
   for (let i = nextSelected(seq, 0); i !== undefined && i < hashes.length; i = nextSelected(seq, i + 1)) {
     signal?.throwIfAborted()
-    await sendBlob(store, hashes[i] as Uint8Array, seq.at(i), out, signal)
+    yield * await encodeBlob(store, hashes[i] as Uint8Array, seq.at(i), signal)
     if (turns.due()) await turns.pause()
   }
 }
 
 /**
  * Observe: the current bitfield (within the requested ranges), then XOR diffs each time it
- * changes, until the signal aborts (the requester went away).
+ * changes, until the signal aborts (the requester went away). A plain loop, not a pipeline: each
+ * message is flushed as soon as it is written (the observer is waiting for it).
  */
 export async function sendObserve (store: BlobStore, hash: Uint8Array, ranges: ChunkRanges, out: ResponseWriter, signal: AbortSignal): Promise<void> {
   let previous: ObserveItem | undefined

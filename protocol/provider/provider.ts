@@ -1,5 +1,6 @@
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
+import { pipe } from 'it-pipe'
 import type { BlobStore } from '../../store/interface.js'
 import { countBytes } from '../count.js'
 import { Aborted, Permission, RateLimited } from '../errors.js'
@@ -10,7 +11,7 @@ import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js'
 import { describeRequest } from '../request.js'
 import { Status, statusOf } from '../status.js'
 import { ByteBudget, JointBudget, Slots } from './admission.js'
-import { sendGet, sendGetMany, sendObserve } from './handlers.js'
+import { encodeGet, encodeGetMany, sendObserve } from './handlers.js'
 import { readRequest, type ReceivedRequest } from './read-request.js'
 
 /**
@@ -261,12 +262,17 @@ export class Provider {
     await this.policy.throttle?.(context)
     const store = this.init.store
     switch (request.type) {
-      case 'get': return sendGet(store, request.request, out, signal)
-      case 'getMany': return sendGetMany(store, request.hashes, request.ranges, out, signal)
+      // Read and encode (handlers.ts), then frame and send (the ResponseWriter).
+      case 'get': return pipe(encodeGet(store, request.request, signal), out.sink)
+      case 'getMany': return pipe(encodeGetMany(store, request.hashes, request.ranges, signal), out.sink)
       case 'observe': return sendObserve(store, request.hash, request.ranges, out, signal)
       case 'push': {
-        const data = countBytes(received.rest, n => { received.bytesRead += n })
-        await importResponse(store, { type: 'get', request: request.request }, data, { framed: false, signal })
+        // The pushed data follows the request on the stream: counted, verified and stored.
+        await pipe(
+          received.rest,
+          source => countBytes(source, n => { received.bytesRead += n }),
+          async source => importResponse(store, { type: 'get', request: request.request }, source, { framed: false, signal })
+        )
         return
       }
       default: {
