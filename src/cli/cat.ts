@@ -2,7 +2,7 @@ import { toHex } from '../../store/hash-text.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { coverage } from '../../store/ranges/coverage.js'
 import { dataDir, FETCH_FLAGS, fetchLimits, target, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError } from './common.js'
-import { openStore } from './store-commands.js'
+import { openStore } from './store-context.js'
 import { toStdout } from './files.js'
 
 function count (text: string | undefined, name: string): number | undefined {

@@ -6,15 +6,10 @@ import type { Strategy } from '../downloader/interface.js'
 import type { PeerTarget } from '../net/peer.js'
 import { BlobTicket } from '../ticket.js'
 import { DEFAULT_MIN_RATE, type MinRate } from '../net/transfer-watch.js'
+import { flag, has, UsageError, type FlagSpec, type Parsed } from './args.js'
 
-/** A command line that cannot be run as written: exit 2. */
-export class UsageError extends Error {
-  static override name = 'UsageError'
-  constructor (message: string) {
-    super(message)
-    this.name = 'UsageError'
-  }
-}
+// The parser has its own module (args.ts); the commands take it from here with their other helpers.
+export { COMMON_FLAGS, flag, has, parseArgs, UsageError, type FlagSpec, type Parsed } from './args.js'
 
 /** Ctrl-C (SIGINT) or SIGTERM during a command: exit 130, partial data kept. */
 export class Interrupted extends Error {
@@ -24,61 +19,6 @@ export class Interrupted extends Error {
     this.name = 'Interrupted'
   }
 }
-
-export interface FlagSpec {
-  /** Takes a value (`--name value` or `--name=value`). */
-  value?: boolean
-  /** May be given more than once (values collected in order). */
-  many?: boolean
-  /** One-letter alias, without the dash. */
-  short?: string
-}
-
-export interface Parsed {
-  positionals: string[]
-  flags: Map<string, string[]>
-}
-
-/** Flags every command takes. */
-export const COMMON_FLAGS: Record<string, FlagSpec> = {
-  'data-dir': { value: true },
-  json: {},
-  quiet: { short: 'q' },
-  'no-progress': {},
-  verbose: { short: 'v' }
-}
-
-/** Strict parsing: an unknown flag or a missing value is a UsageError. `--` ends the flags. */
-export function parseArgs (argv: string[], specs: Record<string, FlagSpec>): Parsed {
-  const all = { ...COMMON_FLAGS, ...specs }
-  const byShort = new Map(Object.entries(all).filter(([, s]) => s.short !== undefined).map(([name, s]) => [s.short as string, name]))
-  const positionals: string[] = []
-  const flags = new Map<string, string[]>()
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (arg === '--') { positionals.push(...argv.slice(i + 1)); break }
-    if (arg === '-' || !arg.startsWith('-')) { positionals.push(arg); continue }
-    const eq = arg.indexOf('=')
-    const key = arg.startsWith('--') ? arg.slice(2, eq === -1 ? undefined : eq) : byShort.get(arg.slice(1))
-    const spec = key === undefined ? undefined : all[key]
-    if (key === undefined || spec === undefined) throw new UsageError(`unknown option ${arg}`)
-    let value = ''
-    if (spec.value === true) {
-      if (eq !== -1 && arg.startsWith('--')) value = arg.slice(eq + 1)
-      else if (i + 1 < argv.length) value = argv[++i] as string
-      else throw new UsageError(`${arg} needs a value`)
-    } else if (eq !== -1) {
-      throw new UsageError(`${arg.slice(0, eq)} takes no value`)
-    }
-    const seen = flags.get(key)
-    if (seen !== undefined && spec.many !== true) throw new UsageError(`--${key} given twice`)
-    flags.set(key, [...(seen ?? []), value])
-  }
-  return { positionals, flags }
-}
-
-export const flag = (parsed: Parsed, name: string): string | undefined => parsed.flags.get(name)?.[0]
-export const has = (parsed: Parsed, name: string): boolean => parsed.flags.has(name)
 
 /** `--data-dir`, else VERITY_DIR, else the XDG data directory: never the working directory. */
 export function dataDir (parsed: Parsed, env: NodeJS.ProcessEnv = process.env): string {

@@ -1,0 +1,71 @@
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { toHex } from '../../store/hash-text.js'
+import type { HashAndFormat } from '../../store/interface.js'
+import { flag, has, Interrupted, parseArgs, size, UsageError } from './common.js'
+import { filesOf } from './files.js'
+import { interruptOf, withStore, type CommandContext } from './store-context.js'
+
+/**
+ * `verity add <path...> [--in-place] [--tag name]`: files become tagged blobs, directories tagged
+ * collections; prints `hash  path` per argument.
+ */
+export async function add (argv: string[], ctx: CommandContext = {}): Promise<number> {
+  const parsed = parseArgs(argv, { 'in-place': {}, tag: { value: true } })
+  if (parsed.positionals.length === 0) throw new UsageError('verity add needs at least one file or directory')
+  const tag = flag(parsed, 'tag')
+  if (tag !== undefined && parsed.positionals.length > 1) throw new UsageError('--tag names one thing: give one path')
+  const mode = has(parsed, 'in-place') ? 'reference' : 'copy'
+  const interrupt = interruptOf(ctx)
+  try {
+    return await withStore(parsed, ctx, async (store, out) => {
+      for (const path of parsed.positionals) {
+        const full = resolve(ctx.cwd ?? process.cwd(), path)
+        const info = await stat(full)
+        const addOne = async (file: string): Promise<{ hash: Uint8Array, size: number }> => {
+          const started = performance.now()
+          const handle = store.addFile(file, { mode, tag: false, signal: interrupt.signal })
+          let total: number | undefined
+          for await (const item of handle) {
+            if (item.type === 'size') total = item.size
+            else if (item.type === 'progress') out.draw(item.hashed, total, started, item.hashed)
+          }
+          out.clear()
+          return await handle
+        }
+        let value: HashAndFormat
+        let bytes: number
+        let files = 1
+        if (info.isDirectory()) {
+          const entries = []
+          bytes = 0
+          for (const file of await filesOf(full)) {
+            const added = await addOne(file.path)
+            if (out.verbose) out.say(`${toHex(added.hash)}  ${file.name}`)
+            entries.push({ name: file.name, hash: added.hash })
+            bytes += added.size
+          }
+          files = entries.length
+          // Names start with the directory's own name, as with send.
+          const collection = await store.addCollection(entries, { tag: false })
+          value = { hash: collection.hash, format: 'hashseq' }
+        } else {
+          const added = await addOne(full)
+          value = { hash: added.hash, format: 'raw' }
+          bytes = added.size
+        }
+        const name = tag ?? await store.tags.create(value)
+        if (tag !== undefined) await store.tags.set(tag, value)
+        out.say(`added ${path}: ${info.isDirectory() ? `a collection of ${files} file${files === 1 ? '' : 's'}, ` : ''}${size(bytes)}, tag ${name}`)
+        out.event({ type: 'added', path, hash: toHex(value.hash), format: value.format, bytes, files, tag: name })
+        out.result(`${toHex(value.hash)}  ${path}`)
+      }
+      return 0
+    })
+  } catch (err) {
+    if (interrupt.signal.aborted) throw new Interrupted('interrupted; what was being added was not kept')
+    throw err
+  } finally {
+    interrupt.dispose()
+  }
+}

@@ -1,0 +1,78 @@
+import { join } from 'node:path'
+import { FsStore } from '../../store/fs-store.js'
+import { toHex } from '../../store/hash-text.js'
+import type { BlobStore, HashAndFormat } from '../../store/interface.js'
+import type { BlobTicket } from '../ticket.js'
+import { dataDir, hashOrTicket, interruptSignal, Output, type Io, type Parsed } from './common.js'
+
+/**
+ * What every store command (store-add, store-read, store-tags, store-verify, store-ticket)
+ * stands on: the store it runs with, its own or a running node's, and how it reads a blob's name.
+ */
+
+/** The store of a data directory, opened without a network node (add, ls, tag, gc, verify, cat). */
+export async function openStore (dir: string): Promise<FsStore> {
+  return await FsStore.open(join(dir, 'store'))
+}
+
+/** What a command line names: a ticket's hash and format, or a bare hash (a collection with `--collection`). */
+export function named (text: string, collection: boolean): HashAndFormat {
+  const { hash, format, ticket } = hashOrTicket(text)
+  return { hash, format: ticket === undefined && collection ? 'hashseq' : format }
+}
+
+/** The format a tag gives this hash (a collection stays one), else what was asked. */
+export async function knownFormat (store: BlobStore, value: HashAndFormat): Promise<HashAndFormat> {
+  if (value.format === 'hashseq') return value
+  const hex = toHex(value.hash)
+  for await (const tag of store.tags.list()) {
+    if (tag.value.format === 'hashseq' && toHex(tag.value.hash) === hex) return tag.value
+  }
+  return value
+}
+
+/**
+ * Where a store command runs: on its own (the data directory's store opened here, SIGINT ends
+ * it), or inside the `serve` or `send` that holds the store, for a client on its control socket.
+ */
+export interface CommandContext {
+  io?: Io
+  /** The running node's store, already open. */
+  store?: BlobStore
+  /** The running node's tickets (its key and addresses). */
+  ticket?: (value: HashAndFormat) => BlobTicket
+  /** Ends the command (the control client went away). */
+  signal?: AbortSignal
+  /** What relative paths are relative to. @default process.cwd() */
+  cwd?: string
+  /**
+   * Another process holds the data directory's store: have it run the command, and end with its
+   * exit code (undefined: nobody answered, and StoreLocked stands).
+   */
+  held?: (dir: string) => Promise<number | undefined>
+}
+
+/** Run `fn` with the store: the context's, or the data directory's opened (no network node) and closed after. */
+export async function withStore (parsed: Parsed, ctx: CommandContext, fn: (store: BlobStore, out: Output) => Promise<number>): Promise<number> {
+  const out = new Output(parsed, ctx.io)
+  if (ctx.store !== undefined) return await fn(ctx.store, out)
+  const dir = dataDir(parsed)
+  let store: BlobStore
+  try {
+    store = await openStore(dir)
+  } catch (err) {
+    const code = (err as Error).name === 'StoreLocked' ? await ctx.held?.(dir) : undefined
+    if (code !== undefined) return code
+    throw err
+  }
+  try {
+    return await fn(store, out)
+  } finally {
+    await store.close()
+  }
+}
+
+/** The context's signal, or Ctrl-C's. */
+export function interruptOf (ctx: CommandContext): { signal: AbortSignal, dispose: () => void } {
+  return ctx.signal !== undefined ? { signal: ctx.signal, dispose: () => {} } : interruptSignal()
+}
