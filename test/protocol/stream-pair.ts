@@ -11,8 +11,8 @@ import type { ByteStream } from '../../protocol/interface.js'
  * - `closeWrite`: the other side's source ends once it has read everything written before;
  *   writing afterwards fails with StreamStateError;
  * - `closeRead`: what is queued for us and what the other side still writes is dropped (its
- *   writes resolve at once); breaking out of `source` does the same (the libp2p adapter stops
- *   listening then);
+ *   writes resolve at once); breaking out of `source` drops them too (the libp2p adapter stops
+ *   listening then) but does not close the read side;
  * - `abort(err)`: our source and our waiting writes fail with `err`; the other side reads what
  *   was already written to it, then its source fails with StreamResetError, as do its writes;
  * - `closed` aborts on both sides once both write sides are closed (or a side closed its write
@@ -61,8 +61,10 @@ class Pipe {
   queued = 0
   written = 0
   writeClosed = false
-  /** The reader closed its read side or stopped iterating: bytes are dropped. */
+  /** The reader closed its read side. */
   readClosed = false
+  /** The reader closed its read side or stopped iterating: bytes are dropped. */
+  dropping = false
   /** Set on a reset: the reader's error once the queue is read (the writer's at once). */
   readError: Error | undefined
   writeError: Error | undefined
@@ -75,7 +77,7 @@ class Pipe {
     if (this.writeError !== undefined) throw this.writeError
     if (this.writeClosed) throw new StreamStateError('write after closeWrite')
     this.written += bytes.length
-    if (this.readClosed || bytes.length === 0) return
+    if (this.dropping || bytes.length === 0) return
     for (let at = 0; at < bytes.length; at += this.sliceSize) {
       this.queue.push(bytes.subarray(at, Math.min(bytes.length, at + this.sliceSize)))
     }
@@ -90,9 +92,15 @@ class Pipe {
     this.wake()
   }
 
-  /** The reader is gone: drop what is queued and what comes; writers go on at once. */
+  /** The reader closed its read side: as `detach`, and the side counts as closed for reading. */
   closeRead (): void {
     this.readClosed = true
+    this.detach()
+  }
+
+  /** The reader is gone: drop what is queued and what comes; writers go on at once. */
+  detach (): void {
+    this.dropping = true
     this.queue.length = 0
     this.queued = 0
     this.drained()
@@ -121,7 +129,7 @@ class Pipe {
         return { done: false, value: piece }
       }
       if (this.readError !== undefined) throw this.readError
-      if (this.writeClosed || this.readClosed) return { done: true, value: undefined }
+      if (this.writeClosed || this.dropping) return { done: true, value: undefined }
       await new Promise<void>(resolve => { this.wakeReader = resolve })
       this.wakeReader = undefined
     }
@@ -159,9 +167,9 @@ export function streamPair (options: PairOptions = {}): [PairEnd, PairEnd] {
     const iterator: AsyncIterableIterator<Uint8Array> = {
       next: async () => incoming.next(),
       return: async () => {
-        // Stopped reading: as the libp2p adapter, which stops listening, nothing more is kept.
-        incoming.closeRead()
-        settle()
+        // Stopped reading: as in the libp2p adapter, which stops listening, nothing more is kept,
+        // but the read side is not closed (closed does not change).
+        incoming.detach()
         return { done: true, value: undefined }
       },
       [Symbol.asyncIterator]: () => iterator
