@@ -198,6 +198,29 @@ for (const framed of [true, false]) {
       assert.deepEqual(await store.status(empty), { status: 'complete', size: 0 })
     })
 
+    it('a caller that leaves content() early: AtBlobContent.next() skips the rest, so the next blob reads right', async () => {
+      // BUG found by this test (issue 22): breaking out of `for await (... of content())` closed
+      // the decoder, so next() had nothing left to drain and the next blob's size header was read
+      // from the middle of this blob's data (InvalidSize, or a hash mismatch).
+      const other = randomBytes(5000, 23)
+      const otherHash = (await providerStore.addBytes(other)).hash
+      const connected = await new AtInitial(link().open, { type: 'getMany', hashes: [hash, otherHash], ranges: RangeSpecSeq.all() }).next()
+      const first = await connected.next()
+      assert.equal(first.type, 'blob')
+      const content = await (first.state as AtBlobHeader).next()
+      for await (const item of content.content()) if (item.type === 'leaf') break
+      const second = await (await content.next()).next()
+      assert.equal(second.type, 'blob')
+      const otherContent = await (second.state as AtBlobHeader).next()
+      assert.equal(otherContent.size, 5000)
+      const leaves: Uint8Array[] = []
+      for await (const item of otherContent.content()) if (item.type === 'leaf') leaves.push(item.data.slice())
+      assert.deepEqual(concat(leaves), other)
+      const closing = await (await otherContent.next()).next()
+      assert.equal(closing.type, 'closing')
+      await (closing.state as AtClosing).next()
+    })
+
     describe('HashSeq and collections', () => {
       const files = [randomBytes(1, 1), randomBytes(20000, 2), randomBytes(40 * KiB + 5, 3)]
       let root: Uint8Array
