@@ -14,7 +14,7 @@ import { toHex } from '../../store/hash-text.js'
 import { MemStore } from '../../store/mem-store.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { collect, concat, randomBytes, rejection } from '../helpers.js'
-import { linkTo, linkToProvider, type Link } from './link.js'
+import { linkTo, linkToProvider, type Link, type LinkOptions } from './link.js'
 import { tamper } from './stream-pair.js'
 
 const KiB = 1024
@@ -124,7 +124,7 @@ for (const framed of [true, false]) {
     let providerStore: MemStore
     let store: MemStore
     let provider: Provider
-    const link = (options: Omit<Parameters<typeof linkToProvider>[1], 'framed'> = {}): Link => linkToProvider(provider, { framed, ...options })
+    const link = (options: Omit<LinkOptions, 'framed'> = {}): Link => linkToProvider(provider, { framed, ...options })
 
     beforeEach(async () => {
       providerStore = new MemStore()
