@@ -460,6 +460,24 @@ describe('provider over an in-memory pair', () => {
       assert.equal(hex(await framedOk(get(smallHash))), hex(concat([sizeHeader(3000), small])))
     })
 
+    it('BUG (open, see the report of issue 22): an async listener that rejects does not become an unhandled rejection', async () => {
+      // Provider.emit catches a listener's throw, but onEvent's type (=> void) also takes an
+      // async function, whose rejection escapes the try: Node ends the process on an unhandled
+      // rejection, so one faulty async listener takes the node down. Mocha swallows these, so
+      // they are collected here.
+      const unhandled: unknown[] = []
+      const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+      process.on('unhandledRejection', onUnhandled)
+      try {
+        provider = new Provider({ store, onEvent: async () => { throw new Error('async listener bug') } })
+        assert.equal(hex(await framedOk(get(smallHash))), hex(concat([sizeHeader(3000), small])))
+        await new Promise(resolve => setTimeout(resolve, 10))
+      } finally {
+        process.off('unhandledRejection', onUnhandled)
+      }
+      assert.deepEqual(unhandled.map(e => (e as Error).message), [])
+    })
+
     it('the requester resets mid-response: aborted (Aborted) with the bytes sent so far, and the provider lets go', async () => {
       const big = randomBytes(1 << 20, 35)
       const bigHash = (await store.addBytes(big)).hash
