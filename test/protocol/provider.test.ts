@@ -254,6 +254,24 @@ describe('provider over an in-memory pair', () => {
       for (const [i, file] of files.entries()) assert.deepEqual(await store.getBytes(hashes[i] as Uint8Array), file)
     })
 
+    it('BUG (open, see the report of issue 22): a push of a blob the pusher lacks fails at once, it does not wait forever', async () => {
+      // pushTo's catch awaits the receiver's answer before resetting the stream, to report a
+      // refusal's reason; but when sending failed on the pusher's side (NotFound here, or local
+      // corruption), the receiver is still waiting for the data: each waits for the other, and
+      // nothing times out (blobs-service turns libp2p's inactivity timeout off).
+      make({ policy: { push: 'all' } })
+      const l = linkToProvider(provider, { framed: true })
+      let timer: NodeJS.Timeout | undefined
+      const outcome = await Promise.race([
+        pushTo(l.open, pusher, { hash: missing, ranges: RangeSpecSeq.root() }).then(() => 'resolved', (err: Error) => err.name),
+        new Promise<string>(resolve => { timer = setTimeout(() => { resolve('still waiting after 1 s') }, 1000) })
+      ])
+      clearTimeout(timer)
+      l.opened[0]?.requester.stream.abort(new Error('test over')) // let the receiver go either way
+      await l.opened[0]?.served
+      assert.equal(outcome, 'NotFound')
+    })
+
     it('pushed data that does not verify is refused (LeafHashMismatch, status Internal) and nothing of it stored', async () => {
       make({ policy: { push: 'all' } })
       const [pusherEnd, receiver] = streamPair()
