@@ -221,6 +221,14 @@ for (const framed of [true, false]) {
       await (closing.state as AtClosing).next()
     })
 
+    it('ranges past the end mean the last chunk: it arrives and proves the size', async () => {
+      const { blobs, sizes, stats } = await walk(link(), whole(hash, ChunkRanges.from(1000)))
+      assert.equal(sizes.get(0), data.length)
+      assert.deepEqual((blobs.get(0) as Uint8Array).subarray(99 * KiB), data.subarray(99 * KiB))
+      // Size, the pairs of (g0..g6), (g4..g6) and, inside g6 (chunks 96..100), of 96..98 | 98..100 and 98 | 99.
+      assert.equal(stats.bytesRead, 8 + 2 * 64 + 2 * 64 + KiB)
+    })
+
     describe('HashSeq and collections', () => {
       const files = [randomBytes(1, 1), randomBytes(20000, 2), randomBytes(40 * KiB + 5, 3)]
       let root: Uint8Array
@@ -324,6 +332,24 @@ for (const framed of [true, false]) {
         const error = await rejection(async () => runToStore(store, await new AtInitial(liar.open, whole(smallHash)).next()))
         assert.equal(error.name, 'LeafHashMismatch')
         assert.equal((await store.status(smallHash)).status, 'absent')
+      })
+
+      it('a size header that lies (one group more): the first node it changes fails, only truly verified groups stored', async () => {
+        const liar = linkTo(async stream => {
+          await collect(stream.source)
+          const out = new ResponseWriter(stream, framed)
+          await out.write(concat([sizeHeader(data.length + GROUP), wholeResponse.subarray(8)]))
+          await out.end()
+        }, { framed })
+        const error = await rejection(async () => runToStore(store, await new AtInitial(liar.open, whole(hash)).next()))
+        // Eight groups (116 chunks) make the same root, (g4..g7) and (g4,g5) pairs as seven: the lie
+        // shows at (g6,g7), where a pair is expected and group 6's data stands. Groups 0..5 did
+        // verify (their chaining values do not depend on the size), so they are kept.
+        assert.equal(error.name, 'ParentHashMismatch')
+        assert.deepEqual([(error as unknown as { startChunk: number }).startChunk, (error as unknown as { endChunk: number }).endChunk], [96, 116])
+        assert.equal((await store.bitfield(hash)).ranges.toString(), ChunkRanges.range(0, 96).toString())
+        assert.deepEqual(concat(await collect(store.reader(hash, { offset: 0, length: 6 * GROUP }))), data.subarray(0, 6 * GROUP))
+        assert.deepEqual(await store.status(hash), { status: 'partial', size: data.length + GROUP, sizeVerified: false }, 'the size is not taken as proven')
       })
 
       it('the provider lacks the blob: NotFound, at the header, nothing stored', async () => {
