@@ -172,17 +172,13 @@ describe('provider over an in-memory pair', () => {
     })
 
     it('Observe: the whole bitfield first, then what changes, until the requester goes away', async () => {
-      const first = await (async () => {
-        const [requester, end] = streamPair()
-        const served = provider.serve(end.stream, { peer: 'peer-a', connectionId: 'conn-1', framed: false })
-        await requester.stream.write(encodeRequest({ type: 'observe', hash: smallHash, ranges: ChunkRanges.all() }))
-        await requester.stream.closeWrite()
-        const iterator = requester.stream.source[Symbol.asyncIterator]()
-        const message = (await iterator.next()).value as Uint8Array
-        requester.stream.abort(new Error('seen enough'))
-        await served
-        return message
-      })()
+      const [requester, end] = streamPair()
+      const served = provider.serve(end.stream, { peer: 'peer-a', connectionId: 'conn-1', framed: false })
+      await requester.stream.write(encodeRequest({ type: 'observe', hash: smallHash, ranges: ChunkRanges.all() }))
+      await requester.stream.closeWrite()
+      const first = (await requester.stream.source[Symbol.asyncIterator]().next()).value as Uint8Array
+      requester.stream.abort(new Error('seen enough'))
+      await served
       // len 4, size 3000 (b8 17), one open range from 0: complete.
       assert.equal(hex(first), '04b8170100')
 
@@ -206,11 +202,13 @@ describe('provider over an in-memory pair', () => {
       await source.close()
     })
   })
+
   describe('Push', () => {
     let pusher: MemStore
     beforeEach(async () => {
       pusher = new MemStore()
       await pusher.addBytes(data)
+      await store.close()
       store = new MemStore() // the receiver starts empty
       make()
     })
