@@ -166,10 +166,14 @@ export class AtBlobContent {
   constructor (private readonly session: Session, readonly header: AtBlobHeader, readonly size: number,
     private readonly items: AsyncGenerator<DecodedItem>) {}
 
-  /** Verified parents and leaves, in stream order; iterate to the end, then call next(). */
+  /** Verified parents and leaves, in stream order; iterate to the end, or stop early: next() reads the rest. */
   async * content (): AsyncGenerator<Exclude<DecodedItem, { type: 'size' }>> {
-    for await (const item of { [Symbol.asyncIterator]: () => this.items }) {
-      if (item.type !== 'size') yield item
+    // Pulled by hand, not with for-await: a caller breaking out of this loop must not close the
+    // decoder, or next() could not drain the rest and the next blob would be read from mid-blob.
+    while (true) {
+      const item = await this.items.next()
+      if (item.done === true) return
+      if (item.value.type !== 'size') yield item.value
     }
   }
 
