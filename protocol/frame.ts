@@ -87,7 +87,8 @@ export class ResponseWriter {
 
   /** End the response: flush, then the end frame (framed) and a clean close, or a reset (raw error). */
   async end (status: StatusCode = Status.Ok, message = ''): Promise<void> {
-    if (status === Status.Ok || this.framed || this.bytesSent === 0) await this.flush()
+    // The valid prefix gathered so far goes out whatever the status (raw: before the reset).
+    await this.flush()
     if (this.framed) {
       const text = utf8Prefix(message, MAX_MESSAGE)
       await this.stream.write(new PostcardWriter().byte(0).byte(status).varint(text.length).bytes(text).finish())

@@ -63,6 +63,7 @@ export interface TransferStats {
   durationMs: number
 }
 
+/** What a provider tells its `onEvent` listener; a listener may be async (its failure is logged, never thrown). */
 export type ProviderEvent =
   | { type: 'connected', peer: string, connectionId: string }
   | { type: 'requestReceived', context: RequestContext }

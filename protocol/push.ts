@@ -1,6 +1,7 @@
 import { pipe } from 'it-pipe'
 import type { BlobStore } from '../store/interface.js'
 import { deframe, ResponseWriter } from './frame.js'
+import type { ByteStream } from './interface.js'
 import type { OpenStream } from './get/machine.js'
 import { encodeGet } from './provider/handlers.js'
 import { encodeRequest, type GetRequest } from './request.js'
@@ -27,15 +28,32 @@ export async function pushTo (open: OpenStream, store: BlobStore, request: GetRe
     for await (const _ of source) { /* a receiver sends no payload */ }
   })()
   answer.catch(() => stop.abort())
-  const out = new ResponseWriter(stream, false)
+  // Whether sending failed on the stream (the receiver refused or went away) or here (a blob we
+  // lack, a corrupt store): only the first has an answer to wait for.
+  let sendFailed = false
+  const sending: ByteStream = {
+    ...stream,
+    write: async bytes => {
+      try {
+        await stream.write(bytes)
+      } catch (err) {
+        sendFailed = true
+        throw err
+      }
+    }
+  }
+  const out = new ResponseWriter(sending, false)
   try {
-    await stream.write(encodeRequest({ type: 'push', request }))
+    await sending.write(encodeRequest({ type: 'push', request }))
     await pipe(encodeGet(store, request, signal), out.sink)
     await out.flush()
     await stream.closeWrite()
   } catch (err) {
-    // A refusal shows up as a failed write; the receiver's status says why.
-    await answer
+    if (sendFailed || stop.signal.aborted) {
+      // A refusal shows up as a failed write; the receiver's status says why.
+      await answer
+    }
+    // Our own failure: the receiver still waits for data, so it is reset (and told nothing more).
     stream.abort(err as Error)
     throw err
   }

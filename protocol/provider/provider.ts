@@ -295,11 +295,14 @@ export class Provider {
 
   private emit (event: ProviderEvent): void {
     this.logEvent(event)
+    // A listener's failure must not break serving, nor end the process (an async listener's
+    // rejection would be unhandled).
+    const failed = (err: unknown): void => { this.log.error('an onEvent listener failed on %s: %e', event.type, err) }
     try {
-      this.init.onEvent?.(event)
+      const result: unknown = this.init.onEvent?.(event)
+      if (result instanceof Promise) result.catch(failed)
     } catch (err) {
-      // A listener's failure must not break serving.
-      this.log.error('an onEvent listener threw on %s: %e', event.type, err)
+      failed(err)
     }
   }
 

@@ -334,10 +334,10 @@ for (const framed of [true, false]) {
         assert.equal((await store.status(smallHash)).status, 'absent')
       })
 
-      // On the raw protocol the provider resets without sending what it gathered (ResponseWriter.end
-      // flushes only for Ok or when framed), so the valid prefix of up to 256 KiB never leaves;
-      // PROTOCOL.md section 5 says "A provider sends the valid prefix it has, then aborts the stream".
-      it(`${framed ? '' : 'SPEC MISMATCH (open, see the report of issue 22): '}the provider has only part of the blob: that part arrives and is kept, then NotFound (framed) or a reset (raw)`, async () => {
+      // PROTOCOL.md section 5: "A provider sends the valid prefix it has, then aborts the stream".
+      // On the raw protocol the provider used to reset without sending what it had gathered (up to
+      // 256 KiB): ResponseWriter.end flushed only for Ok or when framed.
+      it(`the provider has only part of the blob: that part arrives and is kept, then NotFound (framed) or a reset (raw)`, async () => {
         const partial = new MemStore()
         await partial.importBao(hash, ChunkRanges.range(0, 32), providerStore.exportBao(hash, ChunkRanges.range(0, 32)))
         provider = new Provider({ store: partial })

@@ -252,11 +252,11 @@ describe('provider over an in-memory pair', () => {
       for (const [i, file] of files.entries()) assert.deepEqual(await store.getBytes(hashes[i] as Uint8Array), file)
     })
 
-    it('BUG (open, see the report of issue 22): a push of a blob the pusher lacks fails at once, it does not wait forever', async () => {
-      // pushTo's catch awaits the receiver's answer before resetting the stream, to report a
-      // refusal's reason; but when sending failed on the pusher's side (NotFound here, or local
-      // corruption), the receiver is still waiting for the data: each waits for the other, and
-      // nothing times out (blobs-service turns libp2p's inactivity timeout off).
+    it('a push of a blob the pusher lacks fails at once, it does not wait forever', async () => {
+      // pushTo waits for the receiver's answer only when a write failed (a refusal's reason): it
+      // used to wait also when sending failed on the pusher's side (NotFound here, or local
+      // corruption), while the receiver waited for the data: each waited for the other, and
+      // nothing timed out (blobs-service turns libp2p's inactivity timeout off).
       make({ policy: { push: 'all' } })
       const l = linkToProvider(provider, { framed: true })
       let timer: NodeJS.Timeout | undefined
@@ -476,11 +476,10 @@ describe('provider over an in-memory pair', () => {
       assert.equal(hex(await framedOk(get(smallHash))), hex(concat([sizeHeader(3000), small])))
     })
 
-    it('BUG (open, see the report of issue 22): an async listener that rejects does not become an unhandled rejection', async () => {
-      // Provider.emit catches a listener's throw, but onEvent's type (=> void) also takes an
-      // async function, whose rejection escapes the try: Node ends the process on an unhandled
-      // rejection, so one faulty async listener takes the node down. Mocha swallows these, so
-      // they are collected here.
+    it('an async listener that rejects does not become an unhandled rejection', async () => {
+      // onEvent's type (=> void) also takes an async function, whose rejection used to escape
+      // Provider.emit's try: Node ends the process on an unhandled rejection, so one faulty async
+      // listener took the node down. Mocha swallows these, so they are collected here.
       const unhandled: unknown[] = []
       const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
       process.on('unhandledRejection', onUnhandled)
