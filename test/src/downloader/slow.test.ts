@@ -73,9 +73,11 @@ describe('slow and dripping providers', function () {
     const seconds = (performance.now() - started) / 1000
     assert.equal(error.name, 'DownloadFailed')
     assert.match(error.message, /TooSlow/)
+    // One request, or two when the second was asked for before the first fell below the rate
+    // (a loaded machine): each fails TooSlow, and the provider is dropped at the first.
     const failed = items.filter(i => i.type === 'providerFailed')
-    assert.equal(failed.length, 1)
-    assert.deepEqual({ reason: (failed[0] as { reason: string }).reason, dropped: (failed[0] as { dropped: boolean }).dropped }, { reason: 'tooSlow', dropped: true })
+    assert.ok(failed.length === 1 || failed.length === 2, `${failed.length} failures`)
+    for (const item of failed) assert.deepEqual({ reason: (item as { reason: string }).reason, dropped: (item as { dropped: boolean }).dropped }, { reason: 'tooSlow', dropped: true })
     assert.ok(seconds < RATE.windowMs / 1000 + 3, `gave up after ${seconds.toFixed(1)} s`)
     const kept = (await node.blobs.bitfield(drip.hash)).ranges
     assert.ok(kept.containsRange(0, 16 * 16), `the verified first part is kept: ${kept.toString()}`)
