@@ -38,7 +38,7 @@ export type {
 } from '../store/interface.js'
 export { createNode, DEFAULT_LISTEN, type NodeOptions, type NodeLimits, type VerityNode } from './node/create-node.js'
 export { BlobsService, blobsService, type BlobsServiceInit } from './node/blobs-service.js'
-export type { PeerTarget } from './net/peer.js'
+export { InvalidPeer, type PeerTarget } from './net/peer.js'
 export { Downloader, DownloadHandle } from './downloader/downloader.js'
 export { DownloadFailed } from './downloader/errors.js'
 export type { DownloaderOptions, DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, FailureReason, GetManyRequest, ProviderReport, Providers, Strategy } from './downloader/interface.js'

@@ -1,3 +1,4 @@
+import type { ProgressEvent } from 'progress-events'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { IROH_PROTOCOL, VERITY_PROTOCOL } from '../protocol/constants.js'
@@ -12,19 +13,25 @@ import { hashArg } from '../store/bao/validate.js'
 import { HashSeqReader } from '../store/hash-seq.js'
 import type { Bitfield, BlobStore, HashAndFormat } from '../store/interface.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
-import { coverage } from '../store/ranges/coverage.js'
-import { resolvePeer, type PeerTarget } from './net/peer.js'
+import { bytesOf, coverage } from '../store/ranges/coverage.js'
+import { resolvePeer, ticketOf, type PeerTarget } from './net/peer.js'
 import type { ConnectionPool } from './net/pool.js'
-import { BlobTicket } from './ticket.js'
 import { TransferWatch, type MinRate } from './net/transfer-watch.js'
 import { DEFAULT_REQUEST_LIMITS } from '../protocol/limits.js'
 
 /** What to fetch: a raw blob by hash, a hash with its format, or an explicit request. */
 export type Content = Uint8Array | HashAndFormat | GetRequest
 
+/**
+ * What a fetch reports, in js-libp2p's progress event shape (`{ type, detail }`). `fetch:local`
+ * first: what the store already holds and the request for the rest, with `total` (bytes of all
+ * that was asked) when every size is known here. Then `fetch:progress` as bytes arrive: `bytesRead`
+ * from the network so far, and `total`, the bytes still missing when the fetch began, when known
+ * (`bytesRead` also counts the hash pairs, about 0.4% more, so it can pass `total` slightly).
+ */
 export type FetchProgress =
-  | { type: 'local', localBytes: number, missing: GetRequest | undefined }
-  | { type: 'progress', bytesRead: number }
+  | ProgressEvent<'fetch:local', { localBytes: number, total?: number, missing: GetRequest | undefined }>
+  | ProgressEvent<'fetch:progress', { bytesRead: number, total?: number }>
 
 export interface FetchOptions {
   signal?: AbortSignal
@@ -57,6 +64,8 @@ export interface LocalInfo {
   bitfields: Map<string, Bitfield>
   /** Verified bytes present of what was asked. */
   localBytes: number
+  /** Bytes of all that was asked, when the size of every blob in it is known here. */
+  total: number | undefined
   /**
    * A request for what is missing, or undefined when nothing is. It stays within what a provider
    * accepts (protocol/limits.ts): when what is missing is more fragmented than that, it asks for
@@ -84,9 +93,11 @@ export class Remote {
     bitfields.set(hex(request.hash), root)
     const wanted: ChunkRanges[] = []
     let localBytes = 0
+    let total: number | undefined = 0
     const account = (bitfield: Bitfield, ranges: ChunkRanges): ChunkRanges => {
       const held = coverage(bitfield, ranges)
       localBytes += held.bytes
+      total = held.size === undefined || total === undefined ? undefined : total + bytesOf(held.asked, held.size)
       return held.missing
     }
     wanted.push(account(root, request.ranges.at(0)))
@@ -103,6 +114,7 @@ export class Remote {
         }
       } else {
         childrenKnown = false
+        total = undefined
       }
     }
     const limited = withinLimits(wanted)
@@ -111,15 +123,18 @@ export class Remote {
       if (wanted.every(r => r.isEmpty())) return undefined
       return { hash: request.hash, ranges: RangeSpecSeq.fromRanges(limited.ranges) }
     }
-    return { bitfields, localBytes, missing, truncated: childrenKnown && limited.truncated }
+    return { bitfields, localBytes, total, missing, truncated: childrenKnown && limited.truncated }
   }
 
   /**
    * Fetch `content` from `peer`: check the store first, then ask only for what is missing, and
-   * store what verifies. Aborting keeps every verified byte, so the next fetch resumes.
+   * store what verifies. Aborting keeps every verified byte, so the next fetch resumes. `peer`
+   * may be any PeerTarget; when it is a ticket (parsed or as text), `content` defaults to the
+   * ticket's hash and format. A peer that is none gives InvalidPeer (or InvalidTicket).
    */
   async fetch (peer: PeerTarget, content?: Content, options: FetchOptions = {}): Promise<FetchResult> {
-    const what = content ?? (peer instanceof BlobTicket ? { hash: peer.hash, format: peer.format } : undefined)
+    const ticket = content === undefined ? ticketOf(peer) : undefined
+    const what = content ?? (ticket === undefined ? undefined : { hash: ticket.hash, format: ticket.format })
     if (what === undefined) throw new TypeError('content is required unless the peer is a ticket')
     const deadline = options.timeoutMs === undefined ? undefined : new TransferWatch({ minRate: false, deadlineMs: options.timeoutMs })
     const signals = [options.signal, deadline?.signal].filter(s => s !== undefined)
@@ -129,7 +144,16 @@ export class Remote {
     try {
       const before = await this.local(what, options)
       let missing = before.missing()
-      options.onProgress?.({ type: 'local', localBytes: before.localBytes, missing })
+      const onProgress = options.onProgress
+      if (onProgress !== undefined) {
+        const total = before.total === undefined ? {} : { total: before.total }
+        onProgress({ type: 'fetch:local', detail: { localBytes: before.localBytes, ...total, missing } })
+        // Each request counts from 0: carry the rounds before it, and give the total to bring.
+        const toBring = before.total === undefined ? {} : { total: before.total - before.localBytes }
+        each.onProgress = event => {
+          if (event.type === 'fetch:progress') onProgress({ type: 'fetch:progress', detail: { bytesRead: stats.bytesRead + event.detail.bytesRead, ...toBring } })
+        }
+      }
       const stats = { bytesRead: 0, bytesWritten: 0, elapsedMs: 0, localBytes: before.localBytes, complete: true }
       let truncated = before.truncated
       // More fragmented than one request may ask: one request after another, while each brings something.
@@ -214,7 +238,7 @@ export class Remote {
         signal,
         onBytes: (bytesRead: number) => {
           watch.progress(bytesRead)
-          onProgress?.({ type: 'progress', bytesRead })
+          onProgress?.({ type: 'fetch:progress', detail: { bytesRead } })
         }
       }).next()
       const stats = await runToStore(this.store, connected)

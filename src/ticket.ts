@@ -62,13 +62,19 @@ export class BlobTicket {
     return PREFIX + toText(this.toBytes(), 'base32')
   }
 
-  /** Parses a ticket: the prefix is matched case-sensitively, the base32 in any case. */
+  /**
+   * Parses a ticket. Surrounding whitespace (a pasted newline) is ignored, and the prefix and the
+   * base32 may be in either case (some chat programs and QR readers upper-case them).
+   */
   static parse (text: string): BlobTicket {
     if (typeof text !== 'string') throw new TypeError(`ticket must be a string, got ${typeof text}`)
-    if (!text.startsWith(PREFIX)) throw new InvalidTicket(`a blob ticket starts with "${PREFIX}"`)
+    const trimmed = text.trim()
+    if (trimmed.slice(0, PREFIX.length).toLowerCase() !== PREFIX) throw new InvalidTicket(`a blob ticket starts with "${PREFIX}", got ${JSON.stringify(trimmed.slice(0, 12))}`)
+    const body = trimmed.slice(PREFIX.length).toLowerCase()
+    if (!/^[a-z2-7]+$/.test(body)) throw new InvalidTicket('ticket is not valid base32 (letters a-z and digits 2-7 after "blob")')
     let bytes: Uint8Array
     try {
-      bytes = fromText(text.slice(PREFIX.length).toLowerCase(), 'base32')
+      bytes = fromText(body, 'base32')
     } catch {
       throw new InvalidTicket('ticket is not valid base32')
     }

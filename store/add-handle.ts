@@ -3,13 +3,13 @@ import { ProgressHandle } from './progress-handle.js'
 
 /**
  * Runs an add now and returns its handle: awaiting gives the result, iterating gives progress
- * items ending with `done`. Unread progress is coalesced (only the latest `progress` is kept), so
+ * items (`add:progress`) ending with `add:done`. Unread progress is coalesced (only the latest `progress` is kept), so
  * a caller that never iterates costs nothing.
  */
 export function startAdd (run: (emit: (item: AddProgress) => void) => Promise<AddResult>): AddHandle {
   return new ProgressHandle<AddResult, AddProgress>(async emit => {
     const value = await run(emit)
-    emit({ type: 'done', hash: value.hash, size: value.size, tag: value.tag })
+    emit({ type: 'add:done', detail: { hash: value.hash, size: value.size, tag: value.tag } })
     return value
-  }, { coalesce: item => item.type === 'progress' })
+  }, { coalesce: item => item.type === 'add:progress' })
 }

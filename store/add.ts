@@ -49,13 +49,13 @@ emit: (item: AddProgress) => void, options: AddOptions, external?: string): Prom
       }
       copied += chunk.length
       if (copied - reported >= READ_SIZE) {
-        emit({ type: 'progress', copied: temp === undefined ? 0 : copied, hashed: copied })
+        emit(progress(copied, temp !== undefined, size))
         reported = copied
       }
     }
     await writing
     const { hash, outboard } = builder.finish()
-    emit({ type: 'progress', copied: temp === undefined ? 0 : copied, hashed: copied })
+    emit(progress(copied, temp !== undefined, size))
     const hex = toHex(hash)
     const format = options.format ?? 'raw'
     const pin = ctx.pin({ hash, format })
@@ -103,4 +103,8 @@ export async function * readChunks (handle: FileHandle, size: number): AsyncGene
     yield buffer.subarray(0, bytesRead)
     offset += bytesRead
   }
+}
+
+function progress (hashed: number, copying: boolean, total: number | undefined): AddProgress {
+  return { type: 'add:progress', detail: { hashed, copied: copying ? hashed : 0, ...(total === undefined ? {} : { total }) } }
 }

@@ -92,7 +92,6 @@ export class BaseStore implements BlobStore {
     if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array, got ${typeof bytes}`)
     return startAdd(async emit => {
       this.open()
-      emit({ type: 'size', size: bytes.length })
       return addFrom(this.adding, [bytes], bytes.length, emit, options)
     })
   }
@@ -102,7 +101,6 @@ export class BaseStore implements BlobStore {
     return startAdd(async emit => {
       this.open()
       const { size } = await stat(path)
-      emit({ type: 'size', size })
       const handle = await openFile(path, 'r')
       try {
         const chunks = readChunks(handle, size)

@@ -1,3 +1,4 @@
+import type { ProgressEvent } from 'progress-events'
 import type { ByteReader } from './bao/byte-reader.js'
 import type { ChunkRanges } from './ranges/chunk-ranges.js'
 
@@ -28,10 +29,14 @@ export interface Bitfield {
   ranges: ChunkRanges
 }
 
+/**
+ * What an add reports while it runs, in js-libp2p's progress event shape (`{ type, detail }`):
+ * `add:progress` as bytes are read and hashed (`copied` into the store: 0 for an add in place),
+ * with `total` when the size is known up front (bytes and files; not a stream); `add:done` last.
+ */
 export type AddProgress =
-  | { type: 'size', size: number }
-  | { type: 'progress', copied: number, hashed: number }
-  | { type: 'done', hash: Uint8Array, size: number, tag: string | undefined }
+  | ProgressEvent<'add:progress', { hashed: number, copied: number, total?: number }>
+  | ProgressEvent<'add:done', AddResult>
 
 export interface AddResult {
   hash: Uint8Array

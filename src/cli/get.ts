@@ -68,13 +68,15 @@ export async function fetchInto (node: VerityNode, what: Target, strategy: Strat
     ...(timeoutMs === undefined ? {} : { timeoutMs })
   })
   for await (const item of handle) {
-    if (item.type === 'progress') {
-      first ??= item.bytes
-      out.draw(item.bytes, item.total, started, item.bytes - first)
-      out.event({ type: 'progress', bytes: item.bytes, ...(item.total === undefined ? {} : { total: item.total }) })
-    } else if (item.type === 'providerFailed') {
-      if (out.verbose) out.say(`provider ${item.provider}: ${item.error.name}: ${item.error.message}`)
-      out.event({ type: 'providerFailed', provider: item.provider, reason: item.reason, error: `${item.error.name}: ${item.error.message}` })
+    if (item.type === 'download:progress') {
+      const { bytes, total } = item.detail
+      first ??= bytes
+      out.draw(bytes, total, started, bytes - first)
+      out.event({ type: 'progress', bytes, ...(total === undefined ? {} : { total }) })
+    } else if (item.type === 'download:provider-failed') {
+      const { provider, reason, error } = item.detail
+      if (out.verbose) out.say(`provider ${provider}: ${error.name}: ${error.message}`)
+      out.event({ type: 'providerFailed', provider, reason, error: `${error.name}: ${error.message}` })
     }
   }
   const result = await handle

@@ -25,10 +25,8 @@ export async function add (argv: string[], ctx: CommandContext = {}): Promise<nu
         const addOne = async (file: string): Promise<{ hash: Uint8Array, size: number }> => {
           const started = performance.now()
           const handle = store.addFile(file, { mode, tag: false, signal: interrupt.signal })
-          let total: number | undefined
           for await (const item of handle) {
-            if (item.type === 'size') total = item.size
-            else if (item.type === 'progress') out.draw(item.hashed, total, started, item.hashed)
+            if (item.type === 'add:progress') out.draw(item.detail.hashed, item.detail.total, started, item.detail.hashed)
           }
           out.clear()
           return await handle

@@ -11,7 +11,8 @@ import { toHex } from '../../store/hash-text.js'
 import type { BlobStore } from '../../store/interface.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { toRequest, type Remote } from '../remote.js'
-import type { DownloaderOptions, DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, Strategy } from './interface.js'
+import type { DownloaderOptions, DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, Providers, Strategy } from './interface.js'
+import { resolvePeer, type PeerTarget } from '../net/peer.js'
 import { Job } from './job.js'
 import { DEFAULT_MIN_RATE } from '../net/transfer-watch.js'
 
@@ -51,6 +52,7 @@ export class Downloader {
     const timeoutMs = options.timeoutMs
     if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`)
     const request = normalise(options.request)
+    const providers = checkProviders(options.providers)
     const key = `${strategy} ${keyOf(request)}`
     let shared = this.jobs.get(key)
     if (shared === undefined) {
@@ -61,7 +63,7 @@ export class Downloader {
       job.result.finally(() => { if (this.jobs.get(key) === entry) this.jobs.delete(key) }).catch(() => {}) // the failure reaches each caller through its handle, and the job logs it
     }
     const entry = shared
-    entry.job.addProviders(options.providers)
+    entry.job.addProviders(providers)
     entry.callers++
     const leave = (): void => {
       if (--entry.callers === 0 && this.jobs.get(key) === entry) {
@@ -75,7 +77,7 @@ export class Downloader {
 
 /**
  * One caller's view of a download: await it for the result, or iterate its progress items (a
- * `downloadError` item comes last when it fails, and the iteration then throws the error).
+ * `download:error` item comes last when it fails, and the iteration then throws the error).
  */
 export class DownloadHandle extends ProgressHandle<DownloadResult, DownloadProgress> {
   constructor (job: Job, options: DownloadOptions, leave: () => void) {
@@ -94,7 +96,7 @@ export class DownloadHandle extends ProgressHandle<DownloadResult, DownloadProgr
         stop()
         leave()
       }
-    }, { coalesce: item => item.type === 'progress' })
+    }, { coalesce: item => item.type === 'download:progress' })
   }
 }
 
@@ -117,4 +119,19 @@ function withDeadline (signal: AbortSignal | undefined, timeoutMs: number | unde
   const deadline = new AbortController()
   const timer = setTimeout(() => { deadline.abort(new Timeout(`the download did not finish within ${timeoutMs} ms`)) }, timeoutMs)
   return { signal: signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]), clear: () => { clearTimeout(timer) } }
+}
+
+/**
+ * A list given up front is checked before anything starts, so a bad entry fails the call with
+ * InvalidPeer (or InvalidTicket) naming it rather than a download failing later with no provider.
+ * An async source is checked entry by entry as it yields (a bad entry is reported and skipped).
+ */
+function checkProviders (providers: Providers): Providers {
+  if (providers === null || typeof providers !== 'object' || !(Symbol.iterator in providers || Symbol.asyncIterator in providers)) {
+    throw new TypeError(`providers must be an iterable or async iterable of peers, got ${providers === null ? 'null' : typeof providers}`)
+  }
+  if (Symbol.asyncIterator in providers) return providers
+  const list = [...providers as Iterable<PeerTarget>] // once: a generator cannot be read twice
+  for (const target of list) resolvePeer(target)
+  return list
 }

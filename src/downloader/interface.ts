@@ -1,3 +1,4 @@
+import type { ProgressEvent } from 'progress-events'
 import type { RangeSpecSeq } from '../../protocol/range-spec.js'
 import type { PeerTarget } from '../net/peer.js'
 import type { Content } from '../remote.js'
@@ -25,19 +26,24 @@ export type Providers = Iterable<PeerTarget> | AsyncIterable<PeerTarget>
  */
 export type FailureReason = 'badData' | 'notFound' | 'tooSlow' | 'error'
 
+/** What a download reports, in js-libp2p's progress event shape (`{ type, detail }`). */
 export type DownloadProgress =
   /** A request to `provider` for `part` (hash:chunk ranges, comma separated for a batch) starts. */
-  | { type: 'tryProvider', provider: string, part: string }
-  /** A request failed; `dropped` when the provider gets no more requests in this download. */
-  | { type: 'providerFailed', provider: string, part: string, reason: FailureReason, error: Error, dropped: boolean }
+  | ProgressEvent<'download:try-provider', { provider: string, part: string }>
+  /**
+   * A request failed; `dropped` when the provider gets no more requests in this download. An
+   * entry of the providers that is no peer comes as this with `provider: 'providers'`.
+   */
+  | ProgressEvent<'download:provider-failed', { provider: string, part: string, reason: FailureReason, error: Error, dropped: boolean }>
   /** A request ended with its part verified and stored; `bytes` of it came from `provider`. */
-  | { type: 'partComplete', provider: string, part: string, bytes: number }
+  | ProgressEvent<'download:part-complete', { provider: string, part: string, bytes: number }>
   /**
    * Verified bytes of what was asked for, present now, counting what was already local; `total`
    * once the sizes of all that is being fetched are known.
    */
-  | { type: 'progress', bytes: number, total?: number }
-  | { type: 'downloadError', error: Error }
+  | ProgressEvent<'download:progress', { bytes: number, total?: number }>
+  /** The download failed with `error` (the last item). */
+  | ProgressEvent<'download:error', { error: Error }>
 
 export interface DownloadOptions {
   request: DownloadRequest

@@ -37,6 +37,8 @@ export class Job {
   private bytesReceived = 0
   private localBytes = 0
   private lastProgress = 0
+  /** Entries of a provider source that were not peers, as "Name: message". */
+  private readonly rejected: string[] = []
   /** Verified bytes of the phases done. */
   private earlier = 0
   private readonly pins: TempTag[] = []
@@ -67,12 +69,19 @@ export class Job {
       try {
         for await (const target of source) {
           if (this.signal.aborted) return
-          const id = resolvePeer(target).id
+          let id: string
+          try {
+            id = resolvePeer(target).id
+          } catch (err) { // one bad entry of a source: say so, take the rest
+            this.rejected.push(`${(err as Error).name}: ${(err as Error).message}`)
+            this.emit({ type: 'download:provider-failed', detail: { provider: 'providers', part: '', reason: 'error', error: err as Error, dropped: true } })
+            continue
+          }
           if (!this.providers.has(id)) this.providers.set(id, newProvider(id, target))
           this.wake()
         }
       } catch (err) {
-        this.emit({ type: 'providerFailed', provider: 'providers', part: '', reason: 'error', error: err as Error, dropped: true })
+        this.emit({ type: 'download:provider-failed', detail: { provider: 'providers', part: '', reason: 'error', error: err as Error, dropped: true } })
       } finally {
         this.pendingSources--
         this.wake()
@@ -89,11 +98,15 @@ export class Job {
   private logItem (item: DownloadProgress): void {
     if (!this.log.enabled) return
     switch (item.type) {
-      case 'tryProvider': this.log('asking %s for %s', item.provider, clip(item.part)); break
-      case 'partComplete': this.log('%s delivered %d bytes of %s', item.provider, item.bytes, clip(item.part)); break
-      case 'providerFailed': this.log('%s failed (%s%s): %s: %s', item.provider, item.reason, item.dropped ? ', dropped' : '', item.error.name, item.error.message); break
-      case 'progress': break
-      case 'downloadError': this.log('failed: %s: %s', item.error.name, item.error.message); break
+      case 'download:try-provider': this.log('asking %s for %s', item.detail.provider, clip(item.detail.part)); break
+      case 'download:part-complete': this.log('%s delivered %d bytes of %s', item.detail.provider, item.detail.bytes, clip(item.detail.part)); break
+      case 'download:provider-failed': {
+        const { provider, reason, dropped, error } = item.detail
+        this.log('%s failed (%s%s): %s: %s', provider, reason, dropped ? ', dropped' : '', error.name, error.message)
+        break
+      }
+      case 'download:progress': break
+      case 'download:error': this.log('failed: %s: %s', item.detail.error.name, item.detail.error.message); break
       default: {
         const unknown: never = item
         throw new TypeError(`unknown progress item ${JSON.stringify(unknown)}`)
@@ -137,7 +150,7 @@ export class Job {
       this.log('done: %d bytes verified (%d were local), %d received from %d providers', result.bytes, result.localBytes, result.bytesReceived, Object.keys(result.providers).length)
       return result
     } catch (err) {
-      this.emit({ type: 'downloadError', error: err as Error })
+      this.emit({ type: 'download:error', detail: { error: err as Error } })
       throw err
     } finally {
       for (const pin of this.pins) pin.release()
@@ -215,13 +228,13 @@ export class Job {
    */
   private progressItem (): DownloadProgress {
     const bytes = this.verified()
-    if (!this.lastPhase) return { type: 'progress', bytes }
+    if (!this.lastPhase) return { type: 'download:progress', detail: { bytes } }
     let total = this.earlier
     for (const want of this.wants) {
-      if (want.size === undefined) return { type: 'progress', bytes }
+      if (want.size === undefined) return { type: 'download:progress', detail: { bytes } }
       total += bytesOf(want.asked, want.size)
     }
-    return { type: 'progress', bytes, total }
+    return { type: 'download:progress', detail: { bytes, total } }
   }
 
   /** Run one request, then read the store to see what it delivered and what is left. */
@@ -229,7 +242,7 @@ export class Job {
     const request = new RunningRequest(provider, unit, this.options)
     const part = request.part
     provider.report.requests++
-    this.emit({ type: 'tryProvider', provider: provider.id, part })
+    this.emit({ type: 'download:try-provider', detail: { provider: provider.id, part } })
     this.running.add(request)
     const expected = request.expected
     let failure: Error | undefined
@@ -267,7 +280,7 @@ export class Job {
     }
     credit(provider, delivered, (Date.now() - request.started) / 1000)
     if (failure === undefined) {
-      this.emit({ type: 'partComplete', provider: provider.id, part, bytes: delivered })
+      this.emit({ type: 'download:part-complete', detail: { provider: provider.id, part, bytes: delivered } })
     } else if (isDiskError(failure)) {
       // The store cannot take the data (full, read-only, failing): no provider can help, so the
       // download ends with that error; what was recorded stays.
@@ -275,7 +288,7 @@ export class Job {
     } else if (!this.signal.aborted) {
       const reason = reasonOf(failure)
       judge(provider, failure, reason, this.options)
-      this.emit({ type: 'providerFailed', provider: provider.id, part, reason, error: failure, dropped: provider.dropped })
+      this.emit({ type: 'download:provider-failed', detail: { provider: provider.id, part, reason, error: failure, dropped: provider.dropped } })
     }
     if (left || failure === undefined) this.emit(this.progressItem())
   }
@@ -303,6 +316,6 @@ export class Job {
     const missing = this.wants.filter(w => !w.missing.isEmpty()).map(w => w.hex.slice(0, 12))
     const why = [...this.providers.values()].map(p => `${p.id}: ${p.report.lastError ?? (p.dropped ? 'dropped' : 'has none of what is missing')}`)
     return new DownloadFailed(`no provider could deliver ${missing.length} blob(s) (${missing.join(', ')}); ` +
-      (why.length === 0 ? 'no providers were given' : why.join('; ')))
+      (why.length === 0 ? 'no providers were given' : why.join('; ')) + this.rejected.map(r => `; a provider was refused: ${r}`).join(''))
   }
 }

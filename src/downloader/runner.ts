@@ -1,7 +1,7 @@
 import { RangeSpecSeq } from '../../protocol/range-spec.js'
 import { bytesOf } from '../../store/ranges/coverage.js'
 import { TransferWatch, type MinRate } from '../net/transfer-watch.js'
-import type { Remote } from '../remote.js'
+import type { FetchProgress, Remote } from '../remote.js'
 import type { ProviderState, RunningView, Unit } from './state.js'
 
 export interface RunOptions {
@@ -49,10 +49,10 @@ export class RunningRequest implements RunningView {
   async run (remote: Remote, signal: AbortSignal, onBytes: (added: number) => void): Promise<Error | undefined> {
     const options = {
       signal: AbortSignal.any([signal, this.stopped.signal, this.watch.signal]),
-      onProgress: (event: { type: string, bytesRead?: number }): void => {
-        if (event.type !== 'progress') return
+      onProgress: (event: FetchProgress): void => {
+        if (event.type !== 'fetch:progress') return
         const before = this.received
-        this.received = event.bytesRead ?? 0
+        this.received = event.detail.bytesRead
         this.lastData = Date.now()
         this.watch.progress(this.received)
         onBytes(this.received - before)

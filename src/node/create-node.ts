@@ -16,7 +16,7 @@ import { ConnectionPool, type PoolOptions } from '../net/pool.js'
 import { Remote } from '../remote.js'
 import { Downloader } from '../downloader/downloader.js'
 import type { DownloaderOptions } from '../downloader/interface.js'
-import { BlobTicket, quicAddrs } from '../ticket.js'
+import { BlobTicket, InvalidTicket, quicAddrs } from '../ticket.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
 
@@ -76,7 +76,7 @@ export interface VerityNode {
   readonly peerId: string
   /** Addresses others can dial, each ending in /p2p/<peer id>. */
   addrs: () => Multiaddr[]
-  /** A ticket for a blob here, with this node's QUIC addresses. */
+  /** A ticket for a blob here, with this node's QUIC addresses; InvalidTicket when it has none. */
   ticket: (hash: Uint8Array, format?: BlobFormat) => BlobTicket
   /** Let requests in flight finish (or time out), then stop libp2p and close an owned store. */
   stop: () => Promise<void>
@@ -119,12 +119,16 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       pool,
       peerId: libp2p.peerId.toString(),
       addrs: () => libp2p.getMultiaddrs(),
-      ticket: (hash, format = 'raw') => new BlobTicket({
-        nodeId: (libp2p.peerId.publicKey as { raw: Uint8Array }).raw,
-        addrs: quicAddrs(libp2p.getMultiaddrs()),
-        hash,
-        format
-      }),
+      ticket: (hash, format = 'raw') => {
+        const listening = libp2p.getMultiaddrs()
+        const addrs = quicAddrs(listening)
+        if (addrs.length === 0) {
+          throw new InvalidTicket('no ticket without a QUIC address: tickets carry QUIC (udp/quic-v1) endpoints only, and this node ' +
+            (listening.length === 0 ? 'listens on nothing' : `listens on ${listening.map(a => a.toString()).join(', ')}`) +
+            '; listen on /ip4/0.0.0.0/udp/0/quic-v1 too, or give peers a multiaddr instead')
+        }
+        return new BlobTicket({ nodeId: (libp2p.peerId.publicKey as { raw: Uint8Array }).raw, addrs, hash, format })
+      },
       stop: async () => {
         await pool.close({ timeoutMs: 5000 })
         await libp2p.stop()

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 
 describe('public API', () => {
-  it('is importable as `verity` from the repository root', async () => {
-    const name = 'verity' // a variable, so the type checker does not need the build to exist
+  it('is importable as `verity-blobs` from the repository root', async () => {
+    const name = 'verity-blobs' // a variable, so the type checker does not need the build to exist
     const api = await import(name) as Record<string, unknown>
     for (const key of ['blake3', 'computeOutboard', 'encodeRanges', 'decodeRanges', 'ChunkRanges', 'GROUP_LOG', 'CHUNK_SIZE', 'OutboardBuilder', 'BaoTree', 'LeafHashMismatch',
-      'createNode', 'Remote', 'ConnectionPool', 'BlobTicket', 'Permission', 'RateLimited', 'Internal', 'NotFound', 'AtInitial', 'IROH_PROTOCOL']) {
+      'createNode', 'Remote', 'ConnectionPool', 'BlobTicket', 'InvalidTicket', 'InvalidPeer', 'Permission', 'RateLimited', 'Internal', 'NotFound', 'AtInitial', 'IROH_PROTOCOL']) {
       assert.ok(key in api, `verity exports ${key}`)
     }
     const blake3 = api.blake3 as (b: Uint8Array) => Uint8Array

@@ -42,7 +42,7 @@ describe('regressions and races found in review: large collections, GC, forgotte
           request: { hash, format: 'hashseq' },
           providers: [addrOf(source)],
           strategy: 'none',
-          onProgress: e => { if (e.type === 'providerFailed') failures.push(`${e.error.name}: ${e.error.message}`) }
+          onProgress: e => { if (e.type === 'download:provider-failed') failures.push(`${e.detail.error.name}: ${e.detail.error.message}`) }
         })
       } catch (err) {
         failures.push(`${(err as Error).name}`)

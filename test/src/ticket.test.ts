@@ -41,9 +41,17 @@ describe('blob tickets (PROTOCOL.md section 6)', () => {
     assert.deepEqual(longer.toBytes(), ticket.toBytes())
   })
 
+  it('ignores surrounding whitespace and takes the prefix in upper case (a pasted ticket)', () => {
+    const ticket = new BlobTicket({ nodeId: id, hash, addrs: [{ ip: '127.0.0.1', port: 4433 }] })
+    const text = ticket.toString()
+    for (const pasted of [text + '\n', `  ${text}\r\n`, '\t' + text, text.toUpperCase(), 'BLOB' + text.slice(4), 'Blob' + text.slice(4) + '\n']) {
+      assert.deepEqual(BlobTicket.parse(pasted).toBytes(), ticket.toBytes(), JSON.stringify(pasted))
+    }
+  })
+
   it('rejects bad tickets with InvalidTicket', () => {
     const good = new BlobTicket({ nodeId: id, hash }).toString()
-    for (const bad of ['', 'BLOB' + good.slice(4), 'node' + good.slice(4), 'blob!!!!', good.slice(0, good.length - 10), 'blob' + 'b'.repeat(20)]) {
+    for (const bad of ['', '   \n', 'node' + good.slice(4), 'blob ' + good.slice(4), good + 'x!', 'blob!!!!', good.slice(0, good.length - 10), 'blob' + 'b'.repeat(20)]) {
       assert.throws(() => BlobTicket.parse(bad), InvalidTicket, JSON.stringify(bad))
     }
     const variant1 = new BlobTicket({ nodeId: id, hash }).toBytes()

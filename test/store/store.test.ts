@@ -86,11 +86,20 @@ for (const kind of storeKinds()) {
         writeFileSync(path, data)
         const handle = store.addFile(path)
         const items = await collect(handle)
-        assert.deepEqual(items[0], { type: 'size', size: data.length })
         const done = items[items.length - 1]
-        assert.equal(done?.type, 'done')
-        assert.ok(items.some(item => item.type === 'progress' && item.copied === data.length && item.hashed === data.length))
+        assert.equal(done?.type, 'add:done')
+        const progress = items.filter(item => item.type === 'add:progress')
+        assert.ok(progress.length > 0)
+        for (const item of progress) {
+          assert.equal(item.type, 'add:progress')
+          if (item.type === 'add:progress') assert.equal(item.detail.total, data.length, 'a file add knows its total from the first item')
+        }
+        assert.ok(progress.some(item => item.type === 'add:progress' && item.detail.copied === data.length && item.detail.hashed === data.length))
         const { hash } = await handle
+        assert.deepEqual(done.type === 'add:done' ? done.detail.hash : undefined, hash)
+        const short = await collect(store.addStream((async function * () { yield data.subarray(0, 1000) })()))
+        assert.deepEqual(short.map(item => item.type), ['add:progress', 'add:done'])
+        assert.equal(short[0]?.type === 'add:progress' ? short[0].detail.total : -1, undefined, 'a stream has no total')
         assert.ok(Buffer.from(await store.getBytes(hash)).equals(data))
 
         const referenced = randomBytes(200000, 78)

@@ -57,10 +57,10 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
     const total = Object.values(result.providers).reduce((sum, p) => sum + p.bytes, 0)
     assert.equal(total, SIZE, 'each byte counted once')
     assert.ok(result.bytesReceived < SIZE * 1.01, `received ${result.bytesReceived}`)
-    const progress = items.filter(i => i.type === 'progress').map(i => (i as { bytes: number }).bytes)
+    const progress = items.flatMap(i => i.type === 'download:progress' ? [i.detail.bytes] : [])
     assert.deepEqual([...progress].sort((x, y) => x - y), progress, 'progress never goes back')
     assert.equal(progress[progress.length - 1], SIZE)
-    const totals = items.filter(i => i.type === 'progress' && i.total !== undefined).map(i => (i as { total: number }).total)
+    const totals = items.flatMap(i => i.type === 'download:progress' && i.detail.total !== undefined ? [i.detail.total] : [])
     assert.ok(totals.length >= 2 && totals.every(t => t === SIZE), `totals ${totals.join(' ')}: known early, and right`)
   })
 
@@ -71,9 +71,9 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
     const report = result.providers[liar.ready.peerId]
     assert.equal(report?.bad, true)
     assert.match(report?.lastError ?? '', /LeafHashMismatch/)
-    const failed = items.find(i => i.type === 'providerFailed' && i.provider === liar.ready.peerId)
-    assert.ok(failed !== undefined && failed.type === 'providerFailed' && failed.reason === 'badData' && failed.dropped)
-    assert.equal(items.filter(i => i.type === 'tryProvider' && i.provider === liar.ready.peerId).length, 1, 'a liar is asked once')
+    const failed = items.find(i => i.type === 'download:provider-failed' && i.detail.provider === liar.ready.peerId)
+    assert.ok(failed !== undefined && failed.type === 'download:provider-failed' && failed.detail.reason === 'badData' && failed.detail.dropped)
+    assert.equal(items.filter(i => i.type === 'download:try-provider' && i.detail.provider === liar.ready.peerId).length, 1, 'a liar is asked once')
   })
 
   it('split: a provider holding only the first half serves from that half', async () => {
@@ -93,8 +93,8 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
     assert.ok(fromHalf >= SIZE / 2 - 16384, `the half provider served ${fromHalf}`)
     assert.equal(result.providers[b.ready.peerId]?.requests, 0, 'the third provider was never needed')
     assert.ok(result.bytesReceived < SIZE * 1.01)
-    const tries = items.filter(i => i.type === 'tryProvider')
-    assert.deepEqual(tries.map(i => i.type === 'tryProvider' && i.provider), [half.ready.peerId, a.ready.peerId])
+    const tries = items.filter(i => i.type === 'download:try-provider')
+    assert.deepEqual(tries.map(i => i.type === 'download:try-provider' && i.detail.provider), [half.ready.peerId, a.ready.peerId])
   })
 
   it('uses a provider that the async iterable yields after the download started', async () => {
@@ -108,7 +108,7 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
     const result = await node.downloader.download({
       request: fromHex(hex),
       providers: providers(),
-      onProgress: item => { if (item.type === 'partComplete') first() }
+      onProgress: item => { if (item.type === 'download:part-complete') first() }
     })
     await assertComplete(node, hex, SIZE, 1)
     assert.ok((result.providers[a.ready.peerId]?.bytes ?? 0) > 0, 'the late provider served bytes')
@@ -132,7 +132,7 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
     assert.equal(err.name, 'DownloadFailed', err.stack)
     assert.match(err.message, /NotFound/)
     for (const peer of [a, b]) {
-      assert.equal(items.filter(i => i.type === 'tryProvider' && i.provider === peer.ready.peerId).length, 1, 'asked once')
+      assert.equal(items.filter(i => i.type === 'download:try-provider' && i.detail.provider === peer.ready.peerId).length, 1, 'asked once')
     }
   })
 
@@ -157,7 +157,7 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
     const again = await node.downloader.download({ request: fromHex(hex), providers: [a.addr()], onProgress })
     assert.equal(again.localBytes, SIZE)
     assert.equal(again.bytesReceived, 0)
-    assert.equal(items.filter(i => i.type === 'tryProvider').length, 0)
+    assert.equal(items.filter(i => i.type === 'download:try-provider').length, 0)
   })
 
   it('a provider killed half-way: the others finish, and the bytes received stay under 1.1x the blob', async () => {
@@ -166,7 +166,7 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
       request: fromHex(hex),
       providers: [a.addr(), b.addr(), c.addr()],
       onProgress: item => {
-        if (item.type === 'progress' && item.bytes >= SIZE / 2) killing ??= c.kill()
+        if (item.type === 'download:progress' && item.detail.bytes >= SIZE / 2) killing ??= c.kill()
       }
     })
     await killing
@@ -201,7 +201,7 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
       request: fromHex(hex),
       providers: [doomed.addr(), c.addr()],
       onProgress: item => {
-        if (item.type === 'progress' && item.bytes >= 8 * MIB) killing ??= doomed.kill()
+        if (item.type === 'download:progress' && item.detail.bytes >= 8 * MIB) killing ??= doomed.kill()
       }
     }))
     await killing
@@ -236,9 +236,9 @@ describe('Downloader: a collection of 200 files from two providers', function ()
         request: { hash: fromHex(a.ready.collection as string), format: 'hashseq' },
         providers: [a.addr(), b.addr()],
         onProgress: item => {
-          if (item.type === 'tryProvider') most = Math.max(most, ++inFlight)
-          if (item.type === 'partComplete' || item.type === 'providerFailed') inFlight--
-          if (item.type === 'progress' && item.total !== undefined) totals.push(item.total)
+          if (item.type === 'download:try-provider') most = Math.max(most, ++inFlight)
+          if (item.type === 'download:part-complete' || item.type === 'download:provider-failed') inFlight--
+          if (item.type === 'download:progress' && item.detail.total !== undefined) totals.push(item.detail.total)
         }
       })
       assert.ok(most <= 4, `at most 2 requests per provider, saw ${most}`)

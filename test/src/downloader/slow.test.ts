@@ -75,9 +75,9 @@ describe('slow and dripping providers', function () {
     assert.match(error.message, /TooSlow/)
     // One request, or two when the second was asked for before the first fell below the rate
     // (a loaded machine): each fails TooSlow, and the provider is dropped at the first.
-    const failed = items.filter(i => i.type === 'providerFailed')
+    const failed = items.flatMap(i => i.type === 'download:provider-failed' ? [i.detail] : [])
     assert.ok(failed.length === 1 || failed.length === 2, `${failed.length} failures`)
-    for (const item of failed) assert.deepEqual({ reason: (item as { reason: string }).reason, dropped: (item as { dropped: boolean }).dropped }, { reason: 'tooSlow', dropped: true })
+    for (const item of failed) assert.deepEqual({ reason: item.reason, dropped: item.dropped }, { reason: 'tooSlow', dropped: true })
     assert.ok(seconds < RATE.windowMs / 1000 + 3, `gave up after ${seconds.toFixed(1)} s`)
     const kept = (await node.blobs.bitfield(drip.hash)).ranges
     assert.ok(kept.containsRange(0, 16 * 16), `the verified first part is kept: ${kept.toString()}`)
@@ -90,7 +90,7 @@ describe('slow and dripping providers', function () {
     assert.equal(result.bytes, SIZE)
     assert.ok(Buffer.from(await node.blobs.getBytes(drip.hash)).equals(data))
     for (const item of items) {
-      if (item.type === 'providerFailed') assert.equal(item.provider, drip.node.peerId, `${item.error.name}: ${item.error.message}`)
+      if (item.type === 'download:provider-failed') assert.equal(item.detail.provider, drip.node.peerId, `${item.detail.error.name}: ${item.detail.error.message}`)
     }
   })
 
@@ -104,9 +104,9 @@ describe('slow and dripping providers', function () {
       const seconds = (performance.now() - started) / 1000
       assert.equal(result.bytes, SIZE)
       assert.ok(seconds < 10, `took ${seconds.toFixed(1)} s: the dripper held its ranges`)
-      const failed = items.filter(i => i.type === 'providerFailed')
-      assert.ok(failed.length >= 1 && failed.every(i => (i as { provider: string }).provider === drip.node.peerId))
-      assert.match((failed[0] as { error: Error }).error.message, /B\/s over the last/)
+      const failed = items.flatMap(i => i.type === 'download:provider-failed' ? [i.detail] : [])
+      assert.ok(failed.length >= 1 && failed.every(i => i.provider === drip.node.peerId))
+      assert.match(failed[0]?.error.message ?? '', /B\/s over the last/)
     } finally {
       await patient.stop()
     }

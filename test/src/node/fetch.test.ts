@@ -6,6 +6,7 @@ import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
 import { blake3 } from '../../../store/bao/hash.js'
 import { randomBytes, rejection } from '../../helpers.js'
 import { PeerProcess } from './peer-process.js'
+import type { FetchProgress } from '../../../src/remote.js'
 
 const SIZES = [0, 1, 16 * 1024, 100 * 1024, 20 * 1024 * 1024]
 const LARGE = 4 // index of the 20 MiB blob
@@ -107,13 +108,21 @@ describe('fetching from a node in another process (QUIC and TCP on 127.0.0.1)', 
     const controller = new AbortController()
     const error = await rejection(() => node.remote.fetch(provider.addr(), hash, {
       signal: controller.signal,
-      onProgress: event => { if (event.type === 'progress' && event.bytesRead >= size / 2) controller.abort() }
+      onProgress: event => { if (event.type === 'fetch:progress' && event.detail.bytesRead >= size / 2) controller.abort() }
     }))
     assert.equal(error.name, 'AbortError', error.stack)
     const kept = await node.remote.local(hash)
     assert.ok(kept.localBytes >= size / 2 - 5 * 1024 * 1024 && kept.localBytes < size, `kept ${kept.localBytes} of ${size}`)
-    const second = await node.remote.fetch(provider.addr(), hash)
+    const events: FetchProgress[] = []
+    const second = await node.remote.fetch(provider.addr(), hash, { onProgress: event => { events.push(event) } })
     assert.equal(second.complete, true)
+    // Typed events with totals: what is here of the whole blob, then bytes read of what was missing.
+    assert.deepEqual(events[0], { type: 'fetch:local', detail: { localBytes: kept.localBytes, total: size, missing: events[0]?.type === 'fetch:local' ? events[0].detail.missing : undefined } })
+    assert.ok(events[0]?.type === 'fetch:local' && events[0].detail.missing !== undefined)
+    const reads = events.slice(1)
+    assert.ok(reads.length > 0 && reads.every(e => e.type === 'fetch:progress' && e.detail.total === size - kept.localBytes), JSON.stringify(reads.slice(0, 3)))
+    const last = reads[reads.length - 1]
+    assert.equal(last?.type === 'fetch:progress' ? last.detail.bytesRead : -1, second.bytesRead, 'the last event counts every byte read')
     assert.equal(second.localBytes, kept.localBytes)
     assert.equal(second.bytesWritten, size - kept.localBytes)
     // The second transfer is the missing bytes plus the size header and pairs on their paths.
