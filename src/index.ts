@@ -49,7 +49,8 @@ export { IROH_PROTOCOL, VERITY_PROTOCOL } from '../protocol/constants.js'
 export { Aborted, Internal, Permission, RateLimited, Timeout } from '../protocol/errors.js'
 export { Status } from '../protocol/status.js'
 export { Provider, type ProviderInit } from '../protocol/provider/provider.js'
-export type { Access, ProviderEvent, ProviderPolicy, RequestContext, TransferStats } from '../protocol/interface.js'
+export { scopeOf } from '../protocol/provider/scope.js'
+export type { Access, ProviderEvent, ProviderPolicy, RequestContext, ServedStore, TransferStats } from '../protocol/interface.js'
 export { encodeRequest, decodeRequest, type GetRequest, type ObserveItem, type Request } from '../protocol/request.js'
 export {
   AtBlobContent, AtBlobHeader, AtClosing, AtConnected, AtEndBlob, AtInitial, AtStartChild, type GetStats
