@@ -34,7 +34,7 @@ export { toHex, fromHex } from '../store/hash-text.js'
 export { encodeHashSeq, decodeHashSeq, encodeCollectionMeta, decodeCollectionMeta, safeName, uniqueNames } from '../store/collection.js'
 export type {
   AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, Bitfield, BlobFormat, BlobStatus, BlobStore,
-  CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
+  CollectionEntry, GcOptions, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
 } from '../store/interface.js'
 export { createNode, DEFAULT_LISTEN, type NodeOptions, type NodeLimits, type VerityNode } from './node/create-node.js'
 export { BlobsService, blobsService, type BlobsServiceInit } from './node/blobs-service.js'

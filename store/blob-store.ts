@@ -15,7 +15,7 @@ import { toHex } from './hash-text.js'
 import { importBao } from './import-bao.js'
 import type {
   AbortOptions, AddFileOptions, AddHandle, AddOptions, AddResult, Bitfield, BlobStatus,
-  BlobStore, CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag, VerifyOptions, VerifyResult
+  BlobStore, CollectionEntry, GcOptions, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag, VerifyOptions, VerifyResult
 } from './interface.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { Observers } from './observers.js'
@@ -206,7 +206,6 @@ export class BaseStore implements BlobStore {
     }
   }
 
-
   async importBao (hash: Uint8Array, ranges: ChunkRanges, stream: AsyncIterable<Uint8Array> | ByteReader, options: AbortOptions = {}): Promise<ImportResult> {
     this.open()
     const hex = toHex(hashArg('hash', hash))
@@ -229,7 +228,6 @@ export class BaseStore implements BlobStore {
       pin.release()
     }
   }
-
 
   tempTag (value: HashAndFormat): TempTag {
     const checked = checkValue(value)
@@ -275,11 +273,12 @@ export class BaseStore implements BlobStore {
    * Mark from tags, pins and one level of HashSeq children; delete the rest. A blob tagged or
    * pinned at any moment before this resolves is kept (store/gc.ts).
    */
-  gc (): Promise<GcResult> {
+  gc (options: GcOptions = {}): Promise<GcResult> {
     this.open()
-    return this.collector.gc(async function * (this: BaseStore) {
+    const tags = async function * (this: BaseStore): AsyncGenerator<HashAndFormat> {
       for await (const { value } of this.listTags('')) yield value
-    }.bind(this))
+    }.bind(this)
+    return options.dryRun === true ? this.collector.plan(tags) : this.collector.gc(tags)
   }
 
   private async * listTags (prefix: string): AsyncGenerator<{ name: string, value: HashAndFormat }> {

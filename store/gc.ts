@@ -51,6 +51,21 @@ export class Collector {
   }
 
   /**
+   * What a run would delete now (a dry run): the same mark from tags, tags being set and pins,
+   * nothing committed. A tag set or a pin taken after this resolves may of course change it.
+   */
+  async plan (tags: () => AsyncIterable<HashAndFormat>): Promise<GcResult> {
+    const live = new Set<string>()
+    for await (const value of tags()) await this.mark(value, live)
+    for (const value of this.ctx.tagsBeingSet()) await this.mark(value, live)
+    const deleted: string[] = []
+    for await (const [hex] of this.ctx.backend.entries()) {
+      if (!live.has(hex) && !this.ctx.pinned(hex) && !this.trash.has(hex)) deleted.push(hex)
+    }
+    return { deleted }
+  }
+
+  /**
    * A value is about to be tagged: keep it from the GC under way. Synchronous up to its first
    * await, so a value recorded before a commit's decision is seen by it; during the deletions it
    * waits until the run is over.

@@ -213,7 +213,11 @@ for (const kind of storeKinds()) {
       // Auto tags made by add are deleted too, so only what is listed here keeps blobs alive.
       for (const { name } of await collect(store.tags.list('auto-'))) await store.tags.delete(name)
 
+      // A dry run deletes nothing and names what the run then deletes.
+      const planned = await store.gc({ dryRun: true })
+      assert.equal((await store.status(loose)).status, 'complete', 'a dry run deletes nothing')
       const { deleted } = await store.gc()
+      assert.deepEqual([...planned.deleted].sort(), [...deleted].sort())
       const hex = (h: Uint8Array): string => Buffer.from(h).toString('hex')
       assert.ok(deleted.includes(hex(loose)))
       assert.ok(deleted.includes(hex(grandchild)), 'a raw-tagged HashSeq does not keep children')
