@@ -15,8 +15,11 @@ export interface GcContext {
   store: Pick<BlobStore, 'status' | 'reader'>
   /** The blob's entry is gone (or back): tell its observers. */
   changed: (hex: string, entry: Entry | undefined) => void
-  /** Values of tags being written now (their `set` has begun, not returned): kept like tags. */
-  tagsBeingSet: () => Iterable<HashAndFormat>
+  /**
+   * Values kept like tags without one: tags being written now (their `set` has begun, not
+   * returned) and pinned HashSeqs (a pin alone keeps only its own blob: `pinned`).
+   */
+  keptAsTagged: () => Iterable<HashAndFormat>
 }
 
 /**
@@ -57,7 +60,7 @@ export class Collector {
   async plan (tags: () => AsyncIterable<HashAndFormat>): Promise<GcResult> {
     const live = new Set<string>()
     for await (const value of tags()) await this.mark(value, live)
-    for (const value of this.ctx.tagsBeingSet()) await this.mark(value, live)
+    for (const value of this.ctx.keptAsTagged()) await this.mark(value, live)
     const deleted: string[] = []
     for await (const [hex] of this.ctx.backend.entries()) {
       if (!live.has(hex) && !this.ctx.pinned(hex) && !this.trash.has(hex)) deleted.push(hex)
@@ -87,8 +90,9 @@ export class Collector {
   private async collect (tags: () => AsyncIterable<HashAndFormat>): Promise<GcResult> {
     const protect = { hexes: new Set<string>(), queue: [] as HashAndFormat[] }
     this.protect = protect
-    // A tag whose write began before this run (it may land after the tags are listed) counts too.
-    for (const value of this.ctx.tagsBeingSet()) {
+    // A tag whose write began before this run (it may land after the tags are listed) counts too,
+    // and so does a pinned HashSeq, whose children its pin does not hold.
+    for (const value of this.ctx.keptAsTagged()) {
       protect.hexes.add(toHex(value.hash))
       if (value.format === 'hashseq') protect.queue.push(value)
     }

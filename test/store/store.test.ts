@@ -230,6 +230,17 @@ for (const kind of storeKinds()) {
       assert.deepEqual((await store.readCollection(seq.hash)).map(e => e.name), ['a.txt', 'dir/b.bin'])
     })
 
+    it('a pinned HashSeq keeps its children, as a tagged one does, until the pin is released', async () => {
+      const child = (await store.addBytes(randomBytes(20000, 310), { tag: false })).hash
+      const seq = await store.addCollection([{ name: 'child.bin', hash: child }], { tag: false })
+      const pin = store.tempTag({ hash: seq.hash, format: 'hashseq' })
+      assert.deepEqual((await store.gc({ dryRun: true })).deleted, [])
+      assert.deepEqual((await store.gc()).deleted, [])
+      assert.equal((await store.status(child)).status, 'complete')
+      pin.release()
+      assert.equal((await store.gc()).deleted.length, 3, 'then the root, its names and its child go')
+    })
+
     it('never loses to GC a blob tagged or pinned while GC runs', async () => {
       const hashes: Uint8Array[] = []
       for (let i = 0; i < 30; i++) hashes.push((await store.addBytes(randomBytes(2000 + i, 100 + i), { tag: false })).hash)
