@@ -62,9 +62,10 @@ export interface ProviderPolicy {
    * nothing present) that never changes. So a scoped node does not tell a peer what else it
    * holds, as Permission would. A HashSeq's children are checked one by one: a root in scope does
    * not bring its children with it (`scopeOf` builds a scope of a collection and its children).
-   * Called once per blob a request reads, so it should be quick (a set lookup); it may change its
-   * answer over time (requests already serving a blob finish it). Push stores, it reads nothing,
-   * so `push` alone governs it. @default every blob in the store
+   * Asked each time a request reads a blob's status, bytes or bitfield (a few times per blob), so
+   * it should be quick (a set lookup); it may change its answer over time (a blob being sent, or
+   * observed, when it does is finished as it began). Push stores, it reads nothing, so `push`
+   * alone governs it. @default every blob in the store
    */
   scope?: (hash: Uint8Array) => boolean
 }

@@ -46,7 +46,7 @@ verity verify [hash...] [--repair]
   replaces it; exit 1 when anything was bad
 verity ticket <hash> [--collection] [--addr <ip:port>]...
   a ticket for a blob here, naming the addresses of the verity serve running on this data directory
-(while a serve or send runs on the data directory, add, ls, export, tag, gc, verify and ticket are run by it)`
+(while a serve or send --data-dir runs on the data directory, add, ls, export, tag, gc, verify and ticket are run by it)`
 
 export const USAGE = `usage: verity <command>
 
