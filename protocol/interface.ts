@@ -1,3 +1,4 @@
+import type { BlobStore } from '../store/interface.js'
 import type { Request } from './request.js'
 
 /**
@@ -53,7 +54,28 @@ export interface ProviderPolicy {
   throttle?: (ctx: RequestContext) => void | Promise<void>
   /** Called before each piece of a response is sent; it may wait to cap bandwidth. */
   throttleSend?: (ctx: RequestContext, bytes: number) => void | Promise<void>
+  /**
+   * The blobs this node serves: a hash for which it returns false is answered exactly as a blob
+   * the store does not have, for every request kind that reads one (a Get's root, each child a Get
+   * asks for, each GetMany hash, an Observe's hash): NotFound (status 3; on `/iroh-bytes/4` the
+   * stream ends before a size header), and an Observe sees an absent blob's bitfield (size 0,
+   * nothing present) that never changes. So a scoped node does not tell a peer what else it
+   * holds, as Permission would. A HashSeq's children are checked one by one: a root in scope does
+   * not bring its children with it (`scopeOf` builds a scope of a collection and its children).
+   * Asked each time a request reads a blob's status, bytes or bitfield (a few times per blob), so
+   * it should be quick (a set lookup); it may change its answer over time (a blob being sent, or
+   * observed, when it does is finished as it began). Push stores, it reads nothing, so `push`
+   * alone governs it. @default every blob in the store
+   */
+  scope?: (hash: Uint8Array) => boolean
 }
+
+/**
+ * What serving reads of a store: a blob's status, its encoded ranges, its bytes (a HashSeq's
+ * children) and its bitfield over time. The provider serves through such a view of its store
+ * (protocol/provider/scope.ts), which hides what is out of scope.
+ */
+export type ServedStore = Pick<BlobStore, 'status' | 'exportBao' | 'reader' | 'observe'>
 
 export interface TransferStats {
   /** Response bytes written (payload, without framing). */
@@ -69,5 +91,11 @@ export type ProviderEvent =
   | { type: 'requestReceived', context: RequestContext }
   | { type: 'progress', context: RequestContext, bytesSent: number }
   | { type: 'completed', context: RequestContext, stats: TransferStats }
-  /** Refused, failed, or the requester went away; `error.name` says which. */
-  | { type: 'aborted', context: RequestContext | undefined, peer: string, stats: TransferStats, error: Error }
+  /**
+   * Refused, failed, or the requester went away; `error.name` says which. `blob` is the blob the
+   * request was reading when it failed (a Get's root or child, a GetMany entry, an Observe's
+   * hash), absent when it failed before reading one: with a local error (`LeafHashMismatch` with
+   * `local: true`, a file added in place that shrank or vanished) it names the blob whose stored
+   * bytes are bad.
+   */
+  | { type: 'aborted', context: RequestContext | undefined, peer: string, stats: TransferStats, error: Error, blob?: Uint8Array }

@@ -34,7 +34,7 @@ export { toHex, fromHex } from '../store/hash-text.js'
 export { encodeHashSeq, decodeHashSeq, encodeCollectionMeta, decodeCollectionMeta, safeName, uniqueNames } from '../store/collection.js'
 export type {
   AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, Bitfield, BlobFormat, BlobStatus, BlobStore,
-  CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
+  CollectionEntry, GcOptions, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
 } from '../store/interface.js'
 export { createNode, DEFAULT_LISTEN, type NodeOptions, type NodeLimits, type VerityNode } from './node/create-node.js'
 export { BlobsService, blobsService, type BlobsServiceInit } from './node/blobs-service.js'
@@ -49,7 +49,8 @@ export { IROH_PROTOCOL, VERITY_PROTOCOL } from '../protocol/constants.js'
 export { Aborted, Internal, Permission, RateLimited, Timeout } from '../protocol/errors.js'
 export { Status } from '../protocol/status.js'
 export { Provider, type ProviderInit } from '../protocol/provider/provider.js'
-export type { Access, ProviderEvent, ProviderPolicy, RequestContext, TransferStats } from '../protocol/interface.js'
+export { scopeOf } from '../protocol/provider/scope.js'
+export type { Access, ProviderEvent, ProviderPolicy, RequestContext, ServedStore, TransferStats } from '../protocol/interface.js'
 export { encodeRequest, decodeRequest, type GetRequest, type ObserveItem, type Request } from '../protocol/request.js'
 export {
   AtBlobContent, AtBlobHeader, AtClosing, AtConnected, AtEndBlob, AtInitial, AtStartChild, type GetStats

@@ -15,7 +15,7 @@ import { toHex } from './hash-text.js'
 import { importBao } from './import-bao.js'
 import type {
   AbortOptions, AddFileOptions, AddHandle, AddOptions, AddResult, Bitfield, BlobStatus,
-  BlobStore, CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag, VerifyOptions, VerifyResult
+  BlobStore, CollectionEntry, GcOptions, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag, VerifyOptions, VerifyResult
 } from './interface.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { Observers } from './observers.js'
@@ -35,8 +35,8 @@ export class BaseStore implements BlobStore {
   private readonly observers = new Observers()
   private readonly pins = new Map<string, number>()
   private readonly collector: Collector
-  /** Tags being set now: their values, until the write is done. */
-  private readonly tagWrites = new Map<object, HashAndFormat>()
+  /** Kept as if tagged: tags being set (until written) and pinned HashSeqs (until released, so their children stay). */
+  private readonly keptAsTagged = new Map<object, HashAndFormat>()
   private autoTag = 0
   /** What adding needs of this store (store/add.ts). */
   private readonly adding: AddContext
@@ -51,7 +51,7 @@ export class BaseStore implements BlobStore {
       pinned: hex => this.pins.has(hex),
       store: this,
       changed: (hex, entry) => { this.observers.notify(hex, bitfieldOf(entry)) },
-      tagsBeingSet: () => this.tagWrites.values()
+      keptAsTagged: () => this.keptAsTagged.values()
     })
     this.tags = {
       set: async (name, value) => {
@@ -60,12 +60,12 @@ export class BaseStore implements BlobStore {
         // Seen by a GC that starts before the tag is written; one under way keeps the blob, or
         // (deleting) is waited for.
         const token = {}
-        this.tagWrites.set(token, checked)
+        this.keptAsTagged.set(token, checked)
         try {
           await this.collector.keep(checked)
           await this.backend.putTag(name, checked)
         } finally {
-          this.tagWrites.delete(token)
+          this.keptAsTagged.delete(token)
         }
       },
       get: async name => this.backend.getTag(name),
@@ -118,7 +118,6 @@ export class BaseStore implements BlobStore {
       return addFrom(this.adding, stream, undefined, emit, options)
     })
   }
-
 
   async getBytes (hash: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
     const status = await this.status(hash)
@@ -204,7 +203,6 @@ export class BaseStore implements BlobStore {
     }
   }
 
-
   async importBao (hash: Uint8Array, ranges: ChunkRanges, stream: AsyncIterable<Uint8Array> | ByteReader, options: AbortOptions = {}): Promise<ImportResult> {
     this.open()
     const hex = toHex(hashArg('hash', hash))
@@ -228,11 +226,11 @@ export class BaseStore implements BlobStore {
     }
   }
 
-
   tempTag (value: HashAndFormat): TempTag {
     const checked = checkValue(value)
     const hex = toHex(checked.hash)
     this.pins.set(hex, (this.pins.get(hex) ?? 0) + 1)
+    if (checked.format === 'hashseq') this.keptAsTagged.set(checked, checked) // a fresh object: this pin's own key
     // Seen by a GC's mark (as if tagged), and by its purge, which puts back a pinned blob's entry.
     this.collector.keep(checked).catch(() => {}) // only waits; it cannot fail
     let released = false
@@ -241,6 +239,7 @@ export class BaseStore implements BlobStore {
       release: () => {
         if (released) return
         released = true
+        this.keptAsTagged.delete(checked)
         const count = (this.pins.get(hex) ?? 1) - 1
         if (count <= 0) this.pins.delete(hex)
         else this.pins.set(hex, count)
@@ -273,11 +272,12 @@ export class BaseStore implements BlobStore {
    * Mark from tags, pins and one level of HashSeq children; delete the rest. A blob tagged or
    * pinned at any moment before this resolves is kept (store/gc.ts).
    */
-  gc (): Promise<GcResult> {
+  gc (options: GcOptions = {}): Promise<GcResult> {
     this.open()
-    return this.collector.gc(async function * (this: BaseStore) {
+    const tags = async function * (this: BaseStore): AsyncGenerator<HashAndFormat> {
       for await (const { value } of this.listTags('')) yield value
-    }.bind(this))
+    }.bind(this)
+    return options.dryRun === true ? this.collector.plan(tags) : this.collector.gc(tags)
   }
 
   private async * listTags (prefix: string): AsyncGenerator<{ name: string, value: HashAndFormat }> {

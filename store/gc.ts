@@ -15,8 +15,11 @@ export interface GcContext {
   store: Pick<BlobStore, 'status' | 'reader'>
   /** The blob's entry is gone (or back): tell its observers. */
   changed: (hex: string, entry: Entry | undefined) => void
-  /** Values of tags being written now (their `set` has begun, not returned): kept like tags. */
-  tagsBeingSet: () => Iterable<HashAndFormat>
+  /**
+   * Values kept like tags without one: tags being written now (their `set` has begun, not
+   * returned) and pinned HashSeqs (a pin alone keeps only its own blob: `pinned`).
+   */
+  keptAsTagged: () => Iterable<HashAndFormat>
 }
 
 /**
@@ -51,6 +54,21 @@ export class Collector {
   }
 
   /**
+   * What a run would delete now (a dry run): the same mark from tags, tags being set and pins,
+   * nothing committed. A tag set or a pin taken after this resolves may of course change it.
+   */
+  async plan (tags: () => AsyncIterable<HashAndFormat>): Promise<GcResult> {
+    const live = new Set<string>()
+    for await (const value of tags()) await this.mark(value, live)
+    for (const value of this.ctx.keptAsTagged()) await this.mark(value, live)
+    const deleted: string[] = []
+    for await (const [hex] of this.ctx.backend.entries()) {
+      if (!live.has(hex) && !this.ctx.pinned(hex) && !this.trash.has(hex)) deleted.push(hex)
+    }
+    return { deleted }
+  }
+
+  /**
    * A value is about to be tagged: keep it from the GC under way. Synchronous up to its first
    * await, so a value recorded before a commit's decision is seen by it; during the deletions it
    * waits until the run is over.
@@ -72,8 +90,9 @@ export class Collector {
   private async collect (tags: () => AsyncIterable<HashAndFormat>): Promise<GcResult> {
     const protect = { hexes: new Set<string>(), queue: [] as HashAndFormat[] }
     this.protect = protect
-    // A tag whose write began before this run (it may land after the tags are listed) counts too.
-    for (const value of this.ctx.tagsBeingSet()) {
+    // A tag whose write began before this run (it may land after the tags are listed) counts too,
+    // and so does a pinned HashSeq, whose children its pin does not hold.
+    for (const value of this.ctx.keptAsTagged()) {
       protect.hexes.add(toHex(value.hash))
       if (value.format === 'hashseq') protect.queue.push(value)
     }

@@ -85,8 +85,13 @@ export interface Tags {
   create: (value: HashAndFormat) => Promise<string>
 }
 
+export interface GcOptions {
+  /** Only say what would be deleted now: the same mark, nothing deleted. @default false */
+  dryRun?: boolean
+}
+
 export interface GcResult {
-  /** Hashes (hex) of the blobs deleted. */
+  /** Hashes (hex) of the blobs deleted (with `dryRun`, of those that would be). */
   deleted: string[]
 }
 
@@ -152,7 +157,8 @@ export interface BlobStore {
   /** Add a directory-like collection: a HashSeq of a metadata blob and the files, tagged. */
   addCollection: (entries: CollectionEntry[], options?: AddOptions) => Promise<AddResult>
   readCollection: (hash: Uint8Array) => Promise<CollectionEntry[]>
-  gc: () => Promise<GcResult>
+  /** Delete what no tag or pin keeps (with a tagged HashSeq's children); `dryRun` deletes nothing. */
+  gc: (options?: GcOptions) => Promise<GcResult>
   /**
    * Hash the stored bytes again against the blob's hash and outboard (bit rot, a referenced file
    * edited in place) and report what does not match; NotFound when the blob is absent.

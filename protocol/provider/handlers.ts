@@ -1,9 +1,9 @@
 import { HashSeqReader } from '../../store/hash-seq.js'
 import { toHex } from '../../store/hash-text.js'
-import type { BlobStore } from '../../store/interface.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { NotFound } from '../errors.js'
 import type { ResponseWriter } from '../frame.js'
+import type { ServedStore } from '../interface.js'
 import { nextSelected, type RangeSpecSeq } from '../range-spec.js'
 import { encodeObserveItem, type GetRequest, type ObserveItem } from '../request.js'
 import { Yielder } from '../../store/yielder.js'
@@ -19,7 +19,7 @@ import { Yielder } from '../../store/yielder.js'
  * One blob's encoded ranges, read and encoded by the store; NotFound if the store has none of it.
  * Returned, not delegated to from a generator of its own: each level of `yield *` costs every piece.
  */
-async function encodeBlob (store: BlobStore, hash: Uint8Array, ranges: ChunkRanges, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+async function encodeBlob (store: ServedStore, hash: Uint8Array, ranges: ChunkRanges, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
   if ((await store.status(hash)).status === 'absent') throw new NotFound(toHex(hash), `blob ${toHex(hash)} is not here`)
   return store.exportBao(hash, ranges, signal === undefined ? {} : { signal })
 }
@@ -29,7 +29,7 @@ async function encodeBlob (store: BlobStore, hash: Uint8Array, ranges: ChunkRang
  * is read as a HashSeq only when children are asked for and it is one (complete, a multiple of 32
  * bytes, within the HashSeq limit), a window of children at a time.
  */
-export async function * encodeGet (store: BlobStore, request: GetRequest, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+export async function * encodeGet (store: ServedStore, request: GetRequest, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const seq = request.ranges
   let offset = nextSelected(seq, 0)
   if (offset === 0) {
@@ -49,7 +49,7 @@ export async function * encodeGet (store: BlobStore, request: GetRequest, signal
 }
 
 /** GetMany: entry i of the sequence applies to hashes[i]. */
-export async function * encodeGetMany (store: BlobStore, hashes: readonly Uint8Array[], seq: RangeSpecSeq, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+export async function * encodeGetMany (store: ServedStore, hashes: readonly Uint8Array[], seq: RangeSpecSeq, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const turns = new Yielder()
   for (let i = nextSelected(seq, 0); i !== undefined && i < hashes.length; i = nextSelected(seq, i + 1)) {
     signal?.throwIfAborted()
@@ -63,7 +63,7 @@ export async function * encodeGetMany (store: BlobStore, hashes: readonly Uint8A
  * changes, until the signal aborts (the requester went away). A plain loop, not a pipeline: each
  * message is flushed as soon as it is written (the observer is waiting for it).
  */
-export async function sendObserve (store: BlobStore, hash: Uint8Array, ranges: ChunkRanges, out: ResponseWriter, signal: AbortSignal): Promise<void> {
+export async function sendObserve (store: ServedStore, hash: Uint8Array, ranges: ChunkRanges, out: ResponseWriter, signal: AbortSignal): Promise<void> {
   let previous: ObserveItem | undefined
   for await (const bitfield of store.observe(hash, { signal })) {
     const current = observed(bitfield.size, bitfield.ranges, ranges)

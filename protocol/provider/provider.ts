@@ -13,6 +13,7 @@ import { Status, statusOf } from '../status.js'
 import { ByteBudget, JointBudget, Slots } from './admission.js'
 import { encodeGet, encodeGetMany, sendObserve } from './handlers.js'
 import { readRequest, type ReceivedRequest } from './read-request.js'
+import { servedView, type Reading } from './scope.js'
 
 /**
  * What serving may cost, per connection and for the whole node. A request past a limit of its own
@@ -170,6 +171,7 @@ export class Provider {
       this.emit({ type: 'progress', context, bytesSent: out.bytesSent })
     })
     const stats = (): TransferStats => ({ bytesSent: out.bytesSent, bytesRead: received?.bytesRead ?? 0, durationMs: performance.now() - started })
+    const reading: Reading = {}
     const releases: Array<() => void> = []
     try {
       received = await readRequest(stream.source, {
@@ -188,7 +190,7 @@ export class Provider {
         releases.push(await peer.slots.acquire(stream.closed))
         releases.push(await this.requests.acquire(stream.closed))
       }
-      await this.wrap(context, received, out, observing === undefined ? stream.closed : AbortSignal.any([stream.closed, observing.stop.signal]))
+      await this.wrap(context, received, out, reading, observing === undefined ? stream.closed : AbortSignal.any([stream.closed, observing.stop.signal]))
       observing?.stop.signal.throwIfAborted() // ended to make room: the requester hears why
       await out.end(Status.Ok)
       this.emit({ type: 'completed', context, stats: stats() })
@@ -201,7 +203,7 @@ export class Provider {
         this.emit({ type: 'completed', context, stats: stats() })
         return
       }
-      this.emit({ type: 'aborted', context, peer: info.peer, stats: stats(), error })
+      this.emit({ type: 'aborted', context, peer: info.peer, stats: stats(), error, ...(reading.blob === undefined ? {} : { blob: reading.blob }) })
       await this.fail(stream, out, error)
     } finally {
       for (const release of releases.reverse()) release()
@@ -254,13 +256,14 @@ export class Provider {
     return true
   }
 
-  private async wrap (context: RequestContext, received: ReceivedRequest, out: ResponseWriter, signal: AbortSignal): Promise<void> {
+  private async wrap (context: RequestContext, received: ReceivedRequest, out: ResponseWriter, reading: Reading, signal: AbortSignal): Promise<void> {
     const request = context.request
     if (!(await allowed(this.policy[request.type] ?? DEFAULT_ACCESS[request.type], context))) {
       throw new Permission(`${request.type} is not allowed for peer ${context.peer}`)
     }
     await this.policy.throttle?.(context)
-    const store = this.init.store
+    // What the handlers read, through the policy's scope; a push writes to the store itself.
+    const store = servedView(this.init.store, this.policy.scope, reading)
     switch (request.type) {
       // Read and encode (handlers.ts), then frame and send (the ResponseWriter).
       case 'get': return pipe(encodeGet(store, request.request, signal), out.sink)
@@ -271,7 +274,7 @@ export class Provider {
         await pipe(
           received.rest,
           source => countBytes(source, n => { received.bytesRead += n }),
-          async source => importResponse(store, { type: 'get', request: request.request }, source, { framed: false, signal })
+          async source => importResponse(this.init.store, { type: 'get', request: request.request }, source, { framed: false, signal })
         )
         return
       }

@@ -22,10 +22,16 @@ export class Interrupted extends Error {
 
 /** `--data-dir`, else VERITY_DIR, else the XDG data directory: never the working directory. */
 export function dataDir (parsed: Parsed, env: NodeJS.ProcessEnv = process.env): string {
-  const given = flag(parsed, 'data-dir') ?? env.VERITY_DIR
-  if (given !== undefined && given !== '') return given
+  const given = namedDataDir(parsed, env)
+  if (given !== undefined) return given
   const xdg = env.XDG_DATA_HOME
   return join(xdg !== undefined && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'share'), 'verity')
+}
+
+/** The data directory the user named (`--data-dir`, else a non-empty VERITY_DIR), if any. */
+export function namedDataDir (parsed: Parsed, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const given = flag(parsed, 'data-dir') ?? env.VERITY_DIR
+  return given === undefined || given === '' ? undefined : given
 }
 
 /** Where a command writes: this process's stdout and stderr, or a control client's (`control.ts`). */
@@ -80,6 +86,13 @@ export class Output {
     if (this.quiet || this.json) return
     this.clear()
     this.io.stderr.write(line + '\n')
+  }
+
+  /** Something the user must know, on stderr, with --json too (not with --quiet). */
+  warn (line: string): void {
+    if (this.quiet) return
+    this.clear()
+    this.io.stderr.write(`verity: ${line}\n`)
   }
 
   /** The result line on stdout (not with --json, which gets the events instead). */

@@ -16,6 +16,22 @@ export async function isDirectory (path: string): Promise<boolean> {
   return await stat(path).then(s => s.isDirectory(), () => false)
 }
 
+/** What writeOut writes: the files (checked names), and whether the only one goes to the output path itself. */
+export interface Layout { files: Array<{ name: string, hash: Uint8Array }>, single: boolean }
+
+/**
+ * The files of a blob (named by its hash) or a collection (by their names, each checked: UnsafeName,
+ * DuplicateName). One file goes to the output itself unless that is a directory (or stdout);
+ * several go under it (or here) by their names.
+ */
+export async function layoutOf (blobs: BlobStore, what: HashAndFormat, output: string | undefined): Promise<Layout> {
+  const files = what.format === 'hashseq'
+    ? (await blobs.readCollection(what.hash)).map(e => ({ name: safeName(e.name), hash: e.hash }))
+    : [{ name: toHex(what.hash), hash: what.hash }]
+  uniqueNames(files.map(f => f.name))
+  return { files, single: files.length === 1 && output !== undefined && output !== '-' && !await isDirectory(output) }
+}
+
 /**
  * Write a blob to a file or (`-`) stdout, or a collection's files under a directory, from the
  * store (verified on the way out). Before anything is written, every name is checked (a plain
@@ -23,19 +39,14 @@ export async function isDirectory (path: string): Promise<boolean> {
  * UnsafePath; an existing file is not replaced without `overwrite`).
  */
 export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: string | undefined, overwrite: boolean, out: Output, signal: AbortSignal): Promise<void> {
-  const files = what.format === 'hashseq'
-    ? (await blobs.readCollection(what.hash)).map(e => ({ name: safeName(e.name), hash: e.hash }))
-    : [{ name: toHex(what.hash), hash: what.hash }]
-  uniqueNames(files.map(f => f.name))
+  const { files, single } = await layoutOf(blobs, what, output)
   if (output === '-') {
     if (files.length !== 1) throw new UsageError(`-o - writes a single blob; this collection has ${files.length} files`)
     await toStdout(blobs.reader((files[0] as { hash: Uint8Array }).hash, { signal }), out.io.stdout)
     return
   }
-  // One file goes to the output itself (unless it is a directory); several go under it (or here) by their names.
-  const single = files.length === 1 && output !== undefined && !await isDirectory(output)
-  const dir = await OutputDir.at(single ? dirname(resolve(output)) : output ?? '.')
-  const names = single ? [basename(resolve(output))] : files.map(f => f.name)
+  const dir = await OutputDir.at(single && output !== undefined ? dirname(resolve(output)) : output ?? '.')
+  const names = single && output !== undefined ? [basename(resolve(output))] : files.map(f => f.name)
   const paths: string[] = []
   for (const name of names) {
     const { path, existing } = await dir.check(name)

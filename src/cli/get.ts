@@ -4,10 +4,12 @@ import { createNode, type VerityNode } from '../node/create-node.js'
 import { toRequest } from '../remote.js'
 import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, size, target, UsageError, type Target } from './common.js'
 import { exists, isDirectory, writeOut } from './files.js'
+import { keepFetched, tagNameOf } from './get-tag.js'
 
 /**
  * `verity get <ticket|hash>`: download (resuming whatever is already in the data directory),
- * verify, then write the file, the collection's files, or (`-o -`) a single blob to stdout.
+ * verify, tag it (named after what is written, get-tag.ts; not with --no-tag) so gc keeps it,
+ * then write the file, the collection's files, or (`-o -`) a single blob to stdout.
  */
 export async function get (argv: string[]): Promise<number> {
   const parsed = parseArgs(argv, {
@@ -15,6 +17,7 @@ export async function get (argv: string[]): Promise<number> {
     provider: { value: true, many: true },
     strategy: { value: true },
     overwrite: {},
+    'no-tag': {},
     ...FETCH_FLAGS
   })
   if (parsed.positionals.length !== 1) throw new UsageError('verity get takes one ticket or hash')
@@ -34,6 +37,8 @@ export async function get (argv: string[]): Promise<number> {
   const node = await createNode({ dataDir: dir, ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }) })
   try {
     await fetchInto(node, what, strategy, out, interrupt.signal, undefined, limits.timeoutMs)
+    const content = { hash: what.hash, format: what.format }
+    if (!has(parsed, 'no-tag')) await keepFetched(node.blobs, content, await tagNameOf(node.blobs, content, output), out)
     await writeOut(node.blobs, what, output, overwrite, out, interrupt.signal)
     return 0
   } catch (err) {

@@ -2,15 +2,22 @@
  * What `verity --help` prints, kept apart from the commands so that printing it (or running a
  * store command) does not load the network stack.
  */
-export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--listen <multiaddr>]... [--limit-rate <rate>]
+export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--listen <multiaddr>]... [--limit-rate <rate>] [--serve-all]
   imports files and directories as one collection (in place unless --copy), prints
-  "verity get <ticket>" on stdout and serves until Ctrl-C; --limit-rate caps what it sends
-  (bytes per second: 500k, 20M)`
+  "verity get <ticket>" on stdout and serves until Ctrl-C just that collection (its files and
+  names), nothing else; --limit-rate caps what it sends (bytes per second: 500k, 20M). Without
+  --data-dir (or $VERITY_DIR) it imports into a private store in the temp directory, removed
+  when it stops; with one, into that store, with no tag (what it added stays until the next
+  verity gc there), and --serve-all serves all of that store. A file sent in place and changed
+  meanwhile is named on stderr once (receivers of it get an error)`
 
 export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <ticket|multiaddr>]... [--strategy split|none] [--overwrite]
-    [--timeout <duration>] [--min-rate <rate>]
+    [--no-tag] [--timeout <duration>] [--min-rate <rate>]
   downloads and verifies (resuming what the data directory holds), then writes the file, the
   collection's files under <path> (default: here), or with -o - a single blob to stdout;
+  tags what it fetched so gc keeps it, named after what it writes at the top (the file, or the
+  directory a collection's files lie under; otherwise, and with -o -, the hash), never replacing
+  a tag that keeps something else (name-2, name-3... instead); --no-tag for none;
   --timeout gives up after that long (90s, 5m), --min-rate drops a provider sending less per
   second over 20 s (default 4k; 0 for no minimum)`
 
@@ -31,14 +38,15 @@ verity export <hash|ticket> <path|-> [--collection] [--overwrite]
   writes a blob to <path> (- for stdout), or a collection's files under <path>
 verity tag set <name> <hash|ticket> [--collection] | tag rm <name> | tag ls [prefix]
   tags keep blobs (and collections' files) from gc
-verity gc
-  deletes what no tag keeps; prints the hashes deleted
+verity gc [--dry-run]
+  deletes what no tag keeps; prints the hashes deleted (--dry-run: those it would delete, and
+  deletes nothing)
 verity verify [hash...] [--repair]
   hashes stored bytes again (all blobs by default); --repair drops what is bad so a later fetch
   replaces it; exit 1 when anything was bad
 verity ticket <hash> [--collection] [--addr <ip:port>]...
   a ticket for a blob here, naming the addresses of the verity serve running on this data directory
-(while a serve or send runs on the data directory, add, ls, export, tag, gc, verify and ticket are run by it)`
+(while a serve or send --data-dir runs on the data directory, add, ls, export, tag, gc, verify and ticket are run by it)`
 
 export const USAGE = `usage: verity <command>
 

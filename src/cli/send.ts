@@ -1,19 +1,35 @@
-import { createNode } from '../node/create-node.js'
+import { isAbsolute, relative } from 'node:path'
+import type { ProviderEvent } from '../../protocol/interface.js'
+import { scopeOf } from '../../protocol/provider/scope.js'
 import { toHex } from '../../store/hash-text.js'
-import { dataDir, flag, has, interruptSignal, Output, parseArgs, parseRate, size, UsageError } from './common.js'
-import { filesOf } from './files.js'
+import type { TempTag } from '../../store/interface.js'
+import { createNode } from '../node/create-node.js'
+import { flag, has, interruptSignal, namedDataDir, Output, parseArgs, parseRate, size, UsageError, type Parsed } from './common.js'
 import { controlled } from './control.js'
+import { filesOf } from './files.js'
+import { PrivateDir } from './private-dir.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
 export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
 
 /**
  * `verity send <path...>`: import files (by reference unless --copy) as one collection, print the
- * `verity get <ticket>` line, serve until interrupted.
+ * `verity get <ticket>` line, serve until interrupted; only the collection, its names and its
+ * files are served, unless --serve-all.
+ *
+ * Where they are imported: without a data directory named (`--data-dir`, VERITY_DIR), into a
+ * private store in the temp directory, removed when send ends (Ctrl-C, SIGTERM, an error), like
+ * sendme: nothing is left behind. With one, into that store, the collection held by a temp tag
+ * while send runs and by no tag after (the next `verity gc` there takes what send added, unless
+ * tagged meanwhile); that store's control socket runs store commands meanwhile.
  */
 export async function send (argv: string[]): Promise<number> {
-  const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true } })
+  const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true }, 'serve-all': {} })
   if (parsed.positionals.length === 0) throw new UsageError('verity send needs at least one file or directory')
+  const kept = namedDataDir(parsed)
+  if (has(parsed, 'serve-all') && kept === undefined) {
+    throw new UsageError('--serve-all serves a data directory: give --data-dir (without one, send imports into a private store holding only what it sends)')
+  }
   const out = new Output(parsed)
   const files = (await Promise.all(parsed.positionals.map(filesOf))).flat()
   const names = new Set<string>()
@@ -22,43 +38,109 @@ export async function send (argv: string[]): Promise<number> {
     names.add(file.name)
   }
   const interrupt = interruptSignal()
-  const dir = dataDir(parsed)
-  let stopControl = async (): Promise<void> => {}
+  const temp = kept === undefined ? await PrivateDir.make('verity-send-') : undefined
+  try {
+    return await serveFiles(parsed, files, kept ?? (temp as PrivateDir).path, temp !== undefined, out, interrupt)
+  } finally {
+    interrupt.dispose()
+    await temp?.remove()
+  }
+}
+
+/** Import `files` into the store in `dir`, print the ticket, and serve until interrupted. */
+async function serveFiles (parsed: Parsed, files: Array<{ path: string, name: string }>, dir: string, temporary: boolean, out: Output,
+  interrupt: { signal: AbortSignal, interrupted: Promise<void> }): Promise<number> {
+  const mode = has(parsed, 'copy') ? 'copy' : 'reference'
   const limit = flag(parsed, 'limit-rate')
+  // Nothing is served until the collection is in; then just it (the policy asks at each request).
+  let scope = (_hash: Uint8Array): boolean => false
+  const changes = new ChangedFiles(out)
   const node = await createNode({
     dataDir: dir,
     listen: parsed.flags.get('listen') ?? SEND_LISTEN,
-    ...(limit === undefined ? {} : { provide: { throttleSend: rateLimiter(parseRate(limit, 'limit-rate')) } })
+    provide: {
+      ...(has(parsed, 'serve-all') ? {} : { scope: hash => scope(hash) }),
+      ...(limit === undefined ? {} : { throttleSend: rateLimiter(parseRate(limit, 'limit-rate')) })
+    },
+    onEvent: event => { changes.onEvent(event) }
   })
+  let pin: TempTag | undefined
+  let stopControl = async (): Promise<void> => {}
   try {
+    if (temporary && out.verbose) out.say(`private store ${dir} (removed when send stops)`)
     let bytes = 0
     const entries = []
     for (const file of files) {
       interrupt.signal.throwIfAborted()
-      const added = await node.blobs.addFile(file.path, { mode: has(parsed, 'copy') ? 'copy' : 'reference', tag: false, signal: interrupt.signal })
+      const added = await node.blobs.addFile(file.path, { mode, tag: false, signal: interrupt.signal })
       bytes += added.size
       entries.push({ name: file.name, hash: added.hash })
+      if (mode === 'reference') changes.watch(added.hash, file.path)
       if (out.verbose) out.say(`${toHex(added.hash)}  ${file.name}`)
     }
-    stopControl = await controlled(dir, node, out)
-    const collection = await node.blobs.addCollection(entries, { tag: `send-${new Date().toISOString()}` })
+    // No tag: a pin holds the collection and its files while send runs (a gc run through the
+    // control socket meanwhile keeps them), and nothing once it stops.
+    const collection = await node.blobs.addCollection(entries, { tag: false })
+    pin = node.blobs.tempTag({ hash: collection.hash, format: 'hashseq' })
+    if (!has(parsed, 'serve-all')) scope = await scopeOf(node.blobs, [pin.value], { signal: interrupt.signal })
+    // The control socket is for store commands on a data directory; nobody names a private store.
+    if (!temporary) stopControl = await controlled(dir, node, out)
     const ticket = node.ticket(collection.hash, 'hashseq').toString()
     out.say(`imported ${files.length} file${files.length === 1 ? '' : 's'}, ${size(bytes)}, as collection ${toHex(collection.hash)}`)
-    out.event({ type: 'ready', ticket, hash: toHex(collection.hash), files: files.length, bytes })
+    out.event({ type: 'ready', ticket, hash: toHex(collection.hash), files: files.length, bytes, store: dir, temporary })
     if (has(parsed, 'ticket-only')) out.result(ticket)
     else {
       out.say('to fetch it elsewhere, run:')
       out.result(`verity get ${ticket}`)
-      out.say('serving until Ctrl-C')
+      out.say(`serving ${has(parsed, 'serve-all') ? `all of ${dir}` : 'just that'} until Ctrl-C`)
     }
     await interrupt.interrupted
     out.event({ type: 'stopped' })
     return 0 // Ctrl-C is how send ends
   } finally {
-    interrupt.dispose()
+    pin?.release()
     await stopControl()
     await node.stop()
   }
+}
+
+/**
+ * Files sent in place, and the ones found changed: a request that fails reading one's bytes
+ * (they no longer match its hash, or it shrank or is gone) is told to the user once per file, as
+ * a warning and a --json event; the receivers get an error from this node for it.
+ */
+class ChangedFiles {
+  private readonly paths = new Map<string, string>()
+  private readonly told = new Set<string>()
+
+  constructor (private readonly out: Output) {}
+
+  watch (hash: Uint8Array, path: string): void {
+    // The store reads a blob added in place twice from the last path it was added from.
+    this.paths.set(toHex(hash), path)
+  }
+
+  onEvent (event: ProviderEvent): void {
+    if (event.type !== 'aborted' || event.blob === undefined) return
+    const hex = toHex(event.blob)
+    const path = this.paths.get(hex)
+    const how = localFault(event.error)
+    if (path === undefined || how === undefined || this.told.has(hex)) return
+    this.told.add(hex)
+    const shown = relative(process.cwd(), path)
+    this.out.warn(`${shown.startsWith('..') || isAbsolute(shown) ? path : shown} ${how} since it was sent; receivers of it get an error`)
+    this.out.event({ type: 'changed', file: path, hash: hex, error: `${event.error.name}: ${event.error.message}` })
+  }
+}
+
+/** How a read of a file sent in place failed because of the file, if it did. */
+function localFault (error: Error): string | undefined {
+  // LeafHashMismatch and ParentHashMismatch of local data: the bytes no longer match.
+  if ((error as { local?: unknown }).local === true) return 'changed'
+  // Read past its end (store/fs-file.ts): it shrank.
+  if (error instanceof RangeError) return 'changed'
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'was removed'
+  return undefined
 }
 
 /** One budget for every response of this process: a piece waits until the rate allows it. */

@@ -42,21 +42,26 @@ export async function tag (argv: string[], ctx: CommandContext = {}): Promise<nu
   })
 }
 
-/** `verity gc`: delete what no tag keeps (with a collection's files); prints the hashes deleted. */
+/**
+ * `verity gc [--dry-run]`: delete what no tag keeps (with a collection's files); prints the hashes
+ * deleted, or with --dry-run those it would delete, deleting nothing.
+ */
 export async function gc (argv: string[], ctx: CommandContext = {}): Promise<number> {
-  const parsed = parseArgs(argv, {})
+  const parsed = parseArgs(argv, { 'dry-run': {} })
   if (parsed.positionals.length > 0) throw new UsageError('verity gc takes no arguments')
+  const dryRun = has(parsed, 'dry-run')
   return await withStore(parsed, ctx, async (store, out) => {
     const sizes = new Map<string, number>()
     for await (const { hash, status } of store.list()) if (status.status !== 'absent') sizes.set(toHex(hash), status.size)
-    const { deleted } = await store.gc()
+    const { deleted } = await store.gc({ dryRun })
     let freed = 0
     for (const hex of deleted) {
       freed += sizes.get(hex) ?? 0
       out.result(hex)
-      out.event({ type: 'deleted', hash: hex, size: sizes.get(hex) ?? 0 })
+      out.event({ type: dryRun ? 'wouldDelete' : 'deleted', hash: hex, size: sizes.get(hex) ?? 0 })
     }
-    out.say(`deleted ${deleted.length} blob${deleted.length === 1 ? '' : 's'} (${size(freed)}); ${sizes.size - deleted.length} kept`)
+    const blobs = `${deleted.length} blob${deleted.length === 1 ? '' : 's'} (${size(freed)})`
+    out.say(dryRun ? `would delete ${blobs}; ${sizes.size - deleted.length} kept; nothing deleted (--dry-run)` : `deleted ${blobs}; ${sizes.size - deleted.length} kept`)
     return 0
   })
 }

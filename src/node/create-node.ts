@@ -57,7 +57,11 @@ export interface NodeOptions {
   listen?: string[]
   /** The node's key; without it, the one in dataDir (made on first use), else a fresh one. */
   privateKey?: PrivateKey
-  /** Who may ask this node for what. @default get, getMany and observe for all; push for none */
+  /**
+   * Who may ask this node for what, and which blobs it serves (`scope`: a node sharing one
+   * collection out of a larger store serves just it, `scopeOf`). @default get, getMany and observe
+   * of every blob for all; push for none
+   */
   provide?: ProviderPolicy
   /** Provider events: connected, requestReceived, progress, completed, aborted. */
   onEvent?: (event: ProviderEvent) => void

@@ -33,19 +33,24 @@ export function spawnVerity (args: string[]): ChildProcess {
 
 /**
  * A long-running `verity` process (send, serve) started and left running: the first line it
- * prints on stdout (a ticket, a URL), its process id, what it printed on stderr so far, and how to end it with Ctrl-C (SIGINT) and get its exit code.
+ * prints on stdout (a ticket, a URL), its process id, what it printed on stderr so far and every
+ * stdout line so far (--json events after the first), and how to end it with Ctrl-C (SIGINT) and get its exit code.
  */
-export async function startVerity (args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ line: string, pid: number, stderr: () => string, stop: () => Promise<number | null>, signal: (name: NodeJS.Signals) => Promise<number | null> }> {
+export async function startVerity (args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ line: string, pid: number, stderr: () => string, lines: () => string[], stop: () => Promise<number | null>, signal: (name: NodeJS.Signals) => Promise<number | null> }> {
   const child = spawn(process.execPath, [cli, ...args], { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
-  const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()
-  if (first.done === true) throw new Error(`verity ${args[0] ?? ''} printed nothing: ${stderr}`)
   const exited = new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
+  const lines: string[] = []
+  const first = await new Promise<string | undefined>(resolve => {
+    createInterface({ input: child.stdout }).on('line', line => { lines.push(line); resolve(line) }).once('close', () => { resolve(undefined) })
+  })
+  if (first === undefined) throw new Error(`verity ${args[0] ?? ''} printed nothing: ${stderr}`)
   return {
-    line: (first.value as string).trim(),
+    line: first.trim(),
     pid: child.pid as number,
     stderr: () => stderr,
+    lines: () => [...lines],
     stop: async () => { child.kill('SIGINT'); return await exited },
     signal: async name => { child.kill(name); return await exited }
   }

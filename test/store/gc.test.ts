@@ -36,7 +36,7 @@ function fixture (count: number): {
     pinned: hex => pins.has(hex),
     store: { status: async () => ({ status: 'absent' }), reader: async function * () {} },
     changed: () => {},
-    tagsBeingSet: () => []
+    keptAsTagged: () => []
   })
   return { collector, hashes, entries, pins, removed, restored, commitStarted, letCommit: go }
 }

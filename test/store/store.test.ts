@@ -222,7 +222,11 @@ for (const kind of storeKinds()) {
       // Auto tags made by add are deleted too, so only what is listed here keeps blobs alive.
       for (const { name } of await collect(store.tags.list('auto-'))) await store.tags.delete(name)
 
+      // A dry run deletes nothing and names what the run then deletes.
+      const planned = await store.gc({ dryRun: true })
+      assert.equal((await store.status(loose)).status, 'complete', 'a dry run deletes nothing')
       const { deleted } = await store.gc()
+      assert.deepEqual([...planned.deleted].sort(), [...deleted].sort())
       const hex = (h: Uint8Array): string => Buffer.from(h).toString('hex')
       assert.ok(deleted.includes(hex(loose)))
       assert.ok(deleted.includes(hex(grandchild)), 'a raw-tagged HashSeq does not keep children')
@@ -233,6 +237,17 @@ for (const kind of storeKinds()) {
       pin.release()
       assert.ok((await store.gc()).deleted.includes(hex(pinned)))
       assert.deepEqual((await store.readCollection(seq.hash)).map(e => e.name), ['a.txt', 'dir/b.bin'])
+    })
+
+    it('a pinned HashSeq keeps its children, as a tagged one does, until the pin is released', async () => {
+      const child = (await store.addBytes(randomBytes(20000, 310), { tag: false })).hash
+      const seq = await store.addCollection([{ name: 'child.bin', hash: child }], { tag: false })
+      const pin = store.tempTag({ hash: seq.hash, format: 'hashseq' })
+      assert.deepEqual((await store.gc({ dryRun: true })).deleted, [])
+      assert.deepEqual((await store.gc()).deleted, [])
+      assert.equal((await store.status(child)).status, 'complete')
+      pin.release()
+      assert.equal((await store.gc()).deleted.length, 3, 'then the root, its names and its child go')
     })
 
     it('never loses to GC a blob tagged or pinned while GC runs', async () => {

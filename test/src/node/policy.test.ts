@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { createNode, type NodeOptions, type VerityNode } from '../../../src/node/create-node.js'
 import { RateLimited } from '../../../protocol/errors.js'
 import type { ProviderEvent } from '../../../protocol/interface.js'
+import { scopeOf } from '../../../protocol/provider/scope.js'
 import { RangeSpecSeq } from '../../../protocol/range-spec.js'
+import { MemStore } from '../../../store/mem-store.js'
 import { randomBytes, rejection } from '../../helpers.js'
 
 function quic (node: VerityNode): string {
@@ -35,6 +37,23 @@ describe('provider policy, events and error classes', function () {
     assert.deepEqual(await open.blobs.status(hash), { status: 'complete', size: 300 * 1024 })
     const refused = await rejection(() => stranger.remote.push(quic(open), { hash, ranges: RangeSpecSeq.root() }))
     assert.equal(refused.name, 'Permission', 'a peer not on the list is refused')
+  })
+
+  it('a node scoped to a collection (createNode({ provide: { scope } }), scopeOf) serves it whole and answers NotFound for the rest of its store', async () => {
+    const store = new MemStore()
+    const file = (await store.addBytes(randomBytes(200 * 1024, 6))).hash
+    const other = (await store.addBytes(randomBytes(300 * 1024, 7))).hash
+    const collection = (await store.addCollection([{ name: 'file.bin', hash: file }])).hash
+    const provider = await start({ store, provide: { scope: await scopeOf(store, [{ hash: collection, format: 'hashseq' }]) } })
+    const requester = await start()
+    const result = await requester.remote.fetch(quic(provider), { hash: collection, format: 'hashseq' })
+    assert.ok(result.complete)
+    assert.deepEqual((await requester.blobs.readCollection(collection)).map(e => e.name), ['file.bin'])
+    assert.equal((await requester.blobs.status(file)).status, 'complete')
+    assert.equal((await rejection(() => requester.remote.fetch(quic(provider), other))).name, 'NotFound')
+    assert.equal((await rejection(() => requester.remote.executeGetMany(quic(provider), [file, other]))).name, 'NotFound')
+    assert.equal((await requester.blobs.status(other)).status, 'absent')
+    await store.close()
   })
 
   it('tells not found, permission, rate limited and internal apart by err.name', async () => {
