@@ -92,7 +92,7 @@ describe('peers in every form: tickets (text or parsed), multiaddrs, peer ids wi
       ['nonsense', 'InvalidPeer', /not a peer id, a multiaddr .* or a ticket .*: nonsense/],
       ['', 'InvalidPeer', /empty string/],
       ['blob!!!!', 'InvalidTicket', /base32/],
-      [good.slice(0, 30), 'InvalidTicket', /does not decode/],
+      [good.slice(0, 30), 'InvalidTicket', /does not decode|not valid base32/], // cut mid-character or mid-field
       ['/ip4/127.0.0.1/tcp/1', 'InvalidPeer', /must end in \/p2p\/<peer id>/],
       ['/ip4/999.0.0.1/tcp/1', 'InvalidPeer', /not a multiaddr: \/ip4\/999/],
       [42, 'InvalidPeer', /got number/],
