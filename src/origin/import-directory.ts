@@ -21,13 +21,15 @@ export interface DirectoryTask {
 
 /**
  * A directory becomes a collection: each file imported as its own task (`fileConcurrency` at a
- * time; the first failure stops the rest), then the collection added and tagged, named as
- * `verity add <directory>` names them (the directory's own name, then the path below it), so a
- * directory added from a path and from its file: URL is one collection.
+ * time; the first failure stops the rest), then the collection added and tagged, named and
+ * ordered as `verity add <directory>` does (the directory's own name, then the path below it;
+ * a host's root has no name of its own), so a directory added from a path and from its file: URL
+ * is one collection.
  */
 export async function importDirectory (ctx: { store: BlobStore, index: UrlIndex }, task: DirectoryTask): Promise<ImportResult> {
   const prefix = lastSegment(task.url)
-  const names = task.entries.map(entry => checkedName(task.safeUrl, prefix === undefined ? entry.path : `${prefix}/${entry.path}`))
+  const entries = [...task.entries].sort(byPath)
+  const names = entries.map(entry => checkedName(task.safeUrl, prefix === undefined ? entry.path : `${prefix}/${entry.path}`))
   try {
     uniqueNames(names)
   } catch (err) {
@@ -40,14 +42,14 @@ export async function importDirectory (ctx: { store: BlobStore, index: UrlIndex 
   let failure: { error: unknown } | undefined
   let next = 0
   const worker = async (): Promise<void> => {
-    for (let i = next++; i < task.entries.length && failure === undefined; i = next++) {
-      const entry = task.entries[i] as DirectoryEntry
+    for (let i = next++; i < entries.length && failure === undefined; i = next++) {
+      const entry = entries[i] as DirectoryEntry
       const result = await task.importFile(childUrl(base, entry.path, task.safeUrl), signal)
       results[i] = result
       task.emit({ type: 'origin:file', detail: { taskId: task.taskId, path: entry.path, hash: result.hash, size: result.size } })
     }
   }
-  await Promise.all(Array.from({ length: Math.min(task.fileConcurrency, task.entries.length) }, async () => {
+  await Promise.all(Array.from({ length: Math.min(task.fileConcurrency, entries.length) }, async () => {
     await worker().catch((err: unknown) => {
       if (failure !== undefined) return
       failure = { error: err }
@@ -60,6 +62,22 @@ export async function importDirectory (ctx: { store: BlobStore, index: UrlIndex 
   await ctx.index.put(task.taskId, { hash: collection.hash, format: 'hashseq', size, fetchedAt: Date.now() })
   const fetched = results.reduce((sum, result) => sum + result.fetched, 0)
   return { taskId: task.taskId, hash: collection.hash, size, format: 'hashseq', tag: task.tag, fetched, source: 'origin' }
+}
+
+/**
+ * Directory order, as a walk that sorts each folder's names and goes into a folder where its name
+ * sorts (`verity add` and the file: backend): path segments compared one by one, so `a/b` comes
+ * before `a.txt`. The order is part of the collection's hash.
+ */
+function byPath (a: DirectoryEntry, b: DirectoryEntry): number {
+  const left = a.path.split('/')
+  const right = b.path.split('/')
+  for (let i = 0; i < Math.min(left.length, right.length); i++) {
+    const x = left[i] as string
+    const y = right[i] as string
+    if (x !== y) return x < y ? -1 : 1
+  }
+  return left.length - right.length
 }
 
 /** The directory's own name: the last segment of its path, decoded; none for the root. */

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { blake3 } from '../../../store/bao/hash.js'
 import { FsStore } from '../../../store/fs-store.js'
 import { MemStore } from '../../../store/mem-store.js'
+import { filesOf } from '../../../src/cli/files.js'
 import { Origins } from '../../../src/origin/origins.js'
 import type { ImportProgress } from '../../../src/origin/interface.js'
 import { randomBytes } from '../../helpers.js'
@@ -59,6 +60,7 @@ describe('origins: importing files and directories (file:, http:)', function () 
       'a.txt': randomBytes(1000, 2),
       'empty.bin': new Uint8Array(0),
       'sub/b.bin': randomBytes(300000, 3),
+      'sub.txt': randomBytes(10, 8),
       'sub/deeper/c d#e.bin': randomBytes(17000, 4)
     }
     for (const [name, bytes] of Object.entries(files)) {
@@ -69,13 +71,14 @@ describe('origins: importing files and directories (file:, http:)', function () 
     assert.equal(result.format, 'hashseq')
     assert.equal(result.size, Object.values(files).reduce((sum, bytes) => sum + bytes.length, 0))
     const entries = await store.readCollection(result.hash)
-    assert.deepEqual(entries.map(e => e.name), Object.keys(files).map(name => `tree/${name}`).sort())
+    assert.deepEqual(entries.map(e => e.name).sort(), Object.keys(files).map(name => `tree/${name}`).sort())
     for (const entry of entries) {
       assert.ok(Buffer.from(await store.getBytes(entry.hash)).equals(files[entry.name.slice('tree/'.length)] as Uint8Array), entry.name)
     }
-    // The same collection as `verity add <dir>` makes (the names start with the directory's own).
+    // The same collection as `verity add <dir>` makes: names and order (sub/ before sub.txt) from its own walk.
     const added = []
-    for (const name of Object.keys(files).sort()) added.push({ name: `tree/${name}`, hash: (await store.addBytes(files[name] as Uint8Array)).hash })
+    for (const file of await filesOf(root)) added.push({ name: file.name, hash: (await store.addFile(file.path)).hash })
+    assert.deepEqual(entries.map(e => e.name), added.map(e => e.name))
     assert.deepEqual((await store.addCollection(added)).hash, result.hash)
     assert.deepEqual(await store.tags.get(result.tag), { hash: result.hash, format: 'hashseq' })
   })

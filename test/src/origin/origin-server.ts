@@ -144,7 +144,13 @@ export class OriginServer {
       if (res.destroyed) return
       const part = body.subarray(at, Math.min(limit, at + step))
       stats.bytes += part.length
-      if (!res.write(part)) await new Promise<void>(resolve => { res.once('drain', resolve); res.once('close', resolve) })
+      if (!res.write(part)) {
+        await new Promise<void>(resolve => {
+          const done = (): void => { res.off('drain', done); res.off('close', done); resolve() }
+          res.once('drain', done)
+          res.once('close', done)
+        })
+      }
       if (how.rate !== undefined) await new Promise(resolve => setTimeout(resolve, 50))
     }
     if (how.stallAfter !== undefined && limit < body.length) return // hold the connection open, silent
