@@ -5,6 +5,10 @@ import type { ByteRange, Validators } from './interface.js'
 import type { PrefixHasher } from './prefix-hasher.js'
 import type { StagedFile } from './staging.js'
 
+/** Bytes gathered per write to the staged file, at most; and for at most so long. */
+const WRITE_BATCH = 1 << 20
+const BATCH_MS = 100
+
 /** What fetching a file's pieces needs. */
 export interface PieceJob {
   backend: GuardedBackend
@@ -54,15 +58,35 @@ export async function fetchPieces (job: PieceJob): Promise<number> {
   const fetchPiece = async (index: number): Promise<void> => {
     const piece = staged.pieces[index] as ByteRange
     const asked = piece.length - (staged.done[index] as number)
-    for await (const chunk of job.backend.get({ range: { offset: piece.offset + (staged.done[index] as number), length: asked }, expect: job.expect, signal, ...(job.headers === undefined ? {} : { headers: job.headers }) })) {
+    // Chunks (64 KiB from a socket) are gathered into writes of up to WRITE_BATCH (a sixteenth of
+    // the system calls), or of what came in BATCH_MS from a slow origin (so a kill loses little).
+    const batch = new Uint8Array(Math.min(WRITE_BATCH, asked))
+    let filled = 0
+    let flushedAt = performance.now()
+    const flush = async (): Promise<void> => {
+      flushedAt = performance.now()
+      if (filled === 0) return
       const done = staged.done[index] as number
-      if (done + chunk.length > piece.length) throw new OriginBadResponse(job.safeUrl, `more than the ${asked} bytes asked for at ${piece.offset + piece.length - asked}`)
-      await staged.writeAt(piece.offset + done, chunk)
-      staged.done[index] = done + chunk.length
-      fetched += chunk.length
-      total += chunk.length
-      job.hasher.advance(prefix())
+      const bytes = batch.subarray(0, filled)
+      await staged.writeAt(piece.offset + done, bytes)
+      staged.done[index] = done + filled
+      fetched += filled
+      total += filled
+      filled = 0
+      job.hasher.advance(prefix(), { offset: piece.offset + done, bytes })
     }
+    for await (const chunk of job.backend.get({ range: { offset: piece.offset + (staged.done[index] as number), length: asked }, expect: job.expect, signal, ...(job.headers === undefined ? {} : { headers: job.headers }) })) {
+      if ((staged.done[index] as number) + filled + chunk.length > piece.length) throw new OriginBadResponse(job.safeUrl, `more than the ${asked} bytes asked for at ${piece.offset + piece.length - asked}`)
+      for (let at = 0; at < chunk.length;) {
+        const take = Math.min(batch.length - filled, chunk.length - at)
+        batch.set(chunk.subarray(at, at + take), filled)
+        filled += take
+        at += take
+        if (filled === batch.length) await flush()
+      }
+      if (filled > 0 && performance.now() - flushedAt >= BATCH_MS) await flush()
+    }
+    await flush()
     const got = (staged.done[index] as number) - (piece.length - asked)
     if (got !== asked) throw new OriginBadResponse(job.safeUrl, `${got} of the ${asked} bytes asked for at ${piece.offset + piece.length - asked}`)
   }

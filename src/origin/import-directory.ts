@@ -1,7 +1,7 @@
 import { safeName, uniqueNames } from '../../store/collection.js'
 import type { BlobStore } from '../../store/interface.js'
 import { OriginBadResponse } from './errors.js'
-import type { DirectoryEntry, ImportProgress, ImportResult } from './interface.js'
+import type { DirectoryEntry, OriginImportProgress, OriginImportResult } from './interface.js'
 import type { UrlIndex } from './url-index.js'
 
 export interface DirectoryTask {
@@ -14,9 +14,9 @@ export interface DirectoryTask {
   /** The store tag to set on the collection: `origin:<taskId>`. */
   tag: string
   signal: AbortSignal
-  emit: (event: ImportProgress) => void
+  emit: (event: OriginImportProgress) => void
   /** Import one file of the directory (its own task, shared with anyone importing it too). */
-  importFile: (url: URL, signal: AbortSignal) => Promise<ImportResult>
+  importFile: (url: URL, signal: AbortSignal) => Promise<OriginImportResult>
 }
 
 /**
@@ -26,7 +26,7 @@ export interface DirectoryTask {
  * a host's root has no name of its own), so a directory added from a path and from its file: URL
  * is one collection.
  */
-export async function importDirectory (ctx: { store: BlobStore, index: UrlIndex }, task: DirectoryTask): Promise<ImportResult> {
+export async function importDirectory (ctx: { store: BlobStore, index: UrlIndex }, task: DirectoryTask): Promise<OriginImportResult> {
   const prefix = lastSegment(task.url)
   const entries = [...task.entries].sort(byPath)
   const names = entries.map(entry => checkedName(task.safeUrl, prefix === undefined ? entry.path : `${prefix}/${entry.path}`))
@@ -38,7 +38,7 @@ export async function importDirectory (ctx: { store: BlobStore, index: UrlIndex 
   const base = directoryBase(task.url, task.safeUrl)
   const stop = new AbortController()
   const signal = AbortSignal.any([task.signal, stop.signal])
-  const results: ImportResult[] = []
+  const results: OriginImportResult[] = []
   let failure: { error: unknown } | undefined
   let next = 0
   const worker = async (): Promise<void> => {
@@ -57,7 +57,7 @@ export async function importDirectory (ctx: { store: BlobStore, index: UrlIndex 
     })
   }))
   if (failure !== undefined) throw failure.error
-  const collection = await ctx.store.addCollection(names.map((name, i) => ({ name, hash: (results[i] as ImportResult).hash })), { tag: task.tag })
+  const collection = await ctx.store.addCollection(names.map((name, i) => ({ name, hash: (results[i] as OriginImportResult).hash })), { tag: task.tag })
   const size = results.reduce((sum, result) => sum + result.size, 0)
   await ctx.index.put(task.taskId, { hash: collection.hash, format: 'hashseq', size, fetchedAt: Date.now() })
   const fetched = results.reduce((sum, result) => sum + result.fetched, 0)

@@ -3,7 +3,7 @@ import type { BlobStore } from '../../store/interface.js'
 import { OriginChanged, OriginRangeIgnored } from './errors.js'
 import { fetchPieces } from './fetch-pieces.js'
 import type { GuardedBackend } from './guard.js'
-import type { FileHead, ImportProgress, ImportResult } from './interface.js'
+import type { FileHead, OriginImportProgress, OriginImportResult } from './interface.js'
 import { defaultPieceSize, groupAligned } from './pieces.js'
 import { PrefixHasher } from './prefix-hasher.js'
 import type { StagingArea } from './staging.js'
@@ -30,7 +30,7 @@ export interface FileTask {
   /** The store tag to set: `origin:<taskId>`. */
   tag: string
   signal: AbortSignal
-  emit: (event: ImportProgress) => void
+  emit: (event: OriginImportProgress) => void
 }
 
 /**
@@ -40,7 +40,7 @@ export interface FileTask {
  * record the task in the URL index. A file that changed at the origin loses its staged bytes; any
  * other failure keeps them for the next import, and the store never sees them.
  */
-export async function importFile (ctx: FileImportContext, task: FileTask): Promise<ImportResult> {
+export async function importFile (ctx: FileImportContext, task: FileTask): Promise<OriginImportResult> {
   const { head, taskId } = task
   const validators = { size: head.size, ...(head.etag === undefined ? {} : { etag: head.etag }), ...(head.lastModified === undefined ? {} : { lastModified: head.lastModified }) }
   if (head.size === 0) {
@@ -99,7 +99,7 @@ export async function importFile (ctx: FileImportContext, task: FileTask): Promi
 }
 
 async function recorded (ctx: FileImportContext, task: FileTask, validators: { size: number, etag?: string, lastModified?: string },
-  blob: { hash: Uint8Array, size: number, fetched: number }): Promise<ImportResult> {
+  blob: { hash: Uint8Array, size: number, fetched: number }): Promise<OriginImportResult> {
   await ctx.index.put(task.taskId, { ...validators, hash: blob.hash, format: 'raw', fetchedAt: Date.now() })
   return { taskId: task.taskId, hash: blob.hash, size: blob.size, format: 'raw', tag: task.tag, fetched: blob.fetched, source: 'origin' }
 }

@@ -102,7 +102,7 @@ export interface TaskOptions {
   application?: string
 }
 
-export interface ImportOptions extends TaskOptions {
+export interface OriginImportOptions extends TaskOptions {
   /** Request headers for the origin (authorization, cookies): passed through, never logged. */
   headers?: Record<string, string>
   /** Bytes per ranged get, rounded up to a multiple of 16 KiB. @default by size (defaultPieceSize) */
@@ -111,11 +111,11 @@ export interface ImportOptions extends TaskOptions {
   concurrency?: number
   /** Ask the origin whether a known task's file changed (a conditional head). @default false */
   revalidate?: boolean
-  onProgress?: (event: ImportProgress) => void
+  onProgress?: (event: OriginImportProgress) => void
   signal?: AbortSignal
 }
 
-export interface ImportResult {
+export interface OriginImportResult {
   taskId: string
   hash: Uint8Array
   /** Bytes of the file, or of all the directory's files. */
@@ -136,12 +136,12 @@ export interface ImportResult {
  * `origin:piece` per piece fetched (bytes so far of the total), `origin:file` per file of a
  * directory, `origin:done` last.
  */
-export type ImportProgress =
+export type OriginImportProgress =
   | ProgressEvent<'origin:head', { taskId: string, url: string, total: number, files?: number }>
   | ProgressEvent<'origin:resume', { taskId: string, staged: number, total: number }>
   | ProgressEvent<'origin:piece', { taskId: string, piece: number, pieces: number, bytes: number, total: number }>
   | ProgressEvent<'origin:file', { taskId: string, path: string, hash: Uint8Array, size: number }>
-  | ProgressEvent<'origin:done', ImportResult>
+  | ProgressEvent<'origin:done', OriginImportResult>
 
 /** What the URL index keeps per task: the blob it became and the origin's validators then. */
 export interface TaskRecord {

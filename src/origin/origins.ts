@@ -9,7 +9,7 @@ import type { BlobStore } from '../../store/interface.js'
 import { ProgressHandle } from '../../store/progress-handle.js'
 import { fileBackend } from './backends/file.js'
 import { httpBackend, type HttpBackendOptions } from './backends/http.js'
-import type { ImportOptions, ImportProgress, ImportResult, OriginBackend, TaskOptions, TaskRecord } from './interface.js'
+import type { OriginImportOptions, OriginImportProgress, OriginImportResult, OriginBackend, TaskOptions, TaskRecord } from './interface.js'
 import { loadPlugins, type PluginReport } from './plugins.js'
 import { BackendRegistry, type RegisteredBackend } from './registry.js'
 import { SingleFlight } from './single-flight.js'
@@ -46,7 +46,7 @@ export interface OriginsComponents {
 }
 
 /** An import under way: await it for the result, or iterate its progress (`origin:done` last). */
-export class ImportHandle extends ProgressHandle<ImportResult, ImportProgress> {}
+export class OriginImportHandle extends ProgressHandle<OriginImportResult, OriginImportProgress> {}
 
 /**
  * Files and directories from origins (URLs) into the store: `import(url)` heads the URL, fetches
@@ -56,7 +56,7 @@ export class ImportHandle extends ProgressHandle<ImportResult, ImportProgress> {
  * this process share one fetch. docs/origins.md tells it all.
  */
 export class Origins {
-  private readonly flights = new SingleFlight<ImportResult, ImportProgress>()
+  private readonly flights = new SingleFlight<OriginImportResult, OriginImportProgress>()
   private staging: Promise<StagingArea> | undefined
   private closed = false
 
@@ -99,14 +99,14 @@ export class Origins {
    * ends only its own wait. Fails with the named origin errors (OriginNotFound, ...), or
    * UnsupportedScheme.
    */
-  import (url: string | URL, options: ImportOptions = {}): ImportHandle {
+  import (url: string | URL, options: OriginImportOptions = {}): OriginImportHandle {
     const parsed = urlArg(url)
     const taskId = taskIdOf(parsed, options)
     checkCount('pieceSize', options.pieceSize)
     checkCount('concurrency', options.concurrency)
-    return new ImportHandle(async emit => {
+    return new OriginImportHandle(async emit => {
       this.open()
-      const report = (event: ImportProgress): void => {
+      const report = (event: OriginImportProgress): void => {
         options.onProgress?.(event)
         emit(event)
       }

@@ -7,9 +7,8 @@ const STEP = 1 << 20
 /**
  * Hashes a file into its BLAKE3 tree while it is being written out of order: told how long the
  * written prefix is (`advance`), it reads the file from where it stopped up to there and hashes
- * it, in the background, one step at a time. What is hashed is what the file holds (read back,
- * from the page cache as a rule), not what was meant to be written. Memory: one step's buffer and
- * the outboard (64 bytes per 16 KiB).
+ * it, in the background, one step at a time (bytes just written and next in line are hashed from
+ * memory instead). Memory: one step's buffer and the outboard (64 bytes per 16 KiB).
  */
 export class PrefixHasher {
   private readonly builder: OutboardBuilder
@@ -29,9 +28,18 @@ export class PrefixHasher {
     return this.hashed
   }
 
-  /** Bytes [0, end) are in the file: hash them as far as that. */
-  advance (end: number): void {
+  /**
+   * Bytes [0, end) are in the file: hash them as far as that. `written`, the bytes just written
+   * (and read back from the file otherwise), is hashed from memory when it is next in line and
+   * nothing else is being hashed: no read.
+   */
+  advance (end: number, written?: { offset: number, bytes: Uint8Array }): void {
     if (end > this.target) this.target = Math.min(end, this.size)
+    if (written !== undefined && written.offset === this.hashed && this.running === undefined && this.failure === undefined) {
+      const take = Math.min(written.bytes.length, this.target - this.hashed)
+      this.builder.update(written.bytes.subarray(0, take))
+      this.hashed += take
+    }
     this.kick()
   }
 

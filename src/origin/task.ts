@@ -4,7 +4,7 @@ import type { BlobStore } from '../../store/interface.js'
 import { GuardedBackend } from './guard.js'
 import { importDirectory } from './import-directory.js'
 import { importFile } from './import-file.js'
-import type { FileHead, HeadResult, ImportOptions, ImportResult, ImportProgress, TaskRecord, Validators } from './interface.js'
+import type { FileHead, HeadResult, OriginImportOptions, OriginImportResult, OriginImportProgress, TaskRecord, Validators } from './interface.js'
 import type { BackendRegistry } from './registry.js'
 import { safeUrlOf } from './safe-url.js'
 import type { StagingArea } from './staging.js'
@@ -21,7 +21,7 @@ export interface TaskContext {
   fileConcurrency: number
   staging: () => Promise<StagingArea>
   /** The service's own import, for the files of a directory (each its own shared task). */
-  importFile: (url: URL, options: ImportOptions) => Promise<ImportResult>
+  importFile: (url: URL, options: OriginImportOptions) => Promise<OriginImportResult>
 }
 
 /**
@@ -29,7 +29,7 @@ export interface TaskContext {
  * answered from the URL index (with `revalidate`, after a conditional head: unchanged keeps the
  * blob); otherwise the head decides, a file or a directory.
  */
-export async function runTask (ctx: TaskContext, url: URL, taskId: string, options: ImportOptions, signal: AbortSignal, emit: (event: ImportProgress) => void): Promise<ImportResult> {
+export async function runTask (ctx: TaskContext, url: URL, taskId: string, options: OriginImportOptions, signal: AbortSignal, emit: (event: OriginImportProgress) => void): Promise<OriginImportResult> {
   const filter = options.filter ?? []
   const safeUrl = safeUrlOf(url, filter)
   const backend = new GuardedBackend(ctx.registry.for(url), url, safeUrl, filter)
@@ -126,6 +126,6 @@ function sameVersion (record: TaskRecord, head: FileHead): boolean {
   return record.lastModified !== undefined && record.lastModified === head.lastModified
 }
 
-function resultOf (taskId: string, record: TaskRecord, tag: string, source: 'known' | 'unchanged'): ImportResult {
+function resultOf (taskId: string, record: TaskRecord, tag: string, source: 'known' | 'unchanged'): OriginImportResult {
   return { taskId, hash: record.hash, size: record.size, format: record.format, tag, fetched: 0, source }
 }
