@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +10,7 @@ import { randomBytes, repoRoot } from '../../helpers.js'
 import { LOCAL, startVerity, verity, type Ran } from '../cli-process.js'
 import { OriginServer } from './origin-server.js'
 
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js')
 const lines = (ran: Ran): string[] => ran.stdout.toString('utf8').trim().split('\n').filter(line => line !== '')
 
 describe('verity add <url>: CLI processes against a real origin', function () {
@@ -80,6 +82,27 @@ describe('verity add <url>: CLI processes against a real origin', function () {
     const other = await verity(['add', 'nope://x/y', '--data-dir', data, '--json'])
     assert.equal(other.status, 1)
     assert.match(other.stderr, /UnsupportedScheme: no origin backend serves nope: URLs \(served: file:, http:, https:, mem:\)/)
+  })
+
+  it('Ctrl-C mid-add exits 130 keeping what was staged; the same command again fetches only the rest', async () => {
+    const data = join(dir, 'data-e')
+    const body = randomBytes(8 << 20, 5)
+    const url = server.put('/interrupted', body, { rate: 1 << 20 })
+    const child = spawn(process.execPath, [cli, 'add', url, '--data-dir', data], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
+    const poll = setInterval(() => { if (server.stats('/interrupted').bytes >= 3 << 20) child.kill('SIGINT') }, 10)
+    const code = await new Promise<number | null>(resolve => child.once('close', resolve))
+    clearInterval(poll)
+    assert.equal(code, 130, stderr)
+    assert.match(stderr, /interrupted; what was fetched is staged, run the same command again to resume/)
+    const before = server.stats('/interrupted').bytes
+    server.misbehave('/interrupted', {})
+    const again = await verity(['add', url, '--data-dir', data])
+    assert.equal(again.status, 0, again.stderr)
+    assert.deepEqual(lines(again), [`${toHex(blake3(body))}  ${url}`])
+    const second = server.stats('/interrupted').bytes - before
+    assert.ok(second < body.length * 0.8, `fetched ${second} of ${body.length} again`)
   })
 
   it('through a running serve: the add is run by the node holding the store, with its origins', async () => {

@@ -8,7 +8,7 @@ import { FsStore } from '../../../store/fs-store.js'
 import { MemStore } from '../../../store/mem-store.js'
 import { filesOf } from '../../../src/cli/files.js'
 import { Origins } from '../../../src/origin/origins.js'
-import type { ImportProgress } from '../../../src/origin/interface.js'
+import type { OriginImportProgress } from '../../../src/origin/interface.js'
 import { randomBytes } from '../../helpers.js'
 import { OriginServer } from './origin-server.js'
 
@@ -36,7 +36,7 @@ describe('origins: importing files and directories (file:, http:)', function () 
     const data = randomBytes((5 << 20) + 12345, 1)
     const path = join(dir, 'input.bin')
     writeFileSync(path, data)
-    const events: ImportProgress[] = []
+    const events: OriginImportProgress[] = []
     const result = await origins.import(pathToFileURL(path), { pieceSize: 1 << 20, onProgress: event => events.push(event) })
     assert.deepEqual(result.hash, blake3(data))
     assert.equal(result.size, data.length)
