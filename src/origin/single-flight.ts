@@ -24,11 +24,6 @@ export interface FlightCaller<P> {
 export class SingleFlight<T, P> {
   private readonly flights = new Map<string, Flight<T, P>>()
 
-  /** Callers of a run under way now for `key`. */
-  callers (key: string): number {
-    return this.flights.get(key)?.callers ?? 0
-  }
-
   async run (key: string, start: (signal: AbortSignal, emit: (progress: P) => void) => Promise<T>, caller: FlightCaller<P> = {}): Promise<T> {
     let flight = this.flights.get(key)
     if (flight === undefined || flight.controller.signal.aborted) flight = this.begin(key, start, flight?.result)
