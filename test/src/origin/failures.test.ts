@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { blake3 } from '../../../store/bao/hash.js'
 import { FsStore } from '../../../store/fs-store.js'
+import { MemStore } from '../../../store/mem-store.js'
 import { Origins } from '../../../src/origin/origins.js'
 import { randomBytes, rejection } from '../../helpers.js'
 import { OriginServer, type Misbehaviour } from './origin-server.js'
@@ -140,5 +141,50 @@ describe('origins: origin failures, each a named error, nothing unverified store
     server = await OriginServer.start()
     assert.equal((await rejection(async () => await origins.import('gopher://example.com/x'))).name, 'UnsupportedScheme')
     await storeIsEmpty()
+  })
+})
+
+describe('origins: http redirects and headers', function () {
+  this.timeout(60000)
+  let store: MemStore
+  let origins: Origins
+  let server: OriginServer
+  let other: OriginServer
+
+  beforeEach(async () => {
+    store = new MemStore()
+    origins = await Origins.create({ store }, { http: { retry: { retries: 0 } } })
+    server = await OriginServer.start()
+    other = await OriginServer.start()
+  })
+  afterEach(async () => {
+    await origins.close()
+    await store.close()
+    await server.stop()
+    await other.stop()
+  })
+
+  it('follows redirects, passes the caller\'s headers, and keeps credentials from another origin', async () => {
+    const data = randomBytes(300000, 9)
+    const target = other.put('/real.bin', data)
+    server.put('/here.bin', data)
+    const local = server.redirect('/moved', 302, '/here.bin')
+    const away = server.redirect('/away', 307, `${target}?X-Amz-Signature=SECRET`)
+    const headers = { authorization: 'Bearer T', 'X-Custom': 'yes' }
+    assert.deepEqual((await origins.import(local, { headers })).hash, blake3(data))
+    assert.equal(server.stats('/here.bin').headers?.authorization, 'Bearer T', 'same origin: credentials go along')
+    assert.equal(server.stats('/here.bin').headers?.['x-custom'], 'yes')
+    assert.deepEqual((await origins.import(away, { headers })).hash, blake3(data))
+    assert.equal(other.stats('/real.bin').headers?.authorization, undefined, 'another origin: no credentials')
+    assert.equal(other.stats('/real.bin').headers?.['x-custom'], 'yes')
+  })
+
+  it('a redirect loop is OriginBadResponse after 10 redirects, naming neither the signature nor the loop\'s query', async () => {
+    server.redirect('/loop', 302, '/loop?X-Amz-Signature=SECRET')
+    const err = await rejection(async () => await origins.import(server.url('/loop')))
+    assert.equal(err.name, 'OriginBadResponse')
+    assert.match(err.message, /more than 10 redirects/)
+    assert.ok(!err.message.includes('SECRET'), err.message)
+    assert.equal(server.stats('/loop').heads, 11)
   })
 })

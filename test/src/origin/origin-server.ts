@@ -23,6 +23,8 @@ export interface Misbehaviour {
   rate?: number
   /** Refuse HEAD (405): the size must come from a ranged GET. */
   noHead?: boolean
+  /** Answer every request with this redirect. */
+  redirect?: { status: number, location: string }
 }
 
 export interface Served {
@@ -32,6 +34,8 @@ export interface Served {
   notModified: number
   /** Body bytes written, all GETs together. */
   bytes: number
+  /** The headers of the last request. */
+  headers?: Record<string, string | string[] | undefined>
 }
 
 /**
@@ -43,6 +47,7 @@ export class OriginServer {
   readonly served = new Map<string, Served>()
   private readonly files = new Map<string, { data: Uint8Array, version: number }>()
   private readonly behaviour = new Map<string, Misbehaviour>()
+  private readonly redirects = new Map<string, Misbehaviour>()
   private readonly sockets = new Set<Socket>()
   private server: Server | undefined
   port = 0
@@ -70,6 +75,12 @@ export class OriginServer {
     return this.url(path)
   }
 
+  /** A path with no file that answers with a redirect. */
+  redirect (path: string, status: number, location: string): string {
+    this.redirects.set(path, { redirect: { status, location } })
+    return this.url(path)
+  }
+
   misbehave (path: string, behaviour: Misbehaviour): void {
     this.behaviour.set(path, behaviour)
   }
@@ -86,12 +97,14 @@ export class OriginServer {
   private handle (req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0] as string
     const file = this.files.get(path)
-    const how = this.behaviour.get(path) ?? {}
+    const how = this.behaviour.get(path) ?? this.redirects.get(path) ?? {}
     const stats = this.served.get(path) ?? { heads: 0, gets: 0, notModified: 0, bytes: 0 }
     this.served.set(path, stats)
     const head = req.method === 'HEAD'
     if (head) stats.heads++
     else stats.gets++
+    stats.headers = req.headers
+    if (how.redirect !== undefined) return void res.writeHead(how.redirect.status, { location: how.redirect.location }).end()
     if (file === undefined) return void res.writeHead(404).end()
     if (how.status !== undefined) return void res.writeHead(how.status).end()
     if (head && how.noHead === true) return void res.writeHead(405).end()
