@@ -56,4 +56,21 @@ export {
   AtBlobContent, AtBlobHeader, AtClosing, AtConnected, AtEndBlob, AtInitial, AtStartChild, type GetStats
 } from '../protocol/get/machine.js'
 export { runToStore, type ImportStats } from '../protocol/get/import.js'
+export { Origins, OriginImportHandle, type OriginsInit, type OriginsComponents } from './origin/origins.js'
+export type {
+  ByteRange, DirectoryEntry, DirectoryHead, FileHead, GetOptions, HeadOptions, HeadResult, OriginImportOptions, OriginImportProgress, OriginImportResult,
+  NotModified, OriginBackend, TaskOptions, TaskRecord, Validators
+} from './origin/interface.js'
+export {
+  DuplicateScheme, OriginBadResponse, OriginChanged, OriginDenied, OriginError, OriginNotFound, OriginRangeIgnored, OriginTimeout,
+  OriginUnavailable, PluginLoadFailed, UnsupportedScheme, type OriginErrorOptions
+} from './origin/errors.js'
+export { taskIdOf, taskUrlOf } from './origin/task-id.js'
+export { safeUrlOf } from './origin/safe-url.js'
+export { defaultPieceSize } from './origin/pieces.js'
+export { fileBackend } from './origin/backends/file.js'
+export { httpBackend, type HttpBackendOptions } from './origin/backends/http.js'
+export { DEFAULT_RETRY, type RetryPolicy } from './origin/backends/retry.js'
+export type { PluginReport } from './origin/plugins.js'
+export type { RegisteredBackend } from './origin/registry.js'
 export type { PushStats } from '../protocol/push.js'

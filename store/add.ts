@@ -1,5 +1,7 @@
-import type { FileHandle } from 'node:fs/promises'
-import { OutboardBuilder } from './bao/outboard.js'
+import { readFile, rm, stat, type FileHandle } from 'node:fs/promises'
+import { GROUP_LOG } from './bao/constants.js'
+import { OutboardBuilder, type HashedBlob } from './bao/outboard.js'
+import { BaoTree } from './bao/tree.js'
 import type { Backend, BlobFile } from './backend.js'
 import type { Entry } from './entry.js'
 import { toHex } from './hash-text.js'
@@ -54,37 +56,76 @@ emit: (item: AddProgress) => void, options: AddOptions, external?: string): Prom
       }
     }
     await writing
-    const { hash, outboard } = builder.finish()
+    const hashed = builder.finish()
     emit(progress(copied, temp !== undefined, size))
-    const hex = toHex(hash)
-    const format = options.format ?? 'raw'
-    const pin = ctx.pin({ hash, format })
-    try {
-      await ctx.exclusive(hex, async () => {
-        const existing = await ctx.loadEntry(hex)
-        if (existing?.complete === true && existing.externalPath === undefined) return
-        if (existing !== undefined) await ctx.backend.removeBlob(hex)
-        const entry: Entry = { size: copied, sizeVerified: true, present: ChunkRanges.all(), complete: true, chunkPairs: new Map() }
-        if (external !== undefined) {
-          entry.externalPath = external
-        } else if (copied <= ctx.backend.inlineLimit) {
-          entry.inlineData = (await (temp as { file: BlobFile }).file.readAt(0, copied)).slice()
-        } else {
-          await temp?.adopt(hex)
-          adopted = true
-        }
-        if (outboard.length > 0 && outboard.length <= ctx.backend.inlineLimit) entry.inlineOutboard = outboard
-        else if (outboard.length > 0) await ctx.backend.writeOutboard(hex, outboard)
-        await ctx.commitEntry(hex, entry)
-      })
-      const tag = options.tag === false ? undefined : options.tag ?? await ctx.tags.create({ hash, format })
-      if (typeof options.tag === 'string') await ctx.tags.set(options.tag, { hash, format })
-      return { hash, size: copied, tag }
-    } finally {
-      pin.release()
-    }
+    return await commitNew(ctx, hashed, options, async (hex, entry) => {
+      if (external !== undefined) {
+        entry.externalPath = external
+      } else if (copied <= ctx.backend.inlineLimit) {
+        entry.inlineData = (await (temp as { file: BlobFile }).file.readAt(0, copied)).slice()
+      } else {
+        await temp?.adopt(hex)
+        adopted = true
+      }
+    })
   } finally {
     if (!adopted) await temp?.discard()
+  }
+}
+
+/**
+ * Move the file at `path` in as the blob `hashed` claims it is, without hashing it again (the
+ * caller hashed its bytes; reads still check every byte against the hash, so a false claim makes
+ * a blob that fails to read, never wrong bytes). Order as for an add: the file durable and moved
+ * in (FsStore: fdatasync, rename), then the entry, then the tag. The file is gone from `path`
+ * once this resolves, and left there if it fails.
+ */
+export async function adoptUnchecked (ctx: AddContext, path: string, hashed: HashedBlob, options: AddOptions): Promise<AddResult> {
+  const { size } = await stat(path)
+  if (size !== hashed.size) throw new RangeError(`${path} is ${size} bytes, the blob claimed for it ${hashed.size}`)
+  const outboardSize = new BaoTree(size, GROUP_LOG).outboardSize
+  if (hashed.outboard.length !== outboardSize) throw new RangeError(`outboard of ${hashed.outboard.length} bytes for ${size} bytes of data, expected ${outboardSize}`)
+  let moved = false
+  const result = await commitNew(ctx, hashed, options, async (hex, entry) => {
+    if (size <= ctx.backend.inlineLimit) {
+      entry.inlineData = new Uint8Array(await readFile(path))
+    } else {
+      await ctx.backend.adoptFile(path, hex)
+      moved = true
+    }
+  })
+  // Inlined, or the store had the blob already: the file has no further use.
+  if (!moved) await rm(path, { force: true })
+  return result
+}
+
+/**
+ * Record a new complete blob once its bytes are hashed: `place` puts its data where the entry
+ * says (a file moved in, inline bytes, a reference), under the blob's writer lock, unless the
+ * store holds it complete already. Order for crash safety: data and outboard durable, then the
+ * entry, then the tag; a pin keeps the blob from a concurrent GC in between.
+ */
+async function commitNew (ctx: AddContext, hashed: HashedBlob, options: AddOptions, place: (hex: string, entry: Entry) => Promise<void>): Promise<AddResult> {
+  const { hash, outboard, size } = hashed
+  const hex = toHex(hash)
+  const format = options.format ?? 'raw'
+  const pin = ctx.pin({ hash, format })
+  try {
+    await ctx.exclusive(hex, async () => {
+      const existing = await ctx.loadEntry(hex)
+      if (existing?.complete === true && existing.externalPath === undefined) return
+      if (existing !== undefined) await ctx.backend.removeBlob(hex)
+      const entry: Entry = { size, sizeVerified: true, present: ChunkRanges.all(), complete: true, chunkPairs: new Map() }
+      await place(hex, entry)
+      if (outboard.length > 0 && outboard.length <= ctx.backend.inlineLimit) entry.inlineOutboard = outboard
+      else if (outboard.length > 0) await ctx.backend.writeOutboard(hex, outboard)
+      await ctx.commitEntry(hex, entry)
+    })
+    const tag = options.tag === false ? undefined : options.tag ?? await ctx.tags.create({ hash, format })
+    if (typeof options.tag === 'string') await ctx.tags.set(options.tag, { hash, format })
+    return { hash, size, tag }
+  } finally {
+    pin.release()
   }
 }
 

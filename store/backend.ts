@@ -42,6 +42,12 @@ export interface Backend {
   writeOutboard: (hex: string, outboard: Uint8Array) => Promise<void>
   /** A place to write a new blob's data before it is known by hash; `adopt` moves it in. */
   tempData: () => Promise<{ file: BlobFile, adopt: (hex: string) => Promise<void>, discard: () => Promise<void> }>
+  /**
+   * Make the file at `path` (outside the store, on the caller's word the blob's whole data) the
+   * blob's data: durable, then moved in (FsStore: fdatasync and rename, or a copy when it is on
+   * another file system; MemStore: read in, then removed). Gone from `path` once this resolves.
+   */
+  adoptFile: (path: string, hex: string) => Promise<void>
   /** Whether bytes this small are better kept in the entry (FsStore: up to 16 KiB). */
   inlineLimit: number
   /** Remove files a blob no longer uses: pairs once complete, data once inlined, the outboard once partial again. */

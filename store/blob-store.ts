@@ -1,13 +1,14 @@
 import { open as openFile, stat } from 'node:fs/promises'
-import { addFrom, readChunks, type AddContext } from './add.js'
+import { addFrom, adoptUnchecked, readChunks, type AddContext } from './add.js'
 import { startAdd } from './add-handle.js'
 import type { Backend } from './backend.js'
 import type { ByteReader } from './bao/byte-reader.js'
+import type { HashedBlob } from './bao/outboard.js'
 import { encodeRanges } from './bao/encode.js'
 import { hashArg } from './bao/validate.js'
 import { walkValidated } from './bao/validated-walk.js'
 import { decodeCollectionMeta, encodeCollectionMeta, encodeHashSeq, safeName, uniqueNames } from './collection.js'
-import type { Entry } from './entry.js'
+import { bitfieldOf, type Entry } from './entry.js'
 import { InvalidHashSeq, NotFound, StoreClosed } from './errors.js'
 import { Collector } from './gc.js'
 import { HashSeqReader } from './hash-seq.js'
@@ -117,6 +118,12 @@ export class BaseStore implements BlobStore {
       this.open()
       return addFrom(this.adding, stream, undefined, emit, options)
     })
+  }
+
+  /** Moves a file in on the caller's word for its hash (`BlobStore.adoptFileUnchecked`; store/add.ts). */
+  async adoptFileUnchecked (path: string, hashed: HashedBlob, options: AddOptions = {}): Promise<AddResult> {
+    this.open()
+    return await adoptUnchecked(this.adding, path, hashed, options)
   }
 
   async getBytes (hash: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
@@ -334,11 +341,6 @@ async function collectChildren (reader: HashSeqReader): Promise<Uint8Array[]> {
   const children: Uint8Array[] = []
   for await (const child of reader) children.push(child)
   return children
-}
-
-function bitfieldOf (entry: Entry | undefined): Bitfield {
-  if (entry === undefined) return { size: 0, sizeVerified: false, ranges: ChunkRanges.empty() }
-  return { size: entry.size, sizeVerified: entry.sizeVerified, ranges: entry.complete ? ChunkRanges.all() : entry.present }
 }
 
 function checkValue (value: HashAndFormat): HashAndFormat {

@@ -1,5 +1,6 @@
 import { MalformedMessage } from './codec/errors.js'
 import { PAIR_SIZE } from './bao/constants.js'
+import type { Bitfield } from './interface.js'
 import { ChunkRanges } from './ranges/chunk-ranges.js'
 
 /**
@@ -22,6 +23,12 @@ export interface Entry {
   externalPath?: string
   /** Pairs inside partly present groups, by chunk-level node number. */
   chunkPairs: Map<number, Uint8Array>
+}
+
+/** What an entry says is present, as a Bitfield; an absent blob's is empty. */
+export function bitfieldOf (entry: Entry | undefined): Bitfield {
+  if (entry === undefined) return { size: 0, sizeVerified: false, ranges: ChunkRanges.empty() }
+  return { size: entry.size, sizeVerified: entry.sizeVerified, ranges: entry.complete ? ChunkRanges.all() : entry.present }
 }
 
 const VERSION = 1

@@ -166,6 +166,43 @@ class FsBackend implements Backend {
     }
   }
 
+  async adoptFile (path: string, hex: string): Promise<void> {
+    const source = await FsFile.open(path, 'r')
+    try {
+      await source.sync()
+    } finally {
+      await source.close()
+    }
+    try {
+      await this.rename(path, this.path(hex, 'data'))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err
+      await this.copyIn(path, hex)
+    }
+  }
+
+  /** A file on another file system copied in through temp/, as an add writes it, then removed. */
+  private async copyIn (path: string, hex: string): Promise<void> {
+    const temp = await this.tempData()
+    let adopted = false
+    const handle = await onDisk(path, false, async () => await open(path, 'r'))
+    try {
+      const buffer = new Uint8Array(1 << 20)
+      for (let offset = 0; ;) {
+        const { bytesRead } = await onDisk(path, false, async () => await handle.read(buffer, 0, buffer.length, offset))
+        if (bytesRead === 0) break
+        await temp.file.writeAt(offset, buffer.subarray(0, bytesRead))
+        offset += bytesRead
+      }
+      await temp.adopt(hex)
+      adopted = true
+    } finally {
+      await handle.close()
+      if (!adopted) await temp.discard()
+    }
+    await this.remove(path)
+  }
+
   async dropFiles (hex: string, which: { pairs?: boolean, data?: boolean, outboard?: boolean }): Promise<void> {
     if (which.pairs === true) await this.remove(this.path(hex, 'pairs'))
     if (which.data === true) await this.remove(this.path(hex, 'data'))

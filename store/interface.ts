@@ -1,5 +1,6 @@
 import type { ProgressEvent } from 'progress-events'
 import type { ByteReader } from './bao/byte-reader.js'
+import type { HashedBlob } from './bao/outboard.js'
 import type { ChunkRanges } from './ranges/chunk-ranges.js'
 
 /** How a blob is to be read: raw bytes, or a HashSeq whose children belong to it. */
@@ -130,6 +131,15 @@ export interface BlobStore {
   addBytes: (bytes: Uint8Array, options?: AddOptions) => AddHandle
   addFile: (path: string, options?: AddFileOptions) => AddHandle
   addStream: (stream: AsyncIterable<Uint8Array>, options?: AddOptions) => AddHandle
+  /**
+   * Move a file in as the blob `hashed` says it is (its hash, size and pre-order outboard, which
+   * the caller computed from the file's bytes, e.g. with an OutboardBuilder), without reading it
+   * again: the claim is trusted, hence the name. Every read still checks each byte against the
+   * hash, so a false claim makes a blob that fails to read, never wrong bytes. FsStore renames the
+   * file in (fdatasync first; a copy from another file system), MemStore reads it in. The file is
+   * gone from `path` once this resolves, and left there if it fails.
+   */
+  adoptFileUnchecked: (path: string, hashed: HashedBlob, options?: AddOptions) => Promise<AddResult>
   /** The whole blob, verified. */
   getBytes: (hash: Uint8Array, options?: AbortOptions) => Promise<Uint8Array>
   /** Verified bytes of a range of the blob (the whole blob by default). */

@@ -1,3 +1,4 @@
+import { open as openFile, rm } from 'node:fs/promises'
 import type { Backend, BlobFile } from './backend.js'
 import { BaseStore } from './blob-store.js'
 import type { Entry } from './entry.js'
@@ -124,6 +125,24 @@ class MemBackend implements Backend {
       adopt: async (hex: string) => { this.data.set(hex, file) },
       discard: async () => {}
     }
+  }
+
+  async adoptFile (path: string, hex: string): Promise<void> {
+    const file = new MemFile()
+    const handle = await openFile(path, 'r')
+    try {
+      const buffer = new Uint8Array(1 << 20)
+      for (let offset = 0; ;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset)
+        if (bytesRead === 0) break
+        await file.writeAt(offset, buffer.subarray(0, bytesRead)) // copied into the pages
+        offset += bytesRead
+      }
+    } finally {
+      await handle.close()
+    }
+    this.data.set(hex, file)
+    await rm(path, { force: true })
   }
 
   async dropFiles (hex: string, which: { pairs?: boolean, data?: boolean, outboard?: boolean }): Promise<void> {

@@ -81,6 +81,7 @@ async function answer (socket: Socket, request: Request, node: VerityNode): Prom
     code = await command(rest, {
       io: { stdout, stderr, stderrIsTTY: request.stderrIsTTY },
       store: node.blobs,
+      origins: node.origins,
       ticket: value => node.ticket(value.hash, value.format),
       signal: controller.signal,
       cwd: request.cwd

@@ -30,8 +30,11 @@ export const CAT_HELP = `verity cat <ticket|hash> [--offset <n>] [--length <n>] 
   writes a blob (or bytes offset..offset+length of it) to stdout, verified; fetches only the
   missing chunks of that range first`
 
-export const STORE_HELP = `verity add <path...> [--in-place] [--tag <name>]
-  adds files (copied unless --in-place) and directories (as collections), tagged; prints "hash  path"
+export const STORE_HELP = `verity add <path|url...> [--in-place] [--tag <name>] [--filter <param>]... [--header 'Name: value']... [--revalidate]
+  adds files (copied unless --in-place) and directories (as collections), tagged; prints "hash  path";
+  a URL (file:, http:, https:, a plugin's scheme) is fetched from its origin in ranged pieces, resumed
+  after an interruption, and tagged origin:<task id>; --filter leaves a query parameter out of the
+  task id, --header is sent to the origin, --revalidate asks it whether a known file changed"
 verity ls
   lists the blobs in the store: complete or partial, size, tags
 verity export <hash|ticket> <path|-> [--collection] [--overwrite]

@@ -1,25 +1,37 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { toHex } from '../../store/hash-text.js'
-import type { HashAndFormat } from '../../store/interface.js'
-import { flag, has, Interrupted, parseArgs, size, UsageError } from './common.js'
+import type { BlobStore, HashAndFormat } from '../../store/interface.js'
+import type { Origins } from '../origin/origins.js'
+import { dataDir, flag, has, Interrupted, parseArgs, size, UsageError, type Output } from './common.js'
 import { filesOf } from './files.js'
+import { addUrl, isUrl, parseHeaders } from './store-add-url.js'
 import { interruptOf, withStore, type CommandContext } from './store-context.js'
 
 /**
- * `verity add <path...> [--in-place] [--tag name]`: files become tagged blobs, directories tagged
- * collections; prints `hash  path` per argument.
+ * `verity add <path|url...> [--in-place] [--tag name] [--filter param]... [--header 'Name: value']...
+ * [--revalidate]`: files become tagged blobs, directories tagged collections, URLs are imported
+ * from their origins (store-add-url.ts); prints `hash  path` per argument.
  */
 export async function add (argv: string[], ctx: CommandContext = {}): Promise<number> {
-  const parsed = parseArgs(argv, { 'in-place': {}, tag: { value: true } })
-  if (parsed.positionals.length === 0) throw new UsageError('verity add needs at least one file or directory')
+  const parsed = parseArgs(argv, { 'in-place': {}, tag: { value: true }, filter: { value: true, many: true }, header: { value: true, many: true, short: 'H' }, revalidate: {} })
+  if (parsed.positionals.length === 0) throw new UsageError('verity add needs at least one file, directory or URL')
   const tag = flag(parsed, 'tag')
   if (tag !== undefined && parsed.positionals.length > 1) throw new UsageError('--tag names one thing: give one path')
   const mode = has(parsed, 'in-place') ? 'reference' : 'copy'
+  const urls = parsed.positionals.filter(isUrl)
+  if (urls.length > 0 && mode === 'reference') throw new UsageError('--in-place is for files here; a URL is fetched into the store')
+  const headers = parseHeaders(parsed.flags.get('header') ?? [])
   const interrupt = interruptOf(ctx)
+  let origins: Origins | undefined
   try {
     return await withStore(parsed, ctx, async (store, out) => {
       for (const path of parsed.positionals) {
+        if (isUrl(path)) {
+          origins ??= ctx.origins ?? await openOrigins(store, out, dataDir(parsed))
+          await addUrl(path, store, origins, out, { filter: parsed.flags.get('filter') ?? [], headers, revalidate: has(parsed, 'revalidate'), tag, signal: interrupt.signal })
+          continue
+        }
         const full = resolve(ctx.cwd ?? process.cwd(), path)
         const info = await stat(full)
         const addOne = async (file: string): Promise<{ hash: Uint8Array, size: number }> => {
@@ -61,9 +73,23 @@ export async function add (argv: string[], ctx: CommandContext = {}): Promise<nu
       return 0
     })
   } catch (err) {
+    if (interrupt.signal.aborted && urls.length > 0) throw new Interrupted('interrupted; what was fetched is staged, run the same command again to resume')
     if (interrupt.signal.aborted) throw new Interrupted('interrupted; what was being added was not kept')
     throw err
   } finally {
+    if (origins !== ctx.origins) await origins?.close()
     interrupt.dispose()
   }
+}
+
+/**
+ * The data directory's origins, for a store opened here: its URL index and staging, and the
+ * plugins of its plugin directory (each load said with --verbose, a plugin that failed always).
+ */
+async function openOrigins (store: BlobStore, out: Output, dir: string): Promise<Origins> {
+  const { Origins } = await import('../origin/origins.js')
+  const { verboseLogger } = await import('./verbose-logger.js')
+  const origins = await Origins.create({ store, logger: verboseLogger('verity:origin', line => { if (out.verbose) out.say(line) }) }, { dataDir: dir })
+  if (!out.verbose) for (const failed of origins.plugins.failed) out.say(`warning: ${failed.message}`)
+  return origins
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { FsStore } from '../../store/fs-store.js'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore, HashAndFormat } from '../../store/interface.js'
+import type { Origins } from '../origin/origins.js'
 import type { BlobTicket } from '../ticket.js'
 import { dataDir, hashOrTicket, interruptSignal, Output, type Io, type Parsed } from './common.js'
 
@@ -39,6 +40,8 @@ export interface CommandContext {
   io?: Io
   /** The running node's store, already open. */
   store?: BlobStore
+  /** The running node's origins (its URL index, staging and plugins), for `add <url>`. */
+  origins?: Origins
   /** The running node's tickets (its key and addresses). */
   ticket?: (value: HashAndFormat) => BlobTicket
   /** Ends the command (the control client went away). */

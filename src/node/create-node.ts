@@ -15,6 +15,7 @@ import { MemStore } from '../../store/mem-store.js'
 import { ConnectionPool, type PoolOptions } from '../net/pool.js'
 import { Remote } from '../remote.js'
 import { Downloader } from '../downloader/downloader.js'
+import { Origins, type OriginsInit } from '../origin/origins.js'
 import type { DownloaderOptions } from '../downloader/interface.js'
 import { BlobTicket, InvalidTicket, quicAddrs } from '../ticket.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
@@ -68,6 +69,8 @@ export interface NodeOptions {
   limits?: NodeLimits
   pool?: PoolOptions
   downloader?: DownloaderOptions
+  /** Imports from URLs (node.origins): plugins, HTTP settings, pieces at once; its data under `dataDir`. */
+  origins?: Omit<OriginsInit, 'dataDir'>
 }
 
 export interface VerityNode {
@@ -77,6 +80,8 @@ export interface VerityNode {
   /** Downloads from many providers at once (`split`) or one after another (`none`). */
   readonly downloader: Downloader
   readonly pool: ConnectionPool
+  /** Files and directories from URLs (file:, http:, https:, plugins) into the store (docs/origins.md). */
+  readonly origins: Origins
   readonly peerId: string
   /** Addresses others can dial, each ending in /p2p/<peer id>. */
   addrs: () => Multiaddr[]
@@ -115,12 +120,20 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
     })
     const pool = new ConnectionPool(libp2p, options.pool)
     const remote = new Remote(blobs, pool, libp2p.logger)
+    let origins: Origins
+    try {
+      origins = await Origins.create({ store: blobs, logger: libp2p.logger }, { ...options.origins, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) })
+    } catch (err) {
+      await libp2p.stop()
+      throw err
+    }
     return {
       libp2p,
       blobs,
       remote,
       downloader: new Downloader(blobs, remote, options.downloader, libp2p.logger),
       pool,
+      origins,
       peerId: libp2p.peerId.toString(),
       addrs: () => libp2p.getMultiaddrs(),
       ticket: (hash, format = 'raw') => {
@@ -134,6 +147,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
         return new BlobTicket({ nodeId: (libp2p.peerId.publicKey as { raw: Uint8Array }).raw, addrs, hash, format })
       },
       stop: async () => {
+        await origins.close()
         await pool.close({ timeoutMs: 5000 })
         await libp2p.stop()
         if (ownStore) await blobs.close()
