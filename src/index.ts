@@ -37,6 +37,7 @@ export type {
   CollectionEntry, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
 } from '../store/interface.js'
 export { createNode, DEFAULT_LISTEN, type NodeOptions, type NodeLimits, type VerityNode } from './node/create-node.js'
+export { TransportInternalsChanged, UnexpectedTransportVersion } from './net/transport-fixes/errors.js'
 export { BlobsService, blobsService, type BlobsServiceInit } from './node/blobs-service.js'
 export type { PeerTarget } from './net/peer.js'
 export { Downloader, DownloadHandle } from './downloader/downloader.js'
