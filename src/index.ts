@@ -1,6 +1,8 @@
 /**
  * verity's public API. Bytes are Uint8Array; errors are named classes, checked by `err.name`.
  */
+// First: on Node 20, libp2p and its transports need Promise.withResolvers (Node 22).
+import './node/polyfill.js'
 export {
   BLOCK_LEN, CHUNK_SIZE, EMPTY_HASH_HEX, GROUP_CHUNKS, GROUP_LOG, GROUP_SIZE, HASH_SIZE, MAX_SIZE,
   PAIR_SIZE, SIZE_HEADER
