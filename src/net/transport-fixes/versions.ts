@@ -13,19 +13,15 @@ export const FIXED_VERSIONS = {
   '@chainsafe/libp2p-yamux': '8.0.1'
 } as const
 
-let checked = false
-
 /**
- * Throws UnexpectedTransportVersion unless the installed transports are FIXED_VERSIONS (an npm
- * `overrides` entry, or a bump without re-measuring). Reads each package.json once per process.
+ * Throws UnexpectedTransportVersion unless the installed transports are `expected` (an npm
+ * `overrides` entry, or a bump without re-measuring, would differ). Two small file reads.
  */
-export function assertFixedVersions (): void {
-  if (checked) return
-  for (const [dependency, expected] of Object.entries(FIXED_VERSIONS)) {
+export function assertFixedVersions (expected: Readonly<Record<string, string>> = FIXED_VERSIONS): void {
+  for (const [dependency, version] of Object.entries(expected)) {
     const found = installedVersion(dependency)
-    if (found !== expected) throw new UnexpectedTransportVersion(dependency, expected, found ?? '')
+    if (found !== version) throw new UnexpectedTransportVersion(dependency, version, found ?? '')
   }
-  checked = true
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { Stream } from '@libp2p/interface'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
 import { QUIC_READ_SIZE } from '../../../src/net/transport-fixes/quic.js'
+import type { UnexpectedTransportVersion } from '../../../src/net/transport-fixes/errors.js'
 import { assertFixedVersions, FIXED_VERSIONS } from '../../../src/net/transport-fixes/versions.js'
 import { repoRoot } from '../../helpers.js'
 
@@ -67,6 +68,14 @@ describe('transport fixes (src/net/transport-fixes)', function () {
     assertFixedVersions()
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
     for (const [name, version] of Object.entries(FIXED_VERSIONS)) assert.equal(pkg.dependencies[name], version, name)
+  })
+
+  it('refuses another version, or a transport not installed, with UnexpectedTransportVersion naming both versions', () => {
+    const other = { '@chainsafe/libp2p-quic': '2.1.2' }
+    assert.throws(() => { assertFixedVersions(other) }, (err: UnexpectedTransportVersion) =>
+      err.name === 'UnexpectedTransportVersion' && err.dependency === '@chainsafe/libp2p-quic' && err.expected === '2.1.2' && err.found === FIXED_VERSIONS['@chainsafe/libp2p-quic'])
+    assert.throws(() => { assertFixedVersions({ '@verity-test/absent': '1.0.0' }) }, (err: UnexpectedTransportVersion) =>
+      err.name === 'UnexpectedTransportVersion' && err.found === '' && /not installed/.test(err.message))
   })
 
   it(`QUIC: the read loop asks for ${QUIC_READ_SIZE >> 10} KiB a call, not 4 KiB`, async () => {
