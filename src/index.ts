@@ -1,6 +1,8 @@
 /**
  * verity's public API. Bytes are Uint8Array; errors are named classes, checked by `err.name`.
  */
+// First: on Node 20, libp2p and its transports need Promise.withResolvers (Node 22).
+import './node/polyfill.js'
 export {
   BLOCK_LEN, CHUNK_SIZE, EMPTY_HASH_HEX, GROUP_CHUNKS, GROUP_LOG, GROUP_SIZE, HASH_SIZE, MAX_SIZE,
   PAIR_SIZE, SIZE_HEADER
@@ -37,6 +39,7 @@ export type {
   CollectionEntry, GcOptions, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
 } from '../store/interface.js'
 export { createNode, DEFAULT_LISTEN, type NodeOptions, type NodeLimits, type VerityNode } from './node/create-node.js'
+export { TransportInternalsChanged, UnexpectedTransportVersion } from './net/transport-fixes/errors.js'
 export { BlobsService, blobsService, type BlobsServiceInit } from './node/blobs-service.js'
 export { InvalidPeer, type PeerTarget } from './net/peer.js'
 export { Downloader, DownloadHandle } from './downloader/downloader.js'

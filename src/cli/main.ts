@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: on Node 20, libp2p and its transports need Promise.withResolvers (Node 22).
+import '../node/polyfill.js'
 import { createReadStream } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { OutboardBuilder } from '../../store/bao/outboard.js'

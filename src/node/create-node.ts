@@ -1,8 +1,6 @@
 import './polyfill.js'
 import { join } from 'node:path'
 import { noise } from '@chainsafe/libp2p-noise'
-import { quic } from '@chainsafe/libp2p-quic'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -13,6 +11,9 @@ import { FsStore } from '../../store/fs-store.js'
 import type { BlobFormat, BlobStore } from '../../store/interface.js'
 import { MemStore } from '../../store/mem-store.js'
 import { ConnectionPool, type PoolOptions } from '../net/pool.js'
+import { quicWithFlowControl } from '../net/transport-fixes/quic.js'
+import { assertFixedVersions } from '../net/transport-fixes/versions.js'
+import { yamuxWithHalfWindowUpdates } from '../net/transport-fixes/yamux.js'
 import { Remote } from '../remote.js'
 import { Downloader } from '../downloader/downloader.js'
 import { Origins, type OriginsInit } from '../origin/origins.js'
@@ -93,9 +94,12 @@ export interface VerityNode {
 
 /**
  * A libp2p node with QUIC and TCP, the blobs service and a store. It dials only what it is
- * given: no bootstrap peers, mDNS, UPnP, relays or DHT.
+ * given: no bootstrap peers, mDNS, UPnP, relays or DHT. Throws UnexpectedTransportVersion if
+ * the QUIC or yamux package is not the version the transport fixes were measured with.
  */
 export async function createNode (options: NodeOptions = {}): Promise<VerityNode> {
+  // The transport fixes reach into the pinned transports' internals (docs/architecture.md).
+  assertFixedVersions()
   const privateKey = options.privateKey ?? (options.dataDir === undefined ? undefined : await loadOrCreateIdentity(options.dataDir))
   const ownStore = options.store === undefined
   const blobs = options.store ?? (options.dataDir === undefined ? new MemStore() : await FsStore.open(join(options.dataDir, 'store')))
@@ -104,9 +108,9 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
     const libp2p = await createLibp2p({
       ...(privateKey === undefined ? {} : { privateKey }),
       addresses: { listen: options.listen ?? DEFAULT_LISTEN },
-      transports: [quic({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp()],
+      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp()],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      streamMuxers: [yamuxWithHalfWindowUpdates()],
       connectionManager: { maxConnections: limits.maxConnections ?? 300, inboundConnectionThreshold: limits.inboundConnectionsPerSecond ?? 100 },
       services: {
         blobs: blobsService({

@@ -1,0 +1,66 @@
+import { yamux, type YamuxMuxerInit } from '@chainsafe/libp2p-yamux'
+import type { StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+import { TransportInternalsChanged } from './errors.js'
+
+/*
+ * @chainsafe/libp2p-yamux 8.0.1 (pinned, versions.ts) sends a window update after every data
+ * frame that uses any of the receive window: one socket write per frame. A peer sending one-byte
+ * frames on 8 streams had the receiver spend 55% of its time in socket writes, with event-loop
+ * stalls of 1.3 s and 4.5 GB of memory (test/src/node/fair-share.test.ts). go-yamux and
+ * hashicorp/yamux send one once half the window is used; so does every stream made here, without
+ * patching the package's files (a consumer's npm would not run an install-time patch).
+ *
+ * What it relies on, checked when a muxer or stream is made (TransportInternalsChanged
+ * otherwise): the muxer makes every stream, inbound and outbound, through its `_newStream`; a
+ * stream has numeric `state`, `recvWindow` and `recvWindowCapacity`, and `sendWindowUpdate()`,
+ * which it calls after each data frame, on resume and to open the stream. StreamState's values
+ * are the package's enum: stream.js in the package, not exported.
+ */
+
+/** StreamState values (stream.js) in which sendWindowUpdate sends no SYN or ACK and is not paused. */
+const SYN_SENT = 1
+const ESTABLISHED = 3
+const FINISHED = 4
+
+/** The YamuxStream fields and method the half-window rule reads and wraps. */
+interface WindowInternals { state: number, recvWindow: number, recvWindowCapacity: number, sendWindowUpdate: () => void }
+
+/** `yamux(init)` whose streams send a window update once half the receive window is used. */
+export function yamuxWithHalfWindowUpdates (init: YamuxMuxerInit = {}): () => StreamMuxerFactory {
+  const make = yamux(init)
+  return () => {
+    // The package's own factory object, kept (libp2p reads its protocol and capabilities).
+    const factory = make()
+    const createStreamMuxer = factory.createStreamMuxer.bind(factory)
+    factory.createStreamMuxer = maConn => halfWindowUpdates(createStreamMuxer(maConn))
+    return factory
+  }
+}
+
+function halfWindowUpdates<M extends StreamMuxer> (muxer: M): M {
+  const internals = muxer as unknown as { _newStream?: (...args: unknown[]) => unknown }
+  if (typeof internals._newStream !== 'function') throw new TransportInternalsChanged('the yamux muxer', '_newStream')
+  const newStream = internals._newStream.bind(muxer)
+  internals._newStream = (...args) => updateAtHalfWindow(newStream(...args))
+  return muxer
+}
+
+function updateAtHalfWindow (made: unknown): unknown {
+  const stream = made as Partial<WindowInternals>
+  for (const field of ['state', 'recvWindow', 'recvWindowCapacity'] as const) {
+    if (typeof stream[field] !== 'number') throw new TransportInternalsChanged('a yamux stream', `numeric ${field}`)
+  }
+  if (typeof stream.sendWindowUpdate !== 'function') throw new TransportInternalsChanged('a yamux stream', 'sendWindowUpdate')
+  const window = stream as WindowInternals
+  const sendWindowUpdate = window.sendWindowUpdate.bind(window)
+  // Checked before the package's own method, as go-yamux orders it: the window's doubling (when
+  // half a window went by within 4 round trips) is then judged once per update, not per frame.
+  // The first update (SYN or ACK), a paused stream's bookkeeping and a resume past half the
+  // window go to the package's method as before.
+  window.sendWindowUpdate = () => {
+    const flagFree = window.state === SYN_SENT || window.state === ESTABLISHED || window.state === FINISHED
+    if (flagFree && window.recvWindow - window.recvWindowCapacity < window.recvWindow / 2) return
+    sendWindowUpdate()
+  }
+  return made
+}
