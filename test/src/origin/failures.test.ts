@@ -1,47 +1,30 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { blake3 } from '../../../store/bao/hash.js'
-import { FsStore } from '../../../store/fs-store.js'
 import { MemStore } from '../../../store/mem-store.js'
 import { Origins } from '../../../src/origin/origins.js'
 import { randomBytes, rejection } from '../../helpers.js'
 import { OriginServer, type Misbehaviour } from './origin-server.js'
+import { originFixture } from './fixture.js'
 
 const SIZE = (2 << 20) + 4321
 const PIECE = 1 << 20
 
 describe('origins: origin failures, each a named error, nothing unverified stored', function () {
   this.timeout(120000)
-  let dir: string
-  let store: FsStore
-  let origins: Origins
-  let server: OriginServer
+  const t = originFixture('verity-origin-fail-', { init: { http: { idleTimeoutMs: 400, retry: { retries: 2, backoffMs: 20 } } } })
 
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'verity-origin-fail-'))
-    store = await FsStore.open(join(dir, 'store'))
-    origins = await Origins.create({ store }, { dataDir: dir, http: { idleTimeoutMs: 400, retry: { retries: 2, backoffMs: 20 } } })
-    server = await OriginServer.start()
-  })
-  afterEach(async () => {
-    await origins.close()
-    await store.close()
-    await server.stop()
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  /** The store holds no blob at all (what was staged is not the store's). */
+  /** The t.store holds no blob at all (what was staged is not the store's). */
   async function storeIsEmpty (): Promise<void> {
     const blobs = []
-    for await (const blob of store.list()) blobs.push(blob)
+    for await (const blob of t.store.list()) blobs.push(blob)
     assert.deepEqual(blobs, [])
   }
 
   async function failing (path: string, behaviour: Misbehaviour, data = randomBytes(SIZE, 1)): Promise<Error> {
-    const err = await rejection(async () => await origins.import(server.put(path, data, behaviour), { pieceSize: PIECE }))
-    assert.ok(err.message.includes(server.url(path)), `names the URL: ${err.message}`)
+    const err = await rejection(async () => await t.origins.import(t.server.put(path, data, behaviour), { pieceSize: PIECE }))
+    assert.ok(err.message.includes(t.server.url(path)), `names the URL: ${err.message}`)
     return err
   }
 
@@ -61,30 +44,30 @@ describe('origins: origin failures, each a named error, nothing unverified store
   it('a 500 is retried and then succeeds (Retry-After honoured); 500 every time is OriginUnavailable', async () => {
     const data = randomBytes(SIZE, 2)
     const started = Date.now()
-    const result = await origins.import(server.put('/flaky', data, { failFirst: { count: 2, status: 503, retryAfter: '1' } }), { pieceSize: SIZE })
+    const result = await t.origins.import(t.server.put('/flaky', data, { failFirst: { count: 2, status: 503, retryAfter: '1' } }), { pieceSize: SIZE })
     assert.ok(Date.now() - started >= 1900, 'waited as Retry-After asked, twice')
     assert.deepEqual(result.hash, blake3(data))
-    assert.equal(server.stats('/flaky').gets, 3)
+    assert.equal(t.server.stats('/flaky').gets, 3)
     const err = await failing('/broken', { status: 500 })
     assert.equal(err.name, 'OriginUnavailable')
-    assert.equal(server.stats('/broken').heads, 3, 'the head tried three times (two retries)')
+    assert.equal(t.server.stats('/broken').heads, 3, 'the head tried three times (two retries)')
   })
 
   it('a connection reset mid-piece is retried from the byte it stopped at', async () => {
     const data = randomBytes(SIZE, 3)
-    const result = await origins.import(server.put('/reset', data, { resetAfter: { bytes: 300000, times: 2 } }), { pieceSize: PIECE })
+    const result = await t.origins.import(t.server.put('/reset', data, { resetAfter: { bytes: 300000, times: 2 } }), { pieceSize: PIECE })
     assert.deepEqual(result.hash, blake3(data))
-    assert.ok(Buffer.from(await store.getBytes(result.hash)).equals(data))
-    assert.ok(server.stats('/reset').bytes < data.length * 1.05, `served ${server.stats('/reset').bytes} bytes for ${data.length}`)
+    assert.ok(Buffer.from(await t.store.getBytes(result.hash)).equals(data))
+    assert.ok(t.server.stats('/reset').bytes < data.length * 1.05, `served ${t.server.stats('/reset').bytes} bytes for ${data.length}`)
   })
 
   it('resets before any byte every time: OriginUnavailable once the retries are spent, the staged part kept but not in the store', async () => {
-    const url = server.put('/always-reset', randomBytes(SIZE, 7), { resetAfter: { bytes: 0, fromGet: 2 } })
-    const err = await rejection(async () => await origins.import(url, { pieceSize: PIECE, concurrency: 1 }))
+    const url = t.server.put('/always-reset', randomBytes(SIZE, 7), { resetAfter: { bytes: 0, fromGet: 2 } })
+    const err = await rejection(async () => await t.origins.import(url, { pieceSize: PIECE, concurrency: 1 }))
     assert.equal(err.name, 'OriginUnavailable')
-    assert.equal(server.stats('/always-reset').gets, 4, 'the first piece, then the second tried three times')
+    assert.equal(t.server.stats('/always-reset').gets, 4, 'the first piece, then the second tried three times')
     await storeIsEmpty()
-    assert.ok(readdirSync(join(dir, 'origins', 'staging')).some(name => name.endsWith('.part')), 'staged bytes kept for a resume')
+    assert.ok(readdirSync(join(t.dir, 'origins', 'staging')).some(name => name.endsWith('.part')), 'staged bytes kept for a resume')
   })
 
   it('a stall past the idle timeout is OriginTimeout; a stall mid-body is retried from where it stopped', async () => {
@@ -94,52 +77,52 @@ describe('origins: origin failures, each a named error, nothing unverified store
     assert.ok(Date.now() - started < 10000)
     await storeIsEmpty()
     const data = randomBytes(SIZE, 8)
-    const result = await origins.import(server.put('/stall-once', data, { stallAfter: 700000 }), { pieceSize: SIZE })
+    const result = await t.origins.import(t.server.put('/stall-once', data, { stallAfter: 700000 }), { pieceSize: SIZE })
     assert.deepEqual(result.hash, blake3(data))
-    assert.equal(server.stats('/stall-once').gets, 4, 'three tries stalled after 700000 bytes each')
+    assert.equal(t.server.stats('/stall-once').gets, 4, 'three tries stalled after 700000 bytes each')
   })
 
   it('the file changing during the download (its ETag moves) is OriginChanged, and its staged bytes go', async () => {
     const err = await failing('/moving', { changeAfter: { afterGets: 1 } })
     assert.equal(err.name, 'OriginChanged')
     await storeIsEmpty()
-    assert.deepEqual(readdirSync(join(dir, 'origins', 'staging')), [])
+    assert.deepEqual(readdirSync(join(t.dir, 'origins', 'staging')), [])
   })
 
-  it('a server sending fewer bytes than its Content-Length: retried, then OriginUnavailable; never short data', async () => {
+  it('a t.server sending fewer bytes than its Content-Length: retried, then OriginUnavailable; never short data', async () => {
     const err = await failing('/short', { shortBy: 1000 })
     assert.equal(err.name, 'OriginUnavailable')
     await storeIsEmpty()
   })
 
-  it('a server sending more bytes than its Content-Length: the extra bytes are not taken as data', async () => {
+  it('a t.server sending more bytes than its Content-Length: the extra bytes are not taken as data', async () => {
     const data = randomBytes(SIZE, 4)
-    const result = await origins.import(server.put('/long', data, { extraBytes: 5000 }), { pieceSize: PIECE })
+    const result = await t.origins.import(t.server.put('/long', data, { extraBytes: 5000 }), { pieceSize: PIECE })
     assert.deepEqual(result.hash, blake3(data))
-    assert.ok(Buffer.from(await store.getBytes(result.hash)).equals(data))
+    assert.ok(Buffer.from(await t.store.getBytes(result.hash)).equals(data))
   })
 
-  it('a server that ignores Range (200 for a ranged GET) is fetched in one piece, right', async () => {
+  it('a t.server that ignores Range (200 for a ranged GET) is fetched in one piece, right', async () => {
     const data = randomBytes(SIZE, 5)
-    const result = await origins.import(server.put('/norange', data, { ignoreRange: true }), { pieceSize: PIECE })
+    const result = await t.origins.import(t.server.put('/norange', data, { ignoreRange: true }), { pieceSize: PIECE })
     assert.deepEqual(result.hash, blake3(data))
-    assert.ok(server.stats('/norange').bytes < 4 * data.length, `served ${server.stats('/norange').bytes}`)
+    assert.ok(t.server.stats('/norange').bytes < 4 * data.length, `served ${t.server.stats('/norange').bytes}`)
   })
 
-  it('a server that refuses HEAD gives its size to a ranged GET', async () => {
+  it('a t.server that refuses HEAD gives its size to a ranged GET', async () => {
     const data = randomBytes(SIZE, 6)
-    const result = await origins.import(server.put('/nohead', data, { noHead: true }), { pieceSize: PIECE })
+    const result = await t.origins.import(t.server.put('/nohead', data, { noHead: true }), { pieceSize: PIECE })
     assert.deepEqual(result.hash, blake3(data))
   })
 
   it('a refused connection is OriginUnavailable naming the URL; an unknown scheme is UnsupportedScheme', async () => {
-    const port = server.port
-    await server.stop()
-    const err = await rejection(async () => await origins.import(`http://127.0.0.1:${port}/gone`))
+    const port = t.server.port
+    await t.server.stop()
+    const err = await rejection(async () => await t.origins.import(`http://127.0.0.1:${port}/gone`))
     assert.equal(err.name, 'OriginUnavailable')
     assert.match(err.message, /ECONNREFUSED/)
-    server = await OriginServer.start()
-    assert.equal((await rejection(async () => await origins.import('gopher://example.com/x'))).name, 'UnsupportedScheme')
+    t.server = await OriginServer.start()
+    assert.equal((await rejection(async () => await t.origins.import('gopher://example.com/x'))).name, 'UnsupportedScheme')
     await storeIsEmpty()
   })
 })
