@@ -61,6 +61,11 @@ export class SeedServer {
     return this.tasks.inUse
   }
 
+  /** Whether this seed fetches `url` (its URL prefixes; Permission if not), for askers without a peer id (HTTP). */
+  async checkUrl (url: URL, shown: string): Promise<void> {
+    await checkAllowed('all', this.origins, '', url, shown)
+  }
+
   /** Ends every request's wait (their requesters hear Aborted); imports shared with others go on. */
   stop (): void {
     this.stopping.abort(new Aborted('the seed is stopping'))
