@@ -128,8 +128,9 @@ export class Origins {
 
   /**
    * Import `urls` in the background (one after another; two preheats run at once, others wait), so
-   * that later requests find them known. Returns the preheat's status as it starts (`WAITING`);
-   * `preheatStatus(id)` tells how it goes: `RUNNING`, then `SUCCESS`, or `FAILED` with the first
+   * that later requests find them known. Returns the preheat's status as it starts (`RUNNING`, or
+   * `WAITING` for a place);
+   * `preheatStatus(id)` tells how it goes: `SUCCESS` or `FAILED` with the first
    * error. RateLimited when 1000 preheats are kept and none has finished.
    */
   preheat (urls: ReadonlyArray<string | URL>, options: PreheatOptions = {}): PreheatStatus {
