@@ -135,6 +135,7 @@ export class Seeds {
     }
     const signal = options.signal === undefined ? idle.signal : AbortSignal.any([idle.signal, options.signal])
     let failure: Error | undefined
+    let refused = false // the seed answered with an error and closed: nothing to reset
     try {
       const sent = (async () => {
         await pooled.stream.write(encodeFrame(request))
@@ -152,12 +153,12 @@ export class Seeds {
         quiet()
         const answer = decodeSeedAnswer(message)
         if (answer.type === 'progress') { onProgress?.(answer); continue }
-        if (answer.type === 'error') throw fromWire(answer)
+        if (answer.type === 'error') { refused = true; throw fromWire(answer) }
         return answer
       }
     } catch (err) {
       failure = err as Error
-      if (signal.aborted) pooled.stream.abort(failure)
+      if (!refused) pooled.stream.abort(failure)
       throw err
     } finally {
       clearTimeout(timer)

@@ -3,6 +3,8 @@ import { blake3 } from '../../../store/bao/hash.js'
 import { collect, randomBytes, rejection } from '../../helpers.js'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
 import { OriginServer } from '../origin/origin-server.js'
+import { TASK_PROTOCOL } from '../../../src/seed/constants.js'
+import { encodeFrame, FrameReader } from '../../../src/seed/frames.js'
 
 describe('seed peers: /verity/task/1 between two nodes', function () {
   this.timeout(120000)
@@ -98,6 +100,38 @@ describe('seed peers: /verity/task/1 between two nodes', function () {
       assert.notEqual(err.name, 'OriginNotFound')
     } finally {
       await plain.stop()
+    }
+  })
+})
+
+describe('seed peers: a requester that misbehaves', function () {
+  this.timeout(60000)
+
+  it('a request never completed is answered Timeout; the seed serves others meanwhile', async () => {
+    const server = await OriginServer.start()
+    const seed = await createNode({ seed: { limits: { requestTimeoutMs: 500 } } })
+    const requester = await createNode()
+    try {
+      const addr = seed.addrs()[0] as never
+      const pooled = await requester.pool.open(addr, [TASK_PROTOCOL])
+      await pooled.stream.write(new Uint8Array([0, 0, 1])) // three bytes of a length, then nothing
+      const reader = new FrameReader(pooled.stream.source, 1 << 20)
+      assert.equal((await requester.seeds.request(addr, server.put('/meanwhile', new Uint8Array(7)))).size, 7)
+      const answer = await reader.next()
+      assert.equal(answer?.type, 'error')
+      assert.equal(answer?.name, 'Timeout')
+      pooled.release()
+      const garbage = await requester.pool.open(addr, [TASK_PROTOCOL])
+      await garbage.stream.write(encodeFrame({ type: 'task', url: 42 }))
+      await garbage.stream.closeWrite()
+      const refused = await new FrameReader(garbage.stream.source, 1 << 20).next()
+      assert.equal(refused?.name, 'MalformedMessage')
+      assert.match(String(refused?.message), /url must be a string/)
+      garbage.release()
+    } finally {
+      await requester.stop()
+      await seed.stop()
+      await server.stop()
     }
   })
 })
