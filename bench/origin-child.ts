@@ -5,6 +5,9 @@
  *   import <data dir> <url>      -> { seconds, bytes, maxRssMB, cpuSeconds }: origins.import of <url>
  *                                   into the FsStore of <data dir>
  *   plain <url> <output file>    -> the same for a plain streaming GET of <url> into a file
+ *   seed <data dir> <url>        -> the same for a requester's node.seeds.get of <url> through a
+ *                                   fresh seed node (both nodes in this process, over loopback
+ *                                   QUIC): the seed's import, then the transfer to the requester
  */
 import { createReadStream, createWriteStream, statSync } from 'node:fs'
 import http from 'node:http'
@@ -13,6 +16,7 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { FsStore } from '../store/fs-store.js'
 import { Origins } from '../src/origin/origins.js'
+import { createNode } from '../src/node/create-node.js'
 import { peakRssMB } from './measure.js'
 
 const [role, ...args] = process.argv.slice(2) as [string, ...string[]]
@@ -62,6 +66,15 @@ if (role === 'serve') {
   })
   report(start, statSync(output).size)
   agent.destroy()
+} else if (role === 'seed') {
+  const [dir, url] = args as [string, string]
+  const seed = await createNode({ dataDir: join(dir, 'seed'), seed: {} })
+  const requester = await createNode({ dataDir: join(dir, 'requester') })
+  const start = process.hrtime.bigint()
+  const result = await requester.seeds.get(seed.addrs()[0] as NonNullable<ReturnType<typeof seed.addrs>[number]>, url)
+  report(start, result.size)
+  await requester.stop()
+  await seed.stop()
 } else {
   throw new Error(`unknown role ${role}`)
 }

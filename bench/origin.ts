@@ -45,11 +45,16 @@ export async function originBench (size = 256 << 20, rssSize = 1 << 30): Promise
         const data = join(dir, `import-${round}`)
         try { return runChild<Measured>(child, ['import', data, url]) } finally { rmSync(data, { recursive: true, force: true }) }
       })
+      const seeded = best(round => {
+        const data = join(dir, `seed-${round}`)
+        try { return runChild<Measured>(child, ['seed', data, url]) } finally { rmSync(data, { recursive: true, force: true }) }
+      })
       const row = (what: string, result: Measured & { serverCpu: number }): void => {
         rows.push({ what, 'MB/s': result.bytes / result.seconds / 1e6, 'x plain': plain.seconds / result.seconds, 'peak RSS MB': result.maxRssMB, 'client CPU s': result.cpuSeconds, 'origin CPU s': result.serverCpu })
       }
       row('plain streaming GET into a file (reference)', plain)
       row('origins.import into an FsStore (pieces, hash, adopt)', imported)
+      row(`a requester fetching it from a seed as it imports (seeds.get, last byte at ${(seeded.seconds / imported.seconds).toFixed(2)}x the import's time)`, seeded)
     } finally {
       server.stop()
     }

@@ -62,8 +62,9 @@ export { runToStore, type ImportStats } from '../protocol/get/import.js'
 export { Origins, OriginImportHandle, type OriginsInit, type OriginsComponents } from './origin/origins.js'
 export type {
   ByteRange, DirectoryEntry, DirectoryHead, FileHead, GetOptions, HeadOptions, HeadResult, OriginImportOptions, OriginImportProgress, OriginImportResult,
-  NotModified, OriginBackend, TaskOptions, TaskRecord, Validators
+  NotModified, OriginBackend, PreheatItem, PreheatOptions, PreheatState, PreheatStatus, TaskOptions, TaskRecord, Validators
 } from './origin/interface.js'
+export { PREHEAT_KEEP_MS, type PreheatLimits } from './origin/preheat.js'
 export {
   DuplicateScheme, OriginBadResponse, OriginChanged, OriginDenied, OriginError, OriginNotFound, OriginRangeIgnored, OriginTimeout,
   OriginUnavailable, PluginLoadFailed, UnsupportedScheme, type OriginErrorOptions
@@ -77,3 +78,8 @@ export { DEFAULT_RETRY, type RetryPolicy } from './origin/backends/retry.js'
 export type { PluginReport } from './origin/plugins.js'
 export type { RegisteredBackend } from './origin/registry.js'
 export type { PushStats } from '../protocol/push.js'
+export {
+  TASK_PROTOCOL, MAX_MESSAGE_BYTES, SeedServer, DEFAULT_SEED_LIMITS, Seeds, SeedGetHandle, SeedRequestHandle, SEED_IDLE_MS, SeedFailed,
+  type SeedAccess, type SeedAnswer, type SeedInit, type SeedLimits, type SeedRequest, type SeedTask, type TaskAsk, type WireError,
+  type SeedComponents, type SeedGetOptions, type SeedGetResult, type SeedProgress, type SeedRequestOptions, type SeedsComponents
+} from './seed/index.js'

@@ -5,6 +5,8 @@ import { toRequest } from '../remote.js'
 import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, size, target, UsageError, type Target } from './common.js'
 import { exists, isDirectory, writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
+import { getUrl, GET_URL_FLAGS } from './get-url.js'
+import { isUrl } from './store-add-url.js'
 
 /**
  * `verity get <ticket|hash>`: download (resuming whatever is already in the data directory),
@@ -18,9 +20,12 @@ export async function get (argv: string[]): Promise<number> {
     strategy: { value: true },
     overwrite: {},
     'no-tag': {},
-    ...FETCH_FLAGS
+    ...FETCH_FLAGS,
+    ...GET_URL_FLAGS
   })
-  if (parsed.positionals.length !== 1) throw new UsageError('verity get takes one ticket or hash')
+  if (parsed.positionals.length !== 1) throw new UsageError('verity get takes one ticket, hash or URL')
+  if (isUrl(parsed.positionals[0] as string)) return await getUrl(parsed, parsed.positionals[0] as string)
+  for (const name of Object.keys(GET_URL_FLAGS)) if (has(parsed, name)) throw new UsageError(`--${name} goes with a URL (verity get <url> --seed <peer>)`)
   const strategy = strategyOf(parsed)
   const limits = fetchLimits(parsed)
   const what = target(parsed.positionals[0] as string, parsed.flags.get('provider') ?? [])

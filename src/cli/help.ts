@@ -19,11 +19,24 @@ export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <tic
   directory a collection's files lie under; otherwise, and with -o -, the hash), never replacing
   a tag that keeps something else (name-2, name-3... instead); --no-tag for none;
   --timeout gives up after that long (90s, 5m), --min-rate drops a provider sending less per
-  second over 20 s (default 4k; 0 for no minimum)`
+  second over 20 s (default 4k; 0 for no minimum)
+verity get <url> --seed <ticket|multiaddr> [-o <path>] [--filter <param>]... [--task-tag <tag>] [--application <name>]
+    [--header 'Name: value']... [--provider <ticket|multiaddr>]...
+  has the seed peer fetch the URL from its origin (once, however many ask; --header goes to the
+  origin through the seed) and fetches the blob from it, verified and resumable; writes the file
+  (named after the URL unless -o) or a directory's files; origin errors exit 1 naming them`
 
 export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]...
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
-  ETag), /metrics (Prometheus), /health; with --provider, fetches missing blobs on demand`
+  ETag), /metrics (Prometheus), /health; with --provider, fetches missing blobs on demand;
+  --seed: a seed peer (answers /verity/task/1, and GET /tasks?url=<url>[&filter=a,b][&tag=x]
+  fetches a URL once and serves it with Range) for every peer, or --seed-allow <peer id>... only,
+  and any http(s) URL, or --origin-allow <prefix>... only`
+
+export const PREHEAT_HELP = `verity preheat <url...> --seed <ticket|multiaddr> [--filter <param>]... [--task-tag <tag>] [--header 'Name: value']... [--no-wait]
+verity preheat --status <id> --seed <ticket|multiaddr>
+  has the seed import the URLs in the background; prints the preheat's id, then its state
+  (WAITING, RUNNING, SUCCESS, FAILED) until it ends; exit 1 when it FAILED; kept 24 hours`
 
 export const CAT_HELP = `verity cat <ticket|hash> [--offset <n>] [--length <n>] [--provider <ticket|multiaddr>]...
     [--timeout <duration>] [--min-rate <rate>]
@@ -58,6 +71,7 @@ commands:
   ${GET_HELP.split('\n').join('\n  ')}
   ${SERVE_HELP.split('\n').join('\n  ')}
   ${CAT_HELP.split('\n').join('\n  ')}
+  ${PREHEAT_HELP.split('\n').join('\n  ')}
   ${STORE_HELP.split('\n').join('\n  ')}
   hash [file...]
     prints the BLAKE3 hash of each file (stdin when none), as "hash  name"

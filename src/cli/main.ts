@@ -36,6 +36,7 @@ async function main (argv: string[]): Promise<number> {
     case 'get': return await (await import('./get.js')).get(rest)
     case 'serve': return await (await import('./serve.js')).serve(rest)
     case 'cat': return await (await import('./cat.js')).cat(rest)
+    case 'preheat': return await (await import('./preheat.js')).preheat(rest)
     case 'add':
     case 'ls':
     case 'export':

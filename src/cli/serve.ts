@@ -2,7 +2,9 @@ import { createServer } from 'node:http'
 import { createNode } from '../node/create-node.js'
 import { gatewayHandler } from '../http/gateway.js'
 import { GatewayMetrics } from '../http/metrics.js'
-import { dataDir, flag, interruptSignal, Output, parseArgs, parseProviders, UsageError } from './common.js'
+import type { SeedInit } from '../seed/interface.js'
+import { normalPrefix } from '../seed/policy.js'
+import { dataDir, flag, has, interruptSignal, Output, parseArgs, parseProviders, UsageError, type Parsed } from './common.js'
 import { controlled } from './control.js'
 import { SEND_LISTEN } from './send.js'
 
@@ -14,11 +16,38 @@ function httpAddress (text: string): { host: string, port: number } {
 }
 
 /**
+ * `--seed` makes the node a seed peer (/verity/task/1 and GET /tasks): for every peer, or with
+ * `--seed-allow <peer id>` those listed; any http(s) URL, or with `--origin-allow <prefix>` those
+ * under the prefixes given.
+ */
+function seedOf (parsed: Parsed): { seed?: SeedInit } {
+  const peers = parsed.flags.get('seed-allow')
+  const origins = parsed.flags.get('origin-allow')
+  if (!has(parsed, 'seed')) {
+    if (peers !== undefined || origins !== undefined) throw new UsageError('--seed-allow and --origin-allow go with --seed')
+    return {}
+  }
+  try {
+    origins?.forEach(normalPrefix)
+  } catch (err) {
+    throw new UsageError(`--origin-allow: ${(err as Error).message}`)
+  }
+  return { seed: { allow: peers === undefined ? 'all' : { peers }, ...(origins === undefined ? {} : { origins }) } }
+}
+
+/**
  * `verity serve`: the node (serving its store to peers) and an HTTP gateway, until interrupted.
  * Prints the gateway's URL on stdout.
  */
 export async function serve (argv: string[]): Promise<number> {
-  const parsed = parseArgs(argv, { http: { value: true }, listen: { value: true, many: true }, provider: { value: true, many: true } })
+  const parsed = parseArgs(argv, {
+    http: { value: true },
+    listen: { value: true, many: true },
+    provider: { value: true, many: true },
+    seed: {},
+    'seed-allow': { value: true, many: true },
+    'origin-allow': { value: true, many: true }
+  })
   if (parsed.positionals.length > 0) throw new UsageError('verity serve takes no arguments')
   const { host, port } = httpAddress(flag(parsed, 'http') ?? '127.0.0.1:8080')
   const providers = parseProviders(parsed.flags.get('provider') ?? [])
@@ -27,7 +56,7 @@ export async function serve (argv: string[]): Promise<number> {
   const dir = dataDir(parsed)
   let stopControl = async (): Promise<void> => {}
   const metrics = new GatewayMetrics()
-  const node = await createNode({ dataDir: dir, listen: parsed.flags.get('listen') ?? SEND_LISTEN, onEvent: metrics.onEvent })
+  const node = await createNode({ dataDir: dir, listen: parsed.flags.get('listen') ?? SEND_LISTEN, onEvent: metrics.onEvent, ...seedOf(parsed) })
   metrics.watch(node)
   const server = createServer(gatewayHandler(node, metrics, providers))
   try {
@@ -38,7 +67,7 @@ export async function serve (argv: string[]): Promise<number> {
     stopControl = await controlled(dir, node, out)
     const address = server.address()
     const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
-    out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}`)
+    out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}${node.seed === undefined ? '' : ' (a seed: /verity/task/1, GET /tasks?url=)'}`)
     out.event({ type: 'ready', url, peerId: node.peerId, addrs: node.addrs().map(String) })
     out.result(url)
     await interrupt.interrupted

@@ -27,12 +27,22 @@ export async function serveBlob (node: VerityNode, metrics: GatewayMetrics, prov
   } catch {
     return reply(400, 'a blob is named by 64 hex digits\n')
   }
+  await sendBlob(node, metrics, providers, stallMs, hash, req, res, reply)
+}
+
+/**
+ * The body of `/blob/<hash>` for a hash already parsed (also how `/tasks` sends a task's blob):
+ * Range, ETag, HEAD, on-demand fetching from `providers`, verified bytes only. `extra` headers go
+ * out with every answer that has the blob.
+ */
+export async function sendBlob (node: VerityNode, metrics: GatewayMetrics, providers: PeerTarget[], stallMs: number, hash: Uint8Array,
+  req: IncomingMessage, res: ServerResponse, reply: Reply, extra: Record<string, string> = {}, route = 'blob'): Promise<void> {
   const hex = toHex(hash)
   const etag = `"${hex}"`
-  const headers = { etag, 'cache-control': 'public, max-age=31536000, immutable', 'accept-ranges': 'bytes' }
+  const headers = { etag, 'cache-control': 'public, max-age=31536000, immutable', 'accept-ranges': 'bytes', ...extra }
   if ((req.headers['if-none-match'] ?? '').split(',').map(t => t.trim()).some(t => t === etag || t === '*' || t === `W/${etag}`)) {
     res.writeHead(304, headers).end()
-    metrics.countHttp('blob', 304)
+    metrics.countHttp(route, 304)
     return
   }
   const controller = new AbortController()
@@ -57,7 +67,7 @@ export async function serveBlob (node: VerityNode, metrics: GatewayMetrics, prov
     'content-length': String(end - start),
     ...(partial ? { 'content-range': `bytes ${start}-${end - 1}/${size}` } : {})
   })
-  metrics.countHttp('blob', partial ? 206 : 200)
+  metrics.countHttp(route, partial ? 206 : 200)
   if (req.method === 'HEAD' || end === start) { res.end(); return }
   // A client gone (reset, closed) or taking nothing for stallMs ends the loop with an error, and
   // leaving the loop closes the reader and its files (a bare wait for 'drain' would hang on to them).

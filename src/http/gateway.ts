@@ -3,6 +3,7 @@ import type { VerityNode } from '../node/create-node.js'
 import type { PeerTarget } from '../net/peer.js'
 import { serveBlob } from './blob-route.js'
 import type { GatewayMetrics } from './metrics.js'
+import { serveTask } from './task-route.js'
 
 /** A client that takes no body bytes for this long is dropped (its reader and files with it). */
 export const BODY_STALL_MS = 60000
@@ -15,7 +16,8 @@ export interface GatewayOptions {
 /**
  * The HTTP side of `verity serve`, its routes: `/blob/<hash>` (blob-route.ts: Range, ETag, HEAD,
  * fetching from `providers` just the chunks a request needs that are not here), `/metrics`
- * (metrics.ts, Prometheus text), `/health`; any other method than GET and HEAD is 405.
+ * (metrics.ts, Prometheus text), `/health`; on a seed, `/tasks?url=` (task-route.ts: a URL
+ * imported once through its task, then sent as a blob); any other method than GET and HEAD is 405.
  */
 export function gatewayHandler (node: VerityNode, metrics: GatewayMetrics, providers: PeerTarget[] = [], options: GatewayOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const stallMs = options.bodyStallMs ?? BODY_STALL_MS
@@ -52,7 +54,7 @@ function statusOf (err: Error): number {
 function routeOf (url: string): string {
   const path = url.split('?')[0] as string
   if (path.startsWith('/blob/')) return 'blob'
-  if (path === '/metrics' || path === '/health') return path.slice(1)
+  if (path === '/metrics' || path === '/health' || path === '/tasks') return path.slice(1)
   return 'other'
 }
 
@@ -64,6 +66,7 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
   if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'GET or HEAD only\n', { allow: 'GET, HEAD' })
   if (route === 'health') return reply(200, JSON.stringify({ status: 'ok', peerId: node.peerId }) + '\n', { 'content-type': 'application/json' })
   if (route === 'metrics') return reply(200, await metrics.text(), { 'content-type': metrics.contentType })
-  if (route !== 'blob') return reply(404, 'not found: try /blob/<hash>, /metrics or /health\n')
+  if (route === 'tasks') return await serveTask(node, metrics, stallMs, req, res, reply)
+  if (route !== 'blob') return reply(404, 'not found: try /blob/<hash>, /tasks?url=<url>, /metrics or /health\n')
   await serveBlob(node, metrics, providers, stallMs, req, res, reply)
 }

@@ -19,6 +19,11 @@ import { Downloader } from '../downloader/downloader.js'
 import { Origins, type OriginsInit } from '../origin/origins.js'
 import type { DownloaderOptions } from '../downloader/interface.js'
 import { BlobTicket, InvalidTicket, quicAddrs } from '../ticket.js'
+import { byteStream } from '../net/stream.js'
+import { TASK_PROTOCOL } from '../seed/constants.js'
+import type { SeedInit } from '../seed/interface.js'
+import { SeedServer } from '../seed/seed-server.js'
+import { Seeds } from '../seed/seeds.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
 
@@ -72,6 +77,12 @@ export interface NodeOptions {
   downloader?: DownloaderOptions
   /** Imports from URLs (node.origins): plugins, HTTP settings, pieces at once; its data under `dataDir`. */
   origins?: Omit<OriginsInit, 'dataDir'>
+  /**
+   * Be a seed peer: answer /verity/task/1, fetching URLs from their origins for the peers `allow`
+   * lets (default all) and the URL prefixes `origins` lists (default any http: or https: URL).
+   * Without it the node fetches URLs for nobody. docs/origins.md, "Seed peers".
+   */
+  seed?: SeedInit
 }
 
 export interface VerityNode {
@@ -83,6 +94,10 @@ export interface VerityNode {
   readonly pool: ConnectionPool
   /** Files and directories from URLs (file:, http:, https:, plugins) into the store (docs/origins.md). */
   readonly origins: Origins
+  /** Asking seed peers to fetch URLs, and fetching what they name (docs/origins.md, "Seed peers"). */
+  readonly seeds: Seeds
+  /** The seed side, when the node was made with `seed`. */
+  readonly seed: SeedServer | undefined
   readonly peerId: string
   /** Addresses others can dial, each ending in /p2p/<peer id>. */
   addrs: () => Multiaddr[]
@@ -131,11 +146,22 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       await libp2p.stop()
       throw err
     }
+    const downloader = new Downloader(blobs, remote, options.downloader, libp2p.logger)
+    let seed: SeedServer | undefined
+    if (options.seed !== undefined) {
+      const server = seed = new SeedServer({ origins, logger: libp2p.logger }, options.seed)
+      await libp2p.handle(TASK_PROTOCOL, (stream, connection) => {
+        stream.inactivityTimeout = 0 // a task's answer waits for the origin; the seed sends progress every second
+        void server.serve(byteStream(stream), connection.remotePeer.toString())
+      }, { maxInboundStreams: limits.maxStreamsPerConnection ?? 64, maxOutboundStreams: 64 })
+    }
     return {
       libp2p,
       blobs,
       remote,
-      downloader: new Downloader(blobs, remote, options.downloader, libp2p.logger),
+      downloader,
+      seeds: new Seeds({ pool, downloader, logger: libp2p.logger }),
+      seed,
       pool,
       origins,
       peerId: libp2p.peerId.toString(),
@@ -151,6 +177,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
         return new BlobTicket({ nodeId: (libp2p.peerId.publicKey as { raw: Uint8Array }).raw, addrs, hash, format })
       },
       stop: async () => {
+        seed?.stop()
         await origins.close()
         await pool.close({ timeoutMs: 5000 })
         await libp2p.stop()

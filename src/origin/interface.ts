@@ -153,3 +153,35 @@ export interface TaskRecord {
   /** When the origin was last asked (ms since the epoch). */
   fetchedAt: number
 }
+
+/** A preheat's state: WAITING, then RUNNING, then SUCCESS or FAILED (Dragonfly's preheat job states). */
+export type PreheatState = 'WAITING' | 'RUNNING' | 'SUCCESS' | 'FAILED'
+
+/** One URL of a preheat and how it went. */
+export interface PreheatItem {
+  /** The URL as it may be shown (no credentials, no filtered parameters). */
+  url: string
+  taskId: string
+  /** Once imported. */
+  hash?: string
+  size?: number
+  format?: BlobFormat
+  /** `<name>: <message>` when it failed. */
+  error?: string
+}
+
+/** A preheat as it stands, queryable by `id` for PREHEAT_KEEP_MS after it was made. */
+export interface PreheatStatus {
+  id: string
+  state: PreheatState
+  items: PreheatItem[]
+  /** `<name>: <message>` of the first URL that failed. */
+  error?: string
+  createdAt: number
+  finishedAt?: number
+}
+
+/** What a preheat imports: URLs with the task options of an import (the same for every URL). */
+export interface PreheatOptions extends TaskOptions {
+  headers?: Record<string, string>
+}

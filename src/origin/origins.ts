@@ -9,8 +9,9 @@ import type { BlobStore } from '../../store/interface.js'
 import { ProgressHandle } from '../../store/progress-handle.js'
 import { fileBackend } from './backends/file.js'
 import { httpBackend, type HttpBackendOptions } from './backends/http.js'
-import type { OriginImportOptions, OriginImportProgress, OriginImportResult, OriginBackend, TaskOptions, TaskRecord } from './interface.js'
+import type { OriginImportOptions, OriginImportProgress, OriginImportResult, OriginBackend, PreheatOptions, PreheatStatus, TaskOptions, TaskRecord } from './interface.js'
 import { loadPlugins, type PluginReport } from './plugins.js'
+import { Preheats, type PreheatLimits } from './preheat.js'
 import { BackendRegistry, type RegisteredBackend } from './registry.js'
 import { SingleFlight } from './single-flight.js'
 import { StagingArea } from './staging.js'
@@ -37,6 +38,8 @@ export interface OriginsInit {
   fileConcurrency?: number
   /** How often an import saves how far it got (what a resume starts from). @default 250 */
   checkpointMs?: number
+  /** Preheat jobs kept, running at once, and for how long. @default 1000, 2, 24 hours */
+  preheat?: Partial<PreheatLimits>
 }
 
 export interface OriginsComponents {
@@ -59,9 +62,13 @@ export class Origins {
   private readonly flights = new SingleFlight<OriginImportResult, OriginImportProgress>()
   private staging: Promise<StagingArea> | undefined
   private closed = false
+  private readonly stopping = new AbortController()
+  private readonly preheats: Preheats
 
   private constructor (private readonly store: BlobStore, private readonly registry: BackendRegistry, private readonly index: UrlIndex,
-    readonly plugins: PluginReport, private readonly init: OriginsInit, private readonly log: Logger) {}
+    readonly plugins: PluginReport, private readonly init: OriginsInit, private readonly log: Logger) {
+    this.preheats = new Preheats(async (url, options) => await this.import(url, options), log, init.preheat)
+  }
 
   /**
    * The built-in backends, those given, then the plugins of the plugin directory (scanned now and
@@ -119,6 +126,23 @@ export class Origins {
     }, { coalesce: event => event.type === 'origin:piece' })
   }
 
+  /**
+   * Import `urls` in the background (one after another; two preheats run at once, others wait), so
+   * that later requests find them known. Returns the preheat's status as it starts (`RUNNING`, or
+   * `WAITING` for a place);
+   * `preheatStatus(id)` tells how it goes: `SUCCESS` or `FAILED` with the first
+   * error. RateLimited when 1000 preheats are kept and none has finished.
+   */
+  preheat (urls: ReadonlyArray<string | URL>, options: PreheatOptions = {}): PreheatStatus {
+    this.open()
+    return this.preheats.start(urls, options, this.stopping.signal)
+  }
+
+  /** A preheat's status, kept for 24 hours after it was made; undefined for an id not known (or older). */
+  preheatStatus (id: string): PreheatStatus | undefined {
+    return this.preheats.status(id)
+  }
+
   /** The task id `url` has with these options (docs/origins.md gives the bytes hashed). */
   taskId (url: string | URL, options: TaskOptions = {}): string {
     return taskIdOf(url, options)
@@ -138,6 +162,7 @@ export class Origins {
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.stopping.abort(new Aborted('the origins service is closing'))
     await this.flights.abortAll(new Aborted('the origins service is closing'))
     await this.index.close()
     for (const err of await this.registry.close()) this.log.error('a backend failed to close: %s', (err as Error).message)

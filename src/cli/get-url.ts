@@ -1,0 +1,90 @@
+import { safeName } from '../../store/collection.js'
+import { toHex } from '../../store/hash-text.js'
+import { createNode } from '../node/create-node.js'
+import { safeUrlOf } from '../origin/safe-url.js'
+import { dataDir, flag, has, interruptSignal, Output, parseProviders, resumable, size, strategyOf, UsageError, type Parsed } from './common.js'
+import { writeOut } from './files.js'
+import { keepFetched, tagNameOf } from './get-tag.js'
+import { parseHeaders } from './store-add-url.js'
+
+/** The flags `verity get <url>` takes beside get's own. */
+export const GET_URL_FLAGS = {
+  seed: { value: true },
+  filter: { value: true, many: true },
+  'task-tag': { value: true },
+  application: { value: true },
+  header: { value: true, many: true }
+} as const
+
+/**
+ * `verity get <url> --seed <ticket|multiaddr>`: the seed fetches the URL from its origin (once,
+ * however many ask) and names the blob; it is then fetched from the seed (and `--provider`s),
+ * verified, resuming what the data directory holds, tagged, and written as any get writes (a
+ * file named after the URL's last segment unless -o says otherwise; a directory's files).
+ * Origin errors exit 1 naming them.
+ */
+export async function getUrl (parsed: Parsed, url: string): Promise<number> {
+  const seedText = flag(parsed, 'seed')
+  if (seedText === undefined) throw new UsageError('a URL is fetched through a seed peer: --seed <ticket|multiaddr> (verity add <url> fetches it from the origin here)')
+  const [seed] = parseProviders([seedText])
+  const providers = parseProviders(parsed.flags.get('provider') ?? [])
+  const filter = parsed.flags.get('filter') ?? []
+  const tag = flag(parsed, 'task-tag')
+  const application = flag(parsed, 'application')
+  const headers = parseHeaders(parsed.flags.get('header') ?? [])
+  const output = flag(parsed, 'output')
+  const overwrite = has(parsed, 'overwrite')
+  const strategy = strategyOf(parsed)
+  const shown = safeUrlOf(url, filter)
+  const out = new Output(parsed)
+  const interrupt = interruptSignal()
+  const dir = dataDir(parsed)
+  const node = await createNode({ dataDir: dir })
+  try {
+    const started = performance.now()
+    let phase: 'seed' | 'download' = 'seed'
+    const handle = node.seeds.get(seed as NonNullable<typeof seed>, url, {
+      filter, headers, providers, strategy, signal: interrupt.signal,
+      ...(tag === undefined ? {} : { tag }), ...(application === undefined ? {} : { application })
+    })
+    for await (const item of handle) {
+      if (item.type === 'seed:progress') {
+        out.draw(item.detail.bytes, item.detail.total, started, item.detail.bytes)
+      } else if (item.type === 'seed:task') {
+        phase = 'download'
+        out.clear()
+        out.say(`the seed has ${shown}: ${toHex(item.detail.hash)} (${size(item.detail.size)}${item.detail.format === 'hashseq' ? ', a collection' : ''})`)
+        out.event({ type: 'task', url: shown, task: item.detail.taskId, hash: toHex(item.detail.hash), format: item.detail.format, bytes: item.detail.size })
+      } else if (item.type === 'download:progress' && phase === 'download') {
+        out.draw(item.detail.bytes, item.detail.total, started, item.detail.bytes)
+        out.event({ type: 'progress', bytes: item.detail.bytes, ...(item.detail.total === undefined ? {} : { total: item.detail.total }) })
+      } else if (item.type === 'download:provider-failed' && out.verbose) {
+        out.say(`provider ${item.detail.provider}: ${item.detail.error.name}: ${item.detail.error.message}`)
+      }
+    }
+    const result = await handle
+    out.clear()
+    out.say(`fetched ${size(result.bytesReceived)} in ${((performance.now() - started) / 1000).toFixed(1)} s${result.localBytes > 0 ? ` (${size(result.localBytes)} were already here)` : ''}, verified`)
+    out.event({ type: 'fetched', task: result.taskId, hash: toHex(result.hash), bytes: result.size, localBytes: result.localBytes, bytesReceived: result.bytesReceived })
+    const content = { hash: result.hash, format: result.format }
+    const target = output ?? (result.format === 'raw' ? nameOf(url) : undefined)
+    if (!has(parsed, 'no-tag')) await keepFetched(node.blobs, content, await tagNameOf(node.blobs, content, target), out)
+    await writeOut(node.blobs, content, target, overwrite, out, interrupt.signal)
+    return 0
+  } catch (err) {
+    throw resumable(err, interrupt.signal, out, dir)
+  } finally {
+    interrupt.dispose()
+    await node.stop()
+  }
+}
+
+/** A file's name from its URL: the last path segment, decoded, if it is a safe name; else none (the hash names it). */
+function nameOf (url: string): string | undefined {
+  try {
+    const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
+    return last === '' ? undefined : safeName(last)
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,5 @@
+export { TASK_PROTOCOL, MAX_MESSAGE_BYTES } from './constants.js'
+export type { SeedAccess, SeedAnswer, SeedInit, SeedLimits, SeedRequest, SeedTask, TaskAsk, WireError } from './interface.js'
+export { SeedServer, DEFAULT_SEED_LIMITS, type SeedComponents } from './seed-server.js'
+export { Seeds, SeedGetHandle, SeedRequestHandle, SEED_IDLE_MS, type SeedGetOptions, type SeedGetResult, type SeedProgress, type SeedRequestOptions, type SeedsComponents } from './seeds.js'
+export { SeedFailed } from './errors.js'
