@@ -107,6 +107,32 @@ export class OriginRangeIgnored extends OriginError {
   }
 }
 
+/**
+ * An import done for someone else (a peer asking a seed, an HTTP client of `/tasks`) was about to
+ * connect to an address that is not public (`kind`: loopback, private, link-local, ...): refused
+ * before the connection, whether the URL named the address, its host resolved to it, or a redirect
+ * led there. `host` is the host name as the URL (or the redirect) gave it.
+ */
+export class OriginForbiddenAddress extends OriginError {
+  static override name = 'OriginForbiddenAddress'
+  readonly host: string
+  readonly address: string
+  readonly kind: string
+
+  constructor (url: string, host: string, address: string, kind: string, detail = forbiddenDetail(host, address, kind), options?: OriginErrorOptions) {
+    super(url, detail, options)
+    this.name = 'OriginForbiddenAddress'
+    this.host = host
+    this.address = address
+    this.kind = kind
+  }
+}
+
+function forbiddenDetail (host: string, address: string, kind: string): string {
+  const where = host === address ? `${address} is a ${kind} address` : `${host} is at ${address}, a ${kind} address`
+  return `${where}, which this node does not fetch from for others (a seed allows it with --origin-allow, or seed.origins, naming a prefix of the URL)`
+}
+
 /** No backend serves the URL's scheme. */
 export class UnsupportedScheme extends Error {
   static override name = 'UnsupportedScheme'

@@ -1,7 +1,7 @@
 import {
   OriginBadResponse, OriginChanged, OriginDenied, OriginError, OriginNotFound, OriginRangeIgnored, OriginTimeout, OriginUnavailable
 } from './errors.js'
-import type { DirectoryEntry, GetOptions, HeadOptions, HeadResult, OriginBackend } from './interface.js'
+import type { AddressPolicy, DirectoryEntry, GetOptions, HeadOptions, HeadResult, OriginBackend } from './interface.js'
 import { scrub } from './safe-url.js'
 
 /** The origin errors a plugin may throw by name (it need not import verity to do so). */
@@ -19,24 +19,29 @@ const BY_NAME: Record<string, (url: string, detail: string) => OriginError> = {
  * A backend as imports call it: whatever it throws comes out as a named origin error naming the
  * safe URL (an error of another name is OriginUnavailable; its message is scrubbed of the URL's
  * credentials and filtered parameters), and what `head` answers is checked (a size that is not a
- * byte count, a directory entry that is not a path) before anyone trusts it.
+ * byte count, a directory entry that is not a path) before anyone trusts it. Every call carries
+ * the import's address policy.
  */
 export class GuardedBackend {
-  constructor (private readonly backend: OriginBackend, private readonly url: URL, private readonly safeUrl: string, private readonly filter: readonly string[]) {}
+  private readonly policy: { addressPolicy?: AddressPolicy }
 
-  async head (options: Omit<HeadOptions, 'safeUrl'>): Promise<HeadResult> {
+  constructor (private readonly backend: OriginBackend, private readonly url: URL, private readonly safeUrl: string, private readonly filter: readonly string[], addressPolicy?: AddressPolicy) {
+    this.policy = addressPolicy === undefined ? {} : { addressPolicy }
+  }
+
+  async head (options: Omit<HeadOptions, 'safeUrl' | 'addressPolicy'>): Promise<HeadResult> {
     let result: HeadResult
     try {
-      result = await this.backend.head(this.url, { ...options, safeUrl: this.safeUrl })
+      result = await this.backend.head(this.url, { ...options, ...this.policy, safeUrl: this.safeUrl })
     } catch (err) {
       throw this.named(err, options.signal)
     }
     return this.checked(result, options.ifUnchanged !== undefined)
   }
 
-  async * get (options: Omit<GetOptions, 'safeUrl'>): AsyncGenerator<Uint8Array> {
+  async * get (options: Omit<GetOptions, 'safeUrl' | 'addressPolicy'>): AsyncGenerator<Uint8Array> {
     try {
-      yield * this.backend.get(this.url, { ...options, safeUrl: this.safeUrl })
+      yield * this.backend.get(this.url, { ...options, ...this.policy, safeUrl: this.safeUrl })
     } catch (err) {
       throw this.named(err, options.signal)
     }

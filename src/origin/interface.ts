@@ -17,6 +17,24 @@ export interface Validators {
   lastModified?: string
 }
 
+/**
+ * Which addresses an import's connections may reach. `any`: every one (the node's own imports:
+ * `verity add <url>`, `origins.import` called by the node's program). `public`: global unicast
+ * only, no loopback, private (RFC 1918, fc00::/7), link-local, unspecified, multicast, shared
+ * (100.64/10), reserved, nor IPv4-mapped forms of those (imports done for a peer or an HTTP
+ * client: a seed); checked on the address each connection is made to, redirect hops included,
+ * and refused with OriginForbiddenAddress.
+ */
+export interface AddressPolicy {
+  reach: 'any' | 'public'
+  /**
+   * With `public`: URL prefixes (compared with each hop's URL as WHATWG writes it, so end a host
+   * with `/`) whose hosts may be at any address: an operator's internal origins. A redirect out
+   * from under them is checked again.
+   */
+  privateAllowed?: readonly string[]
+}
+
 export interface HeadOptions {
   /** Request headers passed through to the origin (HTTP: as given; plugins: as they see fit). */
   headers?: Record<string, string>
@@ -26,6 +44,11 @@ export interface HeadOptions {
    * answers the head, and the caller compares.
    */
   ifUnchanged?: Validators
+  /**
+   * Which addresses the backend may connect to (the built-in http: and https: honour it; a
+   * plugin should, where it connects to hosts a URL names). @default { reach: 'any' }
+   */
+  addressPolicy?: AddressPolicy
   /**
    * The URL as it may appear in an error message or a log line (no credentials, no filtered
    * query parameters): name this, never the URL itself.
@@ -39,6 +62,8 @@ export interface GetOptions {
   headers?: Record<string, string>
   /** The version the range must come from: another one is OriginChanged, never mixed bytes. */
   expect?: Validators
+  /** See HeadOptions.addressPolicy. */
+  addressPolicy?: AddressPolicy
   /** See HeadOptions.safeUrl. */
   safeUrl?: string
   signal?: AbortSignal
@@ -111,6 +136,13 @@ export interface OriginImportOptions extends TaskOptions {
   concurrency?: number
   /** Ask the origin whether a known task's file changed (a conditional head). @default false */
   revalidate?: boolean
+  /**
+   * Which addresses this import may connect to: `{ reach: 'public' }` for an import done on
+   * someone else's behalf (a seed passes it). Callers of one task share one fetch, made with the
+   * policy of the caller that started it; a caller allowed any address that finds a shared
+   * fetch refused for its address fetches again itself. @default { reach: 'any' }
+   */
+  addressPolicy?: AddressPolicy
   onProgress?: (event: OriginImportProgress) => void
   signal?: AbortSignal
 }
@@ -184,4 +216,6 @@ export interface PreheatStatus {
 /** What a preheat imports: URLs with the task options of an import (the same for every URL). */
 export interface PreheatOptions extends TaskOptions {
   headers?: Record<string, string>
+  /** See OriginImportOptions.addressPolicy. @default { reach: 'any' } */
+  addressPolicy?: AddressPolicy
 }

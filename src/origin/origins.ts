@@ -9,7 +9,8 @@ import type { BlobStore } from '../../store/interface.js'
 import { ProgressHandle } from '../../store/progress-handle.js'
 import { fileBackend } from './backends/file.js'
 import { httpBackend, type HttpBackendOptions } from './backends/http.js'
-import type { OriginImportOptions, OriginImportProgress, OriginImportResult, OriginBackend, PreheatOptions, PreheatStatus, TaskOptions, TaskRecord } from './interface.js'
+import { OriginForbiddenAddress } from './errors.js'
+import type { AddressPolicy, OriginImportOptions, OriginImportProgress, OriginImportResult, OriginBackend, PreheatOptions, PreheatStatus, TaskOptions, TaskRecord } from './interface.js'
 import { loadPlugins, type PluginReport } from './plugins.js'
 import { Preheats, type PreheatLimits } from './preheat.js'
 import { BackendRegistry, type RegisteredBackend } from './registry.js'
@@ -104,23 +105,39 @@ export class Origins {
    * (same task id, its blob still here) returns at once, unless `revalidate` asks the origin
    * whether it changed. Callers of one task in this process share one fetch; one caller's abort
    * ends only its own wait. Fails with the named origin errors (OriginNotFound, ...), or
-   * UnsupportedScheme.
+   * UnsupportedScheme; with `addressPolicy: { reach: 'public' }`, OriginForbiddenAddress for a
+   * connection to an address that is not public.
+   *
+   * The shared fetch runs with the policy of the caller that started it. A caller held to public
+   * addresses may so share a fetch the node's own program started (as it may have the blob once
+   * that fetch is done: the task is known); it never starts a connection to a private address.
+   * A caller allowed any address that shared a fetch refused for its address runs it again.
    */
   import (url: string | URL, options: OriginImportOptions = {}): OriginImportHandle {
     const parsed = urlArg(url)
     const taskId = taskIdOf(parsed, options)
     checkCount('pieceSize', options.pieceSize)
     checkCount('concurrency', options.concurrency)
+    const addressPolicy = checkAddressPolicy(options.addressPolicy)
+    const task = { ...options, ...(addressPolicy === undefined ? {} : { addressPolicy }) }
     return new OriginImportHandle(async emit => {
       this.open()
       const report = (event: OriginImportProgress): void => {
         options.onProgress?.(event)
         emit(event)
       }
-      const result = await this.flights.run(taskId, async (signal, emitShared) => await runTask(this.context(), parsed, taskId, options, signal, emitShared), {
+      const run = async (): Promise<OriginImportResult> => await this.flights.run(taskId, async (signal, emitShared) => await runTask(this.context(), parsed, taskId, task, signal, emitShared), {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         onProgress: report
       })
+      let result: OriginImportResult
+      try {
+        result = await run()
+      } catch (err) {
+        if (!(err instanceof OriginForbiddenAddress) || addressPolicy?.reach === 'public') throw err
+        this.log('task %s: the shared fetch was refused %s (%s); fetching again for a caller that may reach it', taskId, err.address, err.kind)
+        result = await run()
+      }
       report({ type: 'origin:done', detail: result })
       return result
     }, { coalesce: event => event.type === 'origin:piece' })
@@ -194,6 +211,24 @@ export class Origins {
   private open (): void {
     if (this.closed) throw new StoreClosed('the origins service is closed')
   }
+}
+
+/** The policy with its prefixes as WHATWG writes them; TypeError for a policy that is none. */
+function checkAddressPolicy (policy: AddressPolicy | undefined): AddressPolicy | undefined {
+  if (policy === undefined) return undefined
+  if (policy === null || typeof policy !== 'object' || (policy.reach !== 'any' && policy.reach !== 'public')) {
+    throw new TypeError(`addressPolicy must be { reach: 'any' | 'public', privateAllowed? }, got ${JSON.stringify(policy)?.slice(0, 80)}`)
+  }
+  if (policy.privateAllowed === undefined) return policy
+  if (!Array.isArray(policy.privateAllowed)) throw new TypeError('addressPolicy.privateAllowed must be an array of URL prefixes')
+  const privateAllowed = policy.privateAllowed.map((prefix: unknown) => {
+    try {
+      return new URL(String(prefix)).href
+    } catch {
+      throw new TypeError(`addressPolicy.privateAllowed must hold absolute URLs such as http://10.0.0.5/, got ${String(prefix).slice(0, 80)}`)
+    }
+  })
+  return { reach: policy.reach, privateAllowed }
 }
 
 function checkCount (name: string, value: unknown): void {

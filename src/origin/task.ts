@@ -32,7 +32,7 @@ export interface TaskContext {
 export async function runTask (ctx: TaskContext, url: URL, taskId: string, options: OriginImportOptions, signal: AbortSignal, emit: (event: OriginImportProgress) => void): Promise<OriginImportResult> {
   const filter = options.filter ?? []
   const safeUrl = safeUrlOf(url, filter)
-  const backend = new GuardedBackend(ctx.registry.for(url), url, safeUrl, filter)
+  const backend = new GuardedBackend(ctx.registry.for(url), url, safeUrl, filter, options.addressPolicy)
   const tag = `origin:${taskId}`
   const headers = options.headers === undefined ? {} : { headers: options.headers }
   const record = ctx.index.get(taskId)

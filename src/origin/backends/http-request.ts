@@ -1,7 +1,9 @@
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
-import { OriginBadResponse, OriginDenied, OriginError, OriginNotFound, OriginTimeout, OriginUnavailable } from '../errors.js'
+import { OriginBadResponse, OriginDenied, OriginError, OriginForbiddenAddress, OriginNotFound, OriginTimeout, OriginUnavailable } from '../errors.js'
+import type { AddressPolicy } from '../interface.js'
 import { bareUrlOf } from '../safe-url.js'
+import { AddressRefused, checkLiteralHost } from './public-lookup.js'
 import { parseRetryAfter } from './retry.js'
 
 /** Statuses that redirect (303 included: ours are GET and HEAD, which stay as they are). */
@@ -10,9 +12,16 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308])
 /** Request headers that carry credentials: not sent on to another origin after a redirect. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
 
+/**
+ * Keep-alive agents: `http`/`https` for connections to any address, `publicHttp`/`publicHttps`
+ * (made with publicLookup) for connections on someone else's behalf. Two pools, so that a socket
+ * one connected to a private address never carries a request the other may not make.
+ */
 export interface Agents {
   http: http.Agent
   https: https.Agent
+  publicHttp: http.Agent
+  publicHttps: https.Agent
 }
 
 export interface ExchangeOptions {
@@ -23,6 +32,8 @@ export interface ExchangeOptions {
   /** Nothing for this long (no answer, no body bytes): OriginTimeout. */
   idleTimeoutMs: number
   maxRedirects: number
+  /** Which addresses each hop may connect to. @default { reach: 'any' } */
+  addressPolicy?: AddressPolicy
   /** The URL as messages show it. */
   shown: string
   signal?: AbortSignal
@@ -45,7 +56,7 @@ export async function exchange (url: URL, options: ExchangeOptions): Promise<Exc
   let shown = options.shown
   let headers = options.headers
   for (let hops = 0; ; hops++) {
-    const response = await send(current, { ...options, headers, shown })
+    const response = await send(current, { ...options, headers, shown }, publicOnly(current, options.addressPolicy))
     const location = response.headers.location
     if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) {
       return { response, url: current, shown, body: () => readBody(response, options.idleTimeoutMs, shown, options.signal), discard: () => { response.destroy() } }
@@ -66,6 +77,12 @@ export async function exchange (url: URL, options: ExchangeOptions): Promise<Exc
   }
 }
 
+/** Whether this hop must reach a public address: the policy says so and no allowed prefix covers its URL. */
+function publicOnly (url: URL, policy: AddressPolicy | undefined): boolean {
+  if (policy === undefined || policy.reach === 'any') return false
+  return !(policy.privateAllowed ?? []).some(prefix => url.href.startsWith(prefix))
+}
+
 /** The named error for a status that is not an answer to use, or undefined for 2xx and 304. */
 export function statusError (response: IncomingMessage, shown: string): OriginError | undefined {
   const status = response.statusCode ?? 0
@@ -83,6 +100,7 @@ export function statusError (response: IncomingMessage, shown: string): OriginEr
 /** A failure below HTTP (refused, reset, DNS, TLS) as the named origin error; aborts and origin errors pass. */
 export function networkError (err: unknown, shown: string, signal: AbortSignal | undefined): unknown {
   if (err instanceof OriginError || signal?.aborted === true) return signal?.aborted === true ? signal.reason : err
+  if (err instanceof AddressRefused) return new OriginForbiddenAddress(shown, err.host, err.address, err.kind)
   const code = (err as NodeJS.ErrnoException).code ?? ''
   if (/^(ERR_TLS|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL)/.test(code)) {
     return new OriginBadResponse(shown, `TLS failed (${code})`, { cause: err })
@@ -91,14 +109,23 @@ export function networkError (err: unknown, shown: string, signal: AbortSignal |
   return new OriginUnavailable(shown, `${what}${code === '' || what.includes(code) ? '' : ` (${code})`}`, { cause: err })
 }
 
-async function send (url: URL, options: ExchangeOptions): Promise<IncomingMessage> {
+async function send (url: URL, options: ExchangeOptions, publicOnly: boolean): Promise<IncomingMessage> {
   options.signal?.throwIfAborted()
   const secure = url.protocol === 'https:'
+  if (publicOnly) {
+    try {
+      checkLiteralHost(url.hostname)
+    } catch (err) {
+      throw networkError(err, options.shown, options.signal)
+    }
+  }
+  const agents = options.agents
   return await new Promise<IncomingMessage>((resolve, reject) => {
     const request = (secure ? https : http).request(url, {
       method: options.method,
       headers: options.headers,
-      agent: secure ? options.agents.https : options.agents.http
+      // The public agents resolve with publicLookup: the address checked is the one connected to.
+      agent: secure ? (publicOnly ? agents.publicHttps : agents.https) : (publicOnly ? agents.publicHttp : agents.http)
     })
     const timer = setTimeout(() => { request.destroy(new OriginTimeout(options.shown, options.idleTimeoutMs, `no answer from the origin within ${options.idleTimeoutMs} ms`)) }, options.idleTimeoutMs)
     const onAbort = (): void => { request.destroy(options.signal?.reason) }

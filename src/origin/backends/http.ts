@@ -3,9 +3,10 @@ import https from 'node:https'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { OriginBadResponse, OriginChanged, OriginRangeIgnored, OriginUnavailable } from '../errors.js'
-import type { FileHead, GetOptions, HeadOptions, HeadResult, NotModified, OriginBackend, Validators } from '../interface.js'
+import type { AddressPolicy, FileHead, GetOptions, HeadOptions, HeadResult, NotModified, OriginBackend, Validators } from '../interface.js'
 import { safeUrlOf } from '../safe-url.js'
 import { exchange, statusError, type Agents, type Exchange } from './http-request.js'
+import { publicLookup } from './public-lookup.js'
 import { DEFAULT_RETRY, retryDelay, sleep, type RetryPolicy } from './retry.js'
 
 /** A failed try that brought at least this much before failing starts the count of tries again. */
@@ -31,13 +32,16 @@ export interface HttpBackendOptions {
  * the byte it stopped at.
  */
 export function httpBackend (options: HttpBackendOptions = {}): OriginBackend {
+  const maxSockets = options.maxSockets ?? 16
   const settings: Settings = {
     idleTimeoutMs: options.idleTimeoutMs ?? 30000,
     maxRedirects: options.maxRedirects ?? 10,
     retry: { ...DEFAULT_RETRY, ...options.retry },
     agents: {
-      http: new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 16 }),
-      https: new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 16 })
+      http: new http.Agent({ keepAlive: true, maxSockets }),
+      https: new https.Agent({ keepAlive: true, maxSockets }),
+      publicHttp: new http.Agent({ keepAlive: true, maxSockets, lookup: publicLookup }),
+      publicHttps: new https.Agent({ keepAlive: true, maxSockets, lookup: publicLookup })
     },
     log: (options.logger ?? defaultLogger()).forComponent('verity:origin:http')
   }
@@ -47,8 +51,7 @@ export function httpBackend (options: HttpBackendOptions = {}): OriginBackend {
     head: async (url, headOptions) => await head(settings, url, headOptions),
     get: (url, getOptions) => get(settings, url, getOptions),
     close: () => {
-      settings.agents.http.destroy()
-      settings.agents.https.destroy()
+      for (const agent of Object.values(settings.agents)) agent.destroy()
     }
   }
 }
@@ -67,7 +70,7 @@ async function head (settings: Settings, url: URL, options: HeadOptions): Promis
     const conditional: Record<string, string> = {}
     if (options.ifUnchanged?.etag !== undefined) conditional['if-none-match'] = options.ifUnchanged.etag
     else if (options.ifUnchanged?.lastModified !== undefined) conditional['if-modified-since'] = options.ifUnchanged.lastModified
-    const answer = await send(settings, url, 'HEAD', { ...headersOf(options.headers), ...conditional }, shown, options.signal)
+    const answer = await send(settings, url, 'HEAD', { ...headersOf(options.headers), ...conditional }, shown, options)
     answer.response.resume() // no body: the connection goes back to the agent
     const status = answer.response.statusCode
     if (status === 304) return { notModified: true } satisfies NotModified
@@ -82,7 +85,7 @@ async function head (settings: Settings, url: URL, options: HeadOptions): Promis
 }
 
 async function headByGet (settings: Settings, url: URL, options: HeadOptions, shown: string): Promise<FileHead> {
-  const answer = await send(settings, url, 'GET', { ...headersOf(options.headers), range: 'bytes=0-0' }, shown, options.signal)
+  const answer = await send(settings, url, 'GET', { ...headersOf(options.headers), range: 'bytes=0-0' }, shown, options)
   answer.discard()
   const { response } = answer
   const range = contentRange(response.headers['content-range'])
@@ -103,7 +106,7 @@ async function * get (settings: Settings, url: URL, options: GetOptions): AsyncG
     const before = done
     try {
       const from = offset + done
-      const answer = await send(settings, url, 'GET', { ...headersOf(options.headers), ...preconditions(options.expect), range: `bytes=${from}-${offset + length - 1}` }, shown, options.signal)
+      const answer = await send(settings, url, 'GET', { ...headersOf(options.headers), ...preconditions(options.expect), range: `bytes=${from}-${offset + length - 1}` }, shown, options)
       const whole = checkAnswer(answer, from, length - done, options.expect)
       for await (const chunk of answer.body()) {
         const left = length - done
@@ -192,7 +195,7 @@ function headersOf (given: Record<string, string> | undefined): Record<string, s
   return headers
 }
 
-async function send (settings: Settings, url: URL, method: 'GET' | 'HEAD', headers: Record<string, string>, shown: string, signal: AbortSignal | undefined): Promise<Exchange> {
+async function send (settings: Settings, url: URL, method: 'GET' | 'HEAD', headers: Record<string, string>, shown: string, call: { signal?: AbortSignal | undefined, addressPolicy?: AddressPolicy | undefined }): Promise<Exchange> {
   return await exchange(url, {
     method,
     headers,
@@ -200,7 +203,8 @@ async function send (settings: Settings, url: URL, method: 'GET' | 'HEAD', heade
     idleTimeoutMs: settings.idleTimeoutMs,
     maxRedirects: settings.maxRedirects,
     shown,
-    ...(signal === undefined ? {} : { signal })
+    ...(call.addressPolicy === undefined ? {} : { addressPolicy: call.addressPolicy }),
+    ...(call.signal === undefined ? {} : { signal: call.signal })
   })
 }
 
