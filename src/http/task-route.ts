@@ -10,6 +10,7 @@ import type { GatewayMetrics } from './metrics.js'
 const STATUS_OF: Record<string, number> = {
   OriginNotFound: 404,
   OriginDenied: 403,
+  OriginForbiddenAddress: 403,
   OriginUnavailable: 502,
   OriginBadResponse: 502,
   OriginRangeIgnored: 502,
@@ -27,7 +28,8 @@ const STATUS_OF: Record<string, number> = {
  * ask, and none for a task known here), then its blob sent from the store as `/blob/<hash>` sends
  * it (Range, ETag, verified bytes), with `x-verity-task` and `x-verity-hash`. A directory's task
  * answers JSON naming its collection's files. Errors: the origin's as HTTP statuses (404, 403,
- * 502, 504, 409), a URL the seed does not fetch 403, a bad query 400; the body is JSON
+ * 502, 504, 409), a URL the seed does not fetch 403 (outside its prefixes, or an address that is
+ * not public: OriginForbiddenAddress), a bad query 400; the body is JSON
  * `{ error, message, url? }`. The seed's URL prefixes apply; its peer list does not (the gateway
  * has no peer ids: bind it where only those who may use it reach it).
  */
@@ -45,8 +47,7 @@ export async function serveTask (node: VerityNode, metrics: GatewayMetrics, stal
   let result
   try {
     const url = urlArg(given)
-    await seed.checkUrl(url, safeUrlOf(url, filter))
-    result = await node.origins.import(url, {
+    result = await seed.importFor(url, safeUrlOf(url, filter), {
       filter, ...(tag === undefined ? {} : { tag }), ...(application === undefined ? {} : { application }), signal: controller.signal
     })
   } catch (err) {

@@ -1,6 +1,6 @@
 import { Aborted, Internal, MalformedMessage, NotFound, Permission, RateLimited, RequestTooLarge, Timeout } from '../../protocol/errors.js'
 import {
-  OriginBadResponse, OriginChanged, OriginDenied, OriginError, OriginNotFound, OriginRangeIgnored, OriginTimeout, OriginUnavailable
+  OriginBadResponse, OriginChanged, OriginDenied, OriginError, OriginForbiddenAddress, OriginNotFound, OriginRangeIgnored, OriginTimeout, OriginUnavailable
 } from '../origin/errors.js'
 import type { WireError } from './interface.js'
 
@@ -16,8 +16,13 @@ export class SeedFailed extends Error {
   }
 }
 
-/** What a seed sends for `err`: its name and message, and an origin error's URL (the safe one) and status. */
+/**
+ * What a seed sends for `err`: its name and message, and an origin error's URL (the safe one) and
+ * status. An address the seed would not connect to for the requester is Permission: the seed's
+ * policy refused, as for a URL outside its prefixes (the message names the host and the way to allow it).
+ */
 export function toWire (err: Error): WireError {
+  if (err instanceof OriginForbiddenAddress) return { type: 'error', name: 'Permission', message: err.message.slice(0, 4096) }
   const wire: WireError = { type: 'error', name: err.name, message: err.message.slice(0, 4096) }
   if (err instanceof OriginError) {
     wire.url = err.url

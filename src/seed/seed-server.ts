@@ -4,7 +4,7 @@ import type { ByteStream } from '../../protocol/interface.js'
 import { Slots } from '../../protocol/provider/admission.js'
 import { untilAborted } from '../../store/abort.js'
 import { toHex } from '../../store/hash-text.js'
-import type { OriginImportProgress } from '../origin/interface.js'
+import type { AddressPolicy, OriginImportOptions, OriginImportProgress, OriginImportResult } from '../origin/interface.js'
 import type { Origins } from '../origin/origins.js'
 import { safeUrlOf } from '../origin/safe-url.js'
 import { urlArg } from '../origin/task-id.js'
@@ -40,6 +40,10 @@ export interface SeedComponents {
  * (single flight: many requesters, one origin fetch), with progress every second until the hash is
  * known; a preheat by starting it; a preheat's status. Every failure becomes an error message
  * naming it; one request's failure never touches another.
+ *
+ * Every import it starts for others reaches public addresses only (`addressPolicy`), save for
+ * URLs under the operator's own prefixes (`init.origins`): a peer cannot make it fetch from
+ * loopback, the private network or the cloud metadata address and read the answer as a blob.
  */
 export class SeedServer {
   readonly limits: Readonly<SeedLimits>
@@ -48,12 +52,15 @@ export class SeedServer {
   private readonly peers = new Map<string, Slots>()
   private readonly stopping = new AbortController()
   private readonly origins: readonly string[] | undefined
+  /** Public addresses only, but any address under a prefix the operator listed (they chose those origins). */
+  readonly addressPolicy: Readonly<AddressPolicy>
 
   constructor (private readonly components: SeedComponents, private readonly init: SeedInit = {}) {
     this.log = components.logger.forComponent('verity:seed')
     this.limits = Object.freeze({ ...DEFAULT_SEED_LIMITS, ...init.limits })
     this.tasks = new Slots('seed requests', this.limits.maxTasks, 0)
     this.origins = init.origins?.map(normalPrefix)
+    this.addressPolicy = Object.freeze({ reach: 'public', privateAllowed: Object.freeze([...this.origins ?? []]) })
   }
 
   /** Requests being answered now. */
@@ -64,6 +71,16 @@ export class SeedServer {
   /** Whether this seed fetches `url` (its URL prefixes; Permission if not), for askers without a peer id (HTTP). */
   async checkUrl (url: URL, shown: string): Promise<void> {
     await checkAllowed('all', this.origins, '', url, shown)
+  }
+
+  /**
+   * Import `url` for an asker without a peer id (an HTTP client of `/tasks`): checked against the
+   * URL prefixes (Permission), then imported under the seed's address policy
+   * (OriginForbiddenAddress for an address that is not public).
+   */
+  async importFor (url: URL, shown: string, options: Omit<OriginImportOptions, 'addressPolicy'>): Promise<OriginImportResult> {
+    await this.checkUrl(url, shown)
+    return await this.components.origins.import(url, { ...options, addressPolicy: this.addressPolicy })
   }
 
   /** Ends every request's wait (their requesters hear Aborted); imports shared with others go on. */
@@ -112,7 +129,7 @@ export class SeedServer {
         const urls = request.urls.map(url => urlArg(url))
         for (const url of urls) await checkAllowed(this.init.allow ?? 'all', this.origins, peer, url, safeUrlOf(url, request.filter))
         const { type: _type, urls: _urls, ...options } = request
-        const status = this.components.origins.preheat(urls, options)
+        const status = this.components.origins.preheat(urls, { ...options, addressPolicy: this.addressPolicy })
         this.log('preheat %s of %d URLs for %s', status.id, urls.length, peer)
         return await answer({ type: 'preheat', status })
       }
@@ -135,7 +152,7 @@ export class SeedServer {
     await checkAllowed(this.init.allow ?? 'all', this.origins, peer, url, shown)
     const progress = new ImportProgress()
     const { url: _url, ...options } = ask
-    const handle = this.components.origins.import(url, { ...options, signal, onProgress: event => { progress.see(event) } })
+    const handle = this.components.origins.import(url, { ...options, addressPolicy: this.addressPolicy, signal, onProgress: event => { progress.see(event) } })
     this.log('task %s for %s: %s', this.components.origins.taskId(url, ask), peer, shown)
     let settled = false
     const outcome = handle.result.finally(() => { settled = true })

@@ -34,7 +34,8 @@ describe('seed peers: verity serve --seed with requesters in other processes', f
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'verity-seed-cli-'))
     server = await OriginServer.start()
-    seed = await startVerity(['serve', '--seed', '--http', '127.0.0.1:0', '--json', '--data-dir', join(dir, 'seed'), ...LOCAL])
+    // The origin is on 127.0.0.1: the seed reaches it only under --origin-allow.
+    seed = await startVerity(['serve', '--seed', '--origin-allow', server.url('/'), '--http', '127.0.0.1:0', '--json', '--data-dir', join(dir, 'seed'), ...LOCAL])
     const ready = JSON.parse(seed.line) as { url: string, addrs: string[] }
     http = ready.url
     seedAddr = ready.addrs.find(addr => addr.includes('/tcp/')) as string

@@ -15,7 +15,8 @@ describe('seed peers: /verity/task/1 between two nodes', function () {
 
   beforeEach(async () => {
     server = await OriginServer.start()
-    seed = await createNode({ seed: { limits: { maxTasksPerPeer: 3 } } })
+    // The origin is on 127.0.0.1: the seed reaches it only as an allowed prefix.
+    seed = await createNode({ seed: { origins: [server.url('/')], limits: { maxTasksPerPeer: 3 } } })
     requester = await createNode()
     seedAddr = (seed.addrs()[0] as { toString: () => string }).toString()
   })
@@ -82,6 +83,14 @@ describe('seed peers: /verity/task/1 between two nodes', function () {
   it('the policy: file: URLs are not fetched by default; a peer not listed is refused', async () => {
     const file = await rejection(async () => await requester.seeds.request(seedAddr, 'file:///etc/passwd'))
     assert.equal(file.name, 'Permission')
+    const open = await createNode({ seed: {} })
+    try {
+      const byDefault = await rejection(async () => await requester.seeds.request(String(open.addrs()[0]), 'file:///etc/passwd'))
+      assert.equal(byDefault.name, 'Permission')
+      assert.match(byDefault.message, /http: and https: URLs only/)
+    } finally {
+      await open.stop()
+    }
     const closed = await createNode({ seed: { allow: { peers: ['12D3KooWNotThisOne'] }, origins: [server.url('/')] } })
     try {
       const addr = (closed.addrs()[0] as { toString: () => string }).toString()
@@ -109,7 +118,7 @@ describe('seed peers: a requester that misbehaves', function () {
 
   it('a request never completed is answered Timeout; the seed serves others meanwhile', async () => {
     const server = await OriginServer.start()
-    const seed = await createNode({ seed: { limits: { requestTimeoutMs: 500 } } })
+    const seed = await createNode({ seed: { origins: [server.url('/')], limits: { requestTimeoutMs: 500 } } })
     const requester = await createNode()
     try {
       const addr = seed.addrs()[0] as never
