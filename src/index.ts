@@ -61,16 +61,17 @@ export {
 export { runToStore, type ImportStats } from '../protocol/get/import.js'
 export { Origins, OriginImportHandle, type OriginsInit, type OriginsComponents } from './origin/origins.js'
 export type {
-  ByteRange, DirectoryEntry, DirectoryHead, FileHead, GetOptions, HeadOptions, HeadResult, OriginImportOptions, OriginImportProgress, OriginImportResult,
+  AddressPolicy, ByteRange, DirectoryEntry, DirectoryHead, FileHead, GetOptions, HeadOptions, HeadResult, OriginImportOptions, OriginImportProgress, OriginImportResult,
   NotModified, OriginBackend, PreheatItem, PreheatOptions, PreheatState, PreheatStatus, TaskOptions, TaskRecord, Validators
 } from './origin/interface.js'
 export { PREHEAT_KEEP_MS, type PreheatLimits } from './origin/preheat.js'
 export {
-  DuplicateScheme, OriginBadResponse, OriginChanged, OriginDenied, OriginError, OriginNotFound, OriginRangeIgnored, OriginTimeout,
-  OriginUnavailable, PluginLoadFailed, UnsupportedScheme, type OriginErrorOptions
+  DuplicateScheme, OriginBadResponse, OriginChanged, OriginDenied, OriginError, OriginForbiddenAddress, OriginNotFound, OriginRangeIgnored,
+  OriginTimeout, OriginUnavailable, PluginLoadFailed, UnsupportedScheme, type OriginErrorOptions
 } from './origin/errors.js'
 export { taskIdOf, taskUrlOf } from './origin/task-id.js'
 export { safeUrlOf } from './origin/safe-url.js'
+export { addressKind, isPublicAddress, type AddressKind } from './origin/addresses.js'
 export { defaultPieceSize } from './origin/pieces.js'
 export { fileBackend } from './origin/backends/file.js'
 export { httpBackend, type HttpBackendOptions } from './origin/backends/http.js'

@@ -31,7 +31,10 @@ export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiadd
   ETag), /metrics (Prometheus), /health; with --provider, fetches missing blobs on demand;
   --seed: a seed peer (answers /verity/task/1, and GET /tasks?url=<url>[&filter=a,b][&tag=x]
   fetches a URL once and serves it with Range) for every peer, or --seed-allow <peer id>... only,
-  and any http(s) URL, or --origin-allow <prefix>... only`
+  and any http(s) URL at a public address, or --origin-allow <prefix>... only; for others it never
+  connects to loopback, private, link-local (169.254.x: cloud metadata), CGNAT, multicast or
+  reserved addresses (403, Permission), redirects included, except for URLs under an
+  --origin-allow prefix (end the host with /: --origin-allow http://10.0.0.5:8080/)`
 
 export const PREHEAT_HELP = `verity preheat <url...> --seed <ticket|multiaddr> [--filter <param>]... [--task-tag <tag>] [--header 'Name: value']... [--no-wait]
 verity preheat --status <id> --seed <ticket|multiaddr>

@@ -17,8 +17,9 @@ function httpAddress (text: string): { host: string, port: number } {
 
 /**
  * `--seed` makes the node a seed peer (/verity/task/1 and GET /tasks): for every peer, or with
- * `--seed-allow <peer id>` those listed; any http(s) URL, or with `--origin-allow <prefix>` those
- * under the prefixes given.
+ * `--seed-allow <peer id>` those listed; any http(s) URL at a public address, or with
+ * `--origin-allow <prefix>` those under the prefixes given, which may be at any address (the
+ * operator named them; docs/origins.md "Policy").
  */
 function seedOf (parsed: Parsed): { seed?: SeedInit } {
   const peers = parsed.flags.get('seed-allow')
