@@ -63,7 +63,7 @@ export class HttpRequestClient implements RequestPlaneClient {
     const done = new Promise<void>(resolve => { settle = resolve })
     this.inFlight.add(done)
     const startedAt = this.counter.sent(payload.length)
-    const req = httpRequest(url, { method, headers, agent: this.agent })
+    let req = httpRequest(url, { method, headers, agent: this.agent })
     let failure: Error | undefined
     let finished = false
     const finish = (err?: Error): void => {
@@ -86,7 +86,16 @@ export class HttpRequestClient implements RequestPlaneClient {
     options.signal?.addEventListener('abort', onAbort, { once: true })
     let res: IncomingMessage
     try {
-      res = await this.response(req, payload)
+      try {
+        res = await this.response(req, payload)
+      } catch (err) {
+        // A kept-alive connection the server closed as it was reused: once more on a new one
+        // (only for requests without a body, which may be sent twice).
+        if (failure !== undefined || !req.reusedSocket || payload.length > 0 || (err as { code?: string }).code !== 'ECONNRESET') throw err
+        this.log('a pooled connection to %s was closed under a request; sending it again', url.host)
+        req = httpRequest(url, { method, headers, agent: this.agent })
+        res = await this.response(req, payload)
+      }
     } catch (err) {
       const error = failure ?? err as Error
       finish(error)

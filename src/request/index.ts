@@ -2,3 +2,4 @@ export type { ClientStats, CloseOptions, Headers, OpenOptions, RequestPlaneClien
 export { HttpRequestClient, type HttpClientInit } from './http-client.js'
 export { isAvailable } from './stats.js'
 export { BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedUnavailable } from './errors.js'
+export { createRequestClient, RequestClient, type GetIntoResponse, type GetRequest, type GetResponse, type RequestClientInit } from './request-client.js'
