@@ -83,3 +83,9 @@ export {
   type SeedAccess, type SeedAnswer, type SeedInit, type SeedLimits, type SeedRequest, type SeedTask, type TaskAsk, type WireError,
   type SeedComponents, type SeedGetOptions, type SeedGetResult, type SeedProgress, type SeedRequestOptions, type SeedsComponents
 } from './seed/index.js'
+export { HashRing, DEFAULT_VIRTUAL_NODES, EmptyRing, ringHash, type HashRingOptions } from './routing/index.js'
+export {
+  HttpRequestClient, isAvailable, createRequestClient, RequestClient, BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedUnavailable,
+  type ClientStats, type CloseOptions, type RequestHeaders, type OpenOptions, type RequestPlaneClient, type SendOptions, type StreamResponse, type TransportName,
+  type HttpClientInit, type SdkGetIntoResponse, type SdkGetRequest, type SdkGetResponse, type RequestClientInit
+} from './request/index.js'

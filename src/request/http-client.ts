@@ -4,7 +4,7 @@ import { defaultLogger } from '@libp2p/logger'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { Aborted, Timeout } from '../../protocol/errors.js'
 import { ClientClosed, RequestFailed } from './errors.js'
-import type { ClientStats, CloseOptions, Headers, OpenOptions, RequestPlaneClient, SendOptions, StreamResponse } from './interface.js'
+import type { ClientStats, CloseOptions, RequestHeaders, OpenOptions, RequestPlaneClient, SendOptions, StreamResponse } from './interface.js'
 import { StatsCounter } from './stats.js'
 import { collect, httpOrigin } from './util.js'
 
@@ -44,7 +44,7 @@ export class HttpRequestClient implements RequestPlaneClient {
     this.log = (init.logger ?? defaultLogger()).forComponent('verity:request:http')
   }
 
-  async sendRequest (address: string, payload: Uint8Array, headers: Headers = {}, options: SendOptions = {}): Promise<Uint8Array> {
+  async sendRequest (address: string, payload: Uint8Array, headers: RequestHeaders = {}, options: SendOptions = {}): Promise<Uint8Array> {
     const response = await this.open(address, { ...options, payload, headers })
     const body = await collect(response.body)
     if (response.status >= 400) throw new RequestFailed(response.status, body)
@@ -57,7 +57,7 @@ export class HttpRequestClient implements RequestPlaneClient {
     if (url.protocol !== 'http:') throw new TypeError(`address must be an http: URL, got ${JSON.stringify(address)}`)
     const payload = options.payload ?? new Uint8Array(0)
     const method = options.method ?? (payload.length === 0 ? 'GET' : 'POST')
-    const headers: Headers = { ...options.headers }
+    const headers: RequestHeaders = { ...options.headers }
     if (payload.length > 0) headers['content-length'] = String(payload.length)
     let settle = (): void => {}
     const done = new Promise<void>(resolve => { settle = resolve })
@@ -209,8 +209,8 @@ function countSockets (table: NodeJS.ReadOnlyDict<Array<{ destroyed: boolean }>>
   return count
 }
 
-function flatHeaders (res: IncomingMessage): Headers {
-  const out: Headers = {}
+function flatHeaders (res: IncomingMessage): RequestHeaders {
+  const out: RequestHeaders = {}
   for (const [name, value] of Object.entries(res.headers)) {
     if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value
   }

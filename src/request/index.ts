@@ -1,5 +1,5 @@
-export type { ClientStats, CloseOptions, Headers, OpenOptions, RequestPlaneClient, SendOptions, StreamResponse, TransportName } from './interface.js'
+export type { ClientStats, CloseOptions, RequestHeaders, OpenOptions, RequestPlaneClient, SendOptions, StreamResponse, TransportName } from './interface.js'
 export { HttpRequestClient, type HttpClientInit } from './http-client.js'
 export { isAvailable } from './stats.js'
 export { BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedUnavailable } from './errors.js'
-export { createRequestClient, RequestClient, type GetIntoResponse, type GetRequest, type GetResponse, type RequestClientInit } from './request-client.js'
+export { createRequestClient, RequestClient, type SdkGetIntoResponse, type SdkGetRequest, type SdkGetResponse, type RequestClientInit } from './request-client.js'

@@ -2,7 +2,7 @@
 
 export type TransportName = 'libp2p' | 'http'
 
-export type Headers = Record<string, string>
+export type RequestHeaders = Record<string, string>
 
 export interface SendOptions {
   /** Milliseconds for the whole request, response body included; Timeout after. */
@@ -13,14 +13,14 @@ export interface SendOptions {
 export interface OpenOptions extends SendOptions {
   /** @default 'GET' without a payload, 'POST' with one */
   method?: string
-  headers?: Headers
+  headers?: RequestHeaders
   payload?: Uint8Array
 }
 
 /** A response whose body is read as it arrives; reading it to its end counts the response. */
 export interface StreamResponse {
   status: number
-  headers: Headers
+  headers: RequestHeaders
   body: AsyncIterable<Uint8Array>
   /** Stops the transfer (the connection is dropped, not returned to the pool). */
   cancel: () => void
@@ -55,7 +55,7 @@ export interface CloseOptions {
 export interface RequestPlaneClient {
   readonly transportName: TransportName
   /** Sends `payload` with `headers` to `address` and resolves to the whole response body (RequestFailed for a status >= 400). */
-  sendRequest: (address: string, payload: Uint8Array, headers?: Headers, options?: SendOptions) => Promise<Uint8Array>
+  sendRequest: (address: string, payload: Uint8Array, headers?: RequestHeaders, options?: SendOptions) => Promise<Uint8Array>
   /** Opens a request and resolves when the response starts, its body to be read. */
   open: (address: string, options?: OpenOptions) => Promise<StreamResponse>
   /** Without I/O: false once closed, when the pool is exhausted (requests wait for a connection), or when the transport is down. */

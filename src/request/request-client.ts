@@ -7,7 +7,7 @@ import { HashRing } from '../routing/hash-ring.js'
 import { fromWire } from '../seed/errors.js'
 import { BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedUnavailable } from './errors.js'
 import { HttpRequestClient } from './http-client.js'
-import type { Headers, RequestPlaneClient, StreamResponse } from './interface.js'
+import type { RequestHeaders, RequestPlaneClient, StreamResponse } from './interface.js'
 import { SeedHealth } from './seed-health.js'
 import { collect, httpOrigin } from './util.js'
 
@@ -27,10 +27,10 @@ export interface RequestClientInit {
   logger?: ComponentLogger
 }
 
-export interface GetRequest {
+export interface SdkGetRequest {
   url: string | URL
   /** Sent to the seed (`Range` among them: the seed answers 206 with those bytes). */
-  headers?: Headers
+  headers?: RequestHeaders
   /** Query parameters left out of the task id (tokens, signatures). */
   filter?: string[]
   tag?: string
@@ -40,9 +40,9 @@ export interface GetRequest {
   signal?: AbortSignal
 }
 
-export interface GetResponse {
+export interface SdkGetResponse {
   status: number
-  headers: Headers
+  headers: RequestHeaders
   /** The bytes as they arrive; breaking out of the loop stops the transfer. */
   body: AsyncIterable<Uint8Array>
   /** The seed that answered and the task id it was chosen by. */
@@ -50,9 +50,9 @@ export interface GetResponse {
   taskId: string
 }
 
-export interface GetIntoResponse {
+export interface SdkGetIntoResponse {
   status: number
-  headers: Headers
+  headers: RequestHeaders
   bytesWritten: number
   seed: string
   taskId: string
@@ -94,12 +94,12 @@ export class RequestClient {
   }
 
   /** The seeds a get of `request` tries, in order (the first unless it is down). */
-  route (request: Pick<GetRequest, 'url' | 'filter' | 'tag' | 'application'>): { taskId: string, seeds: string[] } {
+  route (request: Pick<SdkGetRequest, 'url' | 'filter' | 'tag' | 'application'>): { taskId: string, seeds: string[] } {
     const taskId = taskIdOf(request.url, options(request))
     return { taskId, seeds: this.ring.size === 0 ? [] : this.ring.lookupN(taskId, this.ring.size) }
   }
 
-  async get (request: GetRequest): Promise<GetResponse> {
+  async get (request: SdkGetRequest): Promise<SdkGetResponse> {
     const { response, cancel, ...rest } = await this.open(request)
     return { ...rest, status: response.status, headers: response.headers, body: guardBody(response.body, rest.seed, cancel) }
   }
@@ -108,7 +108,7 @@ export class RequestClient {
    * The body written into `buffer` from its start, without an intermediate copy when the seed
    * says the length (it does); BufferTooSmall before any byte is written when it cannot hold it.
    */
-  async getInto (request: GetRequest, buffer: Uint8Array): Promise<GetIntoResponse> {
+  async getInto (request: SdkGetRequest, buffer: Uint8Array): Promise<SdkGetIntoResponse> {
     if (!(buffer instanceof Uint8Array)) throw new TypeError(`buffer must be a Uint8Array, got ${typeof buffer}`)
     const { response, cancel, ...rest } = await this.open(request)
     const declared = response.headers['content-length']
@@ -144,7 +144,7 @@ export class RequestClient {
     if (this.ownTransport) await this.transport.close(options)
   }
 
-  private async open (request: GetRequest): Promise<{ response: StreamResponse, cancel: () => void, seed: string, taskId: string }> {
+  private async open (request: SdkGetRequest): Promise<{ response: StreamResponse, cancel: () => void, seed: string, taskId: string }> {
     if (this.closed) throw new ClientClosed()
     const { taskId, seeds } = this.route(request)
     const now = Date.now()
@@ -189,7 +189,7 @@ function seedId (seed: string): string {
   return new URL(httpOrigin(seed)).host
 }
 
-function options (request: Pick<GetRequest, 'filter' | 'tag' | 'application'>): { filter?: string[], tag?: string, application?: string } {
+function options (request: Pick<SdkGetRequest, 'filter' | 'tag' | 'application'>): { filter?: string[], tag?: string, application?: string } {
   return {
     ...(request.filter === undefined ? {} : { filter: request.filter }),
     ...(request.tag === undefined ? {} : { tag: request.tag }),
@@ -197,7 +197,7 @@ function options (request: Pick<GetRequest, 'filter' | 'tag' | 'application'>): 
   }
 }
 
-function query (request: GetRequest): string {
+function query (request: SdkGetRequest): string {
   const params = new URLSearchParams({ url: String(request.url) })
   if (request.filter !== undefined && request.filter.length > 0) params.set('filter', request.filter.join(','))
   if (request.tag !== undefined && request.tag !== '') params.set('tag', request.tag)
