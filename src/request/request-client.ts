@@ -1,3 +1,4 @@
+import { ReadableStream } from 'node:stream/web'
 import { defaultLogger } from '@libp2p/logger'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { Aborted, Timeout } from '../../protocol/errors.js'
@@ -9,6 +10,7 @@ import { BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedUnava
 import { HttpRequestClient } from './http-client.js'
 import type { RequestHeaders, RequestPlaneClient, StreamResponse } from './interface.js'
 import { SeedHealth } from './seed-health.js'
+import { SeedList } from './seed-list.js'
 import { collect, httpOrigin } from './util.js'
 
 export interface RequestClientInit {
@@ -23,6 +25,12 @@ export interface RequestClientInit {
    * @default 5000
    */
   backoffMs?: number
+  /**
+   * Connect to each seed ahead of its first get (the transport's startWarmup, fed the seed list
+   * now and on each setSeeds).
+   * @default false
+   */
+  warmup?: boolean
   /** Logs as `verity:request`. @default defaultLogger() of @libp2p/logger */
   logger?: ComponentLogger
 }
@@ -45,6 +53,8 @@ export interface SdkGetResponse {
   headers: RequestHeaders
   /** The bytes as they arrive; breaking out of the loop stops the transfer. */
   body: AsyncIterable<Uint8Array>
+  /** The body as a web ReadableStream instead (read one or the other); cancelling it stops the transfer. */
+  readable: () => ReadableStream<Uint8Array>
   /** The seed that answered and the task id it was chosen by. */
   seed: string
   taskId: string
@@ -71,6 +81,8 @@ export class RequestClient {
   private readonly ownTransport: boolean
   private readonly health: SeedHealth
   private readonly log: Logger
+  private readonly seedList: SeedList
+  private readonly warming = new AbortController()
   private closed = false
 
   constructor (init: RequestClientInit) {
@@ -79,6 +91,10 @@ export class RequestClient {
     this.transport = init.transport ?? new HttpRequestClient(init.logger === undefined ? {} : { logger: init.logger })
     this.health = new SeedHealth(init.backoffMs ?? 5000)
     this.log = (init.logger ?? defaultLogger()).forComponent('verity:request')
+    this.seedList = new SeedList(this.ring.members())
+    if (init.warmup === true) {
+      this.transport.startWarmup(this.seedList, this.warming.signal).catch((err: Error) => { this.log('warm-up ended: %s', err.message) })
+    }
   }
 
   /** Replaces the seed list, live: only the keys of seeds added or removed move. */
@@ -91,6 +107,7 @@ export class RequestClient {
       }
     }
     for (const seed of wanted) this.ring.add(seed)
+    this.seedList.set(this.ring.members())
   }
 
   /** The seeds a get of `request` tries, in order (the first unless it is down). */
@@ -101,7 +118,8 @@ export class RequestClient {
 
   async get (request: SdkGetRequest): Promise<SdkGetResponse> {
     const { response, cancel, ...rest } = await this.open(request)
-    return { ...rest, status: response.status, headers: response.headers, body: guardBody(response.body, rest.seed, cancel) }
+    const body = guardBody(response.body, rest.seed, cancel)
+    return { ...rest, status: response.status, headers: response.headers, body, readable: () => readableOf(body, cancel) }
   }
 
   /**
@@ -141,6 +159,8 @@ export class RequestClient {
   /** Later gets fail with ClientClosed; the transport, if this client made it, drains and closes. */
   async close (options: { timeoutMs?: number } = {}): Promise<void> {
     this.closed = true
+    this.warming.abort()
+    this.seedList.end()
     if (this.ownTransport) await this.transport.close(options)
   }
 
@@ -233,4 +253,23 @@ async function * guardBody (body: AsyncIterable<Uint8Array>, seed: string, cance
   } finally {
     if (!done) cancel()
   }
+}
+
+/** `body` pulled by a web ReadableStream; cancelling the stream ends the body and the transfer. */
+function readableOf (body: AsyncGenerator<Uint8Array>, cancel: () => void): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull (controller) {
+      try {
+        const next = await body.next()
+        if (next.done === true) controller.close()
+        else controller.enqueue(next.value)
+      } catch (err) {
+        controller.error(err)
+      }
+    },
+    async cancel () {
+      cancel()
+      await body.return(undefined)
+    }
+  }, { highWaterMark: 0 })
 }

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net'
 
 /**
  * A loopback HTTP server for the request clients' tests: `POST /echo` answers its body,
- * `GET /bytes?n=` n bytes, `/slow?ms=&n=` n bytes after ms, `/fail` 500 "nope", `HEAD /health`
- * 200; it counts the connections it accepted.
+ * `GET /bytes?n=` n bytes, `/slow?ms=&n=` n bytes after ms, `/fail` 500 "nope", `/health` 200,
+ * `/tasks?url=` the url 1000 times (a stand-in seed); it counts the connections it accepted.
  */
 export class TestServer {
   connections = 0
@@ -23,6 +23,10 @@ export class TestServer {
         if (url.pathname === '/bytes') return res.end(Buffer.alloc(n, 7))
         if (url.pathname === '/fail') { res.statusCode = 500; return res.end('nope') }
         if (url.pathname === '/health') return res.end()
+        if (url.pathname === '/tasks') {
+          // A stand-in seed: the URL asked for, repeated n times (default 1000).
+          return res.end(Buffer.from((url.searchParams.get('url') ?? '').repeat(Number(url.searchParams.get('n') ?? '1000'))))
+        }
         if (url.pathname === '/slow') {
           res.write(Buffer.alloc(1, 1))
           const timer = setTimeout(() => res.end(Buffer.alloc(Math.max(0, n - 1), 1)), Number(url.searchParams.get('ms') ?? '0'))
