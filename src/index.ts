@@ -87,5 +87,5 @@ export { HashRing, DEFAULT_VIRTUAL_NODES, EmptyRing, ringHash, type HashRingOpti
 export {
   HttpRequestClient, isAvailable, createRequestClient, RequestClient, BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedUnavailable,
   type ClientStats, type CloseOptions, type RequestHeaders, type OpenOptions, type RequestPlaneClient, type SendOptions, type StreamResponse, type TransportName,
-  type HttpClientInit, type SdkGetIntoResponse, type SdkGetRequest, type SdkGetResponse, type RequestClientInit
+  type HttpClientInit, type SdkGetIntoResponse, type SdkGetRequest, type SdkGetResponse, type RequestClientInit, parseSeedFile, watchSeedFile, type WatchSeedFileOptions
 } from './request/index.js'

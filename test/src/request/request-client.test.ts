@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
-import { createRequestClient, HttpRequestClient } from '../../../src/request/index.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRequestClient, HttpRequestClient, parseSeedFile, watchSeedFile } from '../../../src/request/index.js'
 import { SeedHealth } from '../../../src/request/seed-health.js'
 import { SeedList } from '../../../src/request/seed-list.js'
 import { TestServer } from './test-server.js'
@@ -58,6 +61,32 @@ describe('request SDK: stand-in seeds, seed health and the seed list', function 
     } finally {
       await client.close()
       await transport.close()
+    }
+  })
+
+  it('a seed list file: read now and on each change into setSeeds; an unreadable or bad list keeps the last one', async () => {
+    assert.deepEqual(parseSeedFile('# seeds\n10.0.0.1:8080\n\n  10.0.0.2:8080  # rack 2\n'), ['10.0.0.1:8080', '10.0.0.2:8080'])
+    const dir = mkdtempSync(join(tmpdir(), 'verity-seed-file-'))
+    const file = join(dir, 'seeds.txt')
+    const client = createRequestClient({ seeds: [] })
+    const controller = new AbortController()
+    try {
+      writeFileSync(file, 'a.test:1\n')
+      watchSeedFile(file, seeds => { client.setSeeds(seeds) }, { intervalMs: 20, signal: controller.signal })
+      assert.deepEqual(client.ring.members(), ['a.test:1'])
+      writeFileSync(file, 'a.test:1\nb.test:2\nc.test:3\n')
+      await until(() => client.ring.size === 3, 'the new list')
+      writeFileSync(file, 'ftp://nope\n')
+      await new Promise(resolve => setTimeout(resolve, 200))
+      assert.deepEqual(client.ring.members(), ['a.test:1', 'b.test:2', 'c.test:3'])
+      controller.abort()
+      writeFileSync(file, 'd.test:4\n')
+      await new Promise(resolve => setTimeout(resolve, 200))
+      assert.equal(client.ring.size, 3)
+    } finally {
+      controller.abort()
+      await client.close()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 
