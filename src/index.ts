@@ -87,5 +87,6 @@ export { HashRing, DEFAULT_VIRTUAL_NODES, EmptyRing, ringHash, type HashRingOpti
 export {
   HttpRequestClient, isAvailable, createRequestClient, RequestClient, BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedUnavailable,
   type ClientStats, type CloseOptions, type RequestHeaders, type OpenOptions, type RequestPlaneClient, type SendOptions, type StreamResponse, type TransportName,
-  type HttpClientInit, type SdkGetIntoResponse, type SdkGetRequest, type SdkGetResponse, type RequestClientInit, parseSeedFile, watchSeedFile, type WatchSeedFileOptions
+  type HttpClientInit, type SdkGetIntoResponse, type SdkGetRequest, type SdkGetResponse, type RequestClientInit, parseSeedFile, watchSeedFile, type WatchSeedFileOptions,
+  Libp2pRequestClient, type Libp2pClientInit, serveRequests, type IncomingRequest, type OutgoingResponse, REQUEST_PROTOCOL, MAX_HEAD_BYTES
 } from './request/index.js'
