@@ -1,4 +1,4 @@
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { defaultLogger } from '@libp2p/logger'
 import type { ComponentLogger } from '@libp2p/interface'
 
@@ -9,8 +9,8 @@ export function parseSeedFile (text: string): string[] {
 
 export interface WatchSeedFileOptions {
   /**
-   * How often the file's modification time is checked (fs.watchFile: polling works on every
-   * filesystem, network mounts and replaced files among them).
+   * How often the file's modification time and size are checked (polling works on every
+   * filesystem, network mounts and files replaced by a rename among them).
    * @default 1000
    */
   intervalMs?: number
@@ -27,16 +27,31 @@ export interface WatchSeedFileOptions {
  */
 export function watchSeedFile (path: string, onChange: (seeds: string[]) => void, options: WatchSeedFileOptions = {}): void {
   const log = (options.logger ?? defaultLogger()).forComponent('verity:request:seed-file')
+  let seen = ''
   const load = (): void => {
     try {
+      const stat = statSync(path)
+      // What was read is compared by this stat, taken before the read: a change during the read is seen next time.
+      seen = `${stat.mtimeMs}:${stat.size}`
       onChange(parseSeedFile(readFileSync(path, 'utf8')))
     } catch (err) {
       log('seed list %s not taken: %s', path, (err as Error).message)
     }
   }
+  const poll = (): void => {
+    let now = ''
+    try {
+      const stat = statSync(path)
+      now = `${stat.mtimeMs}:${stat.size}`
+    } catch (err) {
+      log('seed list %s unreadable: %s', path, (err as Error).message)
+      return
+    }
+    if (now !== seen) load()
+  }
   if (options.signal?.aborted === true) return
-  const listener = (now: Stats, before: Stats): void => { if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) load() }
-  watchFile(path, { interval: options.intervalMs ?? 1000, persistent: false }, listener)
-  options.signal?.addEventListener('abort', () => { unwatchFile(path, listener) }, { once: true })
+  const timer = setInterval(poll, options.intervalMs ?? 1000)
+  timer.unref()
+  options.signal?.addEventListener('abort', () => { clearInterval(timer) }, { once: true })
   load()
 }
