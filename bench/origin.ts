@@ -78,7 +78,7 @@ export async function originBench (size = 256 << 20, rssSize = 1 << 30): Promise
 }
 
 /** `size` pseudo-random bytes written 16 MiB at a time (a 1 GiB buffer would skew the parent). */
-function writeRandom (path: string, size: number): void {
+export function writeRandom (path: string, size: number): void {
   writeFileSync(path, new Uint8Array(0))
   const step = new Uint32Array(4 << 20)
   let x = 0x12345678
@@ -88,7 +88,7 @@ function writeRandom (path: string, size: number): void {
   }
 }
 
-async function startServer (file: string): Promise<{ port: number, pid: number, stop: () => void }> {
+export async function startServer (file: string): Promise<{ port: number, pid: number, stop: () => void }> {
   const server = spawn(process.execPath, [child, 'serve', file], { stdio: ['pipe', 'pipe', 'inherit'] })
   const first = await createInterface({ input: server.stdout })[Symbol.asyncIterator]().next()
   const { port } = JSON.parse(first.value as string) as { port: number }

@@ -84,3 +84,10 @@ export {
   type SeedAccess, type SeedAnswer, type SeedInit, type SeedLimits, type SeedRequest, type SeedTask, type TaskAsk, type WireError,
   type SeedComponents, type SeedGetOptions, type SeedGetResult, type SeedProgress, type SeedRequestOptions, type SeedsComponents
 } from './seed/index.js'
+export { HashRing, DEFAULT_VIRTUAL_NODES, EmptyRing, ringHash, type HashRingOptions } from './routing/index.js'
+export {
+  HttpRequestClient, isAvailable, createRequestClient, RequestClient, BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedUnavailable,
+  type ClientStats, type CloseOptions, type RequestHeaders, type OpenOptions, type RequestPlaneClient, type SendOptions, type StreamResponse, type TransportName,
+  type HttpClientInit, type SdkGetIntoResponse, type SdkGetRequest, type SdkGetResponse, type RequestClientInit, parseSeedFile, watchSeedFile, type WatchSeedFileOptions,
+  Libp2pRequestClient, type Libp2pClientInit, serveRequests, type IncomingRequest, type OutgoingResponse, REQUEST_PROTOCOL, MAX_HEAD_BYTES
+} from './request/index.js'

@@ -20,11 +20,12 @@ export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <tic
   a tag that keeps something else (name-2, name-3... instead); --no-tag for none;
   --timeout gives up after that long (90s, 5m), --min-rate drops a provider sending less per
   second over 20 s (default 4k; 0 for no minimum)
-verity get <url> --seed <ticket|multiaddr> [-o <path>] [--filter <param>]... [--task-tag <tag>] [--application <name>]
+verity get <url> --seed <ticket|multiaddr>... [-o <path>] [--filter <param>]... [--task-tag <tag>] [--application <name>]
     [--header 'Name: value']... [--provider <ticket|multiaddr>]...
   has the seed peer fetch the URL from its origin (once, however many ask; --header goes to the
   origin through the seed) and fetches the blob from it, verified and resumable; writes the file
-  (named after the URL unless -o) or a directory's files; origin errors exit 1 naming them`
+  (named after the URL unless -o) or a directory's files; origin errors exit 1 naming them;
+  with several --seed, the one the URL's task id hashes to on their ring, the next if it fails`
 
 export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]...
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,

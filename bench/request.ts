@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { createRequestClient, HttpRequestClient } from '../src/request/index.js'
+import { printTable, type Row } from './measure.js'
+import { startServer, writeRandom } from './origin.js'
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js')
+const RANGE = 1 << 20
+
+/**
+ * 1 MiB ranged gets through the request SDK from a warm seed (`verity serve --seed`, its own
+ * process, the file imported by a first get) against the same ranges straight from the origin
+ * (another process) over keep-alive HTTP, in one run: `gets` each, `concurrency` at a time.
+ */
+export async function requestBench (size = 64 << 20, gets = 400, concurrency = 4): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'verity-bench-request-'))
+  const file = join(dir, 'origin.bin')
+  writeRandom(file, size)
+  const origin = await startServer(file)
+  // The origin is on 127.0.0.1: a seed reaches it for others only under --origin-allow.
+  const seed = spawn(process.execPath, [cli, 'serve', '--seed', '--origin-allow', `http://127.0.0.1:${origin.port}/`, '--http', '127.0.0.1:0', '--json', '--data-dir', join(dir, 'seed'), '--listen', '/ip4/127.0.0.1/tcp/0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    const first = await createInterface({ input: seed.stdout })[Symbol.asyncIterator]().next()
+    const host = new URL((JSON.parse(first.value as string) as { url: string }).url).host
+    const url = `http://127.0.0.1:${origin.port}/file`
+    const sdk = createRequestClient({ seeds: [host] })
+    const plain = new HttpRequestClient()
+    const whole = new Uint8Array(size)
+    await sdk.getInto({ url }, whole) // the seed imports it: warm from here on
+    const offsets = Array.from({ length: gets }, (_, i) => ((i * 7919) % Math.floor((size - RANGE) / 4096)) * 4096)
+    const buffer = new Uint8Array(RANGE)
+    const viaSdk = await measure(offsets, concurrency, async start => {
+      await sdk.getInto({ url, headers: { range: `bytes=${start}-${start + RANGE - 1}` } }, buffer)
+    })
+    const direct = await measure(offsets, concurrency, async start => {
+      const res = await plain.open(url, { headers: { range: `bytes=${start}-${start + RANGE - 1}` } })
+      let at = 0
+      for await (const part of res.body) { buffer.set(part, at); at += part.length }
+    })
+    const rows: Row[] = [
+      { what: 'request SDK -> warm seed (GET /tasks, bytes from the verified store)', 'req/s': viaSdk.perSecond, 'p50 ms': viaSdk.p50, 'p99 ms': viaSdk.p99, 'x origin': viaSdk.perSecond / direct.perSecond },
+      { what: 'the origin directly over keep-alive HTTP (reference)', 'req/s': direct.perSecond, 'p50 ms': direct.p50, 'p99 ms': direct.p99, 'x origin': 1 }
+    ]
+    printTable(`Request SDK, ${gets} ranged gets of 1 MiB from a ${size >> 20} MiB file, ${concurrency} at a time (seed, origin and client each in their own process)`, rows)
+    await sdk.close()
+    await plain.close()
+  } finally {
+    seed.kill('SIGINT')
+    origin.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function measure (offsets: number[], concurrency: number, get: (start: number) => Promise<void>): Promise<{ perSecond: number, p50: number, p99: number }> {
+  for (const start of offsets.slice(0, 20)) await get(start) // warm the connections and the JIT
+  const latencies: number[] = []
+  let next = 0
+  const started = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < offsets.length) {
+      const start = offsets[next++] as number
+      const t = performance.now()
+      await get(start)
+      latencies.push(performance.now() - t)
+    }
+  }))
+  const seconds = (performance.now() - started) / 1000
+  latencies.sort((a, b) => a - b)
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] as number
+  return { perSecond: offsets.length / seconds, p50: at(0.5), p99: at(0.99) }
+}

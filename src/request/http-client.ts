@@ -1,0 +1,218 @@
+import { Agent, request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http'
+import { once } from 'node:events'
+import { defaultLogger } from '@libp2p/logger'
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { Aborted, Timeout } from '../../protocol/errors.js'
+import { ClientClosed, RequestFailed } from './errors.js'
+import type { ClientStats, CloseOptions, RequestHeaders, OpenOptions, RequestPlaneClient, SendOptions, StreamResponse } from './interface.js'
+import { StatsCounter } from './stats.js'
+import { collect, httpOrigin } from './util.js'
+
+export interface HttpClientInit {
+  /**
+   * Connections per host (more requests wait: the pool is exhausted, isHealthy is false).
+   * @default 64
+   */
+  maxSocketsPerHost?: number
+  /**
+   * The path warm-up asks with GET (node:http's Agent has no connect-only step, and keeps no
+   * connection after a HEAD answer without a length); its small answer is read and dropped.
+   * @default '/health' (verity's gateway answers it)
+   */
+  warmupPath?: string
+  /** Logs as `verity:request:http`. @default defaultLogger() of @libp2p/logger */
+  logger?: ComponentLogger
+}
+
+/**
+ * The request plane over HTTP/1.1 with a keep-alive node:http Agent. Addresses are
+ * `http://host:port/path` URLs (warm-up also takes `host:port`).
+ */
+export class HttpRequestClient implements RequestPlaneClient {
+  readonly transportName = 'http' as const
+  private readonly agent: Agent
+  private readonly counter = new StatsCounter()
+  private readonly inFlight = new Set<Promise<void>>()
+  private readonly warmed = new Set<string>()
+  private readonly warmupPath: string
+  private readonly log: Logger
+  private closed = false
+
+  constructor (init: HttpClientInit = {}) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: init.maxSocketsPerHost ?? 64 })
+    this.warmupPath = init.warmupPath ?? '/health'
+    this.log = (init.logger ?? defaultLogger()).forComponent('verity:request:http')
+  }
+
+  async sendRequest (address: string, payload: Uint8Array, headers: RequestHeaders = {}, options: SendOptions = {}): Promise<Uint8Array> {
+    const response = await this.open(address, { ...options, payload, headers })
+    const body = await collect(response.body)
+    if (response.status >= 400) throw new RequestFailed(response.status, body)
+    return body
+  }
+
+  async open (address: string, options: OpenOptions = {}): Promise<StreamResponse> {
+    if (this.closed) throw new ClientClosed()
+    const url = new URL(address)
+    if (url.protocol !== 'http:') throw new TypeError(`address must be an http: URL, got ${JSON.stringify(address)}`)
+    const payload = options.payload ?? new Uint8Array(0)
+    const method = options.method ?? (payload.length === 0 ? 'GET' : 'POST')
+    const headers: RequestHeaders = { ...options.headers }
+    if (payload.length > 0) headers['content-length'] = String(payload.length)
+    let settle = (): void => {}
+    const done = new Promise<void>(resolve => { settle = resolve })
+    this.inFlight.add(done)
+    const startedAt = this.counter.sent(payload.length)
+    let req = httpRequest(url, { method, headers, agent: this.agent })
+    let failure: Error | undefined
+    let finished = false
+    const finish = (err?: Error): void => {
+      if (finished) return
+      finished = true
+      clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+      if (err === undefined) this.counter.received(startedAt)
+      else this.counter.errors++
+      this.inFlight.delete(done)
+      settle()
+    }
+    const fail = (err: Error): void => {
+      failure ??= err
+      req.destroy(failure)
+    }
+    const onAbort = (): void => { fail(new Aborted('the request was aborted')) }
+    const timer = options.timeout === undefined ? undefined : setTimeout(() => { fail(new Timeout(`no complete answer from ${url.host} in ${options.timeout ?? 0} ms`)) }, options.timeout)
+    if (options.signal?.aborted === true) onAbort()
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    let res: IncomingMessage
+    try {
+      try {
+        res = await this.response(req, payload)
+      } catch (err) {
+        // A kept-alive connection the server closed as it was reused: once more on a new one
+        // (only for requests without a body, which may be sent twice).
+        if (failure !== undefined || !req.reusedSocket || payload.length > 0 || (err as { code?: string }).code !== 'ECONNRESET') throw err
+        this.log('a pooled connection to %s was closed under a request; sending it again', url.host)
+        req = httpRequest(url, { method, headers, agent: this.agent })
+        res = await this.response(req, payload)
+      }
+    } catch (err) {
+      const error = failure ?? err as Error
+      finish(error)
+      throw error
+    }
+    const counter = this.counter
+    async function * body (): AsyncGenerator<Uint8Array> {
+      try {
+        for await (const chunk of res) {
+          counter.bytesReceived += (chunk as Buffer).length
+          yield new Uint8Array((chunk as Buffer).buffer, (chunk as Buffer).byteOffset, (chunk as Buffer).length)
+        }
+        if (failure !== undefined) throw failure
+        if (!res.complete) throw new Aborted(`the answer from ${url.host} ended early`)
+        finish()
+      } catch (err) {
+        const error = failure ?? err as Error
+        finish(error)
+        throw error
+      } finally {
+        if (!finished) {
+          fail(new Aborted('the body was left unread'))
+          finish(failure)
+        }
+      }
+    }
+    return {
+      status: res.statusCode ?? 0,
+      headers: flatHeaders(res),
+      body: body(),
+      cancel: () => {
+        fail(new Aborted('the request was cancelled'))
+        res.destroy()
+        finish(failure)
+      }
+    }
+  }
+
+  isHealthy (): boolean {
+    if (this.closed) return false
+    return Object.values(this.agent.requests).every(queue => queue === undefined || queue.length === 0)
+  }
+
+  stats (): ClientStats {
+    return this.counter.snapshot({ active: countSockets(this.agent.sockets), idle: countSockets(this.agent.freeSockets) })
+  }
+
+  async startWarmup (instances: AsyncIterable<readonly string[]>, signal: AbortSignal): Promise<void> {
+    const stop = new Promise<void>(resolve => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+    const iterator = instances[Symbol.asyncIterator]()
+    while (!signal.aborted && !this.closed) {
+      const next = await Promise.race([iterator.next(), stop.then(() => ({ done: true as const, value: undefined }))])
+      if (next.done === true) break
+      for (const address of next.value) {
+        const origin = httpOrigin(address)
+        if (this.warmed.has(origin)) continue
+        this.warmed.add(origin)
+        void this.warm(origin, signal)
+      }
+    }
+    // Not awaited: a source still waiting for its next list would hold this up until it has one.
+    iterator.return?.().catch((err: Error) => { this.log('the instance list ended with %s', err.message) })
+  }
+
+  async close (options: CloseOptions = {}): Promise<void> {
+    this.closed = true
+    const timeoutMs = options.timeoutMs ?? 5000
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) })
+    ])
+    clearTimeout(timer)
+    const sockets = [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)].flatMap(list => list ?? [])
+    this.agent.destroy()
+    // The agent forgets a socket on its 'close' event: wait for them, so stats() says 0 after.
+    await Promise.all(sockets.map(async socket => { if (!socket.closed) await once(socket, 'close') }))
+  }
+
+  /** One GET through the pool, so its connection stays idle there for the first request. */
+  private async warm (origin: string, signal: AbortSignal): Promise<void> {
+    try {
+      const req = httpRequest(`${origin}${this.warmupPath}`, { method: 'GET', agent: this.agent, signal })
+      const res = await this.response(req, new Uint8Array(0))
+      res.resume()
+      this.log('warmed %s (%d)', origin, res.statusCode)
+    } catch (err) {
+      this.log('warm-up of %s failed: %s', origin, (err as Error).message)
+    }
+  }
+
+  private async response (req: ClientRequest, payload: Uint8Array): Promise<IncomingMessage> {
+    return await new Promise<IncomingMessage>((resolve, reject) => {
+      req.once('response', res => {
+        // Later errors (a destroy after the answer began) reach the body's reader; log them here.
+        req.on('error', err => { this.log('request to %s ended: %s', req.host, err.message) })
+        resolve(res)
+      })
+      req.once('error', reject)
+      req.end(payload.length === 0 ? undefined : payload)
+    })
+  }
+}
+
+/** The live sockets of an agent's table (a destroyed free socket can stay listed there a while). */
+function countSockets (table: NodeJS.ReadOnlyDict<Array<{ destroyed: boolean }>>): number {
+  let count = 0
+  for (const list of Object.values(table)) {
+    for (const socket of list ?? []) if (!socket.destroyed) count++
+  }
+  return count
+}
+
+function flatHeaders (res: IncomingMessage): RequestHeaders {
+  const out: RequestHeaders = {}
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return out
+}

@@ -1,0 +1,170 @@
+import { defaultLogger } from '@libp2p/logger'
+import type { ComponentLogger, Libp2p, Logger } from '@libp2p/interface'
+import { Aborted, Timeout } from '../../protocol/errors.js'
+import { ConnectionPool, type PoolOptions } from '../net/pool.js'
+import { ClientClosed, RequestFailed } from './errors.js'
+import type { ClientStats, CloseOptions, OpenOptions, RequestHeaders, RequestPlaneClient, SendOptions, StreamResponse } from './interface.js'
+import { encodeHead, headersOf, readHead, REQUEST_PROTOCOL } from './libp2p-frames.js'
+import { StatsCounter } from './stats.js'
+import { collect } from './util.js'
+
+export interface Libp2pClientInit extends PoolOptions {
+  /** Logs as `verity:request:libp2p`. @default defaultLogger() of @libp2p/logger */
+  logger?: ComponentLogger
+}
+
+/**
+ * The request plane over libp2p: `/verity/request/1` streams (libp2p-frames.ts) over its own
+ * ConnectionPool on `libp2p` (one connection per peer, closed by close()). An address is a
+ * multiaddr with the peer id, then optionally `#<path>`: `/ip4/10.0.0.1/tcp/4001/p2p/12D3...#/echo`.
+ */
+export class Libp2pRequestClient implements RequestPlaneClient {
+  readonly transportName = 'libp2p' as const
+  private readonly pool: ConnectionPool
+  private readonly counter = new StatsCounter()
+  private readonly inFlight = new Map<Promise<void>, (err: Error) => void>()
+  private readonly warmed = new Set<string>()
+  private readonly log: Logger
+  private closed = false
+
+  constructor (libp2p: Libp2p, init: Libp2pClientInit = {}) {
+    this.pool = new ConnectionPool(libp2p, init)
+    this.log = (init.logger ?? defaultLogger()).forComponent('verity:request:libp2p')
+  }
+
+  async sendRequest (address: string, payload: Uint8Array, headers: RequestHeaders = {}, options: SendOptions = {}): Promise<Uint8Array> {
+    const response = await this.open(address, { ...options, payload, headers })
+    const body = await collect(response.body)
+    if (response.status >= 400) throw new RequestFailed(response.status, body)
+    return body
+  }
+
+  async open (address: string, options: OpenOptions = {}): Promise<StreamResponse> {
+    if (this.closed) throw new ClientClosed()
+    const { peer, path } = splitAddress(address)
+    const payload = options.payload ?? new Uint8Array(0)
+    let settle = (): void => {}
+    const done = new Promise<void>(resolve => { settle = resolve })
+    this.inFlight.set(done, err => { fail(err) })
+    const startedAt = this.counter.sent(payload.length)
+    const controller = new AbortController()
+    let failure: Error | undefined
+    let finished = false
+    let release: (error?: Error) => void = () => {}
+    let abortStream: (err: Error) => void = () => {}
+    const finish = (err?: Error): void => {
+      if (finished) return
+      finished = true
+      clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+      if (err === undefined) this.counter.received(startedAt)
+      else this.counter.errors++
+      release(err)
+      this.inFlight.delete(done)
+      settle()
+    }
+    const fail = (err: Error): void => {
+      failure ??= err
+      controller.abort(failure)
+      abortStream(failure)
+    }
+    const onAbort = (): void => { fail(new Aborted('the request was aborted')) }
+    const timer = options.timeout === undefined ? undefined : setTimeout(() => { fail(new Timeout(`no complete answer from ${peer} in ${options.timeout ?? 0} ms`)) }, options.timeout)
+    if (options.signal?.aborted === true) onAbort()
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    let head: Record<string, unknown>
+    let rest: AsyncIterable<Uint8Array>
+    try {
+      if (failure !== undefined) throw failure
+      const pooled = await this.pool.open(peer, [REQUEST_PROTOCOL], { signal: controller.signal })
+      release = pooled.release
+      abortStream = err => { pooled.stream.abort(err) }
+      if (failure !== undefined) throw failure
+      await pooled.stream.write(encodeHead({ path, method: options.method ?? (payload.length === 0 ? 'GET' : 'POST'), headers: options.headers ?? {}, length: payload.length }))
+      if (payload.length > 0) await pooled.stream.write(payload)
+      await pooled.stream.closeWrite()
+      ;({ head, rest } = await readHead(pooled.stream.source))
+    } catch (err) {
+      const error = failure ?? err as Error
+      finish(error)
+      throw error
+    }
+    const counter = this.counter
+    async function * body (): AsyncGenerator<Uint8Array> {
+      try {
+        for await (const part of rest) {
+          counter.bytesReceived += part.length
+          yield part
+        }
+        if (failure !== undefined) throw failure
+        finish()
+      } catch (err) {
+        const error = failure ?? err as Error
+        finish(error)
+        throw error
+      } finally {
+        if (!finished) {
+          fail(new Aborted('the body was left unread'))
+          finish(failure)
+        }
+      }
+    }
+    return {
+      status: Number(head.status),
+      headers: headersOf(head.headers),
+      body: body(),
+      cancel: () => {
+        fail(new Aborted('the request was cancelled'))
+        finish(failure)
+      }
+    }
+  }
+
+  isHealthy (): boolean {
+    return !this.closed && this.pool.isHealthy()
+  }
+
+  stats (): ClientStats {
+    const pool = this.pool.stats()
+    return this.counter.snapshot({ active: pool.activeConnections, idle: pool.idleConnections })
+  }
+
+  async startWarmup (instances: AsyncIterable<readonly string[]>, signal: AbortSignal): Promise<void> {
+    const stop = new Promise<void>(resolve => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+    const iterator = instances[Symbol.asyncIterator]()
+    while (!signal.aborted && !this.closed) {
+      const next = await Promise.race([iterator.next(), stop.then(() => ({ done: true as const, value: undefined }))])
+      if (next.done === true) break
+      const fresh = next.value.map(address => splitAddress(address).peer).filter(peer => !this.warmed.has(peer))
+      for (const peer of fresh) this.warmed.add(peer)
+      if (fresh.length > 0) {
+        this.pool.warmup(fresh, { signal }).then(result => {
+          for (const failed of result.failed) this.log('warm-up of %s failed: %s', String(failed.peer), failed.error.message)
+        }, (err: Error) => { this.log('warm-up failed: %s', err.message) })
+      }
+    }
+    // Not awaited: a source still waiting for its next list would hold this up until it has one.
+    iterator.return?.().catch((err: Error) => { this.log('the instance list ended with %s', err.message) })
+  }
+
+  async close (options: CloseOptions = {}): Promise<void> {
+    this.closed = true
+    const timeoutMs = options.timeoutMs ?? 5000
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.allSettled([...this.inFlight.keys()]),
+      new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) })
+    ])
+    clearTimeout(timer)
+    // A graceful close of the connection would let a stream end as if complete: fail them first.
+    for (const fail of this.inFlight.values()) fail(new ClientClosed('the request client closed before this request finished'))
+    await this.pool.close({ timeoutMs: 0 })
+  }
+}
+
+/** `<multiaddr>#<path>`: the peer and the path (`/` when none). */
+function splitAddress (address: string): { peer: string, path: string } {
+  if (typeof address !== 'string' || !address.startsWith('/')) throw new TypeError(`address must be a multiaddr, optionally #<path>, got ${JSON.stringify(address)}`)
+  const at = address.indexOf('#')
+  return at === -1 ? { peer: address, path: '/' } : { peer: address.slice(0, at), path: address.slice(at + 1) }
+}
