@@ -21,6 +21,21 @@ export function statusOf (err: Error): StatusCode {
   }
 }
 
+/** JavaScript's own error classes: their messages are whatever the code that threw them said. */
+const UNNAMED = new Set(['Error', 'TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'URIError', 'AggregateError', 'SystemError'])
+
+/**
+ * What a provider tells the requester about an error: its name, and its message only when the
+ * message is verity's own account of a request's fault. A system error's message names the
+ * provider's files (an ENOENT's path, a store error's path) and a plain Error's may say anything
+ * about the provider's machine, so those go out as their name and a fixed sentence; the whole
+ * error is in the provider's log and its `aborted` event.
+ */
+export function wireMessage (err: Error): string {
+  const local = UNNAMED.has(err.name) || typeof (err as { code?: unknown }).code === 'string' || 'path' in err || 'syscall' in err
+  return local ? `${err.name}: the provider failed serving this request (its log has why)` : `${err.name}: ${err.message}`
+}
+
 /** The named error a requester raises for a status from the provider. */
 export function errorOf (status: number, message: string): Error {
   const text = message === '' ? undefined : `peer: ${message}`

@@ -9,7 +9,7 @@ import { importResponse } from '../get/import.js'
 import type { Access, ByteStream, ProviderEvent, ProviderPolicy, RequestContext, RequestKind, TransferStats } from '../interface.js'
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js'
 import { describeRequest } from '../request.js'
-import { Status, statusOf } from '../status.js'
+import { Status, statusOf, wireMessage } from '../status.js'
 import { ByteBudget, JointBudget, Slots } from './admission.js'
 import { encodeGet, encodeGetMany, sendObserve } from './handlers.js'
 import { readRequest, type ReceivedRequest } from './read-request.js'
@@ -289,7 +289,7 @@ export class Provider {
   private async fail (stream: ByteStream, out: ResponseWriter, error: Error): Promise<void> {
     if (stream.closed.aborted) return
     try {
-      await out.end(statusOf(error), `${error.name}: ${error.message}`)
+      await out.end(statusOf(error), wireMessage(error))
       await stream.closeRead()
     } catch (err) {
       stream.abort(err as Error)

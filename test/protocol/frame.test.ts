@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { deframe, ResponseWriter, FRAME_SIZE } from '../../protocol/frame.js'
 import type { ByteStream } from '../../protocol/interface.js'
-import { Status } from '../../protocol/status.js'
+import { Status, wireMessage } from '../../protocol/status.js'
+import { RequestTooLarge } from '../../protocol/errors.js'
+import { NotFound, StoreFull } from '../../store/errors.js'
 import { collect, concat, randomBytes, rejection, sliced } from '../helpers.js'
 
 /** A ByteStream that records what is written. */
@@ -96,5 +98,18 @@ describe('framed responses', () => {
     const refused = recorder()
     await new ResponseWriter(refused.stream, false).end(Status.Permission)
     assert.deepEqual(refused.state, { closed: false, aborted: true })
+  })
+})
+
+describe('what a provider says of an error on the wire', () => {
+  it('keeps verity\'s named errors, and says only the name of errors that may describe the provider\'s machine', () => {
+    const generic = (name: string): string => `${name}: the provider failed serving this request (its log has why)`
+    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open '/home/alice/secret/notes.txt'"), { code: 'ENOENT', syscall: 'open', path: '/home/alice/secret/notes.txt' })
+    assert.equal(wireMessage(enoent), generic('Error'))
+    assert.equal(wireMessage(new TypeError('cannot read x of undefined at /srv/app.js')), generic('TypeError'))
+    assert.equal(wireMessage(new StoreFull({ path: '/var/lib/verity/store/data/ab.data', code: 'ENOSPC' })), generic('StoreFull'))
+    assert.equal(wireMessage(new NotFound('ab', 'blob ab is not here')), 'NotFound: blob ab is not here')
+    assert.match(wireMessage(new RequestTooLarge('ranges', 5000, 4096)), /^RequestTooLarge: /)
+    assert.doesNotMatch(wireMessage(enoent), /alice/)
   })
 })

@@ -380,7 +380,10 @@ describe('provider over an in-memory pair', () => {
       })
       assert.equal((await statusOf(encodeRequest(get(smallHash)))).status, Status.RateLimited)
       const internal = await statusOf(encodeRequest(get(emptyHash)))
-      assert.deepEqual([internal.status, internal.message], [Status.Internal, 'Error: disk on fire'])
+      // The requester learns the name, not what the provider's own error says (it may name its files).
+      assert.deepEqual([internal.status, internal.message], [Status.Internal, 'Error: the provider failed serving this request (its log has why)'])
+      const aborted = events.find(e => e.type === 'aborted' && e.error.message === 'disk on fire')
+      assert.ok(aborted !== undefined, 'the provider\'s own event has the whole error')
       assert.equal((await statusOf(encodeRequest(get(hash)))).status, Status.Ok)
     })
 
