@@ -2,11 +2,12 @@ import { Agent, request as httpRequest, type IncomingMessage, type ClientRequest
 import { once } from 'node:events'
 import { defaultLogger } from '@libp2p/logger'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
-import { Aborted, Timeout } from '../../protocol/errors.js'
-import { ClientClosed, RequestFailed } from './errors.js'
+import { Aborted } from '../../protocol/errors.js'
+import { ClientClosed } from './errors.js'
 import type { ClientStats, CloseOptions, RequestHeaders, OpenOptions, RequestPlaneClient, SendOptions, StreamResponse } from './interface.js'
+import { Exchange } from './exchange.js'
 import { StatsCounter } from './stats.js'
-import { collect, httpOrigin } from './util.js'
+import { httpOrigin, sendVia } from './util.js'
 
 export interface HttpClientInit {
   /**
@@ -45,10 +46,7 @@ export class HttpRequestClient implements RequestPlaneClient {
   }
 
   async sendRequest (address: string, payload: Uint8Array, headers: RequestHeaders = {}, options: SendOptions = {}): Promise<Uint8Array> {
-    const response = await this.open(address, { ...options, payload, headers })
-    const body = await collect(response.body)
-    if (response.status >= 400) throw new RequestFailed(response.status, body)
-    return body
+    return await sendVia(async (to, opts) => await this.open(to, opts), address, payload, headers, options)
   }
 
   async open (address: string, options: OpenOptions = {}): Promise<StreamResponse> {
@@ -59,31 +57,9 @@ export class HttpRequestClient implements RequestPlaneClient {
     const method = options.method ?? (payload.length === 0 ? 'GET' : 'POST')
     const headers: RequestHeaders = { ...options.headers }
     if (payload.length > 0) headers['content-length'] = String(payload.length)
-    let settle = (): void => {}
-    const done = new Promise<void>(resolve => { settle = resolve })
-    this.inFlight.add(done)
-    const startedAt = this.counter.sent(payload.length)
     let req = httpRequest(url, { method, headers, agent: this.agent })
-    let failure: Error | undefined
-    let finished = false
-    const finish = (err?: Error): void => {
-      if (finished) return
-      finished = true
-      clearTimeout(timer)
-      options.signal?.removeEventListener('abort', onAbort)
-      if (err === undefined) this.counter.received(startedAt)
-      else this.counter.errors++
-      this.inFlight.delete(done)
-      settle()
-    }
-    const fail = (err: Error): void => {
-      failure ??= err
-      req.destroy(failure)
-    }
-    const onAbort = (): void => { fail(new Aborted('the request was aborted')) }
-    const timer = options.timeout === undefined ? undefined : setTimeout(() => { fail(new Timeout(`no complete answer from ${url.host} in ${options.timeout ?? 0} ms`)) }, options.timeout)
-    if (options.signal?.aborted === true) onAbort()
-    options.signal?.addEventListener('abort', onAbort, { once: true })
+    const exchange: Exchange = new Exchange(this.counter, payload.length, options, url.host, err => { req.destroy(err) }, () => { this.inFlight.delete(exchange.done) })
+    this.inFlight.add(exchange.done)
     let res: IncomingMessage
     try {
       try {
@@ -91,45 +67,23 @@ export class HttpRequestClient implements RequestPlaneClient {
       } catch (err) {
         // A kept-alive connection the server closed as it was reused: once more on a new one
         // (only for requests without a body, which may be sent twice).
-        if (failure !== undefined || !req.reusedSocket || payload.length > 0 || (err as { code?: string }).code !== 'ECONNRESET') throw err
+        if (exchange.failure !== undefined || !req.reusedSocket || payload.length > 0 || (err as { code?: string }).code !== 'ECONNRESET') throw err
         this.log('a pooled connection to %s was closed under a request; sending it again', url.host)
         req = httpRequest(url, { method, headers, agent: this.agent })
         res = await this.response(req, payload)
       }
     } catch (err) {
-      const error = failure ?? err as Error
-      finish(error)
-      throw error
-    }
-    const counter = this.counter
-    async function * body (): AsyncGenerator<Uint8Array> {
-      try {
-        for await (const chunk of res) {
-          counter.bytesReceived += (chunk as Buffer).length
-          yield new Uint8Array((chunk as Buffer).buffer, (chunk as Buffer).byteOffset, (chunk as Buffer).length)
-        }
-        if (failure !== undefined) throw failure
-        if (!res.complete) throw new Aborted(`the answer from ${url.host} ended early`)
-        finish()
-      } catch (err) {
-        const error = failure ?? err as Error
-        finish(error)
-        throw error
-      } finally {
-        if (!finished) {
-          fail(new Aborted('the body was left unread'))
-          finish(failure)
-        }
-      }
+      throw exchange.failed(err)
     }
     return {
       status: res.statusCode ?? 0,
       headers: flatHeaders(res),
-      body: body(),
+      body: exchange.body(plain(res), () => {
+        if (!res.complete) throw new Aborted(`the answer from ${url.host} ended early`)
+      }),
       cancel: () => {
-        fail(new Aborted('the request was cancelled'))
+        exchange.cancel()
         res.destroy()
-        finish(failure)
       }
     }
   }
@@ -215,4 +169,9 @@ function flatHeaders (res: IncomingMessage): RequestHeaders {
     if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value
   }
   return out
+}
+
+/** Node's Buffers as plain Uint8Arrays over the same bytes (a caller comparing bytes gets no Buffer). */
+async function * plain (res: IncomingMessage): AsyncGenerator<Uint8Array> {
+  for await (const chunk of res) yield new Uint8Array((chunk as Buffer).buffer, (chunk as Buffer).byteOffset, (chunk as Buffer).length)
 }

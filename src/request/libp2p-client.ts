@@ -1,12 +1,12 @@
 import { defaultLogger } from '@libp2p/logger'
 import type { ComponentLogger, Libp2p, Logger } from '@libp2p/interface'
-import { Aborted, Timeout } from '../../protocol/errors.js'
 import { ConnectionPool, type PoolOptions } from '../net/pool.js'
-import { ClientClosed, RequestFailed } from './errors.js'
+import { ClientClosed } from './errors.js'
 import type { ClientStats, CloseOptions, OpenOptions, RequestHeaders, RequestPlaneClient, SendOptions, StreamResponse } from './interface.js'
 import { encodeHead, headersOf, readHead, REQUEST_PROTOCOL } from './libp2p-frames.js'
+import { Exchange } from './exchange.js'
 import { StatsCounter } from './stats.js'
-import { collect } from './util.js'
+import { sendVia } from './util.js'
 
 export interface Libp2pClientInit extends PoolOptions {
   /** Logs as `verity:request:libp2p`. @default defaultLogger() of @libp2p/logger */
@@ -33,90 +33,44 @@ export class Libp2pRequestClient implements RequestPlaneClient {
   }
 
   async sendRequest (address: string, payload: Uint8Array, headers: RequestHeaders = {}, options: SendOptions = {}): Promise<Uint8Array> {
-    const response = await this.open(address, { ...options, payload, headers })
-    const body = await collect(response.body)
-    if (response.status >= 400) throw new RequestFailed(response.status, body)
-    return body
+    return await sendVia(async (to, opts) => await this.open(to, opts), address, payload, headers, options)
   }
 
   async open (address: string, options: OpenOptions = {}): Promise<StreamResponse> {
     if (this.closed) throw new ClientClosed()
     const { peer, path } = splitAddress(address)
     const payload = options.payload ?? new Uint8Array(0)
-    let settle = (): void => {}
-    const done = new Promise<void>(resolve => { settle = resolve })
-    this.inFlight.set(done, err => { fail(err) })
-    const startedAt = this.counter.sent(payload.length)
     const controller = new AbortController()
-    let failure: Error | undefined
-    let finished = false
     let release: (error?: Error) => void = () => {}
     let abortStream: (err: Error) => void = () => {}
-    const finish = (err?: Error): void => {
-      if (finished) return
-      finished = true
-      clearTimeout(timer)
-      options.signal?.removeEventListener('abort', onAbort)
-      if (err === undefined) this.counter.received(startedAt)
-      else this.counter.errors++
+    const exchange: Exchange = new Exchange(this.counter, payload.length, options, peer, err => {
+      controller.abort(err)
+      abortStream(err)
+    }, err => {
       release(err)
-      this.inFlight.delete(done)
-      settle()
-    }
-    const fail = (err: Error): void => {
-      failure ??= err
-      controller.abort(failure)
-      abortStream(failure)
-    }
-    const onAbort = (): void => { fail(new Aborted('the request was aborted')) }
-    const timer = options.timeout === undefined ? undefined : setTimeout(() => { fail(new Timeout(`no complete answer from ${peer} in ${options.timeout ?? 0} ms`)) }, options.timeout)
-    if (options.signal?.aborted === true) onAbort()
-    options.signal?.addEventListener('abort', onAbort, { once: true })
+      this.inFlight.delete(exchange.done)
+    })
+    this.inFlight.set(exchange.done, err => { exchange.fail(err) })
     let head: Record<string, unknown>
     let rest: AsyncIterable<Uint8Array>
     try {
-      if (failure !== undefined) throw failure
+      if (exchange.failure !== undefined) throw exchange.failure
       const pooled = await this.pool.open(peer, [REQUEST_PROTOCOL], { signal: controller.signal })
       release = pooled.release
       abortStream = err => { pooled.stream.abort(err) }
-      if (failure !== undefined) throw failure
+      if (exchange.failure !== undefined) throw exchange.failure
       await pooled.stream.write(encodeHead({ path, method: options.method ?? (payload.length === 0 ? 'GET' : 'POST'), headers: options.headers ?? {}, length: payload.length }))
       if (payload.length > 0) await pooled.stream.write(payload)
       await pooled.stream.closeWrite()
       ;({ head, rest } = await readHead(pooled.stream.source))
     } catch (err) {
-      const error = failure ?? err as Error
-      finish(error)
-      throw error
-    }
-    const counter = this.counter
-    async function * body (): AsyncGenerator<Uint8Array> {
-      try {
-        for await (const part of rest) {
-          counter.bytesReceived += part.length
-          yield part
-        }
-        if (failure !== undefined) throw failure
-        finish()
-      } catch (err) {
-        const error = failure ?? err as Error
-        finish(error)
-        throw error
-      } finally {
-        if (!finished) {
-          fail(new Aborted('the body was left unread'))
-          finish(failure)
-        }
-      }
+      throw exchange.failed(err)
     }
     return {
       status: Number(head.status),
       headers: headersOf(head.headers),
-      body: body(),
-      cancel: () => {
-        fail(new Aborted('the request was cancelled'))
-        finish(failure)
-      }
+      body: exchange.body(rest),
+      cancel: () => { exchange.cancel() }
     }
   }
 

@@ -44,7 +44,7 @@ describe('examples/ run as programs', function () {
 
   it('downloader.mjs: one blob striped over two providers, each delivering a share', async () => {
     const lines = await example('downloader.mjs')
-    assert.ok(lines.includes('downloaded 33554432 bytes, 33691656 received') || lines.some(l => /^downloaded 33554432 bytes, \d+ received$/.test(l)), lines.join('\n'))
+    assert.ok(lines.some(l => /^downloaded 33554432 bytes, \d+ received$/.test(l)), lines.join('\n'))
     const shares = lines.filter(l => /^ {2}\S+: \d+ bytes in \d+ requests \(\d+%\)$/.test(l))
     assert.equal(shares.length, 2, lines.join('\n'))
     const bytes = shares.map(l => Number(/: (\d+) bytes/.exec(l)?.[1]))
