@@ -7,7 +7,7 @@ import { ClientClosed } from './errors.js'
 import type { ClientStats, CloseOptions, RequestHeaders, OpenOptions, RequestPlaneClient, SendOptions, StreamResponse } from './interface.js'
 import { Exchange } from './exchange.js'
 import { StatsCounter } from './stats.js'
-import { httpOrigin, sendVia } from './util.js'
+import { eachInstanceList, httpOrigin, sendVia, settleWithin } from './util.js'
 
 export interface HttpClientInit {
   /**
@@ -98,31 +98,20 @@ export class HttpRequestClient implements RequestPlaneClient {
   }
 
   async startWarmup (instances: AsyncIterable<readonly string[]>, signal: AbortSignal): Promise<void> {
-    const stop = new Promise<void>(resolve => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
-    const iterator = instances[Symbol.asyncIterator]()
-    while (!signal.aborted && !this.closed) {
-      const next = await Promise.race([iterator.next(), stop.then(() => ({ done: true as const, value: undefined }))])
-      if (next.done === true) break
-      for (const address of next.value) {
+    await eachInstanceList(instances, signal, () => this.closed, list => {
+      for (const address of list) {
         const origin = httpOrigin(address)
         if (this.warmed.has(origin)) continue
         this.warmed.add(origin)
         void this.warm(origin, signal)
       }
-    }
-    // Not awaited: a source still waiting for its next list would hold this up until it has one.
-    iterator.return?.().catch((err: Error) => { this.log('the instance list ended with %s', err.message) })
+    }, this.log)
   }
 
   async close (options: CloseOptions = {}): Promise<void> {
     this.closed = true
     const timeoutMs = options.timeoutMs ?? 5000
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      Promise.allSettled([...this.inFlight]),
-      new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) })
-    ])
-    clearTimeout(timer)
+    await settleWithin(this.inFlight, timeoutMs)
     const sockets = [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)].flatMap(list => list ?? [])
     this.agent.destroy()
     // The agent forgets a socket on its 'close' event: wait for them, so stats() says 0 after.

@@ -6,7 +6,7 @@ import type { ClientStats, CloseOptions, OpenOptions, RequestHeaders, RequestPla
 import { encodeHead, headersOf, readHead, REQUEST_PROTOCOL } from './libp2p-frames.js'
 import { Exchange } from './exchange.js'
 import { StatsCounter } from './stats.js'
-import { sendVia } from './util.js'
+import { eachInstanceList, sendVia, settleWithin } from './util.js'
 
 export interface Libp2pClientInit extends PoolOptions {
   /** Logs as `verity:request:libp2p`. @default defaultLogger() of @libp2p/logger */
@@ -84,32 +84,21 @@ export class Libp2pRequestClient implements RequestPlaneClient {
   }
 
   async startWarmup (instances: AsyncIterable<readonly string[]>, signal: AbortSignal): Promise<void> {
-    const stop = new Promise<void>(resolve => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
-    const iterator = instances[Symbol.asyncIterator]()
-    while (!signal.aborted && !this.closed) {
-      const next = await Promise.race([iterator.next(), stop.then(() => ({ done: true as const, value: undefined }))])
-      if (next.done === true) break
-      const fresh = next.value.map(address => splitAddress(address).peer).filter(peer => !this.warmed.has(peer))
+    await eachInstanceList(instances, signal, () => this.closed, list => {
+      const fresh = list.map(address => splitAddress(address).peer).filter(peer => !this.warmed.has(peer))
       for (const peer of fresh) this.warmed.add(peer)
       if (fresh.length > 0) {
         this.pool.warmup(fresh, { signal }).then(result => {
           for (const failed of result.failed) this.log('warm-up of %s failed: %s', String(failed.peer), failed.error.message)
         }, (err: Error) => { this.log('warm-up failed: %s', err.message) })
       }
-    }
-    // Not awaited: a source still waiting for its next list would hold this up until it has one.
-    iterator.return?.().catch((err: Error) => { this.log('the instance list ended with %s', err.message) })
+    }, this.log)
   }
 
   async close (options: CloseOptions = {}): Promise<void> {
     this.closed = true
     const timeoutMs = options.timeoutMs ?? 5000
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      Promise.allSettled([...this.inFlight.keys()]),
-      new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) })
-    ])
-    clearTimeout(timer)
+    await settleWithin(this.inFlight.keys(), timeoutMs)
     // A graceful close of the connection would let a stream end as if complete: fail them first.
     for (const fail of this.inFlight.values()) fail(new ClientClosed('the request client closed before this request finished'))
     await this.pool.close({ timeoutMs: 0 })
