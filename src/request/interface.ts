@@ -1,5 +1,7 @@
 /** The request plane clients' types (Dynamo's RequestPlaneClient, in TypeScript conventions). */
 
+import type { PoolStats } from '../net/pool.js'
+
 export type TransportName = 'libp2p' | 'http'
 
 export type RequestHeaders = Record<string, string>
@@ -32,14 +34,8 @@ export interface StreamResponse {
  * is a request that failed for the transport (connect, reset, timeout, abort, close): an HTTP
  * error status is a response. `avgLatencyUs`: from sending to the body's end, over responses.
  */
-export interface ClientStats {
-  requestsSent: number
-  responsesReceived: number
-  errors: number
-  bytesSent: number
-  bytesReceived: number
-  activeConnections: number
-  idleConnections: number
+export interface ClientStats extends Omit<PoolStats, 'averageLatencyUs'> {
+  /** Dynamo's name; unlike the pool's `averageLatencyUs` (to the first byte), to the body's end. */
   avgLatencyUs: number
 }
 
