@@ -1,0 +1,7 @@
+export { Scheduler } from './scheduler.js'
+export { schedulerHandler } from './server.js'
+export { listenScheduler, SCHEDULER_HOST, SCHEDULER_PORT } from './listen.js'
+export { planPieces, type PlanInput, type SourceState } from './assign.js'
+export { peerIdOf } from './peers.js'
+export { BadParameter, BodyTooLarge, NotFound, NoRoute, PreheatExists, SchedulerError, SchedulerFull } from './errors.js'
+export type { Assignment, CdnStatus, ClientRecord, PeerRecord, PreheatRecord, PreheatState, SchedulerInit, SchedulerLimits, SeedImport, SeedImporter, TaskRecord } from './interface.js'
