@@ -42,6 +42,12 @@ verity preheat --status <id> --seed <ticket|multiaddr>
   has the seed import the URLs in the background; prints the preheat's id, then its state
   (WAITING, RUNNING, SUCCESS, FAILED) until it ends; exit 1 when it FAILED; kept 24 hours`
 
+export const SCHEDULER_HELP = `verity scheduler [--http [host:]port] [--seed <ticket|multiaddr>]... [--peer-expiry <duration>] [--listen <multiaddr>]...
+  the scheduler (Dragonfly's SuperNode API, docs/scheduler.md) on HTTP (default 127.0.0.1:8002):
+  which peers hold which pieces of which task, piece reports, preheats through a --seed,
+  heartbeats (peers silent for --peer-expiry, default 2m, are dropped), /metrics; its state
+  under <data dir>/scheduler survives restarts`
+
 export const CAT_HELP = `verity cat <ticket|hash> [--offset <n>] [--length <n>] [--provider <ticket|multiaddr>]...
     [--timeout <duration>] [--min-rate <rate>]
   writes a blob (or bytes offset..offset+length of it) to stdout, verified; fetches only the
@@ -76,6 +82,7 @@ commands:
   ${SERVE_HELP.split('\n').join('\n  ')}
   ${CAT_HELP.split('\n').join('\n  ')}
   ${PREHEAT_HELP.split('\n').join('\n  ')}
+  ${SCHEDULER_HELP.split('\n').join('\n  ')}
   ${STORE_HELP.split('\n').join('\n  ')}
   hash [file...]
     prints the BLAKE3 hash of each file (stdin when none), as "hash  name"

@@ -37,6 +37,7 @@ async function main (argv: string[]): Promise<number> {
     case 'serve': return await (await import('./serve.js')).serve(rest)
     case 'cat': return await (await import('./cat.js')).cat(rest)
     case 'preheat': return await (await import('./preheat.js')).preheat(rest)
+    case 'scheduler': return await (await import('./scheduler.js')).scheduler(rest)
     case 'add':
     case 'ls':
     case 'export':

@@ -9,7 +9,7 @@ import { controlled } from './control.js'
 import { SEND_LISTEN } from './send.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
-function httpAddress (text: string): { host: string, port: number } {
+export function httpAddress (text: string): { host: string, port: number } {
   const match = /^(?:(.*):)?(\d+)$/.exec(text)
   if (match === null || Number(match[2]) > 65535) throw new UsageError(`--http takes [host:]port, not ${text}`)
   return { host: match[1] ?? '127.0.0.1', port: Number(match[2]) }
