@@ -19,7 +19,10 @@ export const GET_URL_FLAGS = {
   filter: { value: true, many: true },
   'task-tag': { value: true },
   application: { value: true },
-  header: { value: true, many: true }
+  header: { value: true, many: true },
+  scheduler: { value: true },
+  linger: { value: true },
+  listen: { value: true, many: true }
 } as const
 
 /**
@@ -32,6 +35,8 @@ export const GET_URL_FLAGS = {
  * Origin errors exit 1 naming them.
  */
 export async function getUrl (parsed: Parsed, url: string): Promise<number> {
+  if (has(parsed, 'scheduler')) return await (await import('./get-scheduler.js')).getViaScheduler(parsed, url)
+  if (has(parsed, 'linger') || has(parsed, 'listen')) throw new UsageError('--linger and --listen go with --scheduler')
   const seedTexts = parsed.flags.get('seed') ?? []
   if (seedTexts.length === 0) throw new UsageError('a URL is fetched through a seed peer: --seed <ticket|multiaddr> (verity add <url> fetches it from the origin here)')
   const providers = parseProviders(parsed.flags.get('provider') ?? [])
@@ -104,7 +109,7 @@ export async function getUrl (parsed: Parsed, url: string): Promise<number> {
 }
 
 /** A file's name from its URL: the last path segment, decoded, if it is a safe name; else none (the hash names it). */
-function nameOf (url: string): string | undefined {
+export function nameOf (url: string): string | undefined {
   try {
     const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
     return last === '' ? undefined : safeName(last)

@@ -25,7 +25,12 @@ verity get <url> --seed <ticket|multiaddr>... [-o <path>] [--filter <param>]... 
   has the seed peer fetch the URL from its origin (once, however many ask; --header goes to the
   origin through the seed) and fetches the blob from it, verified and resumable; writes the file
   (named after the URL unless -o) or a directory's files; origin errors exit 1 naming them;
-  with several --seed, the one the URL's task id hashes to on their ring, the next if it fails`
+  with several --seed, the one the URL's task id hashes to on their ring, the next if it fails
+verity get <url> --scheduler <http://host:8002> [-o <path>] [--filter <param>]... [--task-tag <tag>] [--header 'Name: value']...
+    [--linger <duration>] [--listen <multiaddr>]...
+  the scheduler has its seed fetch the URL and names the peers to fetch each piece from (the seed,
+  or other nodes fetching it now); each piece is verified and reported, then served to the others;
+  stays a source for --linger (default 5s) once it has the file, then writes it`
 
 export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]...
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
