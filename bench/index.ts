@@ -4,10 +4,11 @@ import { machine } from './measure.js'
 import { netBench } from './net.js'
 import { originBench } from './origin.js'
 import { requestBench } from './request.js'
+import { schedulerBench } from './scheduler.js'
 import { storeBench } from './store.js'
 
 /** `npm run bench`: every table, on this machine, in one run. `npm run bench -- store` runs one section. */
-const sections: Record<string, () => Promise<void>> = { hashing: () => hashingBench(), store: () => storeBench(), net: () => netBench(), downloader: () => downloaderBench(), origin: () => originBench(), request: () => requestBench() }
+const sections: Record<string, () => Promise<void>> = { hashing: () => hashingBench(), store: () => storeBench(), net: () => netBench(), downloader: () => downloaderBench(), origin: () => originBench(), request: () => requestBench(), scheduler: () => schedulerBench() }
 const wanted = process.argv.slice(2)
 console.log(`verity benchmarks on ${machine()}`)
 for (const [name, run] of Object.entries(sections)) {
