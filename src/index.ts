@@ -91,3 +91,10 @@ export {
   type HttpClientInit, type SdkGetIntoResponse, type SdkGetRequest, type SdkGetResponse, type RequestClientInit, parseSeedFile, watchSeedFile, type WatchSeedFileOptions,
   Libp2pRequestClient, type Libp2pClientInit, serveRequests, type IncomingRequest, type OutgoingResponse, REQUEST_PROTOCOL, MAX_HEAD_BYTES
 } from './request/index.js'
+export {
+  Scheduler, schedulerHandler, listenScheduler, SCHEDULER_HOST, SCHEDULER_PORT, planPieces, peerIdOf, BadParameter, BodyTooLarge, UnknownRecord, NoRoute,
+  PreheatExists, SchedulerError, SchedulerFull, SchedulerClient, SchedulerRefused, fetchThroughScheduler, SchedulerTaskFailed,
+  type SchedulerFetchOptions, type SchedulerFetchResult, type PlanInput, type SourceState, type Assignment, type CdnStatus, type ClientRecord, type PeerRecord,
+  type PreheatRecord as SchedulerPreheatRecord, type PreheatState as SchedulerPreheatState, type SchedulerInit, type SchedulerLimits, type SeedImport,
+  type SeedImporter, type TaskRecord as SchedulerTaskRecord
+} from './scheduler/index.js'

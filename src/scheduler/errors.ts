@@ -19,12 +19,12 @@ export class BadParameter extends SchedulerError {
 }
 
 /** No such peer, task, piece or preheat. 404. */
-export class NotFound extends SchedulerError {
-  static override name = 'NotFound'
+export class UnknownRecord extends SchedulerError {
+  static override name = 'UnknownRecord'
   readonly status = 404
   constructor (readonly kind: string, readonly id: string) {
     super(`no such ${kind}: ${JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}...` : id)}`)
-    this.name = 'NotFound'
+    this.name = 'UnknownRecord'
   }
 }
 

@@ -1,5 +1,5 @@
 import type { SchedulerContext } from './context.js'
-import { NotFound, SchedulerFull } from './errors.js'
+import { UnknownRecord, SchedulerFull } from './errors.js'
 import type { ClientRecord, PeerRecord } from './interface.js'
 import { del, keys, put } from './state.js'
 
@@ -57,7 +57,7 @@ export class Peers {
 
   get (id: string): PeerRecord {
     const peer = this.ctx.state.peers.get(id)
-    if (peer === undefined) throw new NotFound('peer', id)
+    if (peer === undefined) throw new UnknownRecord('peer', id)
     return peer
   }
 
@@ -65,7 +65,7 @@ export class Peers {
   peerOfClient (cid: string): PeerRecord {
     const client = this.ctx.state.clients.get(cid)
     const peer = this.ctx.state.peers.get(client?.peerId ?? cid)
-    if (peer === undefined) throw new NotFound('client', cid)
+    if (peer === undefined) throw new UnknownRecord('client', cid)
     return peer
   }
 
@@ -105,7 +105,7 @@ export class Peers {
   /** The peer gone, with its clients, the pieces it held and its bans. */
   async remove (id: string, why: string): Promise<void> {
     const { state } = this.ctx
-    if (!state.peers.has(id)) throw new NotFound('peer', id)
+    if (!state.peers.has(id)) throw new UnknownRecord('peer', id)
     state.peers.delete(id)
     const ops = [del(keys.peer(id))]
     for (const [cid, client] of state.clients) {

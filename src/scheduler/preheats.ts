@@ -1,6 +1,6 @@
 import { taskIdOf } from '../origin/task-id.js'
 import type { SchedulerContext } from './context.js'
-import { BadParameter, NotFound, PreheatExists, SchedulerFull } from './errors.js'
+import { BadParameter, UnknownRecord, PreheatExists, SchedulerFull } from './errors.js'
 import type { PreheatRecord } from './interface.js'
 import { del, keys, put } from './state.js'
 import type { Tasks } from './tasks.js'
@@ -71,7 +71,7 @@ export class Preheats {
 
   get (id: string, now = Date.now()): PreheatRecord {
     const preheat = this.ctx.state.preheats.get(id)
-    if (preheat === undefined || this.stale(preheat, now)) throw new NotFound('preheat task', id)
+    if (preheat === undefined || this.stale(preheat, now)) throw new UnknownRecord('preheat task', id)
     return preheat
   }
 

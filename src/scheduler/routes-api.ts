@@ -1,4 +1,4 @@
-import { BadParameter, NotFound } from './errors.js'
+import { BadParameter, UnknownRecord } from './errors.js'
 import { pageOf } from './paging.js'
 import type { PeerRecord } from './interface.js'
 import type { PieceOutcome } from './pieces.js'
@@ -167,7 +167,7 @@ export const apiRoutes: Route[] = [
       const body = new BodyFields(await request.body())
       const downloader = scheduler.peers.peerOfClient(body.string('srcCid', { ...ID, required: true }))
       const source = body.string('dstPid', { ...ID, required: true })
-      if (!scheduler.ctx.state.peers.has(source)) throw new NotFound('peer', source)
+      if (!scheduler.ctx.state.peers.has(source)) throw new UnknownRecord('peer', source)
       const kind = body.oneOf('errorType', ['FILE_NOT_EXIST', 'FILE_MD5_NOT_MATCH'] as const)
       body.string('dstIP'); body.string('range'); body.string('taskId'); body.string('realMd5'); body.string('expectedMd5')
       await scheduler.pieces.report(found, piece, downloader.ID, source, kind === 'FILE_NOT_EXIST' ? 'failed' : 'corrupt')

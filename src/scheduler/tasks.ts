@@ -1,7 +1,7 @@
 import { defaultPieceSize, groupAligned } from '../origin/pieces.js'
 import { taskIdOf, taskUrlOf } from '../origin/task-id.js'
 import type { SchedulerContext } from './context.js'
-import { BadParameter, NotFound, SchedulerFull } from './errors.js'
+import { BadParameter, UnknownRecord, SchedulerFull } from './errors.js'
 import type { PeerRecord, TaskRecord } from './interface.js'
 import type { Pieces } from './pieces.js'
 import { del, keys, put } from './state.js'
@@ -61,7 +61,7 @@ export class Tasks {
 
   get (id: string): TaskRecord {
     const task = this.ctx.state.tasks.get(id)
-    if (task === undefined) throw new NotFound('task', id)
+    if (task === undefined) throw new UnknownRecord('task', id)
     return task
   }
 
