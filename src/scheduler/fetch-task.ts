@@ -125,10 +125,12 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
         if (inFlight.has(piece.pieceRange)) continue
         inFlight.set(piece.pieceRange, fetchPiece(piece).finally(() => inFlight.delete(piece.pieceRange)))
       }
+      // fetchPiece reports its own failures; a rejection here is only an abort, checked below.
       await Promise.race([...inFlight.values(), delay(pieces.length > 0 ? 0 : 100)].map(async p => { await p.catch(() => {}) }))
       if (signal?.aborted === true) throw signal.reason
     }
     await client.call('GET', `/peer/task?taskId=${taskId}&srcCid=${encodeURIComponent(cid)}&status=FINISHED&result=SUCCESS`, undefined, signal)
+    // An abort while lingering only cuts the lingering short: the file is here.
     if ((options.lingerMs ?? 0) > 0) await delay(options.lingerMs, undefined, signal === undefined ? {} : { signal }).catch(() => {})
     return { taskId, hash, size: task.fileLength, sources }
   } finally {

@@ -12,8 +12,11 @@ import { peerInfo, pieceInfos, preheatInfo, taskInfo } from './views.js'
 
 /** A peer's uploader port, as the API bounds it. */
 export const PORT = { min: 15000, max: 65000 } as const
-/** Ids a client names (task ids, client ids, peer ids): printable, bounded. */
-export const ID = { min: 1, max: 256 } as const
+/**
+ * Ids a client names (task ids, client ids, peer ids): printable ASCII without spaces, bounded
+ * (they become LevelDB keys, whose parts are joined with NUL).
+ */
+export const ID = { min: 1, max: 256, pattern: /^[\x21-\x7e]+$/, shape: 'printable ASCII without spaces' } as const
 const HASH = /^[0-9a-f]{64}$/
 export const PIECE_STATUS = ['FAILED', 'SUCCESS', 'INVALID', 'SEMISUC'] as const
 const SORTABLE = ['ID', 'IP', 'hostName', 'port', 'version', 'created'] as const

@@ -66,15 +66,23 @@ export const peerRoutes: Route[] = [
     handle: async (scheduler, request) => {
       const urls = new BodyFields(await request.body()).strings('urls')
       const { state, limits } = scheduler.ctx
-      const tasks = [...state.tasks.values()].filter(task => urls === undefined || matches(task, urls))
+      // Only the holders of the tasks asked about are visited: the work follows what is answered.
+      const byPeer = new Map<string, Array<{ task: TaskRecord, pieces: number[] }>>()
+      // Tasks by id and nodes by peer id: the same answer whatever order records were made or loaded in.
+      for (const task of [...state.tasks.values()].sort((a, b) => a.ID < b.ID ? -1 : 1)) {
+        if (urls !== undefined && !matches(task, urls)) continue
+        const holdings = state.holdings.get(task.ID)
+        for (const peer of holdings?.peers() ?? []) {
+          const pieces = [...(holdings?.piecesOf(peer) ?? [])].sort((a, b) => a - b)
+          if (pieces.length > 0) byPeer.set(peer, [...(byPeer.get(peer) ?? []), { task, pieces }])
+        }
+      }
       const nodes = []
-      for (const peer of state.peers.values()) {
+      for (const [id, held] of [...byPeer].sort(([a], [b]) => a < b ? -1 : 1)) {
+        const peer = state.peers.get(id)
+        if (peer === undefined) continue
         if (nodes.length >= limits.maxPageSize) break
-        const held = tasks.flatMap(task => {
-          const pieces = [...(state.holdings.get(task.ID)?.piecesOf(peer.ID) ?? [])].sort((a, b) => a - b)
-          return pieces.length === 0 ? [] : [{ task: taskInfo(task), pieces: pieces.map(piece => pieceInfo(task, piece, peer)) }]
-        })
-        if (held.length > 0) nodes.push({ basic: peerInfo(peer), extra: peer.extra, load: peer.load, tasks: held })
+        nodes.push({ basic: peerInfo(peer), extra: peer.extra, load: peer.load, tasks: held.map(({ task, pieces }) => ({ task: taskInfo(task), pieces: pieces.map(piece => pieceInfo(task, piece, peer)) })) })
       }
       return { status: 200, json: { nodes } }
     }

@@ -75,7 +75,9 @@ export class Tasks {
       taskURL = taskUrlOf(creation.rawURL, filter)
       ID = creation.taskId ?? taskIdOf(creation.rawURL, { filter, ...(creation.identifier === undefined ? {} : { tag: creation.identifier }) })
     } catch (err) {
-      throw new BadParameter('rawURL', (err as Error).message)
+      // taskIdOf names what it refused: the tag (our identifier), the filter, or the URL.
+      const message = (err as Error).message
+      throw new BadParameter(message.startsWith('tag') ? 'identifier' : message.startsWith('filter') ? 'filter' : 'rawURL', message)
     }
     let task = state.tasks.get(ID)
     if (task === undefined) {

@@ -12,7 +12,7 @@ export const MAX_STRING = 4096
 /** Most entries of a map or list field (headers, filter). */
 export const MAX_ENTRIES = 64
 
-export interface StringRule { required?: boolean, min?: number, max?: number }
+export interface StringRule { required?: boolean, min?: number, max?: number, pattern?: RegExp, shape?: string }
 export interface IntRule { required?: boolean, min?: number, max?: number }
 
 /** A JSON body's fields. An empty body is an empty object: every field of every request body is optional in the API. */
@@ -161,6 +161,7 @@ function stringArg (name: string, value: unknown, rule: StringRule): string {
   const max = rule.max ?? MAX_STRING
   if (value.length > max) throw new BadParameter(name, `must be at most ${max} characters, got ${value.length}`)
   if (value.length < (rule.min ?? 0)) throw new BadParameter(name, `must be at least ${rule.min ?? 0} characters, got ${value.length}`)
+  if (rule.pattern !== undefined && !rule.pattern.test(value)) throw new BadParameter(name, `must be ${rule.shape ?? `like ${String(rule.pattern)}`}, got ${show(value)}`)
   return value
 }
 

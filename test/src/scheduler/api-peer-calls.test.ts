@@ -44,6 +44,7 @@ describe('scheduler API: /peer/*, /task/metrics', function () {
     assert.deepEqual([task.cdnStatus, task.fileLength, task.pieceTotal, task.hash], ['SUCCESS', 9 * MIB, 3, HASH])
     assert.deepEqual(calls, [URL_A], 'one import for two registrations')
     assertError(await register(s, '', 'x', '10.0.0.3'), 400, 'cID')
+    assertError(await register(s, 'c\u0000d', 'x', '10.0.0.3'), 400, 'cID')
     assertError(await s.call('POST', '/peer/registry', { hostName: 'x', cID: 'c', rawURL: URL_A }), 400, 'IP')
     assertError(await register(s, 'c3', 'x', '10.0.0.3', { port: 80 }), 400, 'port')
     assertError(await s.call('POST', '/peer/registry', { IP: '10.0.0.3', hostName: 'x', cID: 'c' }), 400, 'rawURL')

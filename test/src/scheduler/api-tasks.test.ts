@@ -43,6 +43,9 @@ describe('scheduler API: /api/v1/tasks', function () {
     assertError(await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/f', fileLength: -1 }), 400, 'fileLength')
     assertError(await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/f', peerID: 'nobody' }), 400, 'peerID')
     assertError(await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/f', filter: 'sig' }), 400, 'filter')
+    assertError(await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/f', identifier: 'a\u0000b' }), 400, 'identifier')
+    assertError(await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/f', taskId: 'has space' }), 400, 'taskId')
+    assertError(await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/f', taskId: 'x'.repeat(257) }), 400, 'taskId')
   })
 
   it('GET /{id}: 200 TaskInfo field by field, no credentials and no filtered parameter in its URLs; 404', async () => {
