@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { createNode, type VerityNode } from '../node/create-node.js'
-import { resolvePeer } from '../net/peer.js'
+import { resolvePeer, type PeerTarget } from '../net/peer.js'
 import { toHex } from '../../store/hash-text.js'
 import { Scheduler } from '../scheduler/scheduler.js'
 import { listenScheduler, SCHEDULER_HOST, SCHEDULER_PORT } from '../scheduler/listen.js'
@@ -20,7 +20,13 @@ export class NotAFile extends Error {
 
 /** The seeds named by --seed, as the scheduler keeps them: their node's peer id and addresses. */
 function seedsOf (values: string[]): Array<{ peerId: string, addrs: string[] }> {
-  return parseProviders(values).map(target => {
+  return values.map(value => {
+    let target
+    try {
+      target = parseProviders([value])[0] as PeerTarget
+    } catch {
+      throw new UsageError(`--seed ${value.slice(0, 40)}: not a ticket or a multiaddr`)
+    }
     try {
       const resolved = resolvePeer(target)
       return { peerId: resolved.id, addrs: resolved.addrs.map(String) }
