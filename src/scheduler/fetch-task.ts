@@ -16,7 +16,7 @@ export interface SchedulerFetchOptions {
   headers?: Record<string, string>
   /** Pieces fetched at once. @default 4 */
   concurrency?: number
-  /** How often the node tells the scheduler it is alive. @default 10000 */
+  /** How often the node tells the scheduler it is alive, and its load (requests its provider serves and queues). @default 5000 */
   heartbeatMs?: number
   /**
    * How long the node stays a source once it has every piece (peers still fetching are handed
@@ -77,8 +77,9 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
   }, signal)
   const taskId = registered.data.taskId as string
   const heartbeat = setInterval(() => {
-    client.call('POST', '/peer/heartbeat', { cID: cid }).catch(err => { log?.error('heartbeat: %e', err) })
-  }, options.heartbeatMs ?? 10000)
+    const { requests, queued } = node.libp2p.services.blobs.provider.load()
+    client.call('POST', '/peer/heartbeat', { cID: cid, load: requests + queued }).catch(err => { log?.error('heartbeat: %e', err) })
+  }, options.heartbeatMs ?? 5000)
   heartbeat.unref()
   const sources: Record<string, number> = {}
   try {

@@ -103,6 +103,21 @@ describe('scheduler API: /api/v1/preheats', function () {
   })
 })
 
+describe('scheduler preheats through a seed that registered itself', function () {
+  it('a peer registered with extra.seed is the seed a preheat imports through', async () => {
+    const seen: Array<{ peerId: string, addrs: string[] }> = []
+    const s = await startScheduler({ importer: async seed => { seen.push(seed); return { hash: HASH, size: 10 } } })
+    try {
+      await s.call('POST', '/api/v1/peers', { IP: '10.0.0.7', hostName: 'seed7', extra: { seed: 'true', peerId: 'p7', addrs: '/ip4/10.0.0.7/tcp/1 /ip4/10.0.0.7/udp/1/quic-v1' } })
+      const { ID } = (await s.call('POST', '/api/v1/preheats', { type: 'file', url: 'http://origin.example/r' })).json
+      assert.equal((await settled(s, ID)).status, 'SUCCESS')
+      assert.deepEqual(seen, [{ peerId: 'p7', addrs: ['/ip4/10.0.0.7/tcp/1', '/ip4/10.0.0.7/udp/1/quic-v1'] }])
+    } finally {
+      await s.stop()
+    }
+  })
+})
+
 describe('scheduler preheats without a seed', function () {
   it('end FAILED saying no seed is known', async () => {
     const s = await startScheduler()
