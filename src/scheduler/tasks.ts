@@ -141,6 +141,9 @@ export class Tasks {
   private async known (task: TaskRecord, hash: string, fileLength: number, holder: string | undefined): Promise<void> {
     const sizes = piecesFor(fileLength)
     if (sizes.pieceTotal > this.ctx.limits.maxPieceTotal) throw new BadParameter('fileLength', `makes ${sizes.pieceTotal} pieces, more than ${this.ctx.limits.maxPieceTotal}`)
+    // Another file than the one pieces were reported of (the origin's file changed, or a creator
+    // named another length): those reports are about other bytes, so they go.
+    if ((task.hash !== '' && task.hash !== hash) || (task.fileLength >= 0 && task.fileLength !== fileLength)) await this.forgetPieces(task.ID)
     Object.assign(task, { hash, fileLength, httpFileLength: fileLength, ...sizes, cdnStatus: 'SUCCESS' })
     delete task.error
     await this.ctx.state.write([put(keys.task(task.ID), task)])
@@ -158,11 +161,19 @@ export class Tasks {
     this.get(id)
     state.tasks.delete(id)
     const ops = [del(keys.task(id))]
+    for (const [cid, client] of state.clients) if (client.taskId === id) { state.clients.delete(cid); ops.push(del(keys.client(cid))) }
+    await state.write(ops)
+    await this.forgetPieces(id)
+  }
+
+  /** Who held which piece of the task, its bans and its pieces in flight, forgotten. */
+  private async forgetPieces (id: string): Promise<void> {
+    const { state } = this.ctx
+    const ops = []
     for (const peer of state.holdings.get(id)?.peers() ?? []) ops.push(del(keys.holding(id, peer)))
     state.holdings.delete(id)
     for (const [piece, peers] of state.bans.get(id) ?? []) for (const peer of peers) ops.push(del(keys.ban(id, piece, peer)))
     state.bans.delete(id)
-    for (const [cid, client] of state.clients) if (client.taskId === id) { state.clients.delete(cid); ops.push(del(keys.client(cid))) }
     this.pieces.forget(id)
     await state.write(ops)
   }

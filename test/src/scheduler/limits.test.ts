@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict'
+import { assertError, HASH, MIB, startScheduler } from './harness.js'
+
+describe('scheduler bounds: what a client may make it keep or send', function () {
+  it('peers, tasks and preheats past their limits are 429; lists past 64 entries 400; num capped; pieces per task bounded', async () => {
+    const s = await startScheduler({ limits: { maxPeers: 2, maxTasks: 2, maxPreheats: 1, maxPiecesPerAnswer: 3, maxPieceTotal: 100 } })
+    try {
+      const a = (await s.call('POST', '/api/v1/peers', { IP: '10.0.0.1', hostName: 'a' })).json.ID
+      await s.call('POST', '/api/v1/peers', { IP: '10.0.0.2', hostName: 'b', extra: { seed: 'true', peerId: 'p', addrs: '' } })
+      assertError(await s.call('POST', '/api/v1/peers', { IP: '10.0.0.3', hostName: 'c' }), 429)
+      assert.equal((await s.call('POST', '/api/v1/peers', { IP: '10.0.0.1', hostName: 'a', version: 'again' })).status, 201, 'registering again is no new peer')
+      const task = (await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/1', fileLength: 40 * MIB, hash: HASH, peerID: a })).json.ID
+      assertError(await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/big', fileLength: 101 * 15 * MIB, hash: HASH }), 400, 'fileLength')
+      await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/2' })
+      assertError(await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/3' }), 429)
+      assert.equal((await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/1' })).status, 201, 'joining a task is no new task')
+      assert.equal((await s.call('POST', '/api/v1/preheats', { type: 'file', url: 'http://h/p1' })).status, 200)
+      assertError(await s.call('POST', '/api/v1/preheats', { type: 'file', url: 'http://h/p2' }), 429)
+      assertError(await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/1', filter: Array.from({ length: 65 }, (_, i) => `p${i}`) }), 400, 'filter')
+      assertError(await s.call('POST', '/peer/network', { urls: Array.from({ length: 65 }, (_, i) => `http://h/${i}`) }), 400, 'urls')
+      const headers = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`h${i}`, 'v']))
+      assertError(await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/1', headers }), 400, 'headers')
+      assertError(await s.call('GET', `/api/v1/peers?pageSize=5&${Array.from({ length: 65 }, () => 'sortKey=ID').join('&')}`), 400, 'sortKey')
+      const pieces = (await s.call('GET', `/api/v1/tasks/${task}/pieces?clientID=${encodeURIComponent('b-10.0.0.2')}&num=1000`)).json
+      assert.equal(pieces.length, 3, 'num is capped at maxPiecesPerAnswer')
+    } finally {
+      await s.stop()
+    }
+  })
+
+  it('a task whose file turns out to be another (a new hash) forgets the pieces reported of the old one', async () => {
+    const s = await startScheduler()
+    try {
+      const a = (await s.call('POST', '/api/v1/peers', { IP: '10.0.0.1', hostName: 'a' })).json.ID
+      const b = (await s.call('POST', '/api/v1/peers', { IP: '10.0.0.2', hostName: 'b' })).json.ID
+      const task = (await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/f', fileLength: 8 * MIB, hash: HASH, peerID: a, cID: 'ca' })).json.ID
+      await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/f', peerID: b, cID: 'cb' })
+      await s.call('PUT', `/api/v1/tasks/${task}/pieces/0-4194303`, { clientID: 'cb', dstPID: a })
+      // The task failed and is made again from another file: no holder of the old one is named.
+      s.scheduler.ctx.state.tasks.get(task)!.cdnStatus = 'FAILED'
+      await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/f', fileLength: 9 * MIB, hash: 'cd'.repeat(32), peerID: b })
+      const nodes = (await s.call('POST', '/peer/network', {})).json.nodes
+      assert.deepEqual(nodes.map((node: any) => [node.basic.ID, node.tasks[0].pieces.length]), [[b, 3]])
+    } finally {
+      await s.stop()
+    }
+  })
+})
