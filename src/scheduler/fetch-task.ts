@@ -111,7 +111,9 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
       } catch (err) {
         if (signal?.aborted === true) throw err
         log?.('piece %s from %s failed: %e', piece.pieceRange, piece.pID, err)
+        // A source that has left is unknown to the scheduler by now (404): the report still counted.
         await client.call('POST', `/api/v1/tasks/${taskId}/pieces/${piece.pieceRange}/error`, { srcCid: cid, dstPid: piece.pID, errorType: corrupt ? 'FILE_MD5_NOT_MATCH' : 'FILE_NOT_EXIST' })
+          .catch(reportErr => { if (!(reportErr instanceof SchedulerRefused && reportErr.status === 404)) throw reportErr })
         options.onPiece?.({ range: piece.pieceRange, source: piece.pID, ok: false, error: err as Error })
       }
     }

@@ -170,10 +170,12 @@ export const apiRoutes: Route[] = [
       const body = new BodyFields(await request.body())
       const downloader = scheduler.peers.peerOfClient(body.string('srcCid', { ...ID, required: true }))
       const source = body.string('dstPid', { ...ID, required: true })
-      if (!scheduler.ctx.state.peers.has(source)) throw new UnknownRecord('peer', source)
       const kind = body.oneOf('errorType', ['FILE_NOT_EXIST', 'FILE_MD5_NOT_MATCH'] as const)
       body.string('dstIP'); body.string('range'); body.string('taskId'); body.string('realMd5'); body.string('expectedMd5')
+      // Recorded even when the source has gone meanwhile (left, expired): the piece is no longer
+      // on its way to the downloader, which may be handed it again at once.
       await scheduler.pieces.report(found, piece, downloader.ID, source, kind === 'FILE_NOT_EXIST' ? 'failed' : 'corrupt')
+      if (!scheduler.ctx.state.peers.has(source)) throw new UnknownRecord('peer', source)
       return { status: 200 }
     }
   }

@@ -142,7 +142,12 @@ describe('scheduler API: /api/v1/tasks', function () {
     assert.equal(s.scheduler.ctx.state.bans.get(task)?.get(0)?.has(b), false)
     assertError(await s.call('POST', `/api/v1/tasks/${task}/pieces/${RANGES[0]}/error`, { dstPid: b }), 400, 'srcCid')
     assertError(await s.call('POST', `/api/v1/tasks/${task}/pieces/${RANGES[0]}/error`, { srcCid: 'cc' }), 400, 'dstPid')
-    assertError(await s.call('POST', `/api/v1/tasks/${task}/pieces/${RANGES[0]}/error`, { srcCid: 'cc', dstPid: 'nobody' }), 404)
+    // A source unknown (gone meanwhile) is 404, yet the piece is no longer on its way to cc: it is handed out again at once.
+    const [handed] = (await s.call('GET', `/api/v1/tasks/${task}/pieces?clientID=cc&num=1`)).json
+    assert.ok(handed !== undefined)
+    assert.deepEqual((await s.call('GET', `/api/v1/tasks/${task}/pieces?clientID=cc&num=3`)).json.filter((piece: any) => piece.pieceRange === handed.pieceRange), [])
+    assertError(await s.call('POST', `/api/v1/tasks/${task}/pieces/${handed.pieceRange}/error`, { srcCid: 'cc', dstPid: 'nobody' }), 404)
+    assert.equal((await s.call('GET', `/api/v1/tasks/${task}/pieces?clientID=cc&num=3`)).json.filter((piece: any) => piece.pieceRange === handed.pieceRange).length, 1)
     assertError(await s.call('POST', `/api/v1/tasks/${task}/pieces/${RANGES[0]}/error`, { srcCid: 'cc', dstPid: b, errorType: 'BAD' }), 400, 'errorType')
     assertError(await s.call('POST', `/api/v1/tasks/nope/pieces/${RANGES[0]}/error`, { srcCid: 'cc', dstPid: b }), 404)
   })

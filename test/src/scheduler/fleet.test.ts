@@ -69,6 +69,12 @@ describe('verity get <url> --scheduler: clients fetch from one another', functio
     assert.ok(fromPeers > fromSeed)
   })
 
+  it('a URL the origin does not have fails the get with exit 1, naming the origin\'s error', async () => {
+    const run = await get(server.url('/not-there'), 9)
+    assert.equal(run.status, 1)
+    assert.match(run.stderr, /SchedulerTaskFailed: task [0-9a-f]{64} failed at the seed: OriginNotFound: /)
+  })
+
   it('a client serving corrupt data is caught by verification, reported, not handed out again; the others finish correctly', async () => {
     const data = randomBytes(32 * MIB, 22)
     const fileUrl = server.put('/liar.bin', data)
