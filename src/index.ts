@@ -93,7 +93,7 @@ export {
 } from './request/index.js'
 export {
   Scheduler, schedulerHandler, listenScheduler, SCHEDULER_HOST, SCHEDULER_PORT, planPieces, peerIdOf, BadParameter, BodyTooLarge, UnknownRecord, NoRoute,
-  PreheatExists, SchedulerError, SchedulerFull, SchedulerClient, SchedulerRefused, fetchThroughScheduler, SchedulerTaskFailed,
+  PreheatExists, SchedulerError, SchedulerFull, SchedulerLocked, SchedulerClient, SchedulerRefused, fetchThroughScheduler, SchedulerTaskFailed,
   type SchedulerFetchOptions, type SchedulerFetchResult, type PlanInput, type SourceState, type Assignment, type CdnStatus, type ClientRecord, type PeerRecord,
   type PreheatRecord as SchedulerPreheatRecord, type PreheatState as SchedulerPreheatState, type SchedulerInit, type SchedulerLimits, type SeedImport,
   type SeedImporter, type TaskRecord as SchedulerTaskRecord

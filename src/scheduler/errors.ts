@@ -66,3 +66,12 @@ export class NoRoute extends SchedulerError {
     this.name = 'NoRoute'
   }
 }
+
+/** Another scheduler has this state directory open (LevelDB's lock): one scheduler per directory. */
+export class SchedulerLocked extends Error {
+  static override name = 'SchedulerLocked'
+  constructor (readonly location: string, options?: { cause?: unknown }) {
+    super(`the scheduler's state in ${location} is in use by another process (one scheduler per data directory)`, options)
+    this.name = 'SchedulerLocked'
+  }
+}

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os'
 import { setTimeout as delay } from 'node:timers/promises'
-import type { Logger } from '@libp2p/interface'
 import { RangeSpecSeq } from '../../protocol/range-spec.js'
 import { fromHex } from '../../store/hash-text.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
@@ -62,7 +61,8 @@ function hostNameOf (node: VerityNode): string {
  * serves it, as any node serves its store) or failure (`POST .../error`, FILE_MD5_NOT_MATCH when
  * the data did not verify), and heartbeats meanwhile. On its way out it says `service/down`.
  */
-export async function fetchThroughScheduler (node: VerityNode, scheduler: string | URL, url: string, options: SchedulerFetchOptions = {}, log?: Logger): Promise<SchedulerFetchResult> {
+export async function fetchThroughScheduler (node: VerityNode, scheduler: string | URL, url: string, options: SchedulerFetchOptions = {}): Promise<SchedulerFetchResult> {
+  const log = node.libp2p.logger.forComponent('verity:scheduler:fetch')
   const client = new SchedulerClient(scheduler)
   const signal = options.signal
   const addrs = node.addrs().map(String)
@@ -78,7 +78,7 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
   const taskId = registered.data.taskId as string
   const heartbeat = setInterval(() => {
     const { requests, queued } = node.libp2p.services.blobs.provider.load()
-    client.call('POST', '/peer/heartbeat', { cID: cid, load: requests + queued }).catch(err => { log?.error('heartbeat: %e', err) })
+    client.call('POST', '/peer/heartbeat', { cID: cid, load: requests + queued }).catch(err => { log.error('heartbeat: %e', err) })
   }, options.heartbeatMs ?? 5000)
   heartbeat.unref()
   const sources: Record<string, number> = {}
@@ -110,7 +110,7 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
         options.onPiece?.({ range: piece.pieceRange, source: piece.pID, ok: true })
       } catch (err) {
         if (signal?.aborted === true) throw err
-        log?.('piece %s from %s failed: %e', piece.pieceRange, piece.pID, err)
+        log('piece %s from %s failed: %e', piece.pieceRange, piece.pID, err)
         // A source that has left is unknown to the scheduler by now (404): the report still counted.
         await client.call('POST', `/api/v1/tasks/${taskId}/pieces/${piece.pieceRange}/error`, { srcCid: cid, dstPid: piece.pID, errorType: corrupt ? 'FILE_MD5_NOT_MATCH' : 'FILE_NOT_EXIST' })
           .catch(reportErr => { if (!(reportErr instanceof SchedulerRefused && reportErr.status === 404)) throw reportErr })
@@ -139,7 +139,7 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
   } finally {
     clearInterval(heartbeat)
     await client.call('GET', `/peer/service/down?taskId=${taskId}&cid=${encodeURIComponent(cid)}`).catch(err => {
-      if (!(err instanceof SchedulerRefused && err.status === 404)) log?.error('service/down: %e', err)
+      if (!(err instanceof SchedulerRefused && err.status === 404)) log.error('service/down: %e', err)
     })
   }
 }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import type { Logger } from '@libp2p/interface'
 import { Level } from 'level'
+import { SchedulerLocked } from './errors.js'
 import { Holdings } from './holdings.js'
 import type { ClientRecord, PeerRecord, PreheatRecord, TaskRecord } from './interface.js'
 
@@ -67,7 +68,12 @@ export class SchedulerState {
     if (location === undefined) return new SchedulerState(undefined)
     await mkdir(location, { recursive: true })
     const db = new Level<string, string>(location, { valueEncoding: 'utf8' })
-    await db.open()
+    try {
+      await db.open()
+    } catch (err) {
+      if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') throw new SchedulerLocked(location, { cause: err })
+      throw err
+    }
     const state = new SchedulerState(db)
     let dropped = 0
     for await (const [k, v] of db.iterator()) {

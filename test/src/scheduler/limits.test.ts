@@ -46,3 +46,16 @@ describe('scheduler bounds: what a client may make it keep or send', function ()
     }
   })
 })
+
+describe('scheduler state directory', function () {
+  it('a second scheduler on the same directory is SchedulerLocked', async () => {
+    const { Scheduler } = await import('../../../src/scheduler/scheduler.js')
+    const s = await startScheduler()
+    try {
+      const err = await Scheduler.open({ location: `${s.dir}/scheduler` }).then(() => undefined, (e: Error) => e)
+      assert.equal(err?.name, 'SchedulerLocked')
+    } finally {
+      await s.stop()
+    }
+  })
+})
