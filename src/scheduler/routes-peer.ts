@@ -9,6 +9,9 @@ import { pieceOf } from './tasks.js'
 import { BodyFields, parsePieceRange } from './validate.js'
 import { peerInfo, pieceInfo, pieceInfos, RESULT, resultInfo, taskInfo } from './views.js'
 
+/** PieceInfos in one answer to POST /peer/network at most (about 3 MB of JSON): the answer stops there. */
+export const MAX_NETWORK_PIECES = 10000
+
 /** Pieces handed out by one GET /peer/task (the API has no `num` there). */
 export const PEER_TASK_PIECES = 4
 
@@ -78,11 +81,19 @@ export const peerRoutes: Route[] = [
         }
       }
       const nodes = []
+      let room = MAX_NETWORK_PIECES
       for (const [id, held] of [...byPeer].sort(([a], [b]) => a < b ? -1 : 1)) {
         const peer = state.peers.get(id)
         if (peer === undefined) continue
-        if (nodes.length >= limits.maxPageSize) break
-        nodes.push({ basic: peerInfo(peer), extra: peer.extra, load: peer.load, tasks: held.map(({ task, pieces }) => ({ task: taskInfo(task), pieces: pieces.map(piece => pieceInfo(task, piece, peer)) })) })
+        if (nodes.length >= limits.maxPageSize || room <= 0) break
+        const tasks = []
+        for (const { task, pieces } of held) {
+          if (room <= 0) break
+          const shown = pieces.slice(0, room)
+          room -= shown.length
+          tasks.push({ task: taskInfo(task), pieces: shown.map(piece => pieceInfo(task, piece, peer)) })
+        }
+        nodes.push({ basic: peerInfo(peer), extra: peer.extra, load: peer.load, tasks })
       }
       return { status: 200, json: { nodes } }
     }

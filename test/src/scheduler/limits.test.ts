@@ -59,3 +59,24 @@ describe('scheduler state directory', function () {
     }
   })
 })
+
+describe('scheduler POST /peer/network bound', function () {
+  it('answers at most 10,000 pieces, however many are held', async () => {
+    const s = await startScheduler()
+    try {
+      // 3 peers each holding 2 tasks of 2,000 pieces of 15 MiB: 12,000 pieces held.
+      const peers = []
+      for (let i = 0; i < 3; i++) peers.push((await s.call('POST', '/api/v1/peers', { IP: `10.0.0.${i + 1}`, hostName: `n${i}` })).json.ID)
+      for (let t = 0; t < 2; t++) {
+        const id = (await s.call('POST', '/api/v1/tasks', { rawURL: `http://h/${t}`, fileLength: 2000 * 15 * MIB, hash: HASH, peerID: peers[0] })).json.ID
+        for (const peer of peers.slice(1)) await s.call('PUT', `/api/v1/tasks/${id}`, { peerID: peer })
+      }
+      const answer = await s.call('POST', '/peer/network', {})
+      const count = answer.json.nodes.reduce((n: number, node: any) => n + node.tasks.reduce((m: number, task: any) => m + task.pieces.length, 0), 0)
+      assert.equal(count, 10000)
+      assert.deepEqual(answer.json.nodes.map((node: any) => node.tasks.map((task: any) => task.pieces.length)), [[2000, 2000], [2000, 2000], [2000]])
+    } finally {
+      await s.stop()
+    }
+  })
+})
