@@ -22,6 +22,11 @@ export interface SchedulerFetchOptions {
    * its pieces meanwhile), before it says `service/down`. @default 0
    */
   lingerMs?: number
+  /**
+   * Longest the node waits with no piece verified (the scheduler hands out nothing, or nothing
+   * handed out arrives) before it fails with SchedulerRefused. @default 120000
+   */
+  stallMs?: number
   /** Called as each piece is verified (or fails), with where it came from. */
   onPiece?: (piece: { range: string, source: string, ok: boolean, error?: Error }) => void
   signal?: AbortSignal
@@ -89,6 +94,11 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
       await delay(200, undefined, signal === undefined ? {} : { signal })
       task = await client.call('GET', `/api/v1/tasks/${taskId}`, undefined, signal)
     }
+    // The scheduler is a peer like any other: what it says of the task is checked before it drives the loop.
+    if (!(Number.isSafeInteger(task.fileLength) && task.fileLength >= 0 && Number.isSafeInteger(task.pieceSize) && task.pieceSize > 0 &&
+      task.pieceTotal === Math.ceil(task.fileLength / task.pieceSize))) {
+      throw new SchedulerRefused(200, `a task that cannot be right: ${task.fileLength} bytes in ${task.pieceTotal} pieces of ${task.pieceSize}`)
+    }
     const hash = fromHex(task.hash)
     const inFlight = new Map<string, Promise<void>>()
     const held = new Set<string>()
@@ -121,7 +131,12 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
     // so nothing handed out waits unfetched; none handed out: the rest are on their way to other
     // peers, ask again in a moment.
     const concurrency = options.concurrency ?? 4
+    const stallMs = options.stallMs ?? 120000
+    let lastHeld = held.size
+    let lastProgress = performance.now()
     while (held.size < task.pieceTotal) {
+      if (held.size !== lastHeld) { lastHeld = held.size; lastProgress = performance.now() }
+      if (performance.now() - lastProgress > stallMs) throw new SchedulerRefused(200, `no piece verified for ${stallMs} ms (${held.size} of ${task.pieceTotal} here)`)
       const want = concurrency - inFlight.size
       const pieces = want <= 0 ? [] : await client.call('GET', `/api/v1/tasks/${taskId}/pieces?clientID=${encodeURIComponent(cid)}&num=${want}`, undefined, signal) as PieceInfo[]
       for (const piece of pieces) {
@@ -132,6 +147,9 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
       await Promise.race([...inFlight.values(), delay(pieces.length > 0 ? 0 : 100)].map(async p => { await p.catch(() => {}) }))
       if (signal?.aborted === true) throw signal.reason
     }
+    // Every piece reported verified is a range of the blob: together they must be all of it.
+    const status = await node.blobs.status(hash)
+    if (status.status !== 'complete' || status.size !== task.fileLength) throw new SchedulerRefused(200, `the pieces named did not make the whole blob (${status.status})`)
     await client.call('GET', `/peer/task?taskId=${taskId}&srcCid=${encodeURIComponent(cid)}&status=FINISHED&result=SUCCESS`, undefined, signal)
     // An abort while lingering only cuts the lingering short: the file is here.
     if ((options.lingerMs ?? 0) > 0) await delay(options.lingerMs, undefined, signal === undefined ? {} : { signal }).catch(() => {})

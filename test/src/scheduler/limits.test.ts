@@ -80,3 +80,25 @@ describe('scheduler POST /peer/network bound', function () {
     }
   })
 })
+
+describe('fetchThroughScheduler against a scheduler that hands out nothing', function () {
+  it('fails with SchedulerRefused after stallMs, and says service/down', async () => {
+    const { createNode } = await import('../../../src/node/create-node.js')
+    const { fetchThroughScheduler } = await import('../../../src/scheduler/fetch-task.js')
+    // A task known by its hash that nobody holds: there is never a piece to hand out.
+    const s = await startScheduler()
+    const node = await createNode()
+    try {
+      await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/stuck', fileLength: MIB, hash: HASH })
+      const started = Date.now()
+      const err = await fetchThroughScheduler(node, s.url, 'http://h/stuck', { stallMs: 500 }).then(() => undefined, (e: Error) => e)
+      assert.equal(err?.name, 'SchedulerRefused')
+      assert.match(err?.message ?? '', /no piece verified for 500 ms \(0 of 1 here\)/)
+      assert.ok(Date.now() - started < 5000)
+      assert.equal((await s.call('GET', '/api/v1/peers?pageSize=10')).json.length, 0, 'it said service/down')
+    } finally {
+      await node.stop()
+      await s.stop()
+    }
+  })
+})
