@@ -21,6 +21,10 @@ export const DEFAULT_LINGER_MS = 5000
 export async function getViaScheduler (parsed: Parsed, url: string): Promise<number> {
   const scheduler = flag(parsed, 'scheduler') as string
   if (has(parsed, 'seed')) throw new UsageError('--scheduler names the seeds itself: give --seed to verity scheduler, not to get')
+  // The scheduler names each piece's source and the task's id: these have no say here.
+  for (const name of ['provider', 'strategy', 'timeout', 'min-rate', 'application']) {
+    if (has(parsed, name)) throw new UsageError(`--${name} does not go with --scheduler`)
+  }
   try {
     if (new URL(scheduler).protocol !== 'http:') throw new TypeError('not http:')
   } catch {

@@ -24,6 +24,8 @@ describe('verity scheduler and get --scheduler: usage', function () {
     await usage(['get', 'http://h/f', '--scheduler', 'ftp://h/'], /--scheduler takes the scheduler's http:\/\/ URL/)
     await usage(['get', 'http://h/f', '--scheduler', 'http://127.0.0.1:1/', '--seed', '/ip4/127.0.0.1/tcp/1'], /--scheduler names the seeds itself/)
     await usage(['get', 'http://h/f', '--seed', '/ip4/127.0.0.1/tcp/1', '--linger', '1s'], /--linger and --listen go with --scheduler/)
+    await usage(['get', 'http://h/f', '--scheduler', 'http://127.0.0.1:1/', '--timeout', '5s'], /--timeout does not go with --scheduler/)
+    await usage(['get', 'http://h/f', '--scheduler', 'http://127.0.0.1:1/', '--provider', '/ip4/127.0.0.1/tcp/1'], /--provider does not go with --scheduler/)
     await usage(['get', 'b'.repeat(64), '--scheduler', 'http://127.0.0.1:1/'], /--scheduler goes with a URL/)
   })
 
