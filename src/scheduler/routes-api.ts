@@ -17,7 +17,7 @@ export const PORT = { min: 15000, max: 65000 } as const
  * (they become LevelDB keys, whose parts are joined with NUL).
  */
 export const ID = { min: 1, max: 256, pattern: /^[\x21-\x7e]+$/, shape: 'printable ASCII without spaces' } as const
-const HASH = /^[0-9a-f]{64}$/
+export const HASH = /^[0-9a-f]{64}$/
 export const PIECE_STATUS = ['FAILED', 'SUCCESS', 'INVALID', 'SEMISUC'] as const
 const SORTABLE = ['ID', 'IP', 'hostName', 'port', 'version', 'created'] as const
 
@@ -55,10 +55,10 @@ export const apiRoutes: Route[] = [
       return { status: 200, json: pageOf(views, { pageNum, pageSize, sortKey, sortDirect }, SORTABLE, 'ID') }
     }
   },
-  { method: 'GET', path: '/api/v1/peers/{}', handle: async (scheduler, { params }) => ({ status: 200, json: peerInfo(scheduler.peers.get(params[0] as string)) }) },
+  { method: 'GET', path: '/api/v1/peers/{id}', handle: async (scheduler, { params }) => ({ status: 200, json: peerInfo(scheduler.peers.get(params[0] as string)) }) },
   {
     method: 'DELETE',
-    path: '/api/v1/peers/{}',
+    path: '/api/v1/peers/{id}',
     handle: async (scheduler, { params }) => {
       await scheduler.peers.remove(params[0] as string, 'deleted')
       return { status: 204 }
@@ -79,10 +79,10 @@ export const apiRoutes: Route[] = [
     }
   },
   { method: 'GET', path: '/api/v1/preheats', handle: async scheduler => ({ status: 200, json: (await scheduler.preheats.list()).map(preheatInfo) }) },
-  { method: 'GET', path: '/api/v1/preheats/{}', handle: async (scheduler, { params }) => ({ status: 200, json: preheatInfo(scheduler.preheats.get(params[0] as string)) }) },
+  { method: 'GET', path: '/api/v1/preheats/{id}', handle: async (scheduler, { params }) => ({ status: 200, json: preheatInfo(scheduler.preheats.get(params[0] as string)) }) },
   {
     method: 'DELETE',
-    path: '/api/v1/preheats/{}',
+    path: '/api/v1/preheats/{id}',
     handle: async (scheduler, { params }) => {
       await scheduler.preheats.remove(params[0] as string)
       return { status: 200 }
@@ -108,10 +108,10 @@ export const apiRoutes: Route[] = [
       return { status: 201, json: { ID: made.ID, fileLength: made.fileLength, pieceSize: made.pieceSize, cdnSource: 'supernode' } }
     }
   },
-  { method: 'GET', path: '/api/v1/tasks/{}', handle: async (scheduler, request) => ({ status: 200, json: taskInfo(task(scheduler, request)) }) },
+  { method: 'GET', path: '/api/v1/tasks/{id}', handle: async (scheduler, request) => ({ status: 200, json: taskInfo(task(scheduler, request)) }) },
   {
     method: 'PUT',
-    path: '/api/v1/tasks/{}',
+    path: '/api/v1/tasks/{id}',
     handle: async (scheduler, request) => {
       const found = task(scheduler, request)
       const peerID = new BodyFields(await request.body()).string('peerID', { ...ID, required: true })
@@ -121,7 +121,7 @@ export const apiRoutes: Route[] = [
   },
   {
     method: 'DELETE',
-    path: '/api/v1/tasks/{}',
+    path: '/api/v1/tasks/{id}',
     handle: async (scheduler, request) => {
       request.query.bool('full') // the seed's copy is the seed's: nothing else to delete here
       await scheduler.tasks.remove(task(scheduler, request).ID)
@@ -130,7 +130,7 @@ export const apiRoutes: Route[] = [
   },
   {
     method: 'GET',
-    path: '/api/v1/tasks/{}/pieces',
+    path: '/api/v1/tasks/{id}/pieces',
     handle: async (scheduler, request) => {
       const found = task(scheduler, request)
       const { query } = request
@@ -149,7 +149,7 @@ export const apiRoutes: Route[] = [
   },
   {
     method: 'PUT',
-    path: '/api/v1/tasks/{}/pieces/{}',
+    path: '/api/v1/tasks/{id}/pieces/{pieceRange}',
     handle: async (scheduler, request) => {
       const found = task(scheduler, request)
       const piece = pieceOf(found, parsePieceRange('pieceRange', request.params[1] as string), 'pieceRange')
@@ -163,7 +163,7 @@ export const apiRoutes: Route[] = [
   },
   {
     method: 'POST',
-    path: '/api/v1/tasks/{}/pieces/{}/error',
+    path: '/api/v1/tasks/{id}/pieces/{pieceRange}/error',
     handle: async (scheduler, request) => {
       const found = task(scheduler, request)
       const piece = pieceOf(found, parsePieceRange('pieceRange', request.params[1] as string), 'pieceRange')

@@ -2,7 +2,7 @@ import { arch, platform, version as nodeVersion } from 'node:process'
 import { taskUrlOf } from '../origin/task-id.js'
 import { BadParameter } from './errors.js'
 import type { TaskRecord } from './interface.js'
-import { creation, ID, outcomeOf, PIECE_STATUS, PORT } from './routes-api.js'
+import { creation, HASH, ID, outcomeOf, PIECE_STATUS, PORT } from './routes-api.js'
 import type { Scheduler } from './scheduler.js'
 import type { Route } from './server.js'
 import { pieceOf } from './tasks.js'
@@ -124,7 +124,7 @@ export const peerRoutes: Route[] = [
       const version = body.string('version', { max: 256 })
       const extra = body.map('extra')
       const hash = body.string('hash')
-      if (hash !== undefined && !/^[0-9a-f]{64}$/.test(hash)) throw new BadParameter('hash', 'must be 64 lower-case hex digits (a BLAKE3 hash)')
+      if (hash !== undefined && !HASH.test(hash)) throw new BadParameter('hash', 'must be 64 lower-case hex digits (a BLAKE3 hash)')
       const headers = headerList(body.strings('headers'))
       const asSeed = body.bool('asSeed')
       body.string('superNodeIp'); body.string('path'); body.string('callSystem', { min: 1 }); body.bool('dfdaemon'); body.bool('insecure'); body.strings('rootCAs')

@@ -23,7 +23,7 @@ export interface RouteReply {
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE'
-  /** The path, `{}` standing for one parameter (a segment). */
+  /** The path, `{name}` standing for one parameter (a segment); it is also the route's metrics label. */
   path: string
   handle: (scheduler: Scheduler, request: RouteRequest) => Promise<RouteReply>
 }
@@ -32,7 +32,7 @@ interface Compiled extends Route { pattern: RegExp }
 
 const compile = (route: Route): Compiled => ({
   ...route,
-  pattern: new RegExp(`^${route.path.replace(/\{\}/g, '([^/]+)')}$`)
+  pattern: new RegExp(`^${route.path.replace(/\{\w+\}/g, '([^/]+)')}$`)
 })
 
 /**
