@@ -24,9 +24,14 @@ export class Pieces {
 
   /** `peer` holds every piece of `task` (the seed after its import; a peer that finished). */
   async holdAll (task: TaskRecord, peer: string): Promise<void> {
+    await this.ctx.state.write(this.holdAllNow(task, peer))
+  }
+
+  /** holdAll in memory at once; the record to write is returned (to go in the caller's batch). */
+  holdAllNow (task: TaskRecord, peer: string): Array<ReturnType<typeof put>> {
     const holdings = this.ctx.state.holdingsOf(task.ID)
     for (let piece = 0; piece < task.pieceTotal; piece++) holdings.add(peer, piece)
-    await this.ctx.state.write([put(keys.holding(task.ID, peer), encodePieces(holdings.piecesOf(peer), task.pieceTotal))])
+    return [put(keys.holding(task.ID, peer), encodePieces(holdings.piecesOf(peer), task.pieceTotal))]
   }
 
   /**

@@ -144,10 +144,13 @@ export class Tasks {
     // Another file than the one pieces were reported of (the origin's file changed, or a creator
     // named another length): those reports are about other bytes, so they go.
     if ((task.hash !== '' && task.hash !== hash) || (task.fileLength >= 0 && task.fileLength !== fileLength)) await this.forgetPieces(task.ID)
-    Object.assign(task, { hash, fileLength, httpFileLength: fileLength, ...sizes, cdnStatus: 'SUCCESS' })
+    // The holder and SUCCESS become visible together (no await between them): whoever sees the
+    // task known sees its pieces held.
+    Object.assign(task, { hash, fileLength, httpFileLength: fileLength, ...sizes })
+    const held = holder === undefined ? [] : this.pieces.holdAllNow(task, holder)
+    task.cdnStatus = 'SUCCESS'
     delete task.error
-    await this.ctx.state.write([put(keys.task(task.ID), task)])
-    if (holder !== undefined) await this.pieces.holdAll(task, holder)
+    await this.ctx.state.write([...held, put(keys.task(task.ID), task)])
   }
 
   private async setStatus (task: TaskRecord, status: TaskRecord['cdnStatus']): Promise<void> {

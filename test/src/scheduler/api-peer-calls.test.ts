@@ -9,11 +9,14 @@ type Started = Awaited<ReturnType<typeof startScheduler>>
 const URL_A = 'http://origin.example/a.bin'
 const SEED = { peerId: '12D3KooWSeed', addrs: ['/ip4/127.0.0.1/tcp/4001'] }
 
-/** A fake seed: imports succeed with HASH and 9 MiB unless the URL says "missing" (then the origin's 404), after `ms`. */
-function importer (calls: string[], ms = 20): SeedImporter {
+/**
+ * A fake seed: imports succeed with HASH and 9 MiB unless the URL says "missing" (then the
+ * origin's 404), once `gate()` resolves (at once unless a test holds it).
+ */
+function importer (calls: string[], gate: () => Promise<void>): SeedImporter {
   return async (_seed, url) => {
     calls.push(url)
-    await delay(ms)
+    await gate()
     if (url.includes('missing')) throw Object.assign(new Error(`not found at the origin: ${url}`), { name: 'OriginNotFound' })
     return { hash: HASH, size: 9 * MIB }
   }
@@ -30,15 +33,23 @@ async function until (check: () => Promise<boolean>): Promise<void> {
 describe('scheduler API: /peer/*, /task/metrics', function () {
   let s: Started
   let calls: string[]
-  beforeEach(async () => { calls = []; s = await startScheduler({ seeds: [SEED], importer: importer(calls) }) })
+  let held: Promise<void>
+  beforeEach(async () => {
+    calls = []
+    held = Promise.resolve()
+    s = await startScheduler({ seeds: [SEED], importer: importer(calls, async () => { await held }) })
+  })
   afterEach(async () => { await s.stop() })
 
   it('POST /peer/registry: 200 ResultInfo with the task; the seed imports it once (cdnStatus RUNNING -> SUCCESS); 400 naming cID, IP, port, rawURL, headers', async () => {
+    let release: () => void = () => {}
+    held = new Promise(resolve => { release = resolve })
     const answer = await register(s, 'c1', 'one', '10.0.0.1')
     assert.equal(answer.status, 200)
     const taskId = taskIdOf(URL_A)
     assert.deepEqual(answer.json, { code: 200, msg: 'success', data: { taskId, fileLength: -1, pieceSize: 4 * MIB, cdnSource: 'supernode', peerId: 'one-10.0.0.1-15100' } })
     await register(s, 'c2', 'two', '10.0.0.2')
+    release()
     await until(async () => (await s.call('GET', `/api/v1/tasks/${taskId}`)).json.cdnStatus === 'SUCCESS')
     const task = (await s.call('GET', `/api/v1/tasks/${taskId}`)).json
     assert.deepEqual([task.cdnStatus, task.fileLength, task.pieceTotal, task.hash], ['SUCCESS', 9 * MIB, 3, HASH])
@@ -53,8 +64,12 @@ describe('scheduler API: /peer/*, /task/metrics', function () {
 
   it('GET /peer/task: 602 wait before the import, 601 with pieces from the seed, then from the peers that hold them, 600 when done; 604 for a source error; 400, 404', async () => {
     const taskId = taskIdOf(URL_A)
+    let release: () => void = () => {}
+    held = new Promise(resolve => { release = resolve })
     await register(s, 'c1', 'one', '10.0.0.1')
     assert.equal((await s.call('GET', `/peer/task?taskId=${taskId}&srcCid=c1`)).json.code, 602, 'the seed is importing')
+    assert.equal((await s.call('GET', `/api/v1/tasks/${taskId}`)).json.cdnStatus, 'RUNNING')
+    release()
     await until(async () => (await s.call('GET', `/api/v1/tasks/${taskId}`)).json.cdnStatus === 'SUCCESS')
     await register(s, 'c2', 'two', '10.0.0.2')
     const first = (await s.call('GET', `/peer/task?taskId=${taskId}&srcCid=c1&status=STARTED`)).json
