@@ -43,8 +43,11 @@ describe('scheduler API: /api/v1/preheats', function () {
     const answer = await s.call('POST', '/api/v1/preheats', { type: 'file', url, filter: 'sig' })
     assert.equal(answer.status, 200)
     assert.deepEqual(answer.json, { ID: taskIdOf(url, { filter: ['sig'] }) })
-    await delay(50)
-    const running = (await s.call('GET', `/api/v1/preheats/${answer.json.ID}`)).json
+    let running = (await s.call('GET', `/api/v1/preheats/${answer.json.ID}`)).json
+    for (let i = 0; i < 100 && running.status === 'WAITING'; i++) {
+      await delay(20)
+      running = (await s.call('GET', `/api/v1/preheats/${answer.json.ID}`)).json
+    }
     assert.deepEqual(Object.keys(running).sort(), PREHEAT_INFO_KEYS)
     assert.equal(running.status, 'RUNNING')
     assert.equal(running.finishTime, '')
