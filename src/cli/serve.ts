@@ -2,6 +2,7 @@ import { createServer } from 'node:http'
 import { createNode } from '../node/create-node.js'
 import { gatewayHandler } from '../http/gateway.js'
 import { GatewayMetrics } from '../http/metrics.js'
+import { serveSeedRequests } from '../request/task-server.js'
 import type { SeedInit } from '../seed/interface.js'
 import { normalPrefix } from '../seed/policy.js'
 import { dataDir, flag, has, interruptSignal, Output, parseArgs, parseProviders, UsageError, type Parsed } from './common.js'
@@ -66,9 +67,11 @@ export async function serve (argv: string[]): Promise<number> {
       server.listen(port, host, () => { server.off('error', reject); resolve() })
     })
     stopControl = await controlled(dir, node, out)
+    // A seed answers the request SDK's /tasks over libp2p too (peers reach it by peer id; --seed-allow applies).
+    if (node.seed !== undefined) await serveSeedRequests(node)
     const address = server.address()
     const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
-    out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}${node.seed === undefined ? '' : ' (a seed: /verity/task/1, GET /tasks?url=)'}`)
+    out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}${node.seed === undefined ? '' : ' (a seed: /verity/task/1, /tasks?url= over HTTP and /verity/request/1)'}`)
     out.event({ type: 'ready', url, peerId: node.peerId, addrs: node.addrs().map(String) })
     out.result(url)
     await interrupt.interrupted

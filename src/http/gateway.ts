@@ -66,7 +66,7 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
   if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'GET or HEAD only\n', { allow: 'GET, HEAD' })
   if (route === 'health') return reply(200, JSON.stringify({ status: 'ok', peerId: node.peerId }) + '\n', { 'content-type': 'application/json' })
   if (route === 'metrics') return reply(200, await metrics.text(), { 'content-type': metrics.contentType })
-  if (route === 'tasks') return await serveTask(node, metrics, stallMs, req, res, reply)
+  if (route === 'tasks') return await serveTask(node, metrics, stallMs, req, res)
   if (route !== 'blob') return reply(404, 'not found: try /blob/<hash>, /tasks?url=<url>, /metrics or /health\n')
   await serveBlob(node, metrics, providers, stallMs, req, res, reply)
 }
