@@ -23,7 +23,7 @@ export async function cat (argv: string[]): Promise<number> {
     strategy: { value: true },
     ...FETCH_FLAGS
   })
-  if (parsed.positionals.length !== 1) throw new UsageError('verity cat takes one ticket or hash')
+  if (parsed.positionals.length !== 1) throw new UsageError('cat takes one ticket or hash')
   if (has(parsed, 'json')) throw new UsageError('cat puts the blob on stdout, where --json would put its events')
   const strategy = strategyOf(parsed)
   const limits = fetchLimits(parsed)

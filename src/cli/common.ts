@@ -57,7 +57,7 @@ const HINTS: Record<string, string> = {
  */
 export function failure (err: unknown): { code: number, line: string } {
   const error = err instanceof Error ? err : new Error(String(err))
-  if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity --help for usage)` }
+  if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity ${error.command === undefined ? '' : `${error.command} `}--help for usage)` }
   if (error instanceof Interrupted) return { code: 130, line: `verity: ${error.message}` }
   const name = error.name === 'Error' ? '' : `${error.name}: `
   return { code: 1, line: `verity: ${name}${error.message.split('\n')[0] as string}${HINTS[error.name] ?? ''}` }

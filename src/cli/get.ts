@@ -23,7 +23,7 @@ export async function get (argv: string[]): Promise<number> {
     ...FETCH_FLAGS,
     ...GET_URL_FLAGS
   })
-  if (parsed.positionals.length !== 1) throw new UsageError('verity get takes one ticket, hash or URL')
+  if (parsed.positionals.length !== 1) throw new UsageError('get takes one ticket, hash or URL')
   if (isUrl(parsed.positionals[0] as string)) return await getUrl(parsed, parsed.positionals[0] as string)
   for (const name of Object.keys(GET_URL_FLAGS)) if (has(parsed, name)) throw new UsageError(`--${name} goes with a URL (verity get <url> --seed <peer>)`)
   const strategy = strategyOf(parsed)

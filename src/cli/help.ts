@@ -37,54 +37,93 @@ export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiadd
   reserved addresses (403, Permission), redirects included, except for URLs under an
   --origin-allow prefix (end the host with /: --origin-allow http://10.0.0.5:8080/)`
 
-export const PREHEAT_HELP = `verity preheat <url...> --seed <ticket|multiaddr> [--filter <param>]... [--task-tag <tag>] [--header 'Name: value']... [--no-wait]
+export const PREHEAT_HELP = `verity preheat <url...> --seed <ticket|multiaddr> [--filter <param>]... [--task-tag <tag>] [--application <name>]
+    [--header 'Name: value']... [--no-wait]
 verity preheat --status <id> --seed <ticket|multiaddr>
   has the seed import the URLs in the background; prints the preheat's id, then its state
   (WAITING, RUNNING, SUCCESS, FAILED) until it ends; exit 1 when it FAILED; kept 24 hours`
 
-export const CAT_HELP = `verity cat <ticket|hash> [--offset <n>] [--length <n>] [--provider <ticket|multiaddr>]...
+export const CAT_HELP = `verity cat <ticket|hash> [--offset <n>] [--length <n>] [--provider <ticket|multiaddr>]... [--strategy split|none]
     [--timeout <duration>] [--min-rate <rate>]
   writes a blob (or bytes offset..offset+length of it) to stdout, verified; fetches only the
   missing chunks of that range first`
 
-export const STORE_HELP = `verity add <path|url...> [--in-place] [--tag <name>] [--filter <param>]... [--header 'Name: value']... [--revalidate]
+export const ADD_HELP = `verity add <path|url...> [--in-place] [--tag <name>] [--filter <param>]... [--header 'Name: value']... [--revalidate]
   adds files (copied unless --in-place) and directories (as collections), tagged; prints "hash  path";
   a URL (file:, http:, https:, a plugin's scheme) is fetched from its origin in ranged pieces, resumed
   after an interruption, and tagged origin:<task id>; --filter leaves a query parameter out of the
-  task id, --header is sent to the origin, --revalidate asks it whether a known file changed"
-verity ls
-  lists the blobs in the store: complete or partial, size, tags
-verity export <hash|ticket> <path|-> [--collection] [--overwrite]
-  writes a blob to <path> (- for stdout), or a collection's files under <path>
-verity tag set <name> <hash|ticket> [--collection] | tag rm <name> | tag ls [prefix]
-  tags keep blobs (and collections' files) from gc
-verity gc [--dry-run]
+  task id, --header is sent to the origin, --revalidate asks it whether a known file changed`
+
+export const LS_HELP = `verity ls
+  lists the blobs in the store: complete or partial, size, tags`
+
+export const EXPORT_HELP = `verity export <hash|ticket> <path|-> [--collection] [--overwrite]
+  writes a blob to <path> (- for stdout), or a collection's files under <path>`
+
+export const TAG_HELP = `verity tag set <name> <hash|ticket> [--collection] | tag rm <name> | tag ls [prefix]
+  tags keep blobs (and collections' files) from gc`
+
+export const GC_HELP = `verity gc [--dry-run]
   deletes what no tag keeps; prints the hashes deleted (--dry-run: those it would delete, and
-  deletes nothing)
-verity verify [hash...] [--repair]
+  deletes nothing)`
+
+export const VERIFY_HELP = `verity verify [hash...] [--repair]
   hashes stored bytes again (all blobs by default); --repair drops what is bad so a later fetch
-  replaces it; exit 1 when anything was bad
-verity ticket <hash> [--collection] [--addr <ip:port>]...
-  a ticket for a blob here, naming the addresses of the verity serve running on this data directory
-(while a serve or send --data-dir runs on the data directory, add, ls, export, tag, gc, verify and ticket are run by it)`
+  replaces it; exit 1 when anything was bad`
 
-export const USAGE = `usage: verity <command>
+export const TICKET_HELP = `verity ticket <hash> [--collection] [--addr <ip:port>]...
+  a ticket for a blob here, naming the addresses of the verity serve running on this data directory`
 
-commands:
-  ${SEND_HELP.split('\n').join('\n  ')}
-  ${GET_HELP.split('\n').join('\n  ')}
-  ${SERVE_HELP.split('\n').join('\n  ')}
-  ${CAT_HELP.split('\n').join('\n  ')}
-  ${PREHEAT_HELP.split('\n').join('\n  ')}
-  ${STORE_HELP.split('\n').join('\n  ')}
-  hash [file...]
-    prints the BLAKE3 hash of each file (stdin when none), as "hash  name"
-  --version, --help
+export const HASH_HELP = `verity hash [file...]
+  prints the BLAKE3 hash of each file (stdin when none), as "hash  name"`
 
-common options:
+export const HELP_HELP = `verity help [command]
+  this list, or one command's usage (as verity <command> --help)`
+
+/** While a serve or send holds a data directory, these run inside it (control.ts). */
+const HELD = '(while a serve or send --data-dir runs on the data directory, add, ls, export, tag, gc, verify and ticket are run by it)'
+
+/** Every command, with its usage: `verity <command> --help` prints its entry. */
+export const COMMAND_HELP: Record<string, string> = {
+  send: SEND_HELP,
+  get: GET_HELP,
+  serve: SERVE_HELP,
+  cat: CAT_HELP,
+  preheat: PREHEAT_HELP,
+  add: ADD_HELP,
+  ls: LS_HELP,
+  export: EXPORT_HELP,
+  tag: TAG_HELP,
+  gc: GC_HELP,
+  verify: VERIFY_HELP,
+  ticket: TICKET_HELP,
+  hash: HASH_HELP,
+  help: HELP_HELP
+}
+
+export const COMMON_HELP = `common options (before or after the command):
   --data-dir <dir>   the store and identity (default: $VERITY_DIR, else $XDG_DATA_HOME/verity,
-                     else ~/.local/share/verity)
+                     else ~/.local/share/verity); add, get, send and serve create it, other
+                     commands need it to exist
   --json             NDJSON events on stdout, nothing else there
   -q, --quiet        no messages on stderr, only errors
   --no-progress      no progress line (also when stderr is not a terminal)
-  -v, --verbose      more messages`
+  -v, --verbose      more messages
+  -h, --help         this command's usage`
+
+/** What `verity <command> --help` prints: its usage, then the options every command takes. */
+export function commandHelp (command: string): string {
+  const held = ['add', 'ls', 'export', 'tag', 'gc', 'verify', 'ticket'].includes(command) ? `\n${HELD}` : ''
+  return `usage: ${COMMAND_HELP[command] as string}${held}\n\n${COMMON_HELP}`
+}
+
+const indent = (text: string): string => `  ${text.split('\n').join('\n  ')}`
+
+export const USAGE = `usage: verity <command> [options]   (verity <command> --help: one command's usage)
+
+commands:
+${Object.values(COMMAND_HELP).map(indent).join('\n')}
+  ${HELD}
+  verity --version, verity --help
+
+${COMMON_HELP}`

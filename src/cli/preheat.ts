@@ -30,10 +30,10 @@ export async function preheat (argv: string[]): Promise<number> {
     header: { value: true, many: true }
   })
   const seedText = flag(parsed, 'seed')
-  if (seedText === undefined) throw new UsageError('verity preheat needs --seed <ticket|multiaddr>')
+  if (seedText === undefined) throw new UsageError('preheat needs --seed <ticket|multiaddr>')
   const seed = parseProviders([seedText])[0] as NonNullable<ReturnType<typeof parseProviders>[number]>
   const statusOf = flag(parsed, 'status')
-  if ((statusOf === undefined) === (parsed.positionals.length === 0)) throw new UsageError('verity preheat takes URLs, or --status <id>')
+  if ((statusOf === undefined) === (parsed.positionals.length === 0)) throw new UsageError('preheat takes URLs, or --status <id>')
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const node = await createNode({ dataDir: dataDir(parsed) })

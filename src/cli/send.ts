@@ -25,7 +25,7 @@ export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
  */
 export async function send (argv: string[]): Promise<number> {
   const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true }, 'serve-all': {} })
-  if (parsed.positionals.length === 0) throw new UsageError('verity send needs at least one file or directory')
+  if (parsed.positionals.length === 0) throw new UsageError('send needs at least one file or directory')
   const kept = namedDataDir(parsed)
   if (has(parsed, 'serve-all') && kept === undefined) {
     throw new UsageError('--serve-all serves a data directory: give --data-dir (without one, send imports into a private store holding only what it sends)')

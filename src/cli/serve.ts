@@ -49,7 +49,7 @@ export async function serve (argv: string[]): Promise<number> {
     'seed-allow': { value: true, many: true },
     'origin-allow': { value: true, many: true }
   })
-  if (parsed.positionals.length > 0) throw new UsageError('verity serve takes no arguments')
+  if (parsed.positionals.length > 0) throw new UsageError('serve takes no arguments')
   const { host, port } = httpAddress(flag(parsed, 'http') ?? '127.0.0.1:8080')
   const providers = parseProviders(parsed.flags.get('provider') ?? [])
   const out = new Output(parsed)
