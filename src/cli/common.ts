@@ -126,14 +126,6 @@ export class Output {
   }
 }
 
-/** `--provider` values: multiaddrs (they start with /) or tickets. */
-export function parseProviders (values: string[]): PeerTarget[] {
-  return values.map(value => {
-    if (value.startsWith('/')) return value
-    try { return BlobTicket.parse(value) } catch { throw new UsageError(`--provider ${value.slice(0, 40)}: not a ticket or a multiaddr`) }
-  })
-}
-
 /** A blob or collection to fetch, and the providers to fetch it from. */
 export interface Target { hash: Uint8Array, format: BlobFormat, providers: PeerTarget[] }
 
@@ -148,13 +140,6 @@ export function hashOrTicket (text: string): HashAndFormat & { ticket?: BlobTick
   } catch (err) {
     throw new UsageError(`not a ticket or a 64-digit hex hash: ${text.slice(0, 40)}${text.length > 40 ? '...' : ''} (${(err as Error).message})`)
   }
-}
-
-/** What to fetch and from whom: a ticket (its node first), or a hash with --provider. */
-export function target (text: string, providers: string[]): Target {
-  const { hash, format, ticket } = hashOrTicket(text)
-  const extra = parseProviders(providers)
-  return { hash, format, providers: ticket === undefined ? extra : [ticket, ...extra] }
 }
 
 /** `--strategy split|none`, split by default. */

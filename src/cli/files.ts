@@ -41,7 +41,7 @@ export async function layoutOf (blobs: BlobStore, what: HashAndFormat, output: s
 export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: string | undefined, overwrite: boolean, out: Output, signal: AbortSignal): Promise<void> {
   const { files, single } = await layoutOf(blobs, what, output)
   if (output === '-') {
-    if (files.length !== 1) throw new UsageError(`-o - writes a single blob; this collection has ${files.length} files`)
+    if (files.length !== 1) throw new UsageError(`stdout (-) takes a single blob; this collection has ${files.length} files: name a directory for them instead`)
     await toStdout(blobs.reader((files[0] as { hash: Uint8Array }).hash, { signal }), out.io.stdout)
     return
   }

@@ -8,7 +8,8 @@ import { safeUrlOf } from '../origin/safe-url.js'
 import { taskIdOf } from '../origin/task-id.js'
 import { NoSeedAvailable } from '../request/errors.js'
 import { HashRing } from '../routing/hash-ring.js'
-import { dataDir, flag, has, interruptSignal, Output, parseProviders, resumable, size, strategyOf, UsageError, type Parsed } from './common.js'
+import { parseProviders } from './peers.js'
+import { dataDir, flag, has, interruptSignal, Output, resumable, size, strategyOf, UsageError, type Parsed } from './common.js'
 import { writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
 import { parseHeaders } from './store-add-url.js'
@@ -43,7 +44,7 @@ export async function getUrl (parsed: Parsed, url: string): Promise<number> {
   const overwrite = has(parsed, 'overwrite')
   const strategy = strategyOf(parsed)
   const shown = safeUrlOf(url, filter)
-  const seeds = seedOrder(parseProviders(seedTexts), taskIdOf(url, { filter, ...(tag === undefined ? {} : { tag }), ...(application === undefined ? {} : { application }) }))
+  const seeds = seedOrder(parseProviders(seedTexts, 'seed'), taskIdOf(url, { filter, ...(tag === undefined ? {} : { tag }), ...(application === undefined ? {} : { application }) }))
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)

@@ -2,9 +2,11 @@ import { toHex } from '../../store/hash-text.js'
 import type { Strategy } from '../downloader/interface.js'
 import { createNode, type VerityNode } from '../node/create-node.js'
 import { toRequest } from '../remote.js'
-import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, size, target, UsageError, type Target } from './common.js'
+import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, size, UsageError, type Target } from './common.js'
 import { exists, isDirectory, writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
+import { writableOrThrow } from './output-dir.js'
+import { target } from './peers.js'
 import { getUrl, GET_URL_FLAGS } from './get-url.js'
 import { isUrl } from './store-add-url.js'
 
@@ -32,6 +34,8 @@ export async function get (argv: string[]): Promise<number> {
   const output = flag(parsed, 'output')
   if (output === '-' && has(parsed, 'json')) throw new UsageError('-o - puts the blob on stdout, where --json would put its events: use one of them')
   const overwrite = has(parsed, 'overwrite')
+  // Before the first byte is fetched, not after the whole download.
+  if (output !== '-') await writableOrThrow(output ?? '.')
   // An existing directory takes what arrives under it; an existing file is not replaced unasked.
   if (output !== undefined && output !== '-' && !overwrite && await exists(output) && !await isDirectory(output)) {
     throw new Error(`${output} exists; pass --overwrite to replace it`)

@@ -7,6 +7,7 @@ import { createNode } from '../node/create-node.js'
 import { flag, has, interruptSignal, namedDataDir, Output, parseArgs, parseRate, size, UsageError, type Parsed } from './common.js'
 import { controlled } from './control.js'
 import { filesOf } from './files.js'
+import { listening, parseListen } from './peers.js'
 import { PrivateDir } from './private-dir.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
@@ -30,6 +31,7 @@ export async function send (argv: string[]): Promise<number> {
   if (has(parsed, 'serve-all') && kept === undefined) {
     throw new UsageError('--serve-all serves a data directory: give --data-dir (without one, send imports into a private store holding only what it sends)')
   }
+  parseListen(parsed.flags.get('listen')) // a bad one said now, before the files are read
   const out = new Output(parsed)
   const files = (await Promise.all(parsed.positionals.map(filesOf))).flat()
   const names = new Set<string>()
@@ -55,15 +57,16 @@ async function serveFiles (parsed: Parsed, files: Array<{ path: string, name: st
   // Nothing is served until the collection is in; then just it (the policy asks at each request).
   let scope = (_hash: Uint8Array): boolean => false
   const changes = new ChangedFiles(out)
-  const node = await createNode({
+  const listen = parseListen(parsed.flags.get('listen')) ?? SEND_LISTEN
+  const node = await listening(listen, async () => await createNode({
     dataDir: dir,
-    listen: parsed.flags.get('listen') ?? SEND_LISTEN,
+    listen,
     provide: {
       ...(has(parsed, 'serve-all') ? {} : { scope: hash => scope(hash) }),
       ...(limit === undefined ? {} : { throttleSend: rateLimiter(parseRate(limit, 'limit-rate')) })
     },
     onEvent: event => { changes.onEvent(event) }
-  })
+  }))
   let pin: TempTag | undefined
   let stopControl = async (): Promise<void> => {}
   try {

@@ -4,8 +4,9 @@ import { gatewayHandler } from '../http/gateway.js'
 import { GatewayMetrics } from '../http/metrics.js'
 import type { SeedInit } from '../seed/interface.js'
 import { normalPrefix } from '../seed/policy.js'
-import { dataDir, flag, has, interruptSignal, Output, parseArgs, parseProviders, UsageError, type Parsed } from './common.js'
+import { dataDir, flag, has, interruptSignal, Output, parseArgs, UsageError, type Parsed } from './common.js'
 import { controlled } from './control.js'
+import { ListenFailed, listening, parseListen, parseProviders } from './peers.js'
 import { SEND_LISTEN } from './send.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
@@ -57,13 +58,18 @@ export async function serve (argv: string[]): Promise<number> {
   const dir = dataDir(parsed)
   let stopControl = async (): Promise<void> => {}
   const metrics = new GatewayMetrics()
-  const node = await createNode({ dataDir: dir, listen: parsed.flags.get('listen') ?? SEND_LISTEN, onEvent: metrics.onEvent, ...seedOf(parsed) })
+  const listen = parseListen(parsed.flags.get('listen')) ?? SEND_LISTEN
+  const node = await listening(listen, async () => await createNode({ dataDir: dir, listen, onEvent: metrics.onEvent, ...seedOf(parsed) }))
   metrics.watch(node)
   const server = createServer(gatewayHandler(node, metrics, providers))
   try {
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, host, () => { server.off('error', reject); resolve() })
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES'
+          ? new ListenFailed([`${host}:${port} (HTTP, ${err.code})`], `cannot serve HTTP on ${host}:${port} (${err.code}): give --http another [host:]port`)
+          : err)
+      })
+      server.listen(port, host, () => { server.removeAllListeners('error'); resolve() })
     })
     stopControl = await controlled(dir, node, out)
     const address = server.address()

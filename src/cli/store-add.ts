@@ -71,7 +71,7 @@ export async function add (argv: string[], ctx: CommandContext = {}): Promise<nu
         out.result(`${toHex(value.hash)}  ${path}`)
       }
       return 0
-    })
+    }, { create: true })
   } catch (err) {
     if (interrupt.signal.aborted && urls.length > 0) throw new Interrupted('interrupted; what was fetched is staged, run the same command again to resume')
     if (interrupt.signal.aborted) throw new Interrupted('interrupted; what was being added was not kept')

@@ -81,8 +81,9 @@ describe('verity send shares only what it sends; get keeps what it fetches (CLI 
       assert.deepEqual(readdirSync(tmp), [], `the private store is gone after ${signal}`)
     }
     assert.ok(!existsSync(home), 'the default data directory was never made')
-    // A start that fails after the store is made (an address that cannot be listened on) removes it too.
-    const failed = await verity(['send', join(dir, 'a.txt'), '--listen', '/ip4/127.0.0.1/tcp/99999'], { env })
+    // A start that fails after the store is made (an address that cannot be listened on: not
+    // this machine's, TEST-NET-1) removes it too.
+    const failed = await verity(['send', join(dir, 'a.txt'), '--listen', '/ip4/192.0.2.1/tcp/0'], { env })
     assert.equal(failed.status, 1, failed.stderr)
     assert.deepEqual(readdirSync(tmp), [])
   })
