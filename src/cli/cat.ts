@@ -56,10 +56,10 @@ export async function cat (argv: string[]): Promise<number> {
     if (what.providers.length === 0) throw new Error(`${toHex(what.hash)} is not here and no provider was given (a ticket names one; or --provider)`)
     // The network stack only now: a local cat does without it.
     const { createNode } = await import('../node/create-node.js')
-    const { fetchInto } = await import('./get.js')
+    const { fetchInto } = await import('./fetch.js')
     const node = await createNode({ dataDir: dir, ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }) })
     try {
-      await fetchInto(node, what, strategy, out, interrupt.signal, range, limits.timeoutMs)
+      await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...(range === undefined ? {} : { range }), ...(limits.timeoutMs === undefined ? {} : { timeoutMs: limits.timeoutMs }), name: toHex(what.hash).slice(0, 12) })
       await toStdout(node.blobs.reader(what.hash, { ...read, signal: interrupt.signal }))
       return 0
     } finally {

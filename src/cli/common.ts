@@ -6,10 +6,12 @@ import type { Strategy } from '../downloader/interface.js'
 import type { PeerTarget } from '../net/peer.js'
 import { BlobTicket } from '../ticket.js'
 import { DEFAULT_MIN_RATE, type MinRate } from '../net/transfer-watch.js'
+import { frame } from './progress.js'
 import { flag, has, UsageError, type FlagSpec, type Parsed } from './args.js'
 
 // The parser has its own module (args.ts); the commands take it from here with their other helpers.
 export { COMMON_FLAGS, flag, has, parseArgs, UsageError, type FlagSpec, type Parsed } from './args.js'
+export { duration, size } from './units.js'
 
 /** Ctrl-C (SIGINT) or SIGTERM during a command: exit 130, partial data kept. */
 export class Interrupted extends Error {
@@ -81,11 +83,11 @@ export class Output {
     this.progress = !this.quiet && !this.json && !has(parsed, 'no-progress') && io.stderrIsTTY
   }
 
-  /** A message for people, on stderr (not with --quiet or --json). */
+  /** A message for people, on stderr after `verity: ` (not with --quiet or --json). */
   say (line: string): void {
     if (this.quiet || this.json) return
     this.clear()
-    this.io.stderr.write(line + '\n')
+    this.io.stderr.write(`verity: ${line}\n`)
   }
 
   /** Something the user must know, on stderr, with --json too (not with --quiet). */
@@ -107,15 +109,24 @@ export class Output {
     if (this.json) this.io.stdout.write(JSON.stringify(event) + '\n')
   }
 
-  /** Redraw the progress line: bytes of total, rate since `startedAt`, time left. */
+  /** Whether a progress line is drawn: on a terminal, and not with --quiet, --json or --no-progress. */
+  get drawing (): boolean {
+    return this.progress
+  }
+
+  /** Redraw the progress line: bytes of total, percent, rate since `startedAt`, time left. */
   draw (bytes: number, total: number | undefined, startedAt: number, fetched: number): void {
     if (!this.progress) return
     const seconds = (performance.now() - startedAt) / 1000
     const rate = seconds > 0 ? fetched / seconds : 0
-    const left = total !== undefined && rate > 0 ? (total - bytes) / rate : undefined
-    const parts = [`${size(bytes)}${total === undefined ? '' : ` / ${size(total)}`}`, `${size(rate)}/s`]
-    if (left !== undefined) parts.push(`ETA ${duration(left)}`)
-    this.io.stderr.write(`\r${parts.join('  ')}\x1b[K`)
+    const left = total !== undefined && rate > 0 ? Math.ceil((total - bytes) / rate) : undefined
+    this.drawFrame(frame({ bytes, ...(total === undefined ? {} : { total, percent: total === 0 ? 100 : Math.floor(bytes / total * 100) }), rate, ...(left === undefined ? {} : { eta: left }), providers: {} }))
+  }
+
+  /** Replace the progress line with `text` (progress.ts's frame). */
+  drawFrame (text: string): void {
+    if (!this.progress) return
+    this.io.stderr.write(`\r${text}\x1b[K`)
     this.drawn = true
   }
 
@@ -178,21 +189,6 @@ export function fetchLimits (parsed: Parsed): { timeoutMs?: number, minRate?: Mi
     ...(timeout === undefined ? {} : { timeoutMs: parseDuration(timeout, 'timeout') }),
     ...(minBytes === undefined ? {} : { minRate: minBytes === 0 ? false : { bytesPerSecond: minBytes, windowMs: DEFAULT_MIN_RATE.windowMs } })
   }
-}
-
-/** Bytes for people: 1.5 MiB. */
-export function size (bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
-  return unit === 0 ? `${Math.round(bytes)} B` : `${value.toFixed(1)} ${units[unit] as string}`
-}
-
-function duration (seconds: number): string {
-  if (seconds < 60) return `${Math.ceil(seconds)}s`
-  const minutes = Math.floor(seconds / 60)
-  return minutes < 60 ? `${minutes}m${Math.ceil(seconds % 60)}s` : `${Math.floor(minutes / 60)}h${minutes % 60}m`
 }
 
 /** The error a download ends with: Interrupted (exit 130, resume hint) when Ctrl-C stopped it. */

@@ -61,7 +61,8 @@ export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: s
     if (out.verbose) out.say(`wrote ${path}`)
   }
   out.event({ type: 'written', files: paths })
-  out.say(`wrote ${files.length === 1 ? paths[0] as string : `${files.length} files under ${dir.root}`}`)
+  // With -v each file was said as it was written: one more line only for several.
+  if (!out.verbose || files.length > 1) out.say(`wrote ${files.length === 1 ? paths[0] as string : `${files.length} files under ${dir.root}`}`)
   out.result(files.length === 1 ? paths[0] as string : dir.root)
 }
 

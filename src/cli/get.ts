@@ -1,8 +1,8 @@
+import { basename } from 'node:path'
 import { toHex } from '../../store/hash-text.js'
-import type { Strategy } from '../downloader/interface.js'
-import { createNode, type VerityNode } from '../node/create-node.js'
-import { toRequest } from '../remote.js'
-import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, size, UsageError, type Target } from './common.js'
+import { createNode } from '../node/create-node.js'
+import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError, type Target } from './common.js'
+import { fetchInto } from './fetch.js'
 import { exists, isDirectory, writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
 import { writableOrThrow } from './output-dir.js'
@@ -45,7 +45,7 @@ export async function get (argv: string[]): Promise<number> {
   const dir = dataDir(parsed)
   const node = await createNode({ dataDir: dir, ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }) })
   try {
-    await fetchInto(node, what, strategy, out, interrupt.signal, undefined, limits.timeoutMs)
+    await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...(limits.timeoutMs === undefined ? {} : { timeoutMs: limits.timeoutMs }), name: progressName(what, output) })
     const content = { hash: what.hash, format: what.format }
     if (!has(parsed, 'no-tag')) await keepFetched(node.blobs, content, await tagNameOf(node.blobs, content, output), out)
     await writeOut(node.blobs, what, output, overwrite, out, interrupt.signal)
@@ -58,45 +58,8 @@ export async function get (argv: string[]): Promise<number> {
   }
 }
 
-/**
- * Download what is not here yet of `what` (of its bytes `range` only, for a raw blob), drawing
- * progress; says so and skips the network when nothing is missing.
- */
-export async function fetchInto (node: VerityNode, what: Target, strategy: Strategy, out: Output, signal: AbortSignal,
-  range?: { offset: number, length: number }, timeoutMs?: number): Promise<void> {
-  const content = { hash: what.hash, format: what.format }
-  const local = await node.remote.local(content, range === undefined ? {} : { range })
-  if (local.missing() === undefined) {
-    out.say(`${toHex(what.hash)}${range === undefined ? '' : ` bytes ${range.offset}..${range.offset + range.length}`} ${local.localBytes === 0 ? 'is empty' : 'is already here'} (${size(local.localBytes)}); nothing to fetch`)
-    out.event({ type: 'local', hash: toHex(what.hash), bytes: local.localBytes })
-    return
-  }
-  if (what.providers.length === 0) throw new Error(`${toHex(what.hash)} is not here and no provider was given (a ticket names one; or --provider)`)
-  const started = performance.now()
-  let first: number | undefined
-  const handle = node.downloader.download({
-    request: range === undefined ? content : toRequest(content, range),
-    providers: what.providers,
-    strategy,
-    signal,
-    ...(timeoutMs === undefined ? {} : { timeoutMs })
-  })
-  for await (const item of handle) {
-    if (item.type === 'download:progress') {
-      const { bytes, total } = item.detail
-      first ??= bytes
-      out.draw(bytes, total, started, bytes - first)
-      out.event({ type: 'progress', bytes, ...(total === undefined ? {} : { total }) })
-    } else if (item.type === 'download:provider-failed') {
-      const { provider, reason, error } = item.detail
-      if (out.verbose) out.say(`provider ${provider}: ${error.name}: ${error.message}`)
-      out.event({ type: 'providerFailed', provider, reason, error: `${error.name}: ${error.message}` })
-    }
-  }
-  const result = await handle
-  out.clear()
-  const seconds = (performance.now() - started) / 1000
-  const fetched = result.bytes - result.localBytes
-  out.say(`fetched ${size(fetched)} in ${seconds.toFixed(1)} s${result.localBytes > 0 ? ` (${size(result.localBytes)} were already here)` : ''}, verified`)
-  out.event({ type: 'fetched', hash: toHex(what.hash), bytes: result.bytes, localBytes: result.localBytes, bytesReceived: result.bytesReceived })
+/** What the progress line calls a fetch: the file it goes to, else (stdout, a collection's files) the hash's start. */
+function progressName (what: Target, output: string | undefined): string {
+  if (what.format === 'raw' && output !== undefined && output !== '-') return basename(output)
+  return toHex(what.hash).slice(0, 12)
 }
