@@ -9,7 +9,8 @@ export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--list
   --data-dir (or $VERITY_DIR) it imports into a private store in the temp directory, removed
   when it stops; with one, into that store, with no tag (what it added stays until the next
   verity gc there), and --serve-all serves all of that store. A file sent in place and changed
-  meanwhile is named on stderr once (receivers of it get an error)`
+  meanwhile is named on stderr once (receivers of it get an error). Each request a receiver
+  makes is one line on stderr when it ends: peer, what, bytes, time, result (--json: events)`
 
 export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <ticket|multiaddr>]... [--strategy split|none] [--overwrite]
     [--no-tag] [--timeout <duration>] [--min-rate <rate>]
@@ -18,8 +19,9 @@ export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <tic
   tags what it fetched so gc keeps it, named after what it writes at the top (the file, or the
   directory a collection's files lie under; otherwise, and with -o -, the hash), never replacing
   a tag that keeps something else (name-2, name-3... instead); --no-tag for none;
-  --timeout gives up after that long (90s, 5m), --min-rate drops a provider sending less per
-  second over 20 s (default 4k; 0 for no minimum)
+  says whom it connects to and each retry; --timeout gives up after that long (90s, 5m),
+  connecting included, naming the addresses tried; --min-rate drops a provider sending less per
+  second over 20 s (default 4k; 0 for no minimum); checks it can write <path> first
 verity get <url> --seed <ticket|multiaddr>... [-o <path>] [--filter <param>]... [--task-tag <tag>] [--application <name>]
     [--header 'Name: value']... [--provider <ticket|multiaddr>]...
   has the seed peer fetch the URL from its origin (once, however many ask; --header goes to the
@@ -27,9 +29,13 @@ verity get <url> --seed <ticket|multiaddr>... [-o <path>] [--filter <param>]... 
   (named after the URL unless -o) or a directory's files; origin errors exit 1 naming them;
   with several --seed, the one the URL's task id hashes to on their ring, the next if it fails`
 
-export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]...
+export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]... [--timeout <duration>]
+    [--access-log <file>] [--seed [--seed-allow <peer id>]... [--origin-allow <prefix>]...]
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
-  ETag), /metrics (Prometheus), /health; with --provider, fetches missing blobs on demand;
+  ETag), /metrics (Prometheus), /health; with --provider, fetches missing blobs on demand
+  (connecting to each at the start, each within --timeout); logs each HTTP request in the
+  Common Log Format to stderr, or appended to --access-log <file>; -v: one line per request
+  peers make (peer, what, bytes, time, result; --json: events);
   --seed: a seed peer (answers /verity/task/1, and GET /tasks?url=<url>[&filter=a,b][&tag=x]
   fetches a URL once and serves it with Range) for every peer, or --seed-allow <peer id>... only,
   and any http(s) URL at a public address, or --origin-allow <prefix>... only; for others it never
