@@ -1,7 +1,8 @@
 import { basename } from 'node:path'
 import { toHex } from '../../store/hash-text.js'
 import { createNode } from '../node/create-node.js'
-import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError, type Target } from './common.js'
+import { isCollection } from './collection-probe.js'
+import { dataDir, FETCH_FLAGS, hashOrTicket, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError, type Target } from './common.js'
 import { fetchInto } from './fetch.js'
 import { exists, isDirectory, writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
@@ -22,6 +23,8 @@ export async function get (argv: string[]): Promise<number> {
     strategy: { value: true },
     overwrite: {},
     'no-tag': {},
+    raw: {},
+    collection: {},
     ...FETCH_FLAGS,
     ...GET_URL_FLAGS
   })
@@ -30,7 +33,13 @@ export async function get (argv: string[]): Promise<number> {
   for (const name of Object.keys(GET_URL_FLAGS)) if (has(parsed, name)) throw new UsageError(`--${name} goes with a URL (verity get <url> --seed <peer>)`)
   const strategy = strategyOf(parsed)
   const limits = fetchLimits(parsed)
-  const what = target(parsed.positionals[0] as string, parsed.flags.get('provider') ?? [])
+  if (has(parsed, 'raw') && has(parsed, 'collection')) throw new UsageError('--raw and --collection contradict each other: give one')
+  const text = parsed.positionals[0] as string
+  const named = target(text, parsed.flags.get('provider') ?? [])
+  // --raw: the blob itself (a collection's index); --collection: a bare hash is a collection's.
+  let what: Target = { ...named, format: has(parsed, 'raw') ? 'raw' : has(parsed, 'collection') ? 'hashseq' : named.format }
+  // A bare hash says nothing of its format: once its bytes are here, they may show a collection.
+  const mayBeCollection = hashOrTicket(text).ticket === undefined && what.format === 'raw' && !has(parsed, 'raw')
   const output = flag(parsed, 'output')
   if (output === '-' && has(parsed, 'json')) throw new UsageError('-o - puts the blob on stdout, where --json would put its events: use one of them')
   const overwrite = has(parsed, 'overwrite')
@@ -45,7 +54,15 @@ export async function get (argv: string[]): Promise<number> {
   const dir = dataDir(parsed)
   const node = await createNode({ dataDir: dir, ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }) })
   try {
-    await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...(limits.timeoutMs === undefined ? {} : { timeoutMs: limits.timeoutMs }), name: progressName(what, output) })
+    // --timeout is for the whole get: a collection found by its hash is fetched in what is left.
+    const deadline = limits.timeoutMs === undefined ? undefined : performance.now() + limits.timeoutMs
+    const left = (): { timeoutMs?: number } => deadline === undefined ? {} : { timeoutMs: Math.max(1, Math.round(deadline - performance.now())) }
+    await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...left(), name: progressName(what, output) })
+    if (mayBeCollection && await isCollection(node, what.hash, what.providers, { signal: interrupt.signal, ...left() })) {
+      out.say(`${toHex(what.hash)} is a collection: fetching its files (--raw writes the index blob itself)`)
+      what = { ...what, format: 'hashseq' }
+      await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...left(), name: progressName(what, output) })
+    }
     const content = { hash: what.hash, format: what.format }
     if (!has(parsed, 'no-tag')) await keepFetched(node.blobs, content, await tagNameOf(node.blobs, content, output), out)
     await writeOut(node.blobs, what, output, overwrite, out, interrupt.signal)

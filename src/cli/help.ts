@@ -13,9 +13,11 @@ export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--list
   makes is one line on stderr when it ends: peer, what, bytes, time, result (--json: events)`
 
 export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <ticket|multiaddr>]... [--strategy split|none] [--overwrite]
-    [--no-tag] [--timeout <duration>] [--min-rate <rate>]
+    [--no-tag] [--timeout <duration>] [--min-rate <rate>] [--raw|--collection]
   downloads and verifies (resuming what the data directory holds), then writes the file, the
-  collection's files under <path> (default: here), or with -o - a single blob to stdout;
+  collection's files under <path> (default: here), or with -o - a single blob to stdout; a
+  collection's hash writes its files too (--collection says so at once), --raw the bytes of
+  its index blob instead;
   tags what it fetched so gc keeps it, named after what it writes at the top (the file, or the
   directory a collection's files lie under; otherwise, and with -o -, the hash), never replacing
   a tag that keeps something else (name-2, name-3... instead); --no-tag for none;
