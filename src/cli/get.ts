@@ -29,7 +29,10 @@ export async function get (argv: string[]): Promise<number> {
     ...GET_URL_FLAGS
   })
   if (parsed.positionals.length !== 1) throw new UsageError('get takes one ticket, hash or URL')
-  if (isUrl(parsed.positionals[0] as string)) return await getUrl(parsed, parsed.positionals[0] as string)
+  if (isUrl(parsed.positionals[0] as string)) {
+    if (has(parsed, 'raw') || has(parsed, 'collection')) throw new UsageError('--raw and --collection go with a hash or a ticket, not a URL')
+    return await getUrl(parsed, parsed.positionals[0] as string)
+  }
   for (const name of Object.keys(GET_URL_FLAGS)) if (has(parsed, name)) throw new UsageError(`--${name} goes with a URL (verity get <url> --seed <peer>)`)
   const strategy = strategyOf(parsed)
   const limits = fetchLimits(parsed)
