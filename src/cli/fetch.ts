@@ -63,7 +63,10 @@ export async function fetchInto (node: VerityNode, what: Target, out: Output, op
   let shownAt = 0
   // A frame without the total says little; the first ones wait for it (a collection's sizes are
   // proven once its HashSeq is here), unless it takes longer than that.
+  // What this process's connections brought since the fetch began: the rate's bytes.
+  const receivedBefore = node.pool.stats().bytesReceived
   const draw = (): void => {
+    progress.arrived(node.pool.stats().bytesReceived - receivedBefore)
     const state = progress.state()
     if (state.total !== undefined || performance.now() - started >= UNSIZED_FRAME_MS) out.drawFrame(frame(state, out.verbose))
   }

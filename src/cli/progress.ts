@@ -51,7 +51,7 @@ export interface ProgressState {
   total?: number
   /** Whole percent of total. */
   percent?: number
-  /** New bytes per second over the last RATE_WINDOW_MS. */
+  /** Bytes per second received from the network over the last RATE_WINDOW_MS. */
   rate: number
   /** Seconds left at that rate. */
   eta?: number
@@ -61,13 +61,14 @@ export interface ProgressState {
 
 /**
  * The state of a download as people see it: fed with the downloader's items (bytes present,
- * parts completed per provider) and the name of what is being written; `state()` for a frame
- * or an event.
+ * parts completed per provider), the bytes received from the network and the name of what is
+ * being written; `state()` for a frame or an event.
  */
 export class ProgressTracker {
   private bytes: number
   private total: number | undefined
   private name: string | undefined
+  private received = 0
   private readonly window: RateWindow
   private readonly providers: Record<string, number> = {}
 
@@ -78,13 +79,22 @@ export class ProgressTracker {
     this.window = new RateWindow(RATE_WINDOW_MS, now)
   }
 
-  /** The verified bytes present now (never fewer than before: what arrived is what grew). */
+  /** The verified bytes present now (never fewer than before). */
   present (bytes: number, total?: number): void {
-    if (bytes > this.bytes) {
-      this.window.add(bytes - this.bytes)
-      this.bytes = bytes
-    }
+    if (bytes > this.bytes) this.bytes = bytes
     if (total !== undefined) this.total = total
+  }
+
+  /**
+   * `received` bytes have come from the network since the fetch began (the pool's count, hash
+   * pairs included): the rate is theirs, so it moves as they arrive, not in the steps the store
+   * records verified bytes in (FLUSH_BYTES), and bytes found on disk at a resume never count.
+   */
+  arrived (received: number): void {
+    if (received > this.received) {
+      this.window.add(received - this.received)
+      this.received = received
+    }
   }
 
   delivered (provider: string, bytes: number): void {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
@@ -29,7 +29,7 @@ describe('verity progress and connecting: what people see while a fetch runs', f
   before(() => { dir = mkdtempSync(join(tmpdir(), 'verity-cli-progress-')) })
   after(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('the rate is of new bytes over a sliding window: bytes already on disk at a resume are no speed, and old bytes leave the window', () => {
+  it('the rate is of bytes received over a sliding window: bytes already on disk at a resume are no speed, and old bytes leave the window', () => {
     const time = clock()
     const window = new RateWindow(5000, time.now)
     time.advance(1000)
@@ -46,11 +46,13 @@ describe('verity progress and connecting: what people see while a fetch runs', f
     const resumed = new ProgressTracker(100 * MiB, 200 * MiB, time.now)
     time.advance(1000)
     resumed.present(101 * MiB)
+    resumed.arrived(MiB)
     const state = resumed.state()
     assert.deepEqual([state.bytes, state.total, state.percent, state.rate], [101 * MiB, 200 * MiB, 50, MiB], 'the 100 MiB here before are not speed')
     assert.equal(state.eta, 99, '99 MiB left at 1 MiB/s')
     resumed.present(100 * MiB)
-    assert.equal(resumed.state().bytes, 101 * MiB, 'never backwards')
+    resumed.arrived(MiB / 2)
+    assert.deepEqual([resumed.state().bytes, resumed.state().rate], [101 * MiB, MiB], 'never backwards')
   })
 
   it('a frame shows the name, bytes of total, percent, rate and ETA, and with -v what each provider delivered', () => {
@@ -59,6 +61,7 @@ describe('verity progress and connecting: what people see while a fetch runs', f
     tracker.named('movie.mkv')
     time.advance(2000)
     tracker.present(MiB)
+    tracker.arrived(MiB)
     tracker.delivered('12D3KooWAAAAAAabcdef', MiB)
     const state = tracker.state()
     assert.equal(frame(state), 'movie.mkv  1.0 MiB / 4.0 MiB  25%  512.0 KiB/s  ETA 6s')
@@ -109,6 +112,31 @@ describe('verity progress and connecting: what people see while a fetch runs', f
       assert.deepEqual([last.name, last.bytes, last.percent], ['json.bin', last.total, 100])
       assert.ok((last.total as number) > 6 * MiB && (last.total as number) < 6 * MiB + 200, String(last.total))
       assert.ok((last.rate as number) > 0 && (last.rate as number) < 20 * MiB, `rate ${String(last.rate)} under the sender's limit`)
+    } finally {
+      await send.stop()
+    }
+  })
+
+  it('a resumed get: the bytes already on disk are no speed in its progress events', async () => {
+    const file = join(dir, 'resume.bin')
+    writeFileSync(file, randomBytes(16 * MiB, 9))
+    // 2 MiB/s: the first get is stopped about half way.
+    const send = await startVerity(['send', file, '--ticket-only', '--limit-rate', '2M', ...LOCAL])
+    try {
+      const args = ['get', send.line, '-o', join(dir, 'resumed.bin'), '--data-dir', join(dir, 'RS')]
+      const first = spawn(process.execPath, [cli, ...args], { stdio: 'ignore' })
+      await new Promise(resolve => setTimeout(resolve, 4000))
+      first.kill('SIGINT')
+      assert.equal(await new Promise(resolve => first.once('close', resolve)), 130)
+      const again = await verity([...args, '--json'])
+      assert.equal(again.status, 0, again.stderr)
+      const events = again.stdout.toString('utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, number | string>)
+      const fetched = events.find(event => event.type === 'fetched') as { localBytes: number }
+      assert.ok(fetched.localBytes > 4 * MiB, `half was here: ${fetched.localBytes}`)
+      const rates = events.filter(event => event.type === 'progress').map(event => event.rate as number)
+      assert.ok(rates.length > 0)
+      // Counted as speed, the bytes on disk would show several times the sender's limit at once.
+      assert.ok(Math.max(...rates) < 6 * MiB, `rates ${rates.join(', ')} with ${fetched.localBytes} bytes here before`)
     } finally {
       await send.stop()
     }
