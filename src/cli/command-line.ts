@@ -45,7 +45,7 @@ export function readCommandLine (argv: string[]): CommandLine {
     const known = GLOBAL_NAMES.get(arg.split('=')[0] as string)
     if (known === undefined && !isGroupedShorts(arg)) {
       const near = arg.startsWith('--') ? nearest(arg.slice(2).split('=')[0] as string, Object.keys(COMMON_FLAGS)) : undefined
-      throw new UsageError(`unknown option ${arg} before the command${near === undefined ? '' : `; did you mean --${near}?`}: only the common options go there`)
+      throw new UsageError(`unknown option ${arg} before the command (only the common options go there)${near === undefined ? '' : `; did you mean --${near}?`}`)
     }
     globals.push(arg)
     if (known?.value === true && !arg.includes('=')) {

@@ -116,7 +116,7 @@ export async function fetchInto (node: VerityNode, what: Target, out: Output, op
     if (signal.aborted) throw err
     const fetched = progress.state().bytes - local.localBytes
     if ((err as Error).name === 'Timeout' && timeoutMs !== undefined) throw new FetchTimeout(timeoutMs, tried, fetched)
-    if (err instanceof DownloadFailed) throw new DownloadFailed(`${err.message}; tried ${tried}`)
+    if (err instanceof DownloadFailed) throw new DownloadFailed(`${err.message}; tried ${tried}; what verified is kept: run the same command again to resume`)
     throw err
   } finally {
     clearInterval(redraw)
