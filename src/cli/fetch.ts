@@ -62,13 +62,15 @@ export async function fetchInto (node: VerityNode, what: Target, out: Output, op
   progress.named(options.name)
   let shownAt = 0
   // A frame without the total says little; the first ones wait for it (a collection's sizes are
-  // proven once its HashSeq is here), unless it takes longer than that.
+  // proven once its HashSeq is here), unless it takes longer than that while bytes arrive.
   // What this process's connections brought since the fetch began: the rate's bytes.
   const receivedBefore = node.pool.stats().bytesReceived
   const draw = (): void => {
     progress.arrived(node.pool.stats().bytesReceived - receivedBefore)
     const state = progress.state()
-    if (state.total !== undefined || performance.now() - started >= UNSIZED_FRAME_MS) out.drawFrame(frame(state, out.verbose))
+    const sized = state.total !== undefined
+    // Nothing has come yet (still connecting): the connecting line stands, not a frame of zeros.
+    if (sized || (performance.now() - started >= UNSIZED_FRAME_MS && node.pool.stats().bytesReceived > receivedBefore)) out.drawFrame(frame(state, out.verbose))
   }
   const show = (last = false): void => {
     const state = progress.state()
