@@ -139,10 +139,10 @@ class FileNames {
 
   async follow (item: DownloadProgress): Promise<string | undefined> {
     if (item.type === 'download:try-provider') {
-      for (const part of item.detail.part.split(',')) this.inFlight.push(part.split(':')[0] as string)
+      for (const hex of hashesOf(item.detail.part)) this.inFlight.push(hex)
     } else if (item.type === 'download:part-complete' || item.type === 'download:provider-failed') {
-      for (const part of item.detail.part.split(',')) {
-        const at = this.inFlight.indexOf(part.split(':')[0] as string)
+      for (const hex of hashesOf(item.detail.part)) {
+        const at = this.inFlight.indexOf(hex)
         if (at !== -1) this.inFlight.splice(at, 1)
       }
     }
@@ -168,3 +168,6 @@ class FileNames {
     return new Map(entries.map(entry => [toHex(entry.hash), entry.name]))
   }
 }
+
+/** The blobs a progress item's part names (`hash:ranges`, comma separated; the ranges hold commas too). */
+const hashesOf = (part: string): string[] => part.match(/\b[0-9a-f]{64}\b/g) ?? []
