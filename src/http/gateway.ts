@@ -11,6 +11,8 @@ export const BODY_STALL_MS = 60000
 export interface GatewayOptions {
   /** @default BODY_STALL_MS */
   bodyStallMs?: number
+  /** Called first with each request and its response (an access log: access-log.ts). */
+  onRequest?: (req: IncomingMessage, res: ServerResponse) => void
 }
 
 /**
@@ -23,6 +25,7 @@ export function gatewayHandler (node: VerityNode, metrics: GatewayMetrics, provi
   const stallMs = options.bodyStallMs ?? BODY_STALL_MS
   const log = node.libp2p.logger.forComponent('verity:http')
   return (req, res) => {
+    options.onRequest?.(req, res)
     const route = routeOf(req.url ?? '/')
     if (log.enabled) {
       const started = performance.now()
