@@ -86,10 +86,11 @@ export {
 } from './seed/index.js'
 export { HashRing, DEFAULT_VIRTUAL_NODES, EmptyRing, ringHash, type HashRingOptions } from './routing/index.js'
 export {
-  HttpRequestClient, isAvailable, createRequestClient, RequestClient, BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedUnavailable,
+  HttpRequestClient, isAvailable, createRequestClient, RequestClient, BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedAnswerInvalid, SeedUnavailable,
   type ClientStats, type CloseOptions, type RequestHeaders, type OpenOptions, type RequestPlaneClient, type SendOptions, type StreamResponse, type TransportName,
   type HttpClientInit, type SdkGetIntoResponse, type SdkGetRequest, type SdkGetResponse, type RequestClientInit, parseSeedFile, watchSeedFile, type WatchSeedFileOptions,
-  Libp2pRequestClient, type Libp2pClientInit, serveRequests, type IncomingRequest, type OutgoingResponse, REQUEST_PROTOCOL, MAX_HEAD_BYTES
+  Libp2pRequestClient, type Libp2pClientInit, serveRequests, type IncomingRequest, type OutgoingResponse, type ServeRequestsOptions, REQUEST_PROTOCOL, MAX_HEAD_BYTES,
+  serveSeedRequests, seedRef, type SeedRef
 } from './request/index.js'
 export {
   Scheduler, schedulerHandler, listenScheduler, SCHEDULER_HOST, SCHEDULER_PORT, planPieces, peerIdOf, BadParameter, BodyTooLarge, UnknownRecord, NoRoute,

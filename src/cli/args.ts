@@ -1,11 +1,15 @@
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util'
+import { nearest } from './suggest.js'
 
 /** A command line that cannot be run as written: exit 2. */
 export class UsageError extends Error {
   static override name = 'UsageError'
-  constructor (message: string) {
+  /** The command whose usage was broken (set by main), for the `verity <command> --help` hint. */
+  command: string | undefined
+  constructor (message: string, command?: string) {
     super(message)
     this.name = 'UsageError'
+    this.command = command
   }
 }
 
@@ -66,6 +70,13 @@ const isParseError = (err: unknown): err is Error & { code: string } =>
 const dashValue = (token: Token): boolean =>
   token.kind === 'option' && token.inlineValue === false && token.value.length > 1 && token.value.startsWith('-')
 
+/** `; did you mean --output?` for a long option one typo away from a known one, else ''. */
+function didYouMean (token: Token & { kind: 'option' }, specs: Record<string, FlagSpec>): string {
+  if (!token.rawName.startsWith('--')) return ''
+  const near = nearest(token.name, Object.keys(specs))
+  return near === undefined ? '' : `; did you mean --${near}?`
+}
+
 /**
  * The first thing wrong with a command line, in the words the CLI has always used, or undefined.
  * Node's messages are its own (and spread over lines), so they are never shown or read: each
@@ -78,7 +89,7 @@ function misuse (tokens: Token[], argv: string[], specs: Record<string, FlagSpec
     // Own properties only: `--constructor` is not a flag because every object has one.
     const spec = Object.hasOwn(specs, token.name) ? specs[token.name] : undefined
     // The whole argument, as before: `-qx` or `--bogus=1`, not just the part node found unknown.
-    if (spec === undefined) return `unknown option ${argv[token.index] as string}`
+    if (spec === undefined) return `unknown option ${argv[token.index] as string}${didYouMean(token, specs)}`
     // A short option's value is the next argument: node would read `-o=x` as the path `=x`.
     if (!token.rawName.startsWith('--') && token.inlineValue === true) return `unknown option ${argv[token.index] as string}`
     if (spec.value === true && token.value === undefined) return `${token.rawName} needs a value`

@@ -1,8 +1,9 @@
 import { toHex } from '../../store/hash-text.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { coverage } from '../../store/ranges/coverage.js'
-import { dataDir, FETCH_FLAGS, fetchLimits, target, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError } from './common.js'
-import { openStore } from './store-context.js'
+import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError } from './common.js'
+import { target } from './peers.js'
+import { openStore, storeOrThrow } from './store-context.js'
 import { toStdout } from './files.js'
 
 function count (text: string | undefined, name: string): number | undefined {
@@ -23,7 +24,7 @@ export async function cat (argv: string[]): Promise<number> {
     strategy: { value: true },
     ...FETCH_FLAGS
   })
-  if (parsed.positionals.length !== 1) throw new UsageError('verity cat takes one ticket or hash')
+  if (parsed.positionals.length !== 1) throw new UsageError('cat takes one ticket or hash')
   if (has(parsed, 'json')) throw new UsageError('cat puts the blob on stdout, where --json would put its events')
   const strategy = strategyOf(parsed)
   const limits = fetchLimits(parsed)
@@ -37,25 +38,28 @@ export async function cat (argv: string[]): Promise<number> {
   const dir = dataDir(parsed)
   const interrupt = interruptSignal()
   try {
-    // Everything asked for already here: no network node at all.
-    const store = await openStore(dir)
-    try {
-      const wanted = range === undefined ? ChunkRanges.all() : ChunkRanges.fromByteRange(range.offset, range.offset + range.length)
-      const here = coverage(await store.bitfield(what.hash), wanted)
-      if (here.size !== undefined && here.missing.isEmpty()) {
-        await toStdout(store.reader(what.hash, { ...read, signal: interrupt.signal }))
-        return 0
+    // Everything asked for already here: no network node at all. No store here: with a
+    // provider, cat fetches (and keeps what it fetched, so it makes the store); without, NoStore.
+    const store = what.providers.length === 0 ? await openStore(dir) : await storeOrThrow(dir).then(async () => await openStore(dir), () => undefined)
+    if (store !== undefined) {
+      try {
+        const wanted = range === undefined ? ChunkRanges.all() : ChunkRanges.fromByteRange(range.offset, range.offset + range.length)
+        const here = coverage(await store.bitfield(what.hash), wanted)
+        if (here.size !== undefined && here.missing.isEmpty()) {
+          await toStdout(store.reader(what.hash, { ...read, signal: interrupt.signal }))
+          return 0
+        }
+      } finally {
+        await store.close()
       }
-    } finally {
-      await store.close()
     }
     if (what.providers.length === 0) throw new Error(`${toHex(what.hash)} is not here and no provider was given (a ticket names one; or --provider)`)
     // The network stack only now: a local cat does without it.
     const { createNode } = await import('../node/create-node.js')
-    const { fetchInto } = await import('./get.js')
+    const { fetchInto } = await import('./fetch.js')
     const node = await createNode({ dataDir: dir, ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }) })
     try {
-      await fetchInto(node, what, strategy, out, interrupt.signal, range, limits.timeoutMs)
+      await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...(range === undefined ? {} : { range }), ...(limits.timeoutMs === undefined ? {} : { timeoutMs: limits.timeoutMs }), name: toHex(what.hash).slice(0, 12) })
       await toStdout(node.blobs.reader(what.hash, { ...read, signal: interrupt.signal }))
       return 0
     } finally {

@@ -6,10 +6,12 @@ import type { Strategy } from '../downloader/interface.js'
 import type { PeerTarget } from '../net/peer.js'
 import { BlobTicket } from '../ticket.js'
 import { DEFAULT_MIN_RATE, type MinRate } from '../net/transfer-watch.js'
+import { frame } from './progress.js'
 import { flag, has, UsageError, type FlagSpec, type Parsed } from './args.js'
 
 // The parser has its own module (args.ts); the commands take it from here with their other helpers.
 export { COMMON_FLAGS, flag, has, parseArgs, UsageError, type FlagSpec, type Parsed } from './args.js'
+export { duration, size } from './units.js'
 
 /** Ctrl-C (SIGINT) or SIGTERM during a command: exit 130, partial data kept. */
 export class Interrupted extends Error {
@@ -57,7 +59,7 @@ const HINTS: Record<string, string> = {
  */
 export function failure (err: unknown): { code: number, line: string } {
   const error = err instanceof Error ? err : new Error(String(err))
-  if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity --help for usage)` }
+  if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity ${error.command === undefined ? '' : `${error.command} `}--help for usage)` }
   if (error instanceof Interrupted) return { code: 130, line: `verity: ${error.message}` }
   const name = error.name === 'Error' ? '' : `${error.name}: `
   return { code: 1, line: `verity: ${name}${error.message.split('\n')[0] as string}${HINTS[error.name] ?? ''}` }
@@ -81,11 +83,11 @@ export class Output {
     this.progress = !this.quiet && !this.json && !has(parsed, 'no-progress') && io.stderrIsTTY
   }
 
-  /** A message for people, on stderr (not with --quiet or --json). */
+  /** A message for people, on stderr after `verity: ` (not with --quiet or --json). */
   say (line: string): void {
     if (this.quiet || this.json) return
     this.clear()
-    this.io.stderr.write(line + '\n')
+    this.io.stderr.write(`verity: ${line}\n`)
   }
 
   /** Something the user must know, on stderr, with --json too (not with --quiet). */
@@ -107,15 +109,24 @@ export class Output {
     if (this.json) this.io.stdout.write(JSON.stringify(event) + '\n')
   }
 
-  /** Redraw the progress line: bytes of total, rate since `startedAt`, time left. */
+  /** Whether a progress line is drawn: on a terminal, and not with --quiet, --json or --no-progress. */
+  get drawing (): boolean {
+    return this.progress
+  }
+
+  /** Redraw the progress line: bytes of total, percent, rate since `startedAt`, time left. */
   draw (bytes: number, total: number | undefined, startedAt: number, fetched: number): void {
     if (!this.progress) return
     const seconds = (performance.now() - startedAt) / 1000
     const rate = seconds > 0 ? fetched / seconds : 0
-    const left = total !== undefined && rate > 0 ? (total - bytes) / rate : undefined
-    const parts = [`${size(bytes)}${total === undefined ? '' : ` / ${size(total)}`}`, `${size(rate)}/s`]
-    if (left !== undefined) parts.push(`ETA ${duration(left)}`)
-    this.io.stderr.write(`\r${parts.join('  ')}\x1b[K`)
+    const left = total !== undefined && rate > 0 ? Math.ceil((total - bytes) / rate) : undefined
+    this.drawFrame(frame({ bytes, ...(total === undefined ? {} : { total, percent: total === 0 ? 100 : Math.floor(bytes / total * 100) }), rate, ...(left === undefined ? {} : { eta: left }), providers: {} }))
+  }
+
+  /** Replace the progress line with `text` (progress.ts's frame). */
+  drawFrame (text: string): void {
+    if (!this.progress) return
+    this.io.stderr.write(`\r${text}\x1b[K`)
     this.drawn = true
   }
 
@@ -124,14 +135,6 @@ export class Output {
     this.io.stderr.write('\r\x1b[K')
     this.drawn = false
   }
-}
-
-/** `--provider` values: multiaddrs (they start with /) or tickets. */
-export function parseProviders (values: string[]): PeerTarget[] {
-  return values.map(value => {
-    if (value.startsWith('/')) return value
-    try { return BlobTicket.parse(value) } catch { throw new UsageError(`--provider ${value.slice(0, 40)}: not a ticket or a multiaddr`) }
-  })
 }
 
 /** A blob or collection to fetch, and the providers to fetch it from. */
@@ -148,13 +151,6 @@ export function hashOrTicket (text: string): HashAndFormat & { ticket?: BlobTick
   } catch (err) {
     throw new UsageError(`not a ticket or a 64-digit hex hash: ${text.slice(0, 40)}${text.length > 40 ? '...' : ''} (${(err as Error).message})`)
   }
-}
-
-/** What to fetch and from whom: a ticket (its node first), or a hash with --provider. */
-export function target (text: string, providers: string[]): Target {
-  const { hash, format, ticket } = hashOrTicket(text)
-  const extra = parseProviders(providers)
-  return { hash, format, providers: ticket === undefined ? extra : [ticket, ...extra] }
 }
 
 /** `--strategy split|none`, split by default. */
@@ -193,21 +189,6 @@ export function fetchLimits (parsed: Parsed): { timeoutMs?: number, minRate?: Mi
     ...(timeout === undefined ? {} : { timeoutMs: parseDuration(timeout, 'timeout') }),
     ...(minBytes === undefined ? {} : { minRate: minBytes === 0 ? false : { bytesPerSecond: minBytes, windowMs: DEFAULT_MIN_RATE.windowMs } })
   }
-}
-
-/** Bytes for people: 1.5 MiB. */
-export function size (bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
-  return unit === 0 ? `${Math.round(bytes)} B` : `${value.toFixed(1)} ${units[unit] as string}`
-}
-
-function duration (seconds: number): string {
-  if (seconds < 60) return `${Math.ceil(seconds)}s`
-  const minutes = Math.floor(seconds / 60)
-  return minutes < 60 ? `${minutes}m${Math.ceil(seconds % 60)}s` : `${Math.floor(minutes / 60)}h${minutes % 60}m`
 }
 
 /** The error a download ends with: Interrupted (exit 130, resume hint) when Ctrl-C stopped it. */

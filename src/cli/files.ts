@@ -41,7 +41,7 @@ export async function layoutOf (blobs: BlobStore, what: HashAndFormat, output: s
 export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: string | undefined, overwrite: boolean, out: Output, signal: AbortSignal): Promise<void> {
   const { files, single } = await layoutOf(blobs, what, output)
   if (output === '-') {
-    if (files.length !== 1) throw new UsageError(`-o - writes a single blob; this collection has ${files.length} files`)
+    if (files.length !== 1) throw new UsageError(`stdout (-) takes a single blob; this collection has ${files.length} files: name a directory for them instead`)
     await toStdout(blobs.reader((files[0] as { hash: Uint8Array }).hash, { signal }), out.io.stdout)
     return
   }
@@ -61,7 +61,8 @@ export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: s
     if (out.verbose) out.say(`wrote ${path}`)
   }
   out.event({ type: 'written', files: paths })
-  out.say(`wrote ${files.length === 1 ? paths[0] as string : `${files.length} files under ${dir.root}`}`)
+  // With -v each file was said as it was written: one more line only for several.
+  if (!out.verbose || files.length > 1) out.say(`wrote ${files.length === 1 ? paths[0] as string : `${files.length} files under ${dir.root}`}`)
   out.result(files.length === 1 ? paths[0] as string : dir.root)
 }
 

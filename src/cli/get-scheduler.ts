@@ -6,6 +6,8 @@ import { dataDir, flag, has, interruptSignal, Output, parseDuration, resumable, 
 import { writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
 import { nameOf } from './get-url.js'
+import { writableOrThrow } from './output-dir.js'
+import { listening, parseListen } from './peers.js'
 import { parseHeaders } from './store-add-url.js'
 
 /** How long `verity get <url> --scheduler` serves its pieces after it has them all, unless --linger says. */
@@ -36,11 +38,13 @@ export async function getViaScheduler (parsed: Parsed, url: string): Promise<num
   const linger = flag(parsed, 'linger')
   const lingerMs = linger === undefined ? DEFAULT_LINGER_MS : linger === '0' ? 0 : parseDuration(linger, 'linger')
   const output = flag(parsed, 'output')
-  const listen = parsed.flags.get('listen')
+  const listen = parseListen(parsed.flags.get('listen'))
+  // Before the scheduler is asked for anything, not after the whole download (as get <url> --seed).
+  if (output !== '-') await writableOrThrow(output ?? '.')
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)
-  const node = await createNode({ dataDir: dir, ...(listen === undefined ? {} : { listen }) })
+  const node = await listening(listen ?? [], async () => await createNode({ dataDir: dir, ...(listen === undefined ? {} : { listen }) }))
   try {
     const started = performance.now()
     let pieces = 0

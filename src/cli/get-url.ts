@@ -8,7 +8,9 @@ import { safeUrlOf } from '../origin/safe-url.js'
 import { taskIdOf } from '../origin/task-id.js'
 import { NoSeedAvailable } from '../request/errors.js'
 import { HashRing } from '../routing/hash-ring.js'
-import { dataDir, flag, has, interruptSignal, Output, parseProviders, resumable, size, strategyOf, UsageError, type Parsed } from './common.js'
+import { describePeer, parseProviders } from './peers.js'
+import { writableOrThrow } from './output-dir.js'
+import { dataDir, flag, has, interruptSignal, Output, resumable, size, strategyOf, UsageError, type Parsed } from './common.js'
 import { writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
 import { parseHeaders } from './store-add-url.js'
@@ -48,7 +50,9 @@ export async function getUrl (parsed: Parsed, url: string): Promise<number> {
   const overwrite = has(parsed, 'overwrite')
   const strategy = strategyOf(parsed)
   const shown = safeUrlOf(url, filter)
-  const seeds = seedOrder(parseProviders(seedTexts), taskIdOf(url, { filter, ...(tag === undefined ? {} : { tag }), ...(application === undefined ? {} : { application }) }))
+  const seeds = seedOrder(parseProviders(seedTexts, 'seed'), taskIdOf(url, { filter, ...(tag === undefined ? {} : { tag }), ...(application === undefined ? {} : { application }) }))
+  // Before the seed is asked for anything, not after the whole download.
+  if (output !== '-') await writableOrThrow(output ?? '.')
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)
@@ -58,6 +62,9 @@ export async function getUrl (parsed: Parsed, url: string): Promise<number> {
     const tried: Array<{ seed: string, error: Error }> = []
     let result
     for (const seed of seeds) {
+      const addrs = describePeer(seed.target).addrs
+      out.say(`connecting to seed ${seed.id} (${addrs.length === 0 ? 'addresses this node knows' : addrs.join(', ')})...`)
+      out.event({ type: 'connecting', peer: seed.id, addrs })
       try {
         result = await fromSeed(seed.target)
         break

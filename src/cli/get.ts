@@ -1,10 +1,13 @@
+import { basename } from 'node:path'
 import { toHex } from '../../store/hash-text.js'
-import type { Strategy } from '../downloader/interface.js'
-import { createNode, type VerityNode } from '../node/create-node.js'
-import { toRequest } from '../remote.js'
-import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, size, target, UsageError, type Target } from './common.js'
+import { createNode } from '../node/create-node.js'
+import { isCollection } from './collection-probe.js'
+import { dataDir, FETCH_FLAGS, hashOrTicket, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError, type Target } from './common.js'
+import { fetchInto } from './fetch.js'
 import { exists, isDirectory, writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
+import { writableOrThrow } from './output-dir.js'
+import { target } from './peers.js'
 import { getUrl, GET_URL_FLAGS } from './get-url.js'
 import { isUrl } from './store-add-url.js'
 
@@ -20,18 +23,31 @@ export async function get (argv: string[]): Promise<number> {
     strategy: { value: true },
     overwrite: {},
     'no-tag': {},
+    raw: {},
+    collection: {},
     ...FETCH_FLAGS,
     ...GET_URL_FLAGS
   })
-  if (parsed.positionals.length !== 1) throw new UsageError('verity get takes one ticket, hash or URL')
-  if (isUrl(parsed.positionals[0] as string)) return await getUrl(parsed, parsed.positionals[0] as string)
+  if (parsed.positionals.length !== 1) throw new UsageError('get takes one ticket, hash or URL')
+  if (isUrl(parsed.positionals[0] as string)) {
+    if (has(parsed, 'raw') || has(parsed, 'collection')) throw new UsageError('--raw and --collection go with a hash or a ticket, not a URL')
+    return await getUrl(parsed, parsed.positionals[0] as string)
+  }
   for (const name of Object.keys(GET_URL_FLAGS)) if (has(parsed, name)) throw new UsageError(`--${name} goes with a URL (verity get <url> --seed <peer>)`)
   const strategy = strategyOf(parsed)
   const limits = fetchLimits(parsed)
-  const what = target(parsed.positionals[0] as string, parsed.flags.get('provider') ?? [])
+  if (has(parsed, 'raw') && has(parsed, 'collection')) throw new UsageError('--raw and --collection contradict each other: give one')
+  const text = parsed.positionals[0] as string
+  const named = target(text, parsed.flags.get('provider') ?? [])
+  // --raw: the blob itself (a collection's index); --collection: a bare hash is a collection's.
+  let what: Target = { ...named, format: has(parsed, 'raw') ? 'raw' : has(parsed, 'collection') ? 'hashseq' : named.format }
+  // A bare hash says nothing of its format: once its bytes are here, they may show a collection.
+  const mayBeCollection = hashOrTicket(text).ticket === undefined && what.format === 'raw' && !has(parsed, 'raw')
   const output = flag(parsed, 'output')
   if (output === '-' && has(parsed, 'json')) throw new UsageError('-o - puts the blob on stdout, where --json would put its events: use one of them')
   const overwrite = has(parsed, 'overwrite')
+  // Before the first byte is fetched, not after the whole download.
+  if (output !== '-') await writableOrThrow(output ?? '.')
   // An existing directory takes what arrives under it; an existing file is not replaced unasked.
   if (output !== undefined && output !== '-' && !overwrite && await exists(output) && !await isDirectory(output)) {
     throw new Error(`${output} exists; pass --overwrite to replace it`)
@@ -41,7 +57,15 @@ export async function get (argv: string[]): Promise<number> {
   const dir = dataDir(parsed)
   const node = await createNode({ dataDir: dir, ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }) })
   try {
-    await fetchInto(node, what, strategy, out, interrupt.signal, undefined, limits.timeoutMs)
+    // --timeout is for the whole get: a collection found by its hash is fetched in what is left.
+    const deadline = limits.timeoutMs === undefined ? undefined : performance.now() + limits.timeoutMs
+    const left = (): { timeoutMs?: number } => deadline === undefined ? {} : { timeoutMs: Math.max(1, Math.round(deadline - performance.now())) }
+    await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...left(), name: progressName(what, output) })
+    if (mayBeCollection && await isCollection(node, what.hash, what.providers, { signal: interrupt.signal, ...left() })) {
+      out.say(`${toHex(what.hash)} is a collection: fetching its files (--raw writes the index blob itself)`)
+      what = { ...what, format: 'hashseq' }
+      await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...left(), name: progressName(what, output) })
+    }
     const content = { hash: what.hash, format: what.format }
     if (!has(parsed, 'no-tag')) await keepFetched(node.blobs, content, await tagNameOf(node.blobs, content, output), out)
     await writeOut(node.blobs, what, output, overwrite, out, interrupt.signal)
@@ -54,45 +78,8 @@ export async function get (argv: string[]): Promise<number> {
   }
 }
 
-/**
- * Download what is not here yet of `what` (of its bytes `range` only, for a raw blob), drawing
- * progress; says so and skips the network when nothing is missing.
- */
-export async function fetchInto (node: VerityNode, what: Target, strategy: Strategy, out: Output, signal: AbortSignal,
-  range?: { offset: number, length: number }, timeoutMs?: number): Promise<void> {
-  const content = { hash: what.hash, format: what.format }
-  const local = await node.remote.local(content, range === undefined ? {} : { range })
-  if (local.missing() === undefined) {
-    out.say(`${toHex(what.hash)}${range === undefined ? '' : ` bytes ${range.offset}..${range.offset + range.length}`} ${local.localBytes === 0 ? 'is empty' : 'is already here'} (${size(local.localBytes)}); nothing to fetch`)
-    out.event({ type: 'local', hash: toHex(what.hash), bytes: local.localBytes })
-    return
-  }
-  if (what.providers.length === 0) throw new Error(`${toHex(what.hash)} is not here and no provider was given (a ticket names one; or --provider)`)
-  const started = performance.now()
-  let first: number | undefined
-  const handle = node.downloader.download({
-    request: range === undefined ? content : toRequest(content, range),
-    providers: what.providers,
-    strategy,
-    signal,
-    ...(timeoutMs === undefined ? {} : { timeoutMs })
-  })
-  for await (const item of handle) {
-    if (item.type === 'download:progress') {
-      const { bytes, total } = item.detail
-      first ??= bytes
-      out.draw(bytes, total, started, bytes - first)
-      out.event({ type: 'progress', bytes, ...(total === undefined ? {} : { total }) })
-    } else if (item.type === 'download:provider-failed') {
-      const { provider, reason, error } = item.detail
-      if (out.verbose) out.say(`provider ${provider}: ${error.name}: ${error.message}`)
-      out.event({ type: 'providerFailed', provider, reason, error: `${error.name}: ${error.message}` })
-    }
-  }
-  const result = await handle
-  out.clear()
-  const seconds = (performance.now() - started) / 1000
-  const fetched = result.bytes - result.localBytes
-  out.say(`fetched ${size(fetched)} in ${seconds.toFixed(1)} s${result.localBytes > 0 ? ` (${size(result.localBytes)} were already here)` : ''}, verified`)
-  out.event({ type: 'fetched', hash: toHex(what.hash), bytes: result.bytes, localBytes: result.localBytes, bytesReceived: result.bytesReceived })
+/** What the progress line calls a fetch: the file it goes to, else (stdout, a collection's files) the hash's start. */
+function progressName (what: Target, output: string | undefined): string {
+  if (what.format === 'raw' && output !== undefined && output !== '-') return basename(output)
+  return toHex(what.hash).slice(0, 12)
 }

@@ -4,8 +4,10 @@ import '../node/polyfill.js'
 import { createReadStream } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { OutboardBuilder } from '../../store/bao/outboard.js'
+import { parseArgs, UsageError } from './args.js'
+import { readCommandLine, unknownCommand, type CommandLine } from './command-line.js'
 import { failure } from './common.js'
-import { USAGE } from './help.js'
+import { commandHelp, USAGE } from './help.js'
 
 /**
  * The `verity` command. Exit codes: 0 ok, 1 failure (one line on stderr), 2 usage, 130
@@ -29,8 +31,42 @@ async function storeCommand (name: string, argv: string[]): Promise<number> {
   return await command(argv, { held: async dir => await (await import('./control.js')).forward(dir, [name, ...argv]) })
 }
 
+/** Runs one command; its UsageErrors name it, for the `verity <command> --help` hint. */
 async function main (argv: string[]): Promise<number> {
-  const [command, ...rest] = argv
+  let line: CommandLine
+  try {
+    line = readCommandLine(argv)
+  } catch (err) {
+    if (err instanceof UsageError && err.message === 'no command') {
+      process.stderr.write(`verity: no command\n${USAGE}\n`)
+      return 2
+    }
+    throw err
+  }
+  switch (line.kind) {
+    case 'version': {
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+      process.stdout.write(`verity ${pkg.version}\n`)
+      return 0
+    }
+    case 'help':
+      process.stdout.write(`${line.command === undefined ? USAGE : commandHelp(line.command)}\n`)
+      return 0
+    case 'run':
+      try {
+        return await run(line.command, line.argv)
+      } catch (err) {
+        if (err instanceof UsageError) err.command ??= line.command
+        throw err
+      }
+    default: {
+      const never: never = line
+      throw new Error(`unhandled command line ${JSON.stringify(never)}`)
+    }
+  }
+}
+
+async function run (command: string, rest: string[]): Promise<number> {
   switch (command) {
     case 'send': return await (await import('./send.js')).send(rest)
     case 'get': return await (await import('./get.js')).get(rest)
@@ -47,29 +83,15 @@ async function main (argv: string[]): Promise<number> {
     case 'ticket':
       return await storeCommand(command, rest)
     case 'hash': {
-      if (rest.some(arg => arg.startsWith('-') && arg !== '-')) {
-        process.stderr.write(`verity hash: unknown option ${rest.find(arg => arg.startsWith('-')) ?? ''}\n${USAGE}\n`)
-        return 2
-      }
-      const files = rest.length === 0 ? ['-'] : rest
-      for (const file of files) {
+      const files = parseArgs(rest, {}).positionals
+      for (const file of files.length === 0 ? ['-'] : files) {
         const stream = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 })
         process.stdout.write(`${await hashStream(stream)}  ${file}\n`)
       }
       return 0
     }
-    case '--version': {
-      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-      process.stdout.write(`verity ${pkg.version}\n`)
-      return 0
-    }
-    case '--help':
-    case '-h':
-      process.stdout.write(`${USAGE}\n`)
-      return 0
     default:
-      process.stderr.write(`${command === undefined ? 'verity: no command' : `verity: unknown command ${command}`}\n${USAGE}\n`)
-      return 2
+      throw unknownCommand(command)
   }
 }
 

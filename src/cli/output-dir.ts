@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs'
-import { lstat, mkdir, realpath } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { lstat, mkdir, open, realpath, rm, stat } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 
 /**
  * A collection entry whose path below the output directory goes through a symbolic link (or a
@@ -13,6 +13,48 @@ export class UnsafePath extends Error {
     super(message)
     this.name = 'UnsafePath'
   }
+}
+
+/** Where a command was to write cannot be written: said before anything was fetched. */
+export class OutputNotWritable extends Error {
+  static override name = 'OutputNotWritable'
+  constructor (readonly path: string, readonly dir: string, readonly code: string,
+    message = `cannot write ${path}: ${code === 'ENOTDIR' ? `${dir} is not a directory` : `${dir} is not writable (${code})`}; nothing was fetched: give another place with -o`) {
+    super(message)
+    this.name = 'OutputNotWritable'
+  }
+}
+
+/**
+ * OutputNotWritable unless a file can be made where `path` is to be written: in it if it is a
+ * directory, else beside it, in the nearest directory above it that exists (a path to be made
+ * is made there). Tried for real (a file created and removed at once), not by permission bits,
+ * which say nothing of a read-only mount and everything passes for root.
+ */
+export async function writableOrThrow (path: string, cwd = process.cwd()): Promise<void> {
+  const target = resolve(cwd, path)
+  let dir = target
+  let info = await statOf(dir)
+  while (info === undefined && dirname(dir) !== dir) {
+    dir = dirname(dir)
+    info = await statOf(dir)
+  }
+  if (info !== undefined && !info.isDirectory()) {
+    if (dir !== target) throw new OutputNotWritable(target, dir, 'ENOTDIR')
+    dir = dirname(dir) // an existing file, to be replaced: its directory takes the new one
+  }
+  const probe = join(dir, `.verity-write-check-${process.pid}-${Math.random().toString(36).slice(2)}`)
+  try {
+    await (await open(probe, 'wx')).close()
+  } catch (err) {
+    throw new OutputNotWritable(target, dir, (err as NodeJS.ErrnoException).code ?? (err as Error).name)
+  }
+  await rm(probe, { force: true })
+}
+
+/** What is at a path, following symlinks; undefined if nothing is (a dangling link, a file on the way). */
+async function statOf (path: string): Promise<Stats | undefined> {
+  return await stat(path).catch(() => undefined)
 }
 
 /** What is at a path, without following a symlink there; undefined if nothing is. */

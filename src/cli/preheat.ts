@@ -1,8 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { createNode } from '../node/create-node.js'
 import type { PreheatStatus } from '../origin/interface.js'
-import { dataDir, flag, has, interruptSignal, Output, parseArgs, parseProviders, UsageError } from './common.js'
+import { dataDir, flag, has, interruptSignal, Output, parseArgs, UsageError } from './common.js'
+import { parseProviders } from './peers.js'
 import { parseHeaders } from './store-add-url.js'
+import { storeOrThrow } from './store-context.js'
 
 /** A preheat that failed: exit 1 with the first URL's error. */
 export class PreheatFailed extends Error {
@@ -30,13 +32,15 @@ export async function preheat (argv: string[]): Promise<number> {
     header: { value: true, many: true }
   })
   const seedText = flag(parsed, 'seed')
-  if (seedText === undefined) throw new UsageError('verity preheat needs --seed <ticket|multiaddr>')
-  const seed = parseProviders([seedText])[0] as NonNullable<ReturnType<typeof parseProviders>[number]>
+  if (seedText === undefined) throw new UsageError('preheat needs --seed <ticket|multiaddr>')
+  const seed = parseProviders([seedText], 'seed')[0] as NonNullable<ReturnType<typeof parseProviders>[number]>
   const statusOf = flag(parsed, 'status')
-  if ((statusOf === undefined) === (parsed.positionals.length === 0)) throw new UsageError('verity preheat takes URLs, or --status <id>')
+  if ((statusOf === undefined) === (parsed.positionals.length === 0)) throw new UsageError('preheat takes URLs, or --status <id>')
   const out = new Output(parsed)
   const interrupt = interruptSignal()
-  const node = await createNode({ dataDir: dataDir(parsed) })
+  // It keeps nothing: a data directory that is not there is not made (a node in memory asks).
+  const dir = dataDir(parsed)
+  const node = await createNode(await storeOrThrow(dir).then(() => ({ dataDir: dir }), () => ({})))
   try {
     const signal = interrupt.signal
     if (statusOf !== undefined) {

@@ -1,12 +1,13 @@
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { createNode, type VerityNode } from '../node/create-node.js'
-import { resolvePeer, type PeerTarget } from '../net/peer.js'
+import { resolvePeer } from '../net/peer.js'
 import { toHex } from '../../store/hash-text.js'
 import { Scheduler } from '../scheduler/scheduler.js'
 import { listenScheduler, SCHEDULER_HOST, SCHEDULER_PORT } from '../scheduler/listen.js'
 import type { SeedImporter } from '../scheduler/interface.js'
-import { dataDir, flag, interruptSignal, Output, parseArgs, parseDuration, parseProviders, UsageError } from './common.js'
+import { dataDir, flag, interruptSignal, Output, parseArgs, parseDuration, UsageError } from './common.js'
+import { listening, parseListen, parseProviders } from './peers.js'
 import { httpAddress } from './serve.js'
 
 /** A task is one file: a seed that answers with a collection (a directory's URL) fails the task. */
@@ -20,19 +21,9 @@ export class NotAFile extends Error {
 
 /** The seeds named by --seed, as the scheduler keeps them: their node's peer id and addresses. */
 function seedsOf (values: string[]): Array<{ peerId: string, addrs: string[] }> {
-  return values.map(value => {
-    let target
-    try {
-      target = parseProviders([value])[0] as PeerTarget
-    } catch {
-      throw new UsageError(`--seed ${value.slice(0, 40)}: not a ticket or a multiaddr`)
-    }
-    try {
-      const resolved = resolvePeer(target)
-      return { peerId: resolved.id, addrs: resolved.addrs.map(String) }
-    } catch (err) {
-      throw new UsageError(`--seed: ${(err as Error).message}`)
-    }
+  return parseProviders(values, 'seed').map(target => {
+    const resolved = resolvePeer(target)
+    return { peerId: resolved.id, addrs: resolved.addrs.map(String) }
   })
 }
 
@@ -66,8 +57,8 @@ export async function scheduler (argv: string[]): Promise<number> {
   const interrupt = interruptSignal()
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
   // Without a store of its own: it only asks seeds, it never holds a blob.
-  const listen = parsed.flags.get('listen')
-  const node = seeds.length === 0 ? undefined : await createNode(listen === undefined ? {} : { listen })
+  const listen = parseListen(parsed.flags.get('listen'))
+  const node = seeds.length === 0 ? undefined : await listening(listen ?? [], async () => await createNode(listen === undefined ? {} : { listen }))
   let service: Scheduler | undefined
   let http: Awaited<ReturnType<typeof listenScheduler>> | undefined
   try {

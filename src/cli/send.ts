@@ -1,13 +1,16 @@
 import { isAbsolute, relative } from 'node:path'
 import type { ProviderEvent } from '../../protocol/interface.js'
 import { scopeOf } from '../../protocol/provider/scope.js'
+import { decodeHashSeq } from '../../store/collection.js'
 import { toHex } from '../../store/hash-text.js'
 import type { TempTag } from '../../store/interface.js'
 import { createNode } from '../node/create-node.js'
 import { flag, has, interruptSignal, namedDataDir, Output, parseArgs, parseRate, size, UsageError, type Parsed } from './common.js'
 import { controlled } from './control.js'
 import { filesOf } from './files.js'
+import { listening, parseListen } from './peers.js'
 import { PrivateDir } from './private-dir.js'
+import { RequestLog } from './request-log.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
 export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
@@ -25,11 +28,12 @@ export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
  */
 export async function send (argv: string[]): Promise<number> {
   const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true }, 'serve-all': {} })
-  if (parsed.positionals.length === 0) throw new UsageError('verity send needs at least one file or directory')
+  if (parsed.positionals.length === 0) throw new UsageError('send needs at least one file or directory')
   const kept = namedDataDir(parsed)
   if (has(parsed, 'serve-all') && kept === undefined) {
     throw new UsageError('--serve-all serves a data directory: give --data-dir (without one, send imports into a private store holding only what it sends)')
   }
+  parseListen(parsed.flags.get('listen')) // a bad one said now, before the files are read
   const out = new Output(parsed)
   const files = (await Promise.all(parsed.positionals.map(filesOf))).flat()
   const names = new Set<string>()
@@ -55,15 +59,19 @@ async function serveFiles (parsed: Parsed, files: Array<{ path: string, name: st
   // Nothing is served until the collection is in; then just it (the policy asks at each request).
   let scope = (_hash: Uint8Array): boolean => false
   const changes = new ChangedFiles(out)
-  const node = await createNode({
+  // One line per request at normal verbosity, each blob by the name it was sent under.
+  const names = new Map<string, string>()
+  const requests = new RequestLog(out, true, hex => names.get(hex))
+  const listen = parseListen(parsed.flags.get('listen')) ?? SEND_LISTEN
+  const node = await listening(listen, async () => await createNode({
     dataDir: dir,
-    listen: parsed.flags.get('listen') ?? SEND_LISTEN,
+    listen,
     provide: {
       ...(has(parsed, 'serve-all') ? {} : { scope: hash => scope(hash) }),
       ...(limit === undefined ? {} : { throttleSend: rateLimiter(parseRate(limit, 'limit-rate')) })
     },
-    onEvent: event => { changes.onEvent(event) }
-  })
+    onEvent: event => { changes.onEvent(event); requests.onEvent(event) }
+  }))
   let pin: TempTag | undefined
   let stopControl = async (): Promise<void> => {}
   try {
@@ -75,6 +83,7 @@ async function serveFiles (parsed: Parsed, files: Array<{ path: string, name: st
       const added = await node.blobs.addFile(file.path, { mode, tag: false, signal: interrupt.signal })
       bytes += added.size
       entries.push({ name: file.name, hash: added.hash })
+      names.set(toHex(added.hash), file.name)
       if (mode === 'reference') changes.watch(added.hash, file.path)
       if (out.verbose) out.say(`${toHex(added.hash)}  ${file.name}`)
     }
@@ -82,6 +91,9 @@ async function serveFiles (parsed: Parsed, files: Array<{ path: string, name: st
     // control socket meanwhile keeps them), and nothing once it stops.
     const collection = await node.blobs.addCollection(entries, { tag: false })
     pin = node.blobs.tempTag({ hash: collection.hash, format: 'hashseq' })
+    names.set(toHex(collection.hash), 'the collection')
+    const meta = decodeHashSeq(await node.blobs.getBytes(collection.hash))[0]
+    if (meta !== undefined) names.set(toHex(meta), 'the collection\'s names')
     if (!has(parsed, 'serve-all')) scope = await scopeOf(node.blobs, [pin.value], { signal: interrupt.signal })
     // The control socket is for store commands on a data directory; nobody names a private store.
     if (!temporary) stopControl = await controlled(dir, node, out)

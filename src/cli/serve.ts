@@ -1,11 +1,17 @@
+import { createWriteStream } from 'node:fs'
 import { createServer } from 'node:http'
-import { createNode } from '../node/create-node.js'
+import type { PeerTarget } from '../net/peer.js'
+import { createNode, type VerityNode } from '../node/create-node.js'
+import { accessLog } from '../http/access-log.js'
 import { gatewayHandler } from '../http/gateway.js'
 import { GatewayMetrics } from '../http/metrics.js'
+import { serveSeedRequests } from '../request/task-server.js'
 import type { SeedInit } from '../seed/interface.js'
 import { normalPrefix } from '../seed/policy.js'
-import { dataDir, flag, has, interruptSignal, Output, parseArgs, parseProviders, UsageError, type Parsed } from './common.js'
+import { dataDir, flag, has, interruptSignal, Output, parseArgs, parseDuration, UsageError, type Parsed } from './common.js'
 import { controlled } from './control.js'
+import { describePeer, ListenFailed, listening, parseListen, parseProviders } from './peers.js'
+import { RequestLog } from './request-log.js'
 import { SEND_LISTEN } from './send.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
@@ -47,9 +53,13 @@ export async function serve (argv: string[]): Promise<number> {
     provider: { value: true, many: true },
     seed: {},
     'seed-allow': { value: true, many: true },
-    'origin-allow': { value: true, many: true }
+    'origin-allow': { value: true, many: true },
+    'access-log': { value: true },
+    timeout: { value: true }
   })
-  if (parsed.positionals.length > 0) throw new UsageError('verity serve takes no arguments')
+  if (parsed.positionals.length > 0) throw new UsageError('serve takes no arguments')
+  const timeout = flag(parsed, 'timeout')
+  const connectTimeoutMs = timeout === undefined ? undefined : parseDuration(timeout, 'timeout')
   const { host, port } = httpAddress(flag(parsed, 'http') ?? '127.0.0.1:8080')
   const providers = parseProviders(parsed.flags.get('provider') ?? [])
   const out = new Output(parsed)
@@ -57,20 +67,37 @@ export async function serve (argv: string[]): Promise<number> {
   const dir = dataDir(parsed)
   let stopControl = async (): Promise<void> => {}
   const metrics = new GatewayMetrics()
-  const node = await createNode({ dataDir: dir, listen: parsed.flags.get('listen') ?? SEND_LISTEN, onEvent: metrics.onEvent, ...seedOf(parsed) })
+  const listen = parseListen(parsed.flags.get('listen')) ?? SEND_LISTEN
+  // Each request said with -v, and a --json event either way.
+  const requests = new RequestLog(out, out.verbose)
+  const log = await accessLogTo(flag(parsed, 'access-log'), out)
+  const node = await listening(listen, async () => await createNode({
+    dataDir: dir,
+    listen,
+    ...(connectTimeoutMs === undefined ? {} : { pool: { connectTimeoutMs } }),
+    onEvent: event => { metrics.onEvent(event); requests.onEvent(event) },
+    ...seedOf(parsed)
+  }))
   metrics.watch(node)
-  const server = createServer(gatewayHandler(node, metrics, providers))
+  const server = createServer(gatewayHandler(node, metrics, providers, { onRequest: accessLog(log.write) }))
   try {
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, host, () => { server.off('error', reject); resolve() })
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES'
+          ? new ListenFailed([`${host}:${port} (HTTP, ${err.code})`], `cannot serve HTTP on ${host}:${port} (${err.code}): give --http another [host:]port`)
+          : err)
+      })
+      server.listen(port, host, () => { server.removeAllListeners('error'); resolve() })
     })
     stopControl = await controlled(dir, node, out)
+    // A seed answers the request SDK's /tasks over libp2p too (peers reach it by peer id; --seed-allow applies).
+    if (node.seed !== undefined) await serveSeedRequests(node)
     const address = server.address()
     const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
-    out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}${node.seed === undefined ? '' : ' (a seed: /verity/task/1, GET /tasks?url=)'}`)
+    out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}${node.seed === undefined ? '' : ' (a seed: /verity/task/1, /tasks?url= over HTTP and /verity/request/1)'}`)
     out.event({ type: 'ready', url, peerId: node.peerId, addrs: node.addrs().map(String) })
     out.result(url)
+    connectTo(node, providers, out).catch((err: Error) => { out.warn(`connecting to the providers: ${err.name}: ${err.message}`) })
     await interrupt.interrupted
     return 0
   } finally {
@@ -79,5 +106,39 @@ export async function serve (argv: string[]): Promise<number> {
     server.closeAllConnections()
     await new Promise(resolve => server.close(resolve))
     await node.stop()
+    await log.close()
   }
+}
+
+/**
+ * Where the access log goes: appended to `file`, else stderr (not with --quiet). The file is
+ * opened before the node starts, so a path that cannot be written fails the start.
+ */
+async function accessLogTo (file: string | undefined, out: Output): Promise<{ write: (line: string) => void, close: () => Promise<void> }> {
+  if (file === undefined) return { write: line => { if (!out.quiet) out.io.stderr.write(line + '\n') }, close: async () => {} }
+  const stream = createWriteStream(file, { flags: 'a' })
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => { stream.off('error', reject); resolve() })
+    stream.once('error', reject)
+  }).catch((err: NodeJS.ErrnoException) => { throw new Error(`--access-log ${file}: cannot open it for writing (${err.code ?? err.name})`) })
+  stream.on('error', (err: Error) => { out.warn(`--access-log ${file}: ${err.message}; no more access lines are written there`) })
+  return { write: line => { if (stream.writable) stream.write(line + '\n') }, close: async () => { await new Promise(resolve => stream.end(resolve)) } }
+}
+
+/**
+ * The providers on-demand fetches ask, connected to at the start so that one that cannot be
+ * reached is said now, not at the first request: "connecting to", then connected or why not.
+ */
+async function connectTo (node: VerityNode, providers: PeerTarget[], out: Output): Promise<void> {
+  await Promise.all(providers.map(async provider => {
+    const peer = describePeer(provider)
+    const where = peer.addrs.length === 0 ? 'addresses this node knows' : peer.addrs.join(', ')
+    out.say(`connecting to ${peer.id} (${where})...`)
+    out.event({ type: 'connecting', peer: peer.id, addrs: peer.addrs })
+    const { failed } = await node.pool.warmup([provider])
+    const error = failed[0]?.error
+    if (error === undefined) out.say(`connected to ${peer.id}`)
+    else out.say(`could not connect to ${peer.id} at ${where}: ${error.name}: ${error.message}; it is tried again when a request needs it`)
+    out.event({ type: error === undefined ? 'connected' : 'connectFailed', peer: peer.id, ...(error === undefined ? {} : { error: `${error.name}: ${error.message}` }) })
+  }))
 }

@@ -15,7 +15,7 @@ import { interruptOf, withStore, type CommandContext } from './store-context.js'
  */
 export async function add (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, { 'in-place': {}, tag: { value: true }, filter: { value: true, many: true }, header: { value: true, many: true, short: 'H' }, revalidate: {} })
-  if (parsed.positionals.length === 0) throw new UsageError('verity add needs at least one file, directory or URL')
+  if (parsed.positionals.length === 0) throw new UsageError('add needs at least one file, directory or URL')
   const tag = flag(parsed, 'tag')
   if (tag !== undefined && parsed.positionals.length > 1) throw new UsageError('--tag names one thing: give one path')
   const mode = has(parsed, 'in-place') ? 'reference' : 'copy'
@@ -71,7 +71,7 @@ export async function add (argv: string[], ctx: CommandContext = {}): Promise<nu
         out.result(`${toHex(value.hash)}  ${path}`)
       }
       return 0
-    })
+    }, { create: true })
   } catch (err) {
     if (interrupt.signal.aborted && urls.length > 0) throw new Interrupted('interrupted; what was fetched is staged, run the same command again to resume')
     if (interrupt.signal.aborted) throw new Interrupted('interrupted; what was being added was not kept')

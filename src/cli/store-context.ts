@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FsStore } from '../../store/fs-store.js'
 import { toHex } from '../../store/hash-text.js'
@@ -11,9 +12,28 @@ import { dataDir, hashOrTicket, interruptSignal, Output, type Io, type Parsed } 
  * stands on: the store it runs with, its own or a running node's, and how it reads a blob's name.
  */
 
+/**
+ * A command that only reads or tends a store (ls, export, tag, gc, verify, ticket, cat) was
+ * pointed at a data directory holding none: a typo in --data-dir, most likely. Nothing is made.
+ */
+export class NoStore extends Error {
+  static override name = 'NoStore'
+  constructor (readonly dir: string, message = `no store at ${dir}: check --data-dir (or $VERITY_DIR); verity add, get, send or serve make one there`) {
+    super(message)
+    this.name = 'NoStore'
+  }
+}
+
 /** The store of a data directory, opened without a network node (add, ls, tag, gc, verify, cat). */
-export async function openStore (dir: string): Promise<FsStore> {
+export async function openStore (dir: string, options: { create?: boolean } = {}): Promise<FsStore> {
+  if (options.create !== true) await storeOrThrow(dir)
   return await FsStore.open(join(dir, 'store'))
+}
+
+/** NoStore unless `dir` holds a store (its `store` directory: FsStore's, which opening would make). */
+export async function storeOrThrow (dir: string): Promise<void> {
+  const found = await stat(join(dir, 'store')).then(info => info.isDirectory(), () => false)
+  if (!found) throw new NoStore(dir)
 }
 
 /** What a command line names: a ticket's hash and format, or a bare hash (a collection with `--collection`). */
@@ -55,14 +75,17 @@ export interface CommandContext {
   held?: (dir: string) => Promise<number | undefined>
 }
 
-/** Run `fn` with the store: the context's, or the data directory's opened (no network node) and closed after. */
-export async function withStore (parsed: Parsed, ctx: CommandContext, fn: (store: BlobStore, out: Output) => Promise<number>): Promise<number> {
+/**
+ * Run `fn` with the store: the context's, or the data directory's opened (no network node) and
+ * closed after; made there if missing only with `create` (a command that adds), else NoStore.
+ */
+export async function withStore (parsed: Parsed, ctx: CommandContext, fn: (store: BlobStore, out: Output) => Promise<number>, options: { create?: boolean } = {}): Promise<number> {
   const out = new Output(parsed, ctx.io)
   if (ctx.store !== undefined) return await fn(ctx.store, out)
   const dir = dataDir(parsed)
   let store: BlobStore
   try {
-    store = await openStore(dir)
+    store = await openStore(dir, options)
   } catch (err) {
     const code = (err as Error).name === 'StoreLocked' ? await ctx.held?.(dir) : undefined
     if (code !== undefined) return code

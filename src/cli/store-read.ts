@@ -10,7 +10,7 @@ import { interruptOf, knownFormat, named, withStore, type CommandContext } from 
 /** `verity ls`: every blob in the store, complete or partial, with its size and tags. */
 export async function ls (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, {})
-  if (parsed.positionals.length > 0) throw new UsageError('verity ls takes no arguments')
+  if (parsed.positionals.length > 0) throw new UsageError('ls takes no arguments')
   return await withStore(parsed, ctx, async (store, out) => {
     const tags = new Map<string, string[]>()
     for await (const { name, value } of store.tags.list()) {
@@ -35,7 +35,7 @@ export async function ls (argv: string[], ctx: CommandContext = {}): Promise<num
 /** `verity export <hash|ticket> <path>`: a blob to a file, a collection's files under a directory. */
 export async function exportCommand (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, { overwrite: {}, collection: {} })
-  if (parsed.positionals.length !== 2) throw new UsageError('verity export takes a hash and a path')
+  if (parsed.positionals.length !== 2) throw new UsageError('export takes a hash and a path')
   const [text, path] = parsed.positionals as [string, string]
   const interrupt = interruptOf(ctx)
   try {

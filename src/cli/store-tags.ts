@@ -11,7 +11,7 @@ export async function tag (argv: string[], ctx: CommandContext = {}): Promise<nu
   return await withStore(parsed, ctx, async (store, out) => {
     switch (action) {
       case 'set': {
-        if (args.length !== 2) throw new UsageError('verity tag set takes a name and a hash')
+        if (args.length !== 2) throw new UsageError('tag set takes a name and a hash')
         const [name, text] = args as [string, string]
         const value = await knownFormat(store, named(text, has(parsed, 'collection')))
         if ((await store.status(value.hash)).status === 'absent') out.say(`note: ${toHex(value.hash)} is not in the store (yet); the tag keeps it once it is`)
@@ -20,7 +20,7 @@ export async function tag (argv: string[], ctx: CommandContext = {}): Promise<nu
         return 0
       }
       case 'rm': {
-        if (args.length !== 1) throw new UsageError('verity tag rm takes a name')
+        if (args.length !== 1) throw new UsageError('tag rm takes a name')
         const name = args[0] as string
         if (await store.tags.get(name) === undefined) throw new Error(`no tag named ${name}`)
         await store.tags.delete(name)
@@ -29,7 +29,7 @@ export async function tag (argv: string[], ctx: CommandContext = {}): Promise<nu
         return 0
       }
       case 'ls': {
-        if (args.length > 1) throw new UsageError('verity tag ls takes at most a prefix')
+        if (args.length > 1) throw new UsageError('tag ls takes at most a prefix')
         for await (const { name, value } of store.tags.list(args[0])) {
           out.event({ type: 'tag', name, hash: toHex(value.hash), format: value.format })
           out.result(`${name}  ${toHex(value.hash)}  ${value.format}`)
@@ -37,7 +37,7 @@ export async function tag (argv: string[], ctx: CommandContext = {}): Promise<nu
         return 0
       }
       default:
-        throw new UsageError(action === undefined ? 'verity tag needs set, rm or ls' : `verity tag: unknown action ${action} (set, rm or ls)`)
+        throw new UsageError(action === undefined ? 'tag needs set, rm or ls' : `tag: unknown action ${action} (set, rm or ls)`)
     }
   })
 }
@@ -48,7 +48,7 @@ export async function tag (argv: string[], ctx: CommandContext = {}): Promise<nu
  */
 export async function gc (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, { 'dry-run': {} })
-  if (parsed.positionals.length > 0) throw new UsageError('verity gc takes no arguments')
+  if (parsed.positionals.length > 0) throw new UsageError('gc takes no arguments')
   const dryRun = has(parsed, 'dry-run')
   return await withStore(parsed, ctx, async (store, out) => {
     const sizes = new Map<string, number>()

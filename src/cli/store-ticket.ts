@@ -17,7 +17,7 @@ function socketAddr (text: string): SocketAddr {
  */
 export async function ticket (argv: string[], ctx: CommandContext = {}): Promise<number> {
   const parsed = parseArgs(argv, { collection: {}, addr: { value: true, many: true } })
-  if (parsed.positionals.length !== 1) throw new UsageError('verity ticket takes one hash')
+  if (parsed.positionals.length !== 1) throw new UsageError('ticket takes one hash')
   const given = (parsed.flags.get('addr') ?? []).map(socketAddr)
   return await withStore(parsed, ctx, async (store, out) => {
     const value = await knownFormat(store, named(parsed.positionals[0] as string, has(parsed, 'collection')))

@@ -11,6 +11,8 @@ export const BODY_STALL_MS = 60000
 export interface GatewayOptions {
   /** @default BODY_STALL_MS */
   bodyStallMs?: number
+  /** Called first with each request and its response (an access log: access-log.ts). */
+  onRequest?: (req: IncomingMessage, res: ServerResponse) => void
 }
 
 /**
@@ -23,6 +25,7 @@ export function gatewayHandler (node: VerityNode, metrics: GatewayMetrics, provi
   const stallMs = options.bodyStallMs ?? BODY_STALL_MS
   const log = node.libp2p.logger.forComponent('verity:http')
   return (req, res) => {
+    options.onRequest?.(req, res)
     const route = routeOf(req.url ?? '/')
     if (log.enabled) {
       const started = performance.now()
@@ -66,7 +69,7 @@ async function serve (node: VerityNode, metrics: GatewayMetrics, providers: Peer
   if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'GET or HEAD only\n', { allow: 'GET, HEAD' })
   if (route === 'health') return reply(200, JSON.stringify({ status: 'ok', peerId: node.peerId }) + '\n', { 'content-type': 'application/json' })
   if (route === 'metrics') return reply(200, await metrics.text(), { 'content-type': metrics.contentType })
-  if (route === 'tasks') return await serveTask(node, metrics, stallMs, req, res, reply)
+  if (route === 'tasks') return await serveTask(node, metrics, stallMs, req, res)
   if (route !== 'blob') return reply(404, 'not found: try /blob/<hash>, /tasks?url=<url>, /metrics or /health\n')
   await serveBlob(node, metrics, providers, stallMs, req, res, reply)
 }

@@ -57,3 +57,21 @@ export class BufferTooSmall extends Error {
     this.available = available
   }
 }
+
+/**
+ * A seed's answer is not what was asked: not the verifiable encoding when verification is on, a
+ * range other than the one asked, a size or a blob other than the one named before (another seed
+ * resuming a body, or the caller's `hash`). The request goes on at the next seed when one is left.
+ */
+export class SeedAnswerInvalid extends Error {
+  static override name = 'SeedAnswerInvalid'
+  readonly seed: string
+  /** The seed named another blob than expected: the origin's file, not the seed, may be what changed (the seed is not marked down). */
+  readonly otherBlob: boolean
+  constructor (seed: string, why: string, options: { otherBlob?: boolean } = {}) {
+    super(`seed ${seed} answered wrongly: ${why}`)
+    this.name = 'SeedAnswerInvalid'
+    this.seed = seed
+    this.otherBlob = options.otherBlob ?? false
+  }
+}

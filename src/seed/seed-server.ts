@@ -74,12 +74,14 @@ export class SeedServer {
   }
 
   /**
-   * Import `url` for an asker without a peer id (an HTTP client of `/tasks`): checked against the
-   * URL prefixes (Permission), then imported under the seed's address policy
+   * Import `url` for an asker of `/tasks`: checked against the URL prefixes and, when the asker
+   * has a peer id (`/verity/request/1`), against who may ask (Permission); an HTTP client has
+   * none, and only the prefixes apply. Imported under the seed's address policy
    * (OriginForbiddenAddress for an address that is not public).
    */
-  async importFor (url: URL, shown: string, options: Omit<OriginImportOptions, 'addressPolicy'>): Promise<OriginImportResult> {
-    await this.checkUrl(url, shown)
+  async importFor (url: URL, shown: string, options: Omit<OriginImportOptions, 'addressPolicy'>, peer?: string): Promise<OriginImportResult> {
+    if (peer === undefined) await this.checkUrl(url, shown)
+    else await checkAllowed(this.init.allow ?? 'all', this.origins, peer, url, shown)
     return await this.components.origins.import(url, { ...options, addressPolicy: this.addressPolicy })
   }
 

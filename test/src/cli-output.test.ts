@@ -30,7 +30,7 @@ describe('verity CLI output: progress, --quiet, --verbose, --json', function () 
   it('draws bytes, total, rate and ETA on a terminal, and nothing when stderr is not one or progress is off', () => {
     const started = performance.now() - 2000 // two seconds ago: 1 MiB fetched is 512 KiB/s
     const tty = capture(() => { new Output(parseArgs([], {}), terminal(true)).draw(1 << 20, 4 << 20, started, 1 << 20) })
-    assert.match(tty.stderr, /^\r1\.0 MiB \/ 4\.0 MiB {2}\d+\.\d KiB\/s {2}ETA \d+s\x1b\[K$/)
+    assert.match(tty.stderr, /^\r1\.0 MiB \/ 4\.0 MiB {2}25% {2}\d+\.\d KiB\/s {2}ETA \d+s\x1b\[K$/)
     assert.equal(tty.stdout, '')
     for (const [args, isTTY] of [[[], false], [['--no-progress'], true], [['-q'], true], [['--json'], true]] as const) {
       const none = capture(() => { new Output(parseArgs([...args], {}), terminal(isTTY)).draw(1, 2, started, 1) })
@@ -53,9 +53,9 @@ describe('verity CLI output: progress, --quiet, --verbose, --json', function () 
       assert.match(quiet.stdout.toString('utf8'), /^[0-9a-f]{64} {2}.*tree\n$/)
       const loud = await verity(['add', join(dir, 'tree'), '-v', '--data-dir', join(dir, 'v')])
       assert.equal(loud.status, 0)
-      assert.match(loud.stderr, /^[0-9a-f]{64} {2}tree\/one\.bin$/m)
-      assert.match(loud.stderr, /^[0-9a-f]{64} {2}tree\/two\.bin$/m)
-      assert.match(loud.stderr, /^added .*tree: a collection of 2 files, 11\.7 KiB, tag auto-/m)
+      assert.match(loud.stderr, /^verity: [0-9a-f]{64} {2}tree\/one\.bin$/m)
+      assert.match(loud.stderr, /^verity: [0-9a-f]{64} {2}tree\/two\.bin$/m)
+      assert.match(loud.stderr, /^verity: added .*tree: a collection of 2 files, 11\.7 KiB, tag auto-/m)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -81,8 +81,9 @@ describe('verity send shares only what it sends; get keeps what it fetches (CLI 
       assert.deepEqual(readdirSync(tmp), [], `the private store is gone after ${signal}`)
     }
     assert.ok(!existsSync(home), 'the default data directory was never made')
-    // A start that fails after the store is made (an address that cannot be listened on) removes it too.
-    const failed = await verity(['send', join(dir, 'a.txt'), '--listen', '/ip4/127.0.0.1/tcp/99999'], { env })
+    // A start that fails after the store is made (an address that cannot be listened on: not
+    // this machine's, TEST-NET-1) removes it too.
+    const failed = await verity(['send', join(dir, 'a.txt'), '--listen', '/ip4/192.0.2.1/tcp/0'], { env })
     assert.equal(failed.status, 1, failed.stderr)
     assert.deepEqual(readdirSync(tmp), [])
   })
@@ -164,7 +165,10 @@ describe('verity send shares only what it sends; get keeps what it fetches (CLI 
       }
       const warnings = send.stderr().split('\n').filter(line => line.includes('changed since it was sent'))
       assert.deepEqual(warnings, [`verity: ${path} changed since it was sent; receivers of it get an error`], send.stderr())
-      const events = send.lines().slice(1).map(line => JSON.parse(line) as { type: string, file?: string, hash?: string, error?: string })
+      const all = send.lines().slice(1).map(line => JSON.parse(line) as { type: string, file?: string, hash?: string, error?: string, result?: string })
+      // Each request is an event too (request-log.ts): those that read the changed file failed.
+      assert.ok(all.some(e => e.type === 'request' && e.result === 'LeafHashMismatch'), JSON.stringify(all))
+      const events = all.filter(e => e.type !== 'request')
       assert.deepEqual(events.map(e => [e.type, e.file, e.hash]), [['changed', path, hash]])
       assert.match(events[0]?.error ?? '', /^LeafHashMismatch: local data/)
     } finally {

@@ -156,7 +156,7 @@ describe('verity add / ls / export / tag / gc / verify / cat / ticket: CLI proce
       // A relative path, read from the client's working directory.
       const added = await at('add', 'late.bin', '--tag', 'late')
       assert.equal(added.status, 0, added.stderr)
-      assert.match(added.stderr, /^added late\.bin: 3\.0 MiB, tag late$/m, 'messages reach the client')
+      assert.match(added.stderr, /^verity: added late\.bin: 3\.0 MiB, tag late$/m, 'messages reach the client')
       const hash = text(added).split('  ')[0] as string
       assert.deepEqual(events(await at('ls', '--json')).map(e => e.hash), [hash])
       assert.equal(text(await at('tag', 'ls')), `late  ${hash}  raw\n`)

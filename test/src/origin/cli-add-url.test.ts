@@ -73,7 +73,7 @@ describe('verity add <url>: CLI processes against a real origin', function () {
     writeFileSync(join(plugins, 'broken.mjs'), 'export default 42\n')
     const verbose = await verity(['add', 'mem://demo/hello.txt', '--data-dir', data, '-v'])
     assert.equal(verbose.status, 0, verbose.stderr)
-    assert.match(verbose.stderr, /^load \[mem\] plugin backend$/m)
+    assert.match(verbose.stderr, /^verity: load \[mem\] plugin backend$/m)
     assert.match(verbose.stderr, /plugin broken\.mjs failed to load: TypeError: a backend must be an object, got number/)
     assert.equal(lines(verbose)[0], `${toHex(blake3(new TextEncoder().encode('hello from a plugin backend\n')))}  mem://demo/hello.txt`)
     const quiet = await verity(['add', 'mem://demo/numbers.bin', '--data-dir', data])

@@ -24,7 +24,8 @@ describe('request SDK: stand-in seeds, seed health and the seed list', function 
 
   it('warmup: true connects to each seed, and to one added by setSeeds, before its first get', async () => {
     const host = (server: TestServer): string => new URL(server.address).host
-    const client = createRequestClient({ seeds: [host(a)], warmup: true })
+    // Stand-in seeds send plain bytes: verify: false.
+    const client = createRequestClient({ seeds: [host(a)], warmup: true, verify: false })
     try {
       await until(() => a.connections === 1, 'a warmed')
       assert.equal(b.connections, 0)
@@ -46,7 +47,7 @@ describe('request SDK: stand-in seeds, seed health and the seed list', function 
 
   it('readable(): the body as a web ReadableStream; cancelling it stops the transfer', async () => {
     const transport = new HttpRequestClient()
-    const client = createRequestClient({ seeds: [new URL(a.address).host], transport })
+    const client = createRequestClient({ seeds: [new URL(a.address).host], transport, verify: false })
     try {
       const whole = await client.get({ url: 'http://origin.test/x' })
       const reader = whole.readable().getReader()

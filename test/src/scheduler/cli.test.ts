@@ -18,7 +18,7 @@ describe('verity scheduler and get --scheduler: usage', function () {
 
   it('refuses what cannot be run, exit 2 naming it', async () => {
     await usage(['scheduler', '--http', 'nowhere'], /--http takes \[host:\]port, not nowhere/)
-    await usage(['scheduler', '--seed', 'garbage'], /--seed garbage: not a ticket or a multiaddr/)
+    await usage(['scheduler', '--seed', 'garbage'], /--seed garbage is not a ticket or a multiaddr/)
     await usage(['scheduler', 'extra'], /verity scheduler takes no arguments/)
     await usage(['scheduler', '--peer-expiry', 'soon'], /--peer-expiry takes a duration/)
     await usage(['get', 'http://h/f', '--scheduler', 'ftp://h/'], /--scheduler takes the scheduler's http:\/\/ URL/)
