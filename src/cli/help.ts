@@ -123,8 +123,8 @@ export const COMMAND_HELP: Record<string, string> = {
 
 export const COMMON_HELP = `common options (before or after the command):
   --data-dir <dir>   the store and identity (default: $VERITY_DIR, else $XDG_DATA_HOME/verity,
-                     else ~/.local/share/verity); add, get, send, serve and a cat that
-                     fetches create it, other commands need it to exist
+                     else ~/.local/share/verity); add, get, send, serve, scheduler and a
+                     cat that fetches create it, other commands need it to exist
   --json             NDJSON events on stdout, nothing else there
   -q, --quiet        no messages on stderr, only errors
   --no-progress      no progress line (also when stderr is not a terminal)
