@@ -90,7 +90,7 @@ export {
   type ClientStats, type CloseOptions, type RequestHeaders, type OpenOptions, type RequestPlaneClient, type SendOptions, type StreamResponse, type TransportName,
   type HttpClientInit, type SdkGetIntoResponse, type SdkGetRequest, type SdkGetResponse, type RequestClientInit, parseSeedFile, watchSeedFile, type WatchSeedFileOptions,
   Libp2pRequestClient, type Libp2pClientInit, serveRequests, type IncomingRequest, type OutgoingResponse, type ServeRequestsOptions, REQUEST_PROTOCOL, MAX_HEAD_BYTES,
-  serveSeedRequests, seedRef, type SeedRef
+  serveSeedRequests, seedRef, type SeedRef, schedulerSeeds, watchSchedulerSeeds, type SchedulerSeedsOptions, type WatchSchedulerSeedsOptions
 } from './request/index.js'
 export {
   Scheduler, schedulerHandler, listenScheduler, SCHEDULER_HOST, SCHEDULER_PORT, planPieces, peerIdOf, BadParameter, BodyTooLarge, UnknownRecord, NoRoute,

@@ -9,3 +9,4 @@ export { serveRequests, type IncomingRequest, type OutgoingResponse, type ServeR
 export { serveSeedRequests } from './task-server.js'
 export { seedRef, type SeedRef } from './seed-address.js'
 export { REQUEST_PROTOCOL, MAX_HEAD_BYTES } from './libp2p-frames.js'
+export { schedulerSeeds, watchSchedulerSeeds, type SchedulerSeedsOptions, type WatchSchedulerSeedsOptions } from './scheduler-seeds.js'

@@ -120,7 +120,8 @@ export class RequestClient {
 
   constructor (init: RequestClientInit) {
     const refs = [...init.seeds].map(seedRef)
-    const kind = init.transport?.transportName ?? refs[0]?.transport ?? 'http'
+    // Without seeds yet (a list to come from a file or a scheduler), `libp2p` says which kind they will be.
+    const kind = init.transport?.transportName ?? refs[0]?.transport ?? (init.libp2p === undefined ? 'http' : 'libp2p')
     this.ring = new HashRing([], init.virtualNodes === undefined ? {} : { virtualNodes: init.virtualNodes })
     this.transportName = kind
     this.addSeeds(refs)

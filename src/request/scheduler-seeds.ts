@@ -1,0 +1,108 @@
+import { defaultLogger } from '@libp2p/logger'
+import type { ComponentLogger } from '@libp2p/interface'
+
+export interface SchedulerSeedsOptions {
+  /** Peers asked for per page. @default 1000 (the scheduler's largest page) */
+  pageSize?: number
+  /** Pages read at most (a scheduler that never ends its list is not followed for ever). @default 100 */
+  maxPages?: number
+  /** Bytes of one page's answer. @default 8 MiB */
+  maxPageBytes?: number
+  signal?: AbortSignal
+}
+
+/**
+ * The seed peers a scheduler knows (`verity scheduler`, docs/scheduler.md): its peers list
+ * (`GET /api/v1/peers`, page by page) kept to those whose `extra.seed` is `"true"`, each as the
+ * request SDK takes a libp2p seed: its first address (QUIC preferred) with `/p2p/<peer id>`.
+ * Sorted, so the same seeds give the same list.
+ */
+export async function schedulerSeeds (scheduler: string, options: SchedulerSeedsOptions = {}): Promise<string[]> {
+  const base = new URL(scheduler.includes('://') ? scheduler : `http://${scheduler}`)
+  const pageSize = options.pageSize ?? 1000
+  const seeds = new Set<string>()
+  for (let page = 0; page < (options.maxPages ?? 100); page++) {
+    const url = new URL(`/api/v1/peers?pageNum=${page}&pageSize=${pageSize}&sortKey=ID&sortDirect=ASC`, base)
+    const res = await fetch(url, options.signal === undefined ? {} : { signal: options.signal })
+    const text = await boundedText(res, options.maxPageBytes ?? 8 << 20)
+    if (res.status !== 200) throw new Error(`the scheduler answered ${res.status} for its peers: ${text.slice(0, 200)}`)
+    const peers = JSON.parse(text) as unknown
+    if (!Array.isArray(peers)) throw new TypeError('the scheduler\'s peers list is not a JSON array')
+    for (const peer of peers) {
+      const seed = seedOf(peer)
+      if (seed !== undefined) seeds.add(seed)
+    }
+    if (peers.length < pageSize) break
+  }
+  return [...seeds].sort()
+}
+
+export interface WatchSchedulerSeedsOptions extends SchedulerSeedsOptions {
+  /** How often the scheduler is asked. @default 5000 */
+  intervalMs?: number
+  /** Logs as `verity:request:scheduler-seeds`. @default defaultLogger() of @libp2p/logger */
+  logger?: ComponentLogger
+}
+
+/**
+ * Calls `onChange` with the scheduler's seeds now and each time they change (a request client's
+ * `setSeeds`: only the keys of seeds that came or went move on the ring). A scheduler that cannot
+ * be reached, or answers wrongly, leaves the last list in place (logged); so does an empty list
+ * (a scheduler that restarted and has not heard from its seeds yet would otherwise empty the ring).
+ * Resolves once the first list has been asked for.
+ */
+export async function watchSchedulerSeeds (scheduler: string, onChange: (seeds: string[]) => void, options: WatchSchedulerSeedsOptions = {}): Promise<void> {
+  const log = (options.logger ?? defaultLogger()).forComponent('verity:request:scheduler-seeds')
+  let seen = ''
+  let busy = false
+  const poll = async (): Promise<void> => {
+    if (busy || options.signal?.aborted === true) return
+    busy = true
+    try {
+      const seeds = await schedulerSeeds(scheduler, options)
+      const key = seeds.join('\n')
+      if (seeds.length === 0) log('the scheduler %s knows no seed: the last list stays', scheduler)
+      else if (key !== seen) {
+        onChange(seeds)
+        seen = key
+      }
+    } catch (err) {
+      log('seeds from %s not taken: %s', scheduler, (err as Error).message)
+    } finally {
+      busy = false
+    }
+  }
+  if (options.signal?.aborted === true) return
+  const timer = setInterval(() => { void poll() }, options.intervalMs ?? 5000)
+  timer.unref()
+  options.signal?.addEventListener('abort', () => { clearInterval(timer) }, { once: true })
+  await poll()
+}
+
+/** A PeerInfo's seed, as a multiaddr with its peer id; undefined for a peer that is no seed or names no address. */
+function seedOf (peer: unknown): string | undefined {
+  const extra = (peer as { extra?: Record<string, unknown> } | null)?.extra
+  if (extra === undefined || extra === null || extra.seed !== 'true') return undefined
+  const { peerId, addrs } = extra
+  if (typeof peerId !== 'string' || typeof addrs !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]+$/.test(peerId)) return undefined
+  const list = addrs.split(' ').filter(addr => addr.startsWith('/'))
+  const addr = list.find(a => a.includes('/quic-v1')) ?? list[0]
+  if (addr === undefined) return undefined
+  return addr.includes('/p2p/') ? addr : `${addr}/p2p/${peerId}`
+}
+
+async function boundedText (res: Response, limit: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? 0)
+  if (declared > limit) {
+    await res.body?.cancel()
+    throw new RangeError(`the scheduler's answer has ${declared} bytes, more than ${limit}`)
+  }
+  const parts: Uint8Array[] = []
+  let length = 0
+  for await (const part of res.body ?? []) {
+    length += (part as Uint8Array).length
+    if (length > limit) throw new RangeError(`the scheduler's answer has more than ${limit} bytes`)
+    parts.push(part as Uint8Array)
+  }
+  return Buffer.concat(parts).toString('utf8')
+}
