@@ -42,7 +42,7 @@ export async function blobAnswer (node: VerityNode, providers: PeerTarget[], has
   const query = queryOf(ask.url)
   const given = query.get('filename')
   const filename = given === null || given === '' ? undefined : given.split(/[/\\]/).pop() as string
-  const name = filename ?? options.name
+  const name = filename ?? options.name?.split('/').pop()
   const headers: Record<string, string> = { etag, 'cache-control': 'public, max-age=31536000, immutable', 'accept-ranges': 'bytes', vary: 'accept', ...options.headers }
   if (bao) delete headers.etag // the same ETag for two representations would let a cache mix them up
   if (!bao && (ask.headers['if-none-match'] ?? '').split(',').map(t => t.trim()).some(t => t === etag || t === '*' || t === `W/${etag}`)) {
