@@ -5,7 +5,9 @@ import { decodeRanges } from '../../../store/bao/decode.js'
 import { fromHex, toHex } from '../../../store/hash-text.js'
 import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
 import { createGateway } from '../../../src/index.js'
+import { CollectionIndex } from '../../../src/http/collection-index.js'
 import { parseCollectionPath } from '../../../src/http/collection-path.js'
+import { Collections } from '../../../src/http/collections.js'
 import { sniffType } from '../../../src/http/content-type.js'
 import { PAGE_SIZE } from '../../../src/http/listing.js'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
@@ -205,6 +207,33 @@ describe('createGateway: the gateway as a node:http handler in a plain http.crea
     for (const bad of ['0', '-1', '1.5', 'x']) assert.equal((await page(bad)).status, 400, bad)
     const html = await (await fetch(`${base}/blob/${big}/?page=2`)).text()
     assert.ok(html.includes('page 2 of 3') && html.includes('href="?page=3"'), 'the HTML pages link on')
+  })
+
+  it('reads a collection once for the requests asking at the same time, and keeps it for the next ones', async () => {
+    const entries = [{ name: 'only.txt', hash: (await node.blobs.addBytes(text('once'))).hash }]
+    const fresh = toHex((await node.blobs.addCollection(entries)).hash)
+    const readCollection = node.blobs.readCollection
+    let reads = 0
+    node.blobs.readCollection = async (hash) => { reads++; return await readCollection.call(node.blobs, hash) }
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, async (_, i) => await fetch(`${base}/blob/${fresh}/${i % 2 === 0 ? '' : 'only.txt'}`)))
+      assert.deepEqual(answers.map(res => res.status), Array(20).fill(200))
+      await Promise.all(answers.map(async res => await res.arrayBuffer()))
+      assert.equal(reads, 1, '20 requests at once, one read')
+      await (await fetch(`${base}/blob/${fresh}/only.txt`)).arrayBuffer()
+      assert.equal(reads, 1, 'kept for the next request')
+      // Kept up to a number of names: past it, the oldest goes first.
+      const kept = new Collections(node, [], 3)
+      const two = async (tag: string): Promise<Uint8Array> => (await node.blobs.addCollection(await Promise.all(['a', 'b'].map(async name => ({ name, hash: (await node.blobs.addBytes(text(tag + name))).hash }))))).hash
+      const [first, second] = [await two('1'), await two('2')]
+      reads = 0
+      for (const hash of [first, first, second, second, first]) assert.ok((await kept.get(hash)) instanceof CollectionIndex)
+      assert.equal(reads, 3, 'the first read, the second read (the first then out), the first read again')
+      const missing = await kept.get(fromHex('00'.repeat(32)))
+      assert.ok(!(missing instanceof CollectionIndex) && missing.status === 404)
+    } finally {
+      node.blobs.readCollection = readCollection
+    }
   })
 
   it('sniffs magic numbers and tells text from binary', () => {
