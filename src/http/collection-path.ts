@@ -30,7 +30,6 @@ export function parseCollectionPath (raw: string): CollectionPath {
       throw new InvalidPath(raw, `bad percent-encoding in ${JSON.stringify(piece.slice(0, 200))}`)
     }
     if (part === '' || part === '.' || part === '..') throw new InvalidPath(raw)
-    // eslint-disable-next-line no-control-regex
     if (/[/\\\u0000-\u001f\u007f]/.test(part)) throw new InvalidPath(raw)
     return part
   })

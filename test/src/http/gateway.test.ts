@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { createServer, request as httpRequest, type Server } from 'node:http'
+import fc from 'fast-check'
 import type { AddressInfo } from 'node:net'
 import { decodeRanges } from '../../../store/bao/decode.js'
+import { safeName } from '../../../store/collection.js'
 import { fromHex, toHex } from '../../../store/hash-text.js'
 import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
 import { createGateway } from '../../../src/index.js'
@@ -172,6 +174,20 @@ describe('createGateway: the gateway as a node:http handler in a plain http.crea
     assert.deepEqual([moved.status, moved.headers.get('location')], [301, './deep/'])
     assert.equal((await fetch(`${base}/blob/${collection}/docs/deep`)).url, `${base}/blob/${collection}/docs/deep/`)
     assert.throws(() => parseCollectionPath('a/../b'), { name: 'InvalidPath' })
+    // Whatever a client sends: refused by name, or parts a collection could name (store/collection.ts safeName).
+    const pieces = fc.constantFrom('a', '.', '..', '%2e', '%2E%2e', '%2F', '%5c', '%00', '%0a', '%', '%zz', '%C3%A9', '\\', '/', '')
+    fc.assert(fc.property(fc.array(fc.oneof(pieces, fc.string({ unit: 'binary', maxLength: 4 })), { maxLength: 12 }), list => {
+      const raw = list.join('')
+      let parsed
+      try {
+        parsed = parseCollectionPath(raw)
+      } catch (err) {
+        assert.ok((err as Error).name === 'InvalidPath' || (err as Error).name === 'PathTooLong', String(err))
+        return
+      }
+      if (parsed.parts.length > 0) assert.equal(safeName(parsed.parts.join('/')), parsed.parts.join('/'))
+      for (const part of parsed.parts) assert.ok(!/[\u0000-\u001f\u007f]/.test(part), JSON.stringify(part))
+    }), { seed: 20, numRuns: 2000 })
     assert.throws(() => parseCollectionPath('x'.repeat(5000)), { name: 'PathTooLong' })
     assert.deepEqual(parseCollectionPath('a%20b/c/'), { parts: ['a b', 'c'], directory: true })
   })
