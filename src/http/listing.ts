@@ -76,10 +76,10 @@ function html (hex: string, path: string, entries: ListedEntry[], at: { page: nu
   return `<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escape(where)} - ${hex.slice(0, 16)}...</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em}td{padding:.15em 1em .15em 0}td:nth-child(2){text-align:right;font-variant-numeric:tabular-nums}code{word-break:break-all}</style>
+<style>body{font-family:system-ui,sans-serif;margin:2em}th{text-align:left}td{padding:.15em 1em .15em 0}td:nth-child(2){text-align:right;font-variant-numeric:tabular-nums}code{word-break:break-all}</style>
 </head><body>
 <h1>${escape(where)}</h1>
-<p>collection <code>${hex}</code>, ${at.total} entr${at.total === 1 ? 'y' : 'ies'} here</p>
+<p>collection <code>${hex}</code>, ${at.total} entr${at.total === 1 ? 'y' : 'ies'} in this directory</p>
 <table><thead><tr><th>name</th><th>size</th><th></th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table>
