@@ -67,7 +67,7 @@ export class Collections {
     if (!await root.size()) return { status: 404, why: `${hex} is not here${this.providers.length > 0 ? ` and no provider delivered it${root.why}` : ''}` }
     const size = (await this.node.blobs.bitfield(hash)).size
     if (size === 0 || size % HASH_SIZE !== 0 || size > MAX_HASHSEQ_SIZE) return notCollection(hex, `a blob of ${size} bytes is no collection's index`)
-    if (!await root.ensure(ChunkRanges.all())) return { status: 502, why: `the index of ${hex} is not all here and the providers did not deliver it${root.why}` }
+    if (!await root.ensure(ChunkRanges.all())) return this.short(`the index of ${hex}`, root.why)
     const first: Uint8Array[] = []
     for await (const part of this.node.blobs.reader(hash, { offset: 0, length: HASH_SIZE })) first.push(part)
     const metaHash = Buffer.concat(first)
@@ -75,7 +75,7 @@ export class Collections {
     if (!await meta.size()) return notCollection(hex, `its first hash names no blob here${this.providers.length > 0 ? ' or at the providers' : ''}`)
     const metaSize = (await this.node.blobs.bitfield(metaHash)).size
     if (metaSize > MAX_META_SIZE) return notCollection(hex, `its names would be ${metaSize} bytes, over ${MAX_META_SIZE}`)
-    if (!await meta.ensure(ChunkRanges.all())) return { status: 502, why: `the names of ${hex} are not all here and the providers did not deliver them${meta.why}` }
+    if (!await meta.ensure(ChunkRanges.all())) return this.short(`the names of ${hex}`, meta.why)
     try {
       return new CollectionIndex(await this.node.blobs.readCollection(hash))
     } catch (err) {
@@ -83,6 +83,12 @@ export class Collections {
       if (error.name === 'InvalidHashSeq' || error.name === 'UnsafeName') return notCollection(hex, error.message)
       throw err
     }
+  }
+
+  /** Part of `what` is not here: 502 when the providers did not deliver it, 404 when there are none to ask. */
+  private short (what: string, why: string): Miss {
+    if (this.providers.length === 0) return { status: 404, why: `${what} is not all here` }
+    return { status: 502, why: `${what} is not all here and the providers did not deliver it${why}` }
   }
 }
 
