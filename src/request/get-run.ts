@@ -5,7 +5,7 @@ import { fromWire } from '../seed/errors.js'
 import { BAO_TYPE } from '../http/answer.js'
 import { NoSeedAvailable, RequestFailed, SeedAnswerInvalid, SeedUnavailable } from './errors.js'
 import type { RequestHeaders, RequestPlaneClient, StreamResponse } from './interface.js'
-import { readAnswer, type ReadAnswer } from './seed-answer.js'
+import { notModified, readAnswer, type ReadAnswer } from './seed-answer.js'
 import { type SeedRef, taskAddress } from './seed-address.js'
 import type { SeedHealth } from './seed-health.js'
 
@@ -102,6 +102,12 @@ export class GetRun {
           this.cancelCurrent()
           const seed = this.servedBy[this.servedBy.length - 1] as string
           this.failed(seed, error)
+          if (at === first.end) {
+            // Every byte of the range was delivered (verified, when asked) before the seed failed
+            // (bytes after its answer, a cut before the stream's end): there is no rest to ask for.
+            this.finished = true
+            return
+          }
           this.ctx.log('seed %s failed at byte %d of %d..%d (%s: %s); the rest from the next seed', seed, at, first.start, first.end, error.name, error.message)
           current = await this.open(`bytes=${at}-${first.end - 1}`, { ...(first.hash === '' ? {} : { hash: first.hash }), size: first.size })
         }
@@ -132,14 +138,24 @@ export class GetRun {
         continue
       }
       if (response.status >= 400) {
-        const error = await answerError(response, seed)
+        let error: Error
+        try {
+          error = await answerError(response, seed)
+        } catch (err) {
+          // The error answer itself broke off (reset, cut short): that seed failed, whatever it meant to say.
+          if (this.terminal(err as Error)) throw err
+          this.failed(seed, err as Error)
+          continue
+        }
         if (!NEXT_SEED.has(response.status)) throw error
         this.failed(seed, error)
         continue
       }
       let answer: ReadAnswer
       try {
-        answer = readAnswer(seed, response, range, plan.verify, expect)
+        answer = response.status === 304 && isConditional(headers)
+          ? notModified(seed, response)
+          : readAnswer(seed, response, range, plan.verify, expect)
       } catch (err) {
         response.cancel()
         this.failed(seed, err as Error)
@@ -176,6 +192,10 @@ export class GetRun {
   }
 }
 
+/** Whether the caller's headers make the get conditional (a 304 is then an answer). */
+function isConditional (headers: RequestHeaders): boolean {
+  return headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
+}
 
 /** A seed's error answer as its named error: an origin's (OriginError, with the status the seed answered) or RequestFailed. */
 async function answerError (response: StreamResponse, seed: string): Promise<Error> {

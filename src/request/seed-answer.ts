@@ -36,6 +36,8 @@ const ENCODING_HEADERS = new Set(['content-type', 'content-length', 'x-verity-co
  */
 export function readAnswer (seed: string, response: StreamResponse, range: string | undefined, verify: boolean, expect?: { hash?: string, size?: number }): ReadAnswer {
   const headers = response.headers
+  // A 3xx, a 2xx of another meaning, a status that is no number (over libp2p the head is the seed's JSON): not the bytes asked for.
+  if (response.status !== 200 && response.status !== 206) throw new SeedAnswerInvalid(seed, `it answered ${response.status}, not 200 or 206`)
   // Verifying needs the hash; plain bytes may come from a seed that does not name it (then a resumed body is not checked for being the same blob).
   const hash = headers['x-verity-hash'] ?? ''
   if ((verify || hash !== '') && !/^[0-9a-f]{64}$/.test(hash)) throw new SeedAnswerInvalid(seed, 'no x-verity-hash naming the blob')
@@ -56,6 +58,14 @@ export function readAnswer (seed: string, response: StreamResponse, range: strin
   if (response.status === 206) out['content-range'] = `bytes ${start}-${end - 1}/${size}`
   const body = encoded ? decoded(seed, response.body, hash, size, start, end) : counted(seed, response.body, length)
   return { seed, status: response.status, headers: out, hash, size, start, end, body }
+}
+
+/**
+ * A seed's 304 to a conditional get (the caller's If-None-Match): no bytes, the seed's word that
+ * the caller's copy is current (nothing to verify); the body is read to its end, which must be empty.
+ */
+export function notModified (seed: string, response: StreamResponse): ReadAnswer {
+  return { seed, status: 304, headers: response.headers, hash: response.headers['x-verity-hash'] ?? '', size: 0, start: 0, end: 0, body: counted(seed, response.body, 0) }
 }
 
 function provenRange (seed: string, headers: RequestHeaders): { start: number, end: number, size: number } {
