@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { MemStore } from '../../../store/mem-store.js'
+import { wantsBao } from '../../../src/http/answer.js'
 import { createRequestClient, type RequestClient } from '../../../src/request/index.js'
 import { randomBytes } from '../../helpers.js'
 import { FakeSeed } from './fake-seed.js'
@@ -131,5 +132,10 @@ describe('request SDK: seeds made by hand that break at the edges', function () 
         await client.close()
       }
     }
+  })
+
+  it('Accept: application/x-bao asks for the encoded stream, unless its weight is 0', () => {
+    for (const accept of ['application/x-bao', 'Application/X-Bao', 'text/plain, application/x-bao;q=0.5', 'application/x-bao; q=1']) assert.equal(wantsBao(accept), true, accept)
+    for (const accept of [undefined, '', '*/*', 'application/*', 'application/x-bao;q=0', 'application/x-bao; q=0.0, */*', 'application/x-baox']) assert.equal(wantsBao(accept), false, String(accept))
   })
 })
