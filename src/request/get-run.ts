@@ -183,7 +183,7 @@ export class GetRun {
 
   private failed (seed: string, error: Error): void {
     if (error instanceof SeedAnswerInvalid && error.otherBlob) {
-      this.ctx.log('seed %s names another blob: %s', seed, error.message)
+      this.ctx.log('seed %s names another blob or size: %s', seed, error.message)
     } else {
       const until = this.ctx.health.markDown(seed, Date.now())
       this.ctx.log('seed %s failed (%s: %s), down until %d', seed, error.name, error.message, until)

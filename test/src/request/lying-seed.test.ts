@@ -3,6 +3,7 @@ import { MemStore } from '../../../store/mem-store.js'
 import { wantsBao } from '../../../src/http/answer.js'
 import { createRequestClient, type RequestClient } from '../../../src/request/index.js'
 import { randomBytes } from '../../helpers.js'
+import type { SeedHealth } from '../../../src/request/seed-health.js'
 import { FakeSeed } from './fake-seed.js'
 
 async function read (response: { body: AsyncIterable<Uint8Array> }): Promise<Buffer> {
@@ -137,5 +138,29 @@ describe('request SDK: seeds made by hand that break at the edges', function () 
   it('Accept: application/x-bao asks for the encoded stream, unless its weight is 0', () => {
     for (const accept of ['application/x-bao', 'Application/X-Bao', 'text/plain, application/x-bao;q=0.5', 'application/x-bao; q=1']) assert.equal(wantsBao(accept), true, accept)
     for (const accept of [undefined, '', '*/*', 'application/*', 'application/x-bao;q=0', 'application/x-bao; q=0.0, */*', 'application/x-baox']) assert.equal(wantsBao(accept), false, String(accept))
+  })
+
+  it('a seed that lies about the size (a group before the blob\'s last one does not prove it): the honest seed that resumes is not marked down for disagreeing', async () => {
+    // 100,000 bytes are 98 chunks, whose root splits at 64 as 70,000 bytes (69 chunks) would: the
+    // first 64 chunks verify under either size, only the last chunk proves it.
+    const claimed = 70000
+    const liar = await start((_req, res, honest) => {
+      const body = Buffer.from(honest.body)
+      body.writeBigUInt64LE(BigInt(claimed), 0)
+      res.writeHead(honest.status, { ...honest.headers, 'x-verity-size': String(claimed), 'x-verity-content-range': `bytes 0-${claimed - 1}/${claimed}` })
+      res.end(body)
+      return true
+    })
+    const good = await start()
+    const client = createRequestClient({ seeds: [liar.host, good.host] })
+    try {
+      const res = await client.get({ url: urlFirstAt(client, liar) })
+      await assert.rejects(read(res), { name: 'NoSeedAvailable' })
+      const health = (client as unknown as { health: SeedHealth }).health
+      assert.equal(health.isDown(liar.host, Date.now()), true, 'the liar is down')
+      assert.equal(health.isDown(good.host, Date.now()), false, 'the honest seed is not')
+    } finally {
+      await client.close()
+    }
   })
 })
