@@ -14,7 +14,8 @@ export interface RunContext {
   transport: RequestPlaneClient
   health: SeedHealth
   log: Logger
-  seed: (id: string) => SeedRef
+  /** Where a seed is asked; undefined once setSeeds has taken it off the list. */
+  seed: (id: string) => SeedRef | undefined
 }
 
 export interface RunPlan {
@@ -125,11 +126,17 @@ export class GetRun {
     while (this.next < plan.candidates.length) {
       const seed = plan.candidates[this.next++] as string
       if (plan.signal?.aborted === true) throw new Aborted('the get was aborted')
+      const ref = ctx.seed(seed)
+      if (ref === undefined) {
+        // Taken off the list while this get was under way (a resumed body asks later than the plan was made).
+        ctx.log('seed %s left the list; not asked', seed)
+        continue
+      }
       const left = plan.deadline === undefined ? undefined : plan.deadline - Date.now()
       if (left !== undefined && left <= 0) throw new Timeout(`no answer in ${plan.timeout ?? 0} ms`)
       let response: StreamResponse
       try {
-        response = await ctx.transport.open(taskAddress(ctx.seed(seed), plan.query), {
+        response = await ctx.transport.open(taskAddress(ref, plan.query), {
           headers, ...(left === undefined ? {} : { timeout: left }), ...(plan.signal === undefined ? {} : { signal: plan.signal })
         })
       } catch (err) {

@@ -163,4 +163,33 @@ describe('request SDK: seeds made by hand that break at the edges', function () 
       await client.close()
     }
   })
+
+  it('a seed taken off the list (setSeeds) while a get is under way is skipped when the body resumes, not a TypeError', async () => {
+    let die: () => void = () => {}
+    const dying = new Promise<void>(resolve => { die = resolve })
+    const first = await start((_req, res, honest) => {
+      res.writeHead(honest.status, honest.headers)
+      res.write(honest.body.subarray(0, 50000))
+      void dying.then(() => { res.destroy() })
+      return true
+    })
+    const removed = await start()
+    const last = await start()
+    const client = createRequestClient({ seeds: [first.host, removed.host, last.host] })
+    try {
+      let url = ''
+      for (let i = 0; url === '' && i < 10000; i++) {
+        const seeds = client.route({ url: `http://origin.test/file?v=${i}` }).seeds
+        if (seeds[0] === first.host && seeds[1] === removed.host) url = `http://origin.test/file?v=${i}`
+      }
+      const res = await client.get({ url })
+      client.setSeeds([first.host, last.host])
+      die()
+      assert.ok((await read(res)).equals(data))
+      assert.deepEqual(res.servedBy, [first.host, last.host])
+      assert.equal(removed.ranges.length, 0)
+    } finally {
+      await client.close()
+    }
+  })
 })
