@@ -192,4 +192,55 @@ describe('request SDK: seeds made by hand that break at the edges', function () 
       await client.close()
     }
   })
+
+  it('a body cut at any byte resumes at the next seed from the first byte not delivered: group edges, one byte before the end, ranges of every form', async () => {
+    const expected = (range: string | undefined): [number, number] => {
+      if (range === undefined) return [0, data.length]
+      if (range.startsWith('bytes=-')) return [data.length - Number(range.slice(7)), data.length]
+      const [from, to] = range.slice(6).split('-')
+      return [Number(from), to === '' ? data.length : Number(to) + 1]
+    }
+    for (const range of [undefined, 'bytes=100-', 'bytes=-500', 'bytes=16384-32767', 'bytes=16000-16999', `bytes=0-${data.length - 1}`]) {
+      for (const verify of [true, false]) {
+        const [from, to] = expected(range)
+        const cuts = verify ? [9, 1000, 16392, 20000, 40000] : [1, 16383, 16384, 16385, to - from - 1].filter(cut => cut > 0 && cut < to - from)
+        for (const cut of cuts) {
+          const bad = await start((_req, res, honest) => {
+            if (cut >= honest.body.length) return false
+            res.writeHead(honest.status, honest.headers)
+            res.write(honest.body.subarray(0, cut), () => { setTimeout(() => { res.destroy() }, 20) })
+            return true
+          })
+          const good = await start()
+          const client = createRequestClient({ seeds: [bad.host, good.host], verify })
+          try {
+            const res = await client.get({ url: urlFirstAt(client, bad), ...(range === undefined ? {} : { headers: { range } }) })
+            const what = `${range ?? 'whole'} verify ${String(verify)} cut ${cut}`
+            assert.ok((await read(res)).equals(data.subarray(from, to)), what)
+            if (!verify) assert.deepEqual(good.ranges, [`bytes=${from + cut}-${to - 1}`], what)
+          } finally {
+            await client.close()
+          }
+        }
+      }
+    }
+  })
+
+  it('an empty blob: the whole of it is no bytes, verified; a range of it is 416', async () => {
+    const empty = (await store.addBytes(new Uint8Array(0))).hash
+    const seed = await FakeSeed.start(store, empty)
+    started.push(seed)
+    for (const verify of [true, false]) {
+      const client = createRequestClient({ seeds: [seed.host], verify })
+      try {
+        const res = await client.get({ url: 'http://origin.test/empty' })
+        assert.equal(res.status, 200)
+        assert.equal((await read(res)).length, 0)
+        assert.equal(res.headers['content-length'], '0')
+        await assert.rejects(client.get({ url: 'http://origin.test/empty', headers: { range: 'bytes=0-' } }), { name: 'RequestFailed', status: 416 })
+      } finally {
+        await client.close()
+      }
+    }
+  })
 })
