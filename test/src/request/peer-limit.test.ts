@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import type { VerityNode } from '../../../src/node/create-node.js'
 import { Libp2pRequestClient } from '../../../src/request/libp2p-client.js'
 import { serveRequests } from '../../../src/request/libp2p-server.js'
+import { PeerSlots } from '../../../src/request/peer-slots.js'
 import { collect } from '../../../src/request/util.js'
 import { loopbackNode } from './libp2p-test-server.js'
 
@@ -53,5 +54,26 @@ describe('/verity/request/1: requests one peer may have open at once', function 
     } finally {
       await client.close()
     }
+  })
+
+  it('PeerSlots: past the limit a request waits for a slot given back, first come first served; one whose signal aborts leaves the line', async () => {
+    const slots = new PeerSlots(2)
+    const none = new AbortController().signal
+    const a = await slots.take('p', none)
+    await slots.take('p', none)
+    await slots.take('q', none)
+    const leaving = new AbortController()
+    const order: string[] = []
+    const third = slots.take('p', leaving.signal).then(() => { order.push('third') }, (err: Error) => { order.push(`third ${err.message}`) })
+    const fourth = slots.take('p', none).then(give => { order.push('fourth'); return give })
+    assert.equal(slots.queued, true)
+    leaving.abort(new Error('gave up'))
+    await third
+    a()
+    a() // twice is once
+    const give = await fourth
+    assert.deepEqual(order, ['third gave up', 'fourth'])
+    assert.equal(slots.queued, false)
+    give()
   })
 })
