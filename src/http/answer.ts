@@ -29,9 +29,13 @@ export interface Answer {
 /** The media type of the verifiable answer (PROTOCOL.md section 4, the encoded range stream): asked with `Accept`. */
 export const BAO_TYPE = 'application/x-bao'
 
-/** Whether `accept` asks for the verifiable answer. */
+/** Whether `accept` asks for the verifiable answer: it names the type, with a weight above 0 (`;q=0` is "not this", RFC 9110 section 12.4.2). */
 export function wantsBao (accept: string | undefined): boolean {
-  return accept !== undefined && accept.split(',').some(part => part.split(';')[0]?.trim().toLowerCase() === BAO_TYPE)
+  return accept !== undefined && accept.split(',').some(part => {
+    const [type, ...params] = part.split(';')
+    const q = params.map(param => /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(param)?.[1]).find(value => value !== undefined)
+    return type?.trim().toLowerCase() === BAO_TYPE && (q === undefined || Number(q) > 0)
+  })
 }
 
 /** A text answer (errors, notes), `text/plain` unless `headers` say otherwise. */

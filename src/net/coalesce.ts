@@ -3,9 +3,12 @@
  * store reader yielding 16 KiB groups) are copied into one piece, so a transport that costs a
  * message per write (a libp2p stream: a frame, a dispatch, an event each) sees few large writes;
  * a part that is not ready by the next turn of the event loop lets what was gathered go at once,
- * so a slow source is never held back waiting for more.
+ * so a slow source is never held back waiting for more. A reader that leaves while a part is
+ * pending ends the source once that part has come; nobody awaits that end, so its failure (a
+ * file that does not close) goes to `onLateError` rather than becoming an unhandled rejection.
  */
-export async function * coalesce (source: AsyncIterable<Uint8Array>, maxBytes = 256 << 10): AsyncGenerator<Uint8Array> {
+export async function * coalesce (source: AsyncIterable<Uint8Array>, maxBytes = 256 << 10,
+  onLateError: (err: Error) => void = () => {}): AsyncGenerator<Uint8Array> {
   const iterator = source[Symbol.asyncIterator]()
   const held: Uint8Array[] = []
   let heldBytes = 0
@@ -41,6 +44,7 @@ export async function * coalesce (source: AsyncIterable<Uint8Array>, maxBytes = 
     if (heldBytes > 0) yield flush()
   } finally {
     if (pending === undefined) await iterator.return?.()
-    else pending.then(async () => await iterator.return?.(), () => {})
+    // A pending part that failed has ended the source already; one that came is followed by return().
+    else pending.then(async () => await iterator.return?.(), () => {}).catch((err: Error) => { onLateError(err) })
   }
 }

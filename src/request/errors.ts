@@ -66,7 +66,11 @@ export class BufferTooSmall extends Error {
 export class SeedAnswerInvalid extends Error {
   static override name = 'SeedAnswerInvalid'
   readonly seed: string
-  /** The seed named another blob than expected: the origin's file, not the seed, may be what changed (the seed is not marked down). */
+  /**
+   * The seed named another blob, or another size, than expected: the origin's file, or the seed
+   * that named the first (a size is proven only by the blob's last group), not this seed, may be
+   * what is wrong (the seed is not marked down).
+   */
   readonly otherBlob: boolean
   constructor (seed: string, why: string, options: { otherBlob?: boolean } = {}) {
     super(`seed ${seed} answered wrongly: ${why}`)

@@ -5,7 +5,7 @@ import { fromWire } from '../seed/errors.js'
 import { BAO_TYPE } from '../http/answer.js'
 import { NoSeedAvailable, RequestFailed, SeedAnswerInvalid, SeedUnavailable } from './errors.js'
 import type { RequestHeaders, RequestPlaneClient, StreamResponse } from './interface.js'
-import { readAnswer, type ReadAnswer } from './seed-answer.js'
+import { notModified, readAnswer, type ReadAnswer } from './seed-answer.js'
 import { type SeedRef, taskAddress } from './seed-address.js'
 import type { SeedHealth } from './seed-health.js'
 
@@ -14,7 +14,8 @@ export interface RunContext {
   transport: RequestPlaneClient
   health: SeedHealth
   log: Logger
-  seed: (id: string) => SeedRef
+  /** Where a seed is asked; undefined once setSeeds has taken it off the list. */
+  seed: (id: string) => SeedRef | undefined
 }
 
 export interface RunPlan {
@@ -102,6 +103,12 @@ export class GetRun {
           this.cancelCurrent()
           const seed = this.servedBy[this.servedBy.length - 1] as string
           this.failed(seed, error)
+          if (at === first.end) {
+            // Every byte of the range was delivered (verified, when asked) before the seed failed
+            // (bytes after its answer, a cut before the stream's end): there is no rest to ask for.
+            this.finished = true
+            return
+          }
           this.ctx.log('seed %s failed at byte %d of %d..%d (%s: %s); the rest from the next seed', seed, at, first.start, first.end, error.name, error.message)
           current = await this.open(`bytes=${at}-${first.end - 1}`, { ...(first.hash === '' ? {} : { hash: first.hash }), size: first.size })
         }
@@ -119,11 +126,17 @@ export class GetRun {
     while (this.next < plan.candidates.length) {
       const seed = plan.candidates[this.next++] as string
       if (plan.signal?.aborted === true) throw new Aborted('the get was aborted')
+      const ref = ctx.seed(seed)
+      if (ref === undefined) {
+        // Taken off the list while this get was under way (a resumed body asks later than the plan was made).
+        ctx.log('seed %s left the list; not asked', seed)
+        continue
+      }
       const left = plan.deadline === undefined ? undefined : plan.deadline - Date.now()
       if (left !== undefined && left <= 0) throw new Timeout(`no answer in ${plan.timeout ?? 0} ms`)
       let response: StreamResponse
       try {
-        response = await ctx.transport.open(taskAddress(ctx.seed(seed), plan.query), {
+        response = await ctx.transport.open(taskAddress(ref, plan.query), {
           headers, ...(left === undefined ? {} : { timeout: left }), ...(plan.signal === undefined ? {} : { signal: plan.signal })
         })
       } catch (err) {
@@ -132,14 +145,24 @@ export class GetRun {
         continue
       }
       if (response.status >= 400) {
-        const error = await answerError(response, seed)
+        let error: Error
+        try {
+          error = await answerError(response, seed)
+        } catch (err) {
+          // The error answer itself broke off (reset, cut short): that seed failed, whatever it meant to say.
+          if (this.terminal(err as Error)) throw err
+          this.failed(seed, err as Error)
+          continue
+        }
         if (!NEXT_SEED.has(response.status)) throw error
         this.failed(seed, error)
         continue
       }
       let answer: ReadAnswer
       try {
-        answer = readAnswer(seed, response, range, plan.verify, expect)
+        answer = response.status === 304 && isConditional(headers)
+          ? notModified(seed, response)
+          : readAnswer(seed, response, range, plan.verify, expect)
       } catch (err) {
         response.cancel()
         this.failed(seed, err as Error)
@@ -167,7 +190,7 @@ export class GetRun {
 
   private failed (seed: string, error: Error): void {
     if (error instanceof SeedAnswerInvalid && error.otherBlob) {
-      this.ctx.log('seed %s names another blob: %s', seed, error.message)
+      this.ctx.log('seed %s names another blob or size: %s', seed, error.message)
     } else {
       const until = this.ctx.health.markDown(seed, Date.now())
       this.ctx.log('seed %s failed (%s: %s), down until %d', seed, error.name, error.message, until)
@@ -176,6 +199,10 @@ export class GetRun {
   }
 }
 
+/** Whether the caller's headers make the get conditional (a 304 is then an answer). */
+function isConditional (headers: RequestHeaders): boolean {
+  return headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
+}
 
 /** A seed's error answer as its named error: an origin's (OriginError, with the status the seed answered) or RequestFailed. */
 async function answerError (response: StreamResponse, seed: string): Promise<Error> {

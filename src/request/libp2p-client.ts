@@ -5,10 +5,17 @@ import { ClientClosed } from './errors.js'
 import type { ClientStats, CloseOptions, OpenOptions, RequestHeaders, RequestPlaneClient, SendOptions, StreamResponse } from './interface.js'
 import { encodeHead, headersOf, readHead, REQUEST_PROTOCOL } from './libp2p-frames.js'
 import { Exchange } from './exchange.js'
+import { PeerSlots } from './peer-slots.js'
 import { StatsCounter } from './stats.js'
 import { eachInstanceList, sendVia, settleWithin } from './util.js'
 
 export interface Libp2pClientInit extends PoolOptions {
+  /**
+   * Requests open to one peer at once; more wait their turn (isHealthy is then false). A seed
+   * answers more than its limit from one peer (`maxPerPeer`, 8 by default) with 429.
+   * @default 8
+   */
+  maxRequestsPerPeer?: number
   /** Logs as `verity:request:libp2p`. @default defaultLogger() of @libp2p/logger */
   logger?: ComponentLogger
 }
@@ -24,11 +31,13 @@ export class Libp2pRequestClient implements RequestPlaneClient {
   private readonly counter = new StatsCounter()
   private readonly inFlight = new Map<Promise<void>, (err: Error) => void>()
   private readonly warmed = new Set<string>()
+  private readonly slots: PeerSlots
   private readonly log: Logger
   private closed = false
 
   constructor (libp2p: Libp2p, init: Libp2pClientInit = {}) {
     this.pool = new ConnectionPool(libp2p, init)
+    this.slots = new PeerSlots(init.maxRequestsPerPeer ?? 8)
     this.log = (init.logger ?? defaultLogger()).forComponent('verity:request:libp2p')
   }
 
@@ -42,12 +51,14 @@ export class Libp2pRequestClient implements RequestPlaneClient {
     const payload = options.payload ?? new Uint8Array(0)
     const controller = new AbortController()
     let release: (error?: Error) => void = () => {}
+    let giveBack: () => void = () => {}
     let abortStream: (err: Error) => void = () => {}
     const exchange: Exchange = new Exchange(this.counter, payload.length, options, peer, err => {
       controller.abort(err)
       abortStream(err)
     }, err => {
       release(err)
+      giveBack()
       this.inFlight.delete(exchange.done)
     })
     this.inFlight.set(exchange.done, err => { exchange.fail(err) })
@@ -55,6 +66,7 @@ export class Libp2pRequestClient implements RequestPlaneClient {
     let rest: AsyncIterable<Uint8Array>
     try {
       if (exchange.failure !== undefined) throw exchange.failure
+      giveBack = await this.slots.take(peer, controller.signal)
       const pooled = await this.pool.open(peer, [REQUEST_PROTOCOL], { signal: controller.signal })
       release = pooled.release
       abortStream = err => { pooled.stream.abort(err) }
@@ -75,7 +87,7 @@ export class Libp2pRequestClient implements RequestPlaneClient {
   }
 
   isHealthy (): boolean {
-    return !this.closed && this.pool.isHealthy()
+    return !this.closed && this.pool.isHealthy() && !this.slots.queued
   }
 
   stats (): ClientStats {

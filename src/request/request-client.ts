@@ -206,7 +206,7 @@ export class RequestClient {
     const now = Date.now()
     const up = seeds.filter(seed => !this.health.isDown(seed, now))
     const down = seeds.filter(seed => this.health.isDown(seed, now))
-    const run = new GetRun({ transport: this.transport, health: this.health, log: this.log, seed: id => this.refs.get(id) as SeedRef }, {
+    const run = new GetRun({ transport: this.transport, health: this.health, log: this.log, seed: id => this.refs.get(id) }, {
       query: query(request),
       headers: lowerCase(request.headers ?? {}),
       // Every seed down: try them all rather than fail without asking.

@@ -1,5 +1,6 @@
 import { defaultLogger } from '@libp2p/logger'
-import type { ComponentLogger } from '@libp2p/interface'
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { seedRef } from './seed-address.js'
 
 export interface SchedulerSeedsOptions {
   /** Peers asked for per page. @default 1000 (the scheduler's largest page) */
@@ -8,6 +9,10 @@ export interface SchedulerSeedsOptions {
   maxPages?: number
   /** Bytes of one page's answer. @default 8 MiB */
   maxPageBytes?: number
+  /** Milliseconds for one page, asked and read (a scheduler that never answers is given up on). @default 10000 */
+  timeoutMs?: number
+  /** Logs as `verity:request:scheduler-seeds` (peers left out, polls that failed). @default defaultLogger() of @libp2p/logger */
+  logger?: ComponentLogger
   signal?: AbortSignal
 }
 
@@ -20,16 +25,18 @@ export interface SchedulerSeedsOptions {
 export async function schedulerSeeds (scheduler: string, options: SchedulerSeedsOptions = {}): Promise<string[]> {
   const base = new URL(scheduler.includes('://') ? scheduler : `http://${scheduler}`)
   const pageSize = options.pageSize ?? 1000
+  const log = logOf(options)
   const seeds = new Set<string>()
   for (let page = 0; page < (options.maxPages ?? 100); page++) {
     const url = new URL(`/api/v1/peers?pageNum=${page}&pageSize=${pageSize}&sortKey=ID&sortDirect=ASC`, base)
-    const res = await fetch(url, options.signal === undefined ? {} : { signal: options.signal })
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 10000)
+    const res = await fetch(url, { signal: options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]) })
     const text = await boundedText(res, options.maxPageBytes ?? 8 << 20)
     if (res.status !== 200) throw new Error(`the scheduler answered ${res.status} for its peers: ${text.slice(0, 200)}`)
     const peers = JSON.parse(text) as unknown
     if (!Array.isArray(peers)) throw new TypeError('the scheduler\'s peers list is not a JSON array')
     for (const peer of peers) {
-      const seed = seedOf(peer)
+      const seed = seedOf(peer, log)
       if (seed !== undefined) seeds.add(seed)
     }
     if (peers.length < pageSize) break
@@ -40,8 +47,6 @@ export async function schedulerSeeds (scheduler: string, options: SchedulerSeeds
 export interface WatchSchedulerSeedsOptions extends SchedulerSeedsOptions {
   /** How often the scheduler is asked. @default 5000 */
   intervalMs?: number
-  /** Logs as `verity:request:scheduler-seeds`. @default defaultLogger() of @libp2p/logger */
-  logger?: ComponentLogger
 }
 
 /**
@@ -52,7 +57,7 @@ export interface WatchSchedulerSeedsOptions extends SchedulerSeedsOptions {
  * Resolves once the first list has been asked for.
  */
 export async function watchSchedulerSeeds (scheduler: string, onChange: (seeds: string[]) => void, options: WatchSchedulerSeedsOptions = {}): Promise<void> {
-  const log = (options.logger ?? defaultLogger()).forComponent('verity:request:scheduler-seeds')
+  const log = logOf(options)
   let seen = ''
   let busy = false
   const poll = async (): Promise<void> => {
@@ -79,8 +84,16 @@ export async function watchSchedulerSeeds (scheduler: string, onChange: (seeds: 
   await poll()
 }
 
-/** A PeerInfo's seed, as a multiaddr with its peer id; undefined for a peer that is no seed or names no address. */
-function seedOf (peer: unknown): string | undefined {
+function logOf (options: { logger?: ComponentLogger }): Logger {
+  return (options.logger ?? defaultLogger()).forComponent('verity:request:scheduler-seeds')
+}
+
+/**
+ * A PeerInfo's seed, as a multiaddr with its peer id; undefined for a peer that is no seed or
+ * names no address the SDK can take (peers say their own addresses: one that is no multiaddr
+ * would make setSeeds refuse the whole list, every poll).
+ */
+function seedOf (peer: unknown, log: Logger): string | undefined {
   const extra = (peer as { extra?: Record<string, unknown> } | null)?.extra
   if (extra === undefined || extra === null || extra.seed !== 'true') return undefined
   const { peerId, addrs } = extra
@@ -88,7 +101,14 @@ function seedOf (peer: unknown): string | undefined {
   const list = addrs.split(' ').filter(addr => addr.startsWith('/'))
   const addr = list.find(a => a.includes('/quic-v1')) ?? list[0]
   if (addr === undefined) return undefined
-  return addr.includes('/p2p/') ? addr : `${addr}/p2p/${peerId}`
+  const seed = addr.includes('/p2p/') ? addr : `${addr}/p2p/${peerId}`
+  try {
+    seedRef(seed)
+  } catch (err) {
+    log('seed %s left out: %s', peerId, (err as Error).message)
+    return undefined
+  }
+  return seed
 }
 
 async function boundedText (res: Response, limit: number): Promise<string> {

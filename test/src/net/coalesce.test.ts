@@ -47,4 +47,28 @@ describe('coalesce: parts ready together go as one write, a slow part is not wai
     await delay(10)
     assert.equal(closed, true)
   })
+
+  it('a source whose return() fails after the reader left while a part was pending: no unhandled rejection', async () => {
+    const unhandled: unknown[] = []
+    const listeners = process.listeners('unhandledRejection')
+    process.removeAllListeners('unhandledRejection')
+    const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      let calls = 0
+      const source: AsyncIterable<Uint8Array> = {
+        [Symbol.asyncIterator]: () => ({
+          // The first part at once, the second only later: coalesce yields the first with the second pending.
+          next: async () => calls++ === 0 ? { done: false, value: new Uint8Array(10) } : await delay(20, { done: false, value: new Uint8Array(10) }),
+          return: async () => { throw new Error('closing the file failed') }
+        })
+      }
+      for await (const _ of coalesce(source)) break
+      await delay(60)
+      assert.deepEqual(unhandled, [])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      for (const listener of listeners) process.on('unhandledRejection', listener)
+    }
+  })
 })
