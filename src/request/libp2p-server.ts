@@ -1,5 +1,6 @@
 import type { Libp2p } from '@libp2p/interface'
 import { coalesce } from '../net/coalesce.js'
+import { untilAborted } from '../../store/abort.js'
 import { byteStream } from '../net/stream.js'
 import { encodeHead, headersOf, readHead, REQUEST_PROTOCOL } from './libp2p-frames.js'
 import type { RequestHeaders } from './interface.js'
@@ -22,6 +23,8 @@ export interface ServeRequestsOptions {
   maxPayloadBytes?: number
   /** Requests one peer may have open at once (over all its connections); more are answered 429 at once. @default 8 */
   maxPerPeer?: number
+  /** Longest wait for a request's head and payload once its stream opens; then the stream is reset. @default 10000 */
+  requestTimeoutMs?: number
   /** Requests open at once on the node, per connection (libp2p's inbound stream limit). @default 64 */
   maxInboundStreams?: number
   /**
@@ -43,6 +46,7 @@ export async function serveRequests (libp2p: Pick<Libp2p, 'handle' | 'unhandle'>
   options: ServeRequestsOptions = {}): Promise<() => Promise<void>> {
   const maxPayload = options.maxPayloadBytes ?? 16 << 20
   const maxPerPeer = options.maxPerPeer ?? 8
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10000
   const open = new Map<string, number>()
   await libp2p.handle(REQUEST_PROTOCOL, (stream, connection) => {
     if (options.inactivityTimeoutMs !== undefined) stream.inactivityTimeout = options.inactivityTimeoutMs
@@ -52,14 +56,17 @@ export async function serveRequests (libp2p: Pick<Libp2p, 'handle' | 'unhandle'>
     open.set(peer, count)
     void (async () => {
       try {
-        const { head, rest } = await readHead(bytes.source)
+        // The head and payload within requestTimeoutMs: a stream that never sends them is not held
+        // (the stream's own inactivity timeout may be off, for answers that wait long).
+        const deadline = AbortSignal.any([AbortSignal.timeout(requestTimeoutMs), bytes.closed])
+        const { head, rest } = await untilAborted(readHead(bytes.source), deadline)
         const length = Number(head.length ?? 0)
         if (!Number.isSafeInteger(length) || length < 0 || length > maxPayload) throw new RangeError(`payload length must be 0 to ${maxPayload}, got ${String(head.length)}`)
         let answer: OutgoingResponse
         if (count > maxPerPeer) {
           answer = { status: 429, body: JSON.stringify({ error: 'RateLimited', message: `at most ${maxPerPeer} requests of one peer at once` }) }
         } else {
-          const payload = await collect(rest)
+          const payload = await untilAborted(collect(rest), deadline)
           try {
             answer = await handler({ path: String(head.path ?? '/'), method: String(head.method ?? 'GET'), headers: headersOf(head.headers), payload, peer, signal: bytes.closed })
           } catch (err) {

@@ -7,6 +7,7 @@ import { taskIdOf } from '../origin/task-id.js'
 import { HashRing } from '../routing/hash-ring.js'
 import { BufferTooSmall, ClientClosed } from './errors.js'
 import { GetRun } from './get-run.js'
+import type { ReadAnswer } from './seed-answer.js'
 import { HttpRequestClient } from './http-client.js'
 import type { RequestHeaders, RequestPlaneClient, TransportName } from './interface.js'
 import { Libp2pRequestClient } from './libp2p-client.js'
@@ -78,6 +79,8 @@ export interface SdkGetResponse {
   body: AsyncIterable<Uint8Array>
   /** The body as a web ReadableStream instead (read one or the other); cancelling it stops the transfer. */
   readable: () => ReadableStream<Uint8Array>
+  /** Stops the transfer without reading the body (an unread body holds its connection, and close() would wait for it). */
+  cancel: () => void
   /** The seed that answered first and the task id it was chosen by. */
   seed: string
   /** The seeds that delivered bytes, in order; grows while the body is read if a seed fails midway. */
@@ -162,7 +165,7 @@ export class RequestClient {
     const body = run.body(answer)
     const cancel = (): void => { run.cancel() }
     return {
-      status: answer.status, headers: answer.headers, body, readable: () => readableOf(body, cancel),
+      status: answer.status, headers: answer.headers, body, readable: () => readableOf(body, cancel), cancel,
       seed: run.servedBy[0] as string, servedBy: run.servedBy, taskId, hash: answer.hash
     }
   }
@@ -200,7 +203,7 @@ export class RequestClient {
     if (this.ownTransport) await this.transport.close(options)
   }
 
-  private async open (request: SdkGetRequest): Promise<{ run: GetRun, answer: Awaited<ReturnType<GetRun['start']>>, taskId: string }> {
+  private async open (request: SdkGetRequest): Promise<{ run: GetRun, answer: ReadAnswer, taskId: string }> {
     if (this.closed) throw new ClientClosed()
     const { taskId, seeds } = this.route(request)
     const now = Date.now()

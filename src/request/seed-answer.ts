@@ -42,7 +42,7 @@ export function readAnswer (seed: string, response: StreamResponse, range: strin
   const hash = headers['x-verity-hash'] ?? ''
   if ((verify || hash !== '') && !/^[0-9a-f]{64}$/.test(hash)) throw new SeedAnswerInvalid(seed, 'no x-verity-hash naming the blob')
   if (expect?.hash !== undefined && (verify || hash !== '') && expect.hash !== hash) throw new SeedAnswerInvalid(seed, `it names blob ${hash}, not ${expect.hash} (the origin's file changed, or the seed is wrong)`, { otherBlob: true })
-  const encoded = (headers['content-type'] ?? '').split(';')[0]?.trim() === BAO_TYPE
+  const encoded = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() === BAO_TYPE
   if (verify && !encoded) throw new SeedAnswerInvalid(seed, `verification needs ${BAO_TYPE}, it sent ${headers['content-type'] ?? 'no content type'} (a seed older than the SDK, or a proxy in between)`)
   const served = encoded ? provenRange(seed, headers) : plainRange(seed, response.status, headers)
   // Not this seed's fault alone: the origin's file may have changed (plain bytes), or the seed before lied (a verified group proves the size only when it is the blob's last).

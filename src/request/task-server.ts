@@ -1,5 +1,5 @@
 import type { VerityNode } from '../node/create-node.js'
-import type { Answer } from '../http/answer.js'
+import { textAnswer } from '../http/answer.js'
 import { taskAnswer } from '../http/task-answer.js'
 import { serveRequests, type ServeRequestsOptions } from './libp2p-server.js'
 
@@ -14,8 +14,8 @@ export async function serveSeedRequests (node: VerityNode, options: ServeRequest
   if (node.seed === undefined) throw new TypeError('serveSeedRequests needs a node made with { seed }')
   return await serveRequests(node.libp2p, async request => {
     const [path] = request.path.split('?') as [string]
-    if (request.method !== 'GET' && request.method !== 'HEAD') return textOf({ status: 405, headers: { allow: 'GET, HEAD' }, body: 'GET or HEAD only\n' })
-    if (path !== '/tasks') return textOf({ status: 404, headers: {}, body: 'not found: a seed answers /tasks?url=<url> here\n' })
+    if (request.method !== 'GET' && request.method !== 'HEAD') return textAnswer(405, 'GET or HEAD only\n', { allow: 'GET, HEAD' })
+    if (path !== '/tasks') return textAnswer(404, 'not found: a seed answers /tasks?url=<url> here\n')
     const answer = await taskAnswer(node, {
       method: request.method,
       url: request.path,
@@ -24,8 +24,4 @@ export async function serveSeedRequests (node: VerityNode, options: ServeRequest
     }, request.peer)
     return { status: answer.status, headers: answer.headers, ...(request.method === 'HEAD' || answer.body === undefined ? {} : { body: answer.body }) }
   }, { inactivityTimeoutMs: 0, ...options })
-}
-
-function textOf (answer: Answer): Answer {
-  return { ...answer, headers: { 'content-type': 'text/plain; charset=utf-8', ...answer.headers } }
 }

@@ -3,6 +3,7 @@ import type { VerityNode } from '../../../src/node/create-node.js'
 import { Libp2pRequestClient } from '../../../src/request/libp2p-client.js'
 import { serveRequests } from '../../../src/request/libp2p-server.js'
 import { PeerSlots } from '../../../src/request/peer-slots.js'
+import { REQUEST_PROTOCOL } from '../../../src/request/libp2p-frames.js'
 import { collect } from '../../../src/request/util.js'
 import { loopbackNode } from './libp2p-test-server.js'
 
@@ -23,7 +24,7 @@ describe('/verity/request/1: requests one peer may have open at once', function 
       if (path === '/throw') throw new Error('the handler failed')
       if (path === '/break') return { status: 200, body: (async function * () { yield new Uint8Array(1); throw new Error('the body failed') })() }
       return { status: 200, body: 'ok' }
-    }, { maxPerPeer: 3 })
+    }, { maxPerPeer: 3, requestTimeoutMs: 300 })
     const addr = server.libp2p.getMultiaddrs()[0]?.toString() as string
     address = path => `${addr}#${path}`
   })
@@ -54,6 +55,16 @@ describe('/verity/request/1: requests one peer may have open at once', function 
     } finally {
       await client.close()
     }
+  })
+
+  it('a stream that never sends its head is reset after requestTimeoutMs (it held a place of its peer until then)', async () => {
+    const connection = await requester.libp2p.dial(server.libp2p.getMultiaddrs()[0] as Parameters<typeof requester.libp2p.dial>[0])
+    const stream = await connection.newStream(REQUEST_PROTOCOL)
+    const started = performance.now()
+    const ended = new Promise<void>(resolve => { stream.addEventListener('close', () => { resolve() }, { once: true }) })
+    await ended
+    const waited = performance.now() - started
+    assert.ok(waited >= 250 && waited < 5000, `reset after ${Math.round(waited)} ms`)
   })
 
   it('PeerSlots: past the limit a request waits for a slot given back, first come first served; one whose signal aborts leaves the line', async () => {

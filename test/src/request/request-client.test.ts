@@ -59,6 +59,13 @@ describe('request SDK: stand-in seeds, seed health and the seed list', function 
       assert.equal((await partial.read()).done, false)
       await partial.cancel()
       assert.deepEqual({ responses: transport.stats().responsesReceived, errors: transport.stats().errors }, { responses: 1, errors: 1 })
+      // A body never read: cancel() ends its transfer (an unread body would hold its connection until close()'s timeout).
+      const unread = await client.get({ url: `http://origin.test/${'z'.repeat(1000)}` })
+      unread.cancel()
+      await until(() => transport.stats().errors === 2, 'the unread body cancelled')
+      const closing = performance.now()
+      await transport.close({ timeoutMs: 5000 })
+      assert.ok(performance.now() - closing < 4000, 'close() had nothing left to wait for')
     } finally {
       await client.close()
       await transport.close()
