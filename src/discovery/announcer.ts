@@ -9,6 +9,8 @@ export interface AnnouncerComponents {
   store: Pick<BlobStore, 'revision' | 'list' | 'tags' | 'status' | 'reader'>
   /** Publish a provider record for `hash`; rejects when no DHT peer took it. */
   provide: (hash: Uint8Array, signal: AbortSignal) => Promise<void>
+  /** Keep this node's own record of `hash`, which DHT peers asking this node are told of. */
+  record: (hash: Uint8Array) => Promise<void>
   /** Stop re-publishing `hash` (drop this node's own record of it). */
   cancel: (hash: Uint8Array) => Promise<void>
   /** Whether announcing can work now (the DHT has a peer). */
@@ -73,6 +75,15 @@ export class Announcer {
     return this.entries.get(toHex(hash))?.announcedAt !== undefined
   }
 
+  /**
+   * `announced` (a DHT peer took its record), `pending` (to be announced: held here only, so far),
+   * or undefined (not announced).
+   */
+  stateOf (hash: Uint8Array): 'announced' | 'pending' | undefined {
+    const entry = this.entries.get(toHex(hash))
+    return entry === undefined ? undefined : entry.announcedAt === undefined ? 'pending' : 'announced'
+  }
+
   stats (): AnnounceStats {
     let announced = 0
     for (const entry of this.entries.values()) if (entry.announcedAt !== undefined) announced++
@@ -103,13 +114,19 @@ export class Announcer {
     for (const [hex, entry] of this.entries) {
       if (wanted.has(hex)) continue
       this.entries.delete(hex)
-      if (entry.announcedAt === undefined && !entry.running) continue
-      this.counts.stopped++
-      this.components.onEvent({ type: 'announce:stopped', hash: hex })
+      if (entry.announcedAt !== undefined || entry.running) {
+        this.counts.stopped++
+        this.components.onEvent({ type: 'announce:stopped', hash: hex })
+      }
       await this.components.cancel(entry.hash).catch(err => { this.components.log.error('dropping the own record of %s failed: %e', hex, err) })
     }
     const now = Date.now()
-    for (const [hex, hash] of wanted) if (!this.entries.has(hex)) this.entries.set(hex, { hash, nextAt: now, announcedAt: undefined, running: false })
+    for (const [hex, hash] of wanted) {
+      if (this.entries.has(hex)) continue
+      this.entries.set(hex, { hash, nextAt: now, announcedAt: undefined, running: false })
+      // At once, peers or not: a peer that asks this node (the first of a fleet) learns of it.
+      await this.components.record(hash).catch(err => { this.components.log.error('recording %s here failed: %e', hex, err) })
+    }
     this.scannedRevision = revision
     this.due = [] // collected again from the entries
   }

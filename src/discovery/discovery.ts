@@ -1,5 +1,6 @@
 import type { KadDHT, SingleKadDHT } from '@libp2p/kad-dht'
-import type { Libp2p, Logger } from '@libp2p/interface'
+import type { Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { toHex } from '../../store/hash-text.js'
 import type { BlobStore } from '../../store/interface.js'
@@ -7,6 +8,7 @@ import { Announcer } from './announcer.js'
 import { blobCid } from './cid.js'
 import type { DhtSettings } from './dht-service.js'
 import { AnnounceFailed, NoDhtPeers } from './errors.js'
+import { DhtInternalsChanged } from './kad-keys.js'
 import type { AnnounceStats, DiscoveryEvent, FindProvidersOptions, FoundProvider } from './interface.js'
 
 /** How often "is there a DHT peer yet?" is asked while a lookup waits for one. */
@@ -36,6 +38,7 @@ export class Discovery {
         }
         if (accepted === 0) throw new AnnounceFailed(`no DHT peer took the record of ${toHex(hash)}`)
       },
+      record: async hash => { await recordHere(dht, blobCid(hash), libp2p.peerId) },
       cancel: async hash => { await dht.cancelReprovide(blobCid(hash)) },
       ready: () => this.peers() > 0,
       log: this.log,
@@ -86,6 +89,11 @@ export class Discovery {
   /** Whether this node's last announcement of `hash` succeeded and it is still announced. */
   isAnnounced (hash: Uint8Array): boolean {
     return this.announcer.isAnnounced(hash)
+  }
+
+  /** `announced`, `pending` (held here only so far) or undefined (not announced by this node). */
+  announceState (hash: Uint8Array): 'announced' | 'pending' | undefined {
+    return this.announcer.stateOf(hash)
   }
 
   announceStats (): AnnounceStats {
@@ -167,6 +175,16 @@ export class Discovery {
       else if (errors.length === 0) this.lastBootstrapError = 'the bootstrap peers were reached but none is a DHT server of this protocol'
     })().finally(() => { this.bootstrapping = undefined })
   }
+}
+
+/**
+ * This node's own provider record of `cid`, in the DHT's store only: what `provide` writes first,
+ * before it looks for peers (kad-dht 16.4.5's `providers`, checked: DhtInternalsChanged).
+ */
+async function recordHere (dht: KadDHT, cid: CID, self: PeerId): Promise<void> {
+  const providers = (dht as unknown as { providers?: { addProvider?: (cid: CID, peer: PeerId) => Promise<void> } }).providers
+  if (typeof providers?.addProvider !== 'function') throw new DhtInternalsChanged('kad-dht has no providers.addProvider (src/discovery/discovery.ts keeps records with it)')
+  await providers.addProvider(cid, self)
 }
 
 /** At most `max` addresses, those of a circuit relay last (they cost the relay). */
