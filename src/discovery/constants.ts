@@ -10,6 +10,7 @@ export const DHT_DEFAULTS = {
   announceTimeoutMs: 60000,
   recordValidityMs: RECORD_VALIDITY_MS,
   scanIntervalMs: 5000,
+  selfQueryIntervalMs: 300000,
   alpha: 3,
   lookupTimeoutMs: 30000,
   maxProviders: 20,

@@ -15,7 +15,7 @@ export function dhtSettings (init: DhtInit, listens: boolean): DhtSettings {
     ...stripUndefined(init),
     mode
   }
-  for (const name of ['announceConcurrency', 'announceTimeoutMs', 'recordValidityMs', 'scanIntervalMs', 'alpha', 'lookupTimeoutMs', 'maxProviders', 'maxAddrsPerProvider', 'bootstrapTimeoutMs'] as const) {
+  for (const name of ['announceConcurrency', 'announceTimeoutMs', 'recordValidityMs', 'scanIntervalMs', 'selfQueryIntervalMs', 'alpha', 'lookupTimeoutMs', 'maxProviders', 'maxAddrsPerProvider', 'bootstrapTimeoutMs'] as const) {
     const value = settings[name]
     if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`dht.${name} must be a positive number, got ${String(value)}`)
   }
@@ -41,6 +41,7 @@ export function dhtService (settings: DhtSettings): (components: KadDHTComponent
     clientMode: settings.mode === 'client',
     peerInfoMapper: passthroughMapper,
     alpha: settings.alpha,
+    querySelfInterval: settings.selfQueryIntervalMs,
     logPrefix: 'verity:kad-dht',
     reprovide: {
       validity: settings.recordValidityMs,

@@ -38,6 +38,11 @@ export interface DhtInit {
    * checked for expiry (only when the store changed, for the former). @default 5000
    */
   scanIntervalMs?: number
+  /**
+   * How often the node looks up its own id, which finds its DHT neighbours and tells them of it:
+   * a fleet's routing tables converge at this pace after nodes join. @default 300000 (kad-dht's)
+   */
+  selfQueryIntervalMs?: number
   /** DHT peers asked at once in one query. @default 3 */
   alpha?: number
   /** A lookup's deadline when the caller gives none. @default 30000 */
