@@ -1,12 +1,3 @@
-/** A lookup or announcement on a node made without `dht`. */
-export class DhtNotEnabled extends Error {
-  static override name = 'DhtNotEnabled'
-  constructor (message = 'this node has no DHT: create it with { dht: { bootstrap: [...] } } (the CLI: --dht --bootstrap <multiaddr>)') {
-    super(message)
-    this.name = 'DhtNotEnabled'
-  }
-}
-
 /** No DHT peer could be reached: every bootstrap peer failed (or none was given) and none came since. */
 export class NoDhtPeers extends Error {
   static override name = 'NoDhtPeers'
