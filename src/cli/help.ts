@@ -84,8 +84,8 @@ export const ADD_HELP = `verity add <path|url...> [--in-place] [--tag <name>] [-
   task id, --header is sent to the origin, --revalidate asks it whether a known file changed`
 
 export const LS_HELP = `verity ls
-  lists the blobs in the store: complete or partial, size, tags; while a serve --dht runs on the
-  data directory, whether each is announced in the DHT`
+  lists the blobs in the store: complete or partial, size, tags; while a serve or send joined to
+  the DHT runs on the data directory, whether each is announced there (announced, announce pending)`
 
 export const EXPORT_HELP = `verity export <hash|ticket> <path|-> [--collection] [--overwrite]
   writes a blob to <path> (- for stdout), or a collection's files under <path>`

@@ -18,6 +18,8 @@ export type FleetCommand =
   | { cmd: 'find', node: number, hash: string, timeoutMs: number }
   | { cmd: 'fetch', node: number, hash: string, size: number, seed: number, strategy: 'split' | 'none' }
   | { cmd: 'delete', node: number, hash: string }
+  | { cmd: 'addMany', node: number, count: number, size: number, seed: number }
+  | { cmd: 'stats', node: number }
 
 const spec = JSON.parse(process.argv[2] as string) as FleetSpec
 const nodes: VerityNode[] = []
@@ -72,6 +74,12 @@ async function run (command: FleetCommand): Promise<unknown> {
       await node.blobs.gc()
       return { status: (await node.blobs.status(fromHex(command.hash))).status }
     }
+    case 'addMany': {
+      const node = nodes[command.node] as VerityNode
+      for (let i = 0; i < command.count; i++) await node.blobs.addBytes(randomBytes(command.size, command.seed + i))
+      return {}
+    }
+    case 'stats': return (nodes[command.node] as VerityNode).discovery!.announceStats()
     default: {
       const unknown: never = command
       throw new Error(`unknown command ${JSON.stringify(unknown)}`)
