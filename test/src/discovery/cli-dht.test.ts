@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from '../../helpers.js'
@@ -76,6 +76,46 @@ describe('verity --dht: get by hash alone, serve announcing its store', function
       }
     } finally {
       assert.equal(await server.stop(), 0)
+    }
+  })
+
+  it('send --dht announces its collection; get <collection hash> --dht (bootstrap from VERITY_BOOTSTRAP) writes its files', async () => {
+    const src = join(dir, 'tree')
+    mkdirSync(join(src, 'sub'), { recursive: true })
+    const one = randomBytes(200_000, 31)
+    const two = randomBytes(1_500_000, 32)
+    writeFileSync(join(src, 'one.bin'), one)
+    writeFileSync(join(src, 'sub', 'two.bin'), two)
+    // A DHT server for the sender to announce to, and for the get to join through.
+    const hub = await startVerity(['serve', '--dht', '--json', '--http', '127.0.0.1:0', ...LOCAL, '--data-dir', join(dir, 'hub')])
+    try {
+      const bootstrap = tcpOf(hub.lines())
+      const sender = await startVerity(['send', src, '--dht', '--bootstrap', bootstrap, '--json', ...LOCAL, '-v'])
+      try {
+        const end = Date.now() + 30000
+        // Its DHT events may come before its ready event.
+        let ready: { type: string, hash: string } | undefined
+        while (ready === undefined) {
+          if (Date.now() > end) assert.fail(`send never said it was ready: ${sender.lines().join('\n')}`)
+          ready = sender.lines().map(line => JSON.parse(line) as { type: string, hash: string }).find(e => e.type === 'ready')
+          if (ready === undefined) await new Promise(resolve => setTimeout(resolve, 100))
+        }
+        // Its root, its names and its two files.
+        while (sender.lines().filter(line => line.includes('"announce:done"')).length < 4) {
+          if (Date.now() > end) assert.fail(`send did not announce its collection: ${sender.lines().join('\n')}`)
+          await new Promise(resolve => setTimeout(resolve, 100))
+        }
+        const out = join(dir, 'received')
+        const got = await verity(['get', ready.hash, '--dht', '-o', out, '--timeout', '60s', '--data-dir', join(dir, 'get2')], { env: { ...process.env, VERITY_BOOTSTRAP: bootstrap } })
+        assert.equal(got.status, 0, got.stderr)
+        assert.match(got.stderr, /is a collection: fetching its files/)
+        assert.ok(readFileSync(join(out, 'tree', 'one.bin')).equals(Buffer.from(one)))
+        assert.ok(readFileSync(join(out, 'tree', 'sub', 'two.bin')).equals(Buffer.from(two)))
+      } finally {
+        assert.equal(await sender.stop(), 0)
+      }
+    } finally {
+      assert.equal(await hub.stop(), 0)
     }
   })
 })

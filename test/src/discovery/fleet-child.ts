@@ -1,7 +1,8 @@
 import { createInterface } from 'node:readline'
 import { fromHex, toHex } from '../../../store/hash-text.js'
-import type { DhtInit, FoundProvider } from '../../../src/discovery/interface.js'
+import type { DhtInit, DiscoveryEvent, FoundProvider } from '../../../src/discovery/interface.js'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
+import type { DownloadResult } from '../../../src/downloader/interface.js'
 import { randomBytes } from '../../helpers.js'
 
 /**
@@ -23,13 +24,16 @@ export type FleetCommand =
 
 const spec = JSON.parse(process.argv[2] as string) as FleetSpec
 const nodes: VerityNode[] = []
+/** Each node's lookups as they ended, to say why a fetch found nobody. */
+const lookups: DiscoveryEvent[][] = []
 const tcp = (node: VerityNode): string => node.addrs().map(String).find(a => a.includes('/tcp/')) as string
 for (let i = 0; i < spec.count; i++) {
+  lookups.push([])
   const before = i === 0 ? spec.bootstrap : tcp(nodes[i - 1] as VerityNode)
   nodes.push(await createNode({
     listen: ['/ip4/127.0.0.1/tcp/0'],
     ...(spec.maxStripeBytes === undefined ? {} : { downloader: { maxStripeBytes: spec.maxStripeBytes, minStripeBytes: Math.min(1 << 20, spec.maxStripeBytes) } }),
-    dht: { ...spec.dht, bootstrap: before === undefined ? [] : [before] }
+    dht: { ...spec.dht, bootstrap: before === undefined ? [] : [before], onEvent: event => { if (event.type === 'lookup:done') lookups[i]?.push(event) } }
   }))
 }
 process.stdout.write(JSON.stringify({ peerIds: nodes.map(n => n.peerId), addrs: nodes.map(tcp) }) + '\n')
@@ -61,7 +65,12 @@ async function run (command: FleetCommand): Promise<unknown> {
             yield provider
           }
         }
-        const result = await node.downloader.download({ request: hash, providers: found(node.discovery!.findProviders(hash, { signal: lookup.signal })), strategy: command.strategy, timeoutMs: 60000 })
+        let result: DownloadResult
+        try {
+          result = await node.downloader.download({ request: hash, providers: found(node.discovery!.findProviders(hash, { signal: lookup.signal })), strategy: command.strategy, timeoutMs: 60000 })
+        } catch (err) {
+          throw new Error(`${(err as Error).name}: ${(err as Error).message}; lookups: ${JSON.stringify(lookups[command.node]?.slice(-2))}`)
+        }
         const same = Buffer.from(await node.blobs.getBytes(hash)).equals(Buffer.from(randomBytes(command.size, command.seed)))
         return { bytes: result.bytes, same, ms: Date.now() - started, firstMs, providers: Object.fromEntries(Object.entries(result.providers).map(([id, r]) => [id, r.bytes])) }
       } finally {
