@@ -14,6 +14,10 @@ import type { AnnounceStats, DiscoveryEvent, FindProvidersOptions, FoundProvider
 /** How often "is there a DHT peer yet?" is asked while a lookup waits for one. */
 const READY_POLL_MS = 50
 
+/** The first pause before a lookup that found nobody runs again, and the longest. */
+const RETRY_FIRST_MS = 500
+const RETRY_MAX_MS = 5000
+
 /**
  * Content discovery on the Kademlia DHT: who provides a blob (`findProviders`), and this node's
  * blobs announced (the Announcer). Only the bootstrap peers given are dialled; while the DHT has
@@ -102,9 +106,10 @@ export class Discovery {
 
   /**
    * Peers that announced `hash`, with the addresses their records give, as the DHT finds them
-   * (this node left out). Ends after `maxProviders`, when the lookup is done, or at its deadline
-   * or the caller's signal (quietly: the Downloader goes on with what it has). Waits first for a
-   * DHT peer, within the same deadline.
+   * (this node left out). Ends after `maxProviders`, when a lookup that found someone is done,
+   * or at its deadline or the caller's signal (quietly: the Downloader goes on with what it has);
+   * a lookup that found nobody is tried again until then. Waits first for a DHT peer, within the
+   * same deadline.
    */
   async * findProviders (hash: Uint8Array, options: FindProvidersOptions = {}): AsyncGenerator<FoundProvider> {
     const hex = toHex(hash)
@@ -119,17 +124,22 @@ export class Discovery {
     this.emit({ type: 'lookup:start', hash: hex })
     try {
       await this.joined({ signal })
-      for await (const event of this.libp2p.services.dht.findProviders(cid, { signal })) {
-        if (event.name !== 'PROVIDER') continue
-        for (const peer of event.providers) {
-          const peerId = peer.id.toString()
-          if (seen.has(peerId)) continue
-          seen.add(peerId)
-          const found = { peerId, addrs: dialable(peer.multiaddrs, this.settings.maxAddrsPerProvider) }
-          this.emit({ type: 'lookup:provider', hash: hex, peerId, addrs: found.addrs.map(String), ms: Date.now() - started })
-          yield found
-          if (seen.size - 1 >= max) return
+      // A lookup that found nobody is run again, after a pause that doubles, until the deadline:
+      // a record may be on its way (just announced, or the tables still converging).
+      for (let pause = RETRY_FIRST_MS; seen.size === 1; pause = Math.min(pause * 2, RETRY_MAX_MS)) {
+        for await (const event of this.libp2p.services.dht.findProviders(cid, { signal })) {
+          if (event.name !== 'PROVIDER') continue
+          for (const peer of event.providers) {
+            const peerId = peer.id.toString()
+            if (seen.has(peerId)) continue
+            seen.add(peerId)
+            const found = { peerId, addrs: dialable(peer.multiaddrs, this.settings.maxAddrsPerProvider) }
+            this.emit({ type: 'lookup:provider', hash: hex, peerId, addrs: found.addrs.map(String), ms: Date.now() - started })
+            yield found
+            if (seen.size - 1 >= max) return
+          }
         }
+        if (seen.size === 1) await sleep(pause, signal)
       }
     } catch (err) {
       if (!signal.aborted) {
@@ -185,6 +195,16 @@ async function recordHere (dht: KadDHT, cid: CID, self: PeerId): Promise<void> {
   const providers = (dht as unknown as { providers?: { addProvider?: (cid: CID, peer: PeerId) => Promise<void> } }).providers
   if (typeof providers?.addProvider !== 'function') throw new DhtInternalsChanged('kad-dht has no providers.addProvider (src/discovery/discovery.ts keeps records with it)')
   await providers.addProvider(cid, self)
+}
+
+/** `ms`, or until `signal` aborts (then throws its reason). */
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => { clearTimeout(timer); reject(signal.reason) }
+    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 }
 
 /** At most `max` addresses, those of a circuit relay last (they cost the relay). */

@@ -3,6 +3,7 @@ import { CID } from 'multiformats/cid'
 import { blobCid, hashOfCid } from '../../../src/discovery/cid.js'
 import type { DiscoveryEvent, FoundProvider } from '../../../src/discovery/interface.js'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
+import { blake3 } from '../../../store/bao/hash.js'
 import { randomBytes } from '../../helpers.js'
 
 const LOOPBACK_TCP = ['/ip4/127.0.0.1/tcp/0']
@@ -102,6 +103,16 @@ describe('discovery: three nodes on 127.0.0.1', function () {
     assert.equal(first.discovery?.isAnnounced(hash), false)
     // Records elsewhere live recordValidityMs (3 s) and are swept every validity / 4.
     await until('the records to expire', async () => (await collect(middle.discovery!.findProviders(hash, { timeoutMs: 3000 }))).length === 0, 15000)
+  })
+
+  it('a lookup started before the blob is announced finds it once it is (it looks again)', async () => {
+    const [first, , last] = nodes as [VerityNode, VerityNode, VerityNode]
+    const bytes = randomBytes(20_000, 44)
+    const hash = blake3(bytes)
+    const lookup = collect(last.discovery!.findProviders(hash, { timeoutMs: 15000 }))
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    await first.blobs.addBytes(bytes)
+    assert.deepEqual(await lookup, [first.peerId])
   })
 
   it('a lookup of a hash nobody announced ends empty at its deadline, and says so', async () => {
