@@ -89,6 +89,7 @@ export { blobCid, hashOfCid, RAW_CODEC, BLAKE3_MULTIHASH } from './discovery/cid
 export { VERITY_KAD_PROTOCOL } from './discovery/constants.js'
 export { AnnounceFailed, NoDhtPeers } from './discovery/errors.js'
 export { DhtInternalsChanged } from './discovery/kad-keys.js'
+export { ProviderRecordsFull } from './discovery/record-store.js'
 export type { AnnouncePolicy, AnnounceStats, DhtInit, DiscoveryEvent, FindProvidersOptions, FoundProvider } from './discovery/interface.js'
 export type { DhtSettings } from './discovery/dht-service.js'
 export { HashRing, DEFAULT_VIRTUAL_NODES, EmptyRing, ringHash, type HashRingOptions } from './routing/index.js'

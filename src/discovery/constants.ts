@@ -15,5 +15,7 @@ export const DHT_DEFAULTS = {
   lookupTimeoutMs: 30000,
   maxProviders: 20,
   maxAddrsPerProvider: 8,
+  maxRecords: 100000,
+  maxRecordsPerPeer: 10000,
   bootstrapTimeoutMs: 10000
 } as const

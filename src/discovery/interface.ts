@@ -51,6 +51,13 @@ export interface DhtInit {
   maxProviders?: number
   /** Addresses kept per provider found (the rest are dropped, not dialled). @default 8 */
   maxAddrsPerProvider?: number
+  /**
+   * Provider records of other peers a DHT server holds at most (about 150 bytes each); past it,
+   * new ones are refused (ProviderRecordsFull). @default 100000
+   */
+  maxRecords?: number
+  /** Provider records of one other peer held at most. @default 10000 */
+  maxRecordsPerPeer?: number
   /** Dialling one bootstrap peer gives up after this long. @default 10000 */
   bootstrapTimeoutMs?: number
   /** Lookups and announcements, as they happen (the CLI's --json events, metrics). */

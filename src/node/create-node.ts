@@ -30,6 +30,7 @@ import { Seeds } from '../seed/seeds.js'
 import { Discovery } from '../discovery/discovery.js'
 import { dhtService, dhtSettings } from '../discovery/dht-service.js'
 import { acceptMultihashKeys } from '../discovery/kad-keys.js'
+import { BoundedDatastore } from '../discovery/record-store.js'
 import type { DhtInit } from '../discovery/interface.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
@@ -137,10 +138,13 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
   const limits = options.limits ?? {}
   const listen = options.listen ?? DEFAULT_LISTEN
   const dht = options.dht === undefined ? undefined : dhtSettings(options.dht, listen.length > 0)
+  // The DHT's records of other peers, capped (libp2p's own datastore would take any number).
+  const datastore = dht === undefined ? undefined : new BoundedDatastore(dht)
   try {
     const libp2p = await createLibp2p({
       ...(privateKey === undefined ? {} : { privateKey }),
       addresses: { listen },
+      ...(datastore === undefined ? {} : { datastore }),
       transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamuxWithHalfWindowUpdates()],
@@ -160,6 +164,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
     let discovery: Discovery | undefined
     if (dht !== undefined) {
       const withDht = libp2p as unknown as Libp2p<{ dht: KadDHT }>
+      if (datastore !== undefined) datastore.self = libp2p.peerId.toString()
       try {
         acceptMultihashKeys(withDht.services.dht)
       } catch (err) {
