@@ -69,3 +69,22 @@ export function peakRssMB (): number {
   } catch {}
   return process.resourceUsage().maxRSS / 1024
 }
+
+/** `count` calls, `concurrency` at a time: calls per second and latency percentiles (ms). */
+export async function measureCalls (count: number, concurrency: number, call: (i: number) => Promise<unknown>): Promise<{ perSecond: number, p50: number, p99: number }> {
+  const latencies: number[] = []
+  let next = 0
+  const start = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const i = next++
+      const t = performance.now()
+      await call(i)
+      latencies.push(performance.now() - t)
+    }
+  }))
+  const seconds = (performance.now() - start) / 1000
+  latencies.sort((a, b) => a - b)
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] as number
+  return { perSecond: count / seconds, p50: at(0.5), p99: at(0.99) }
+}

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { createNode } from '../src/node/create-node.js'
 import { createRequestClient, HttpRequestClient, type RequestClient } from '../src/request/index.js'
-import { printTable, type Row } from './measure.js'
+import { measureCalls, printTable, type Row } from './measure.js'
 import { startServer, writeRandom } from './origin.js'
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js')
@@ -72,21 +72,8 @@ export async function requestBench (size = 64 << 20, gets = 400, concurrency = 4
   }
 }
 
+/** The first 20 gets warm the connections and the JIT; then every offset, timed. */
 async function measure (offsets: number[], concurrency: number, get: (start: number) => Promise<void>): Promise<{ perSecond: number, p50: number, p99: number }> {
-  for (const start of offsets.slice(0, 20)) await get(start) // warm the connections and the JIT
-  const latencies: number[] = []
-  let next = 0
-  const started = performance.now()
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < offsets.length) {
-      const start = offsets[next++] as number
-      const t = performance.now()
-      await get(start)
-      latencies.push(performance.now() - t)
-    }
-  }))
-  const seconds = (performance.now() - started) / 1000
-  latencies.sort((a, b) => a - b)
-  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] as number
-  return { perSecond: offsets.length / seconds, p50: at(0.5), p99: at(0.99) }
+  for (const start of offsets.slice(0, 20)) await get(start)
+  return await measureCalls(offsets.length, concurrency, async i => { await get(offsets[i] as number) })
 }

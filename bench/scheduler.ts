@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { SchedulerClient } from '../src/scheduler/client.js'
-import { printTable, type Row } from './measure.js'
+import { measureCalls as measure, printTable, type Row } from './measure.js'
 import { startServer, writeRandom } from './origin.js'
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js')
@@ -19,24 +19,6 @@ async function started (args: string[]): Promise<{ child: ChildProcess, line: st
   return { child, line: first.value as string }
 }
 
-/** `count` calls, `concurrency` at a time: calls per second and latency percentiles (ms). */
-async function measure (count: number, concurrency: number, call: (i: number) => Promise<unknown>): Promise<{ perSecond: number, p50: number, p99: number }> {
-  const latencies: number[] = []
-  let next = 0
-  const start = performance.now()
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      const i = next++
-      const t = performance.now()
-      await call(i)
-      latencies.push(performance.now() - t)
-    }
-  }))
-  const seconds = (performance.now() - start) / 1000
-  latencies.sort((a, b) => a - b)
-  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] as number
-  return { perSecond: count / seconds, p50: at(0.5), p99: at(0.99) }
-}
 
 /**
  * The scheduler (`verity scheduler`, its own process, LevelDB on disk) with 1,000 registered peers

@@ -94,3 +94,13 @@ export async function filesOf (path: string): Promise<Array<{ path: string, name
   await walk(root)
   return found
 }
+
+/** A file's name from its URL: the last path segment, decoded, if it is a safe name; else none (the hash names it). */
+export function nameOf (url: string): string | undefined {
+  try {
+    const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
+    return last === '' ? undefined : safeName(last)
+  } catch {
+    return undefined
+  }
+}

@@ -1,4 +1,3 @@
-import { safeName } from '../../store/collection.js'
 import { toHex } from '../../store/hash-text.js'
 import type { PeerTarget } from '../net/peer.js'
 import { resolvePeer } from '../net/peer.js'
@@ -11,7 +10,7 @@ import { HashRing } from '../routing/hash-ring.js'
 import { describePeer, parseProviders } from './peers.js'
 import { writableOrThrow } from './output-dir.js'
 import { dataDir, flag, has, interruptSignal, Output, resumable, size, strategyOf, UsageError, type Parsed } from './common.js'
-import { writeOut } from './files.js'
+import { nameOf, writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
 import { parseHeaders } from './store-add-url.js'
 
@@ -112,16 +111,6 @@ export async function getUrl (parsed: Parsed, url: string): Promise<number> {
   } finally {
     interrupt.dispose()
     await node.stop()
-  }
-}
-
-/** A file's name from its URL: the last path segment, decoded, if it is a safe name; else none (the hash names it). */
-export function nameOf (url: string): string | undefined {
-  try {
-    const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
-    return last === '' ? undefined : safeName(last)
-  } catch {
-    return undefined
   }
 }
 

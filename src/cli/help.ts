@@ -45,7 +45,8 @@ export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiadd
     [--access-log <file>] [--seed [--seed-allow <peer id>]... [--origin-allow <prefix>]...]
     [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>] [--announce all|tagged|none]]
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
-  ETag), /metrics (Prometheus), /health; with --provider, fetches missing blobs on demand
+  ETag, ?download), /blob/<collection hash>/ (its files, to browse), /metrics (Prometheus),
+  /health; with --provider, fetches missing blobs on demand
   (connecting to each at the start, each within --timeout); logs each HTTP request in the
   Common Log Format to stderr, or appended to --access-log <file>; -v: one line per request
   peers make (peer, what, bytes, time, result; --json: events);

@@ -2,8 +2,7 @@ import { createWriteStream } from 'node:fs'
 import { createServer } from 'node:http'
 import type { PeerTarget } from '../net/peer.js'
 import { createNode, type VerityNode } from '../node/create-node.js'
-import { accessLog } from '../http/access-log.js'
-import { gatewayHandler } from '../http/gateway.js'
+import { createGateway } from '../http/gateway.js'
 import { GatewayMetrics } from '../http/metrics.js'
 import { serveSeedRequests } from '../request/task-server.js'
 import type { SeedInit } from '../seed/interface.js'
@@ -85,7 +84,7 @@ export async function serve (argv: string[]): Promise<number> {
     ...(dht === undefined ? {} : { dht: { ...dht, onEvent: sayDiscovery(out) } })
   }))
   metrics.watch(node)
-  const server = createServer(gatewayHandler(node, metrics, providers, { onRequest: accessLog(log.write) }))
+  const server = createServer(createGateway({ node, metrics, providers, accessLog: log.write }))
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {

@@ -36,7 +36,13 @@ export function wantsBao (accept: string | undefined): boolean {
 
 /** A text answer (errors, notes), `text/plain` unless `headers` say otherwise. */
 export function textAnswer (status: number, text: string, headers: Record<string, string> = {}): Answer {
-  return { status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body: text }
+  return { status, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', ...headers }, body: text }
+}
+
+/** The query of `url` (`/blob/<hash>?filename=a&download`); a `?` inside the query is part of it. */
+export function queryOf (url: string): URLSearchParams {
+  const at = url.indexOf('?')
+  return new URLSearchParams(at === -1 ? '' : url.slice(at + 1))
 }
 
 /**

@@ -3,9 +3,17 @@ import { toHex } from '../../store/hash-text.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import type { VerityNode } from '../node/create-node.js'
 import type { PeerTarget } from '../net/peer.js'
-import { type Answer, type Ask, BAO_TYPE, textAnswer, wantsBao } from './answer.js'
+import { type Answer, type Ask, BAO_TYPE, queryOf, textAnswer, wantsBao } from './answer.js'
+import { SNIFF_BYTES, sniffType, typeByName, typeHeaders } from './content-type.js'
 import { OnDemand } from './on-demand.js'
 import { parseRange } from './range.js'
+
+export interface BlobAnswerOptions {
+  /** Headers that go out with every answer that has the blob. */
+  headers?: Record<string, string>
+  /** The blob's file name (in a collection): its Content-Type, and its name on `?download`. */
+  name?: string
+}
 
 /**
  * A blob's answer, however it was asked: one byte range (Range, 206, 416), the hash as ETag
@@ -13,17 +21,29 @@ import { parseRange } from './range.js'
  * (404 when no provider has it, 502 when they did not deliver the part asked for). Only verified
  * bytes leave: the store's reader checks every group against the hash tree.
  *
+ * HEAD fetches what GET would and answers with GET's status: 200 (or 206) only when the bytes
+ * are here, so a HEAD that says 200 is never followed by a GET that says 502. (HEAD of a large
+ * blob not here costs its fetch; the bytes are kept, and the GET after it is served from here.)
+ *
+ * Content-Type: from `name`'s extension (or `?filename=`'s), else sniffed from the blob's first
+ * chunk (content-type.ts), which is then fetched too; `X-Content-Type-Options: nosniff` always.
+ * `?download` or `?filename=<name>` asks for an attachment (Content-Disposition).
+ *
  * With `Accept: application/x-bao` the body is the encoded range stream of PROTOCOL.md section 4
  * for the chunks under the range (the size header, the parent pairs, the groups), which the
  * asker verifies against the hash itself; `x-verity-content-range` then says which bytes of the
  * blob it proves (`bytes <first>-<last>/<size>`, as Content-Range would) and `x-verity-size` the
- * blob's size. `extra` headers go out with every answer that has the blob.
+ * blob's size.
  */
-export async function blobAnswer (node: VerityNode, providers: PeerTarget[], hash: Uint8Array, ask: Ask, extra: Record<string, string> = {}): Promise<Answer> {
+export async function blobAnswer (node: VerityNode, providers: PeerTarget[], hash: Uint8Array, ask: Ask, options: BlobAnswerOptions = {}): Promise<Answer> {
   const hex = toHex(hash)
   const etag = `"${hex}"`
   const bao = wantsBao(ask.headers.accept)
-  const headers: Record<string, string> = { etag, 'cache-control': 'public, max-age=31536000, immutable', 'accept-ranges': 'bytes', vary: 'accept', ...extra }
+  const query = queryOf(ask.url)
+  const given = query.get('filename')
+  const filename = given === null || given === '' ? undefined : given.split(/[/\\]/).pop() as string
+  const name = filename ?? options.name?.split('/').pop()
+  const headers: Record<string, string> = { etag, 'cache-control': 'public, max-age=31536000, immutable', 'accept-ranges': 'bytes', vary: 'accept', ...options.headers }
   if (bao) delete headers.etag // the same ETag for two representations would let a cache mix them up
   if (!bao && (ask.headers['if-none-match'] ?? '').split(',').map(t => t.trim()).some(t => t === etag || t === '*' || t === `W/${etag}`)) {
     return { status: 304, headers }
@@ -38,8 +58,10 @@ export async function blobAnswer (node: VerityNode, providers: PeerTarget[], has
   const { start, end } = range ?? { start: 0, end: size }
   const partial = range !== undefined
   const chunks = ChunkRanges.fromByteRange(start, end)
-  // HEAD needs the size only; a GET, the chunks under its bytes (a blob part here is served as is).
-  if (ask.method !== 'HEAD' && end > start && !await fetching.ensure(chunks)) {
+  const named = bao ? BAO_TYPE : name === undefined ? undefined : typeByName(name)
+  // HEAD and GET alike: the chunks under the bytes, and the first chunk when the type is sniffed.
+  const needed = named === undefined && size > 0 ? chunks.union(ChunkRanges.chunk(0)) : chunks
+  if (!needed.isEmpty() && !await fetching.ensure(needed)) {
     return textAnswer(502, `bytes ${start}..${end} of ${hex} are not all here and the providers did not deliver them${fetching.why}\n`)
   }
   const status = partial ? 206 : 200
@@ -47,16 +69,18 @@ export async function blobAnswer (node: VerityNode, providers: PeerTarget[], has
   if (bao) {
     return {
       status,
-      headers: { ...headers, 'content-type': BAO_TYPE, 'x-verity-size': String(size), 'x-verity-content-range': proves },
+      headers: { ...headers, ...typeHeaders(BAO_TYPE), 'x-verity-size': String(size), 'x-verity-content-range': proves },
       body: node.blobs.exportBao(hash, chunks, { signal: ask.signal })
     }
   }
+  const type = named ?? sniffType(await firstBytes(node, hash, Math.min(size, SNIFF_BYTES), ask.signal))
+  const download = query.has('download') || filename !== undefined
   return {
     status,
     headers: {
       ...headers,
-      'content-type': 'application/octet-stream',
-      ...attachment(ask.url),
+      ...typeHeaders(type),
+      ...(download ? { 'content-disposition': contentDisposition(name) } : {}),
       'content-length': String(end - start),
       ...(partial ? { 'content-range': `bytes ${start}-${end - 1}/${size}` } : {})
     },
@@ -64,13 +88,10 @@ export async function blobAnswer (node: VerityNode, providers: PeerTarget[], has
   }
 }
 
-/**
- * `?filename=report.pdf` asks the browser to save the blob under that name (RFC 6266, with an
- * ASCII fallback and the exact name, through jshttp's content-disposition). Only the last part
- * of a path given counts.
- */
-function attachment (url: string): Record<string, string> {
-  const name = new URLSearchParams(url.split('?')[1] ?? '').get('filename')
-  if (name === null || name === '') return {}
-  return { 'content-disposition': contentDisposition(name.split(/[/\\]/).pop() as string) }
+/** The first `length` bytes of the blob, verified (they are here: ensured above). */
+async function firstBytes (node: VerityNode, hash: Uint8Array, length: number, signal: AbortSignal): Promise<Uint8Array> {
+  if (length === 0) return new Uint8Array(0)
+  const parts: Uint8Array[] = []
+  for await (const part of node.blobs.reader(hash, { offset: 0, length, signal })) parts.push(part)
+  return Buffer.concat(parts)
 }

@@ -2,7 +2,7 @@ import { toHex } from '../../store/hash-text.js'
 import type { VerityNode } from '../node/create-node.js'
 import { safeUrlOf } from '../origin/safe-url.js'
 import { urlArg } from '../origin/task-id.js'
-import { type Answer, type Ask, textAnswer } from './answer.js'
+import { type Answer, type Ask, queryOf, textAnswer } from './answer.js'
 import { blobAnswer } from './blob-answer.js'
 
 /** The HTTP status an error of a task answers with (docs/origins.md, "GET /tasks"). */
@@ -36,7 +36,7 @@ const STATUS_OF: Record<string, number> = {
 export async function taskAnswer (node: VerityNode, ask: Ask, peer?: string): Promise<Answer> {
   const seed = node.seed
   if (seed === undefined) return textAnswer(404, 'not a seed: /tasks is served by verity serve --seed\n')
-  const query = new URLSearchParams(ask.url.split('?').slice(1).join('?'))
+  const query = queryOf(ask.url)
   const given = query.get('url')
   if (given === null || given === '') return textAnswer(400, 'GET /tasks?url=<url>[&filter=a,b][&tag=x]: url is missing\n')
   const filter = query.getAll('filter').flatMap(value => value.split(',')).map(name => name.trim()).filter(name => name !== '')
@@ -61,5 +61,5 @@ export async function taskAnswer (node: VerityNode, ask: Ask, peer?: string): Pr
     const body = JSON.stringify({ taskId: result.taskId, hash: toHex(result.hash), format: 'hashseq', size: result.size, files }) + '\n'
     return { status: 200, headers: { ...headers, 'content-type': 'application/json' }, body }
   }
-  return await blobAnswer(node, [], result.hash, ask, headers)
+  return await blobAnswer(node, [], result.hash, ask, { headers })
 }

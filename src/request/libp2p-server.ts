@@ -1,4 +1,5 @@
 import type { Libp2p } from '@libp2p/interface'
+import { coalesce } from '../net/coalesce.js'
 import { byteStream } from '../net/stream.js'
 import { encodeHead, headersOf, readHead, REQUEST_PROTOCOL } from './libp2p-frames.js'
 import type { RequestHeaders } from './interface.js'
@@ -70,7 +71,8 @@ export async function serveRequests (libp2p: Pick<Libp2p, 'handle' | 'unhandle'>
         if (body instanceof Uint8Array) {
           if (body.length > 0) await bytes.write(body)
         } else {
-          for await (const part of body) await bytes.write(part)
+          // A store reader yields 16 KiB groups; a libp2p stream pays per write: gathered into large ones.
+          for await (const part of coalesce(body)) await bytes.write(part)
         }
         await bytes.closeWrite()
       } catch (err) {

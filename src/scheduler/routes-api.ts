@@ -1,30 +1,15 @@
 import { BadParameter, UnknownRecord } from './errors.js'
 import { pageOf } from './paging.js'
-import type { PeerRecord } from './interface.js'
-import type { PieceOutcome } from './pieces.js'
 import type { Scheduler } from './scheduler.js'
-import type { Route, RouteRequest } from './server.js'
-import { pieceOf, type TaskCreation } from './tasks.js'
+import type { Route, RouteRequest } from './route.js'
+import { HASH, ID, outcomeOf, PIECE_STATUS, PORT, creation } from './route-fields.js'
+import { pieceOf } from './tasks.js'
 import { BodyFields, parsePieceRange } from './validate.js'
 import { peerInfo, pieceInfos, preheatInfo, taskInfo } from './views.js'
 
 /** The `/api/v1` routes of seed 004: peers, preheats, tasks and their pieces. */
 
-/** A peer's uploader port, as the API bounds it. */
-export const PORT = { min: 15000, max: 65000 } as const
-/**
- * Ids a client names (task ids, client ids, peer ids): printable ASCII without spaces, bounded
- * (they become LevelDB keys, whose parts are joined with NUL).
- */
-export const ID = { min: 1, max: 256, pattern: /^[\x21-\x7e]+$/, shape: 'printable ASCII without spaces' } as const
-export const HASH = /^[0-9a-f]{64}$/
-export const PIECE_STATUS = ['FAILED', 'SUCCESS', 'INVALID', 'SEMISUC'] as const
 const SORTABLE = ['ID', 'IP', 'hostName', 'port', 'version', 'created'] as const
-
-/** What a piece result reports: SUCCESS and SEMISUC a verified piece, INVALID a corrupt one, FAILED a failure. */
-export function outcomeOf (status: typeof PIECE_STATUS[number]): PieceOutcome {
-  return status === 'SUCCESS' || status === 'SEMISUC' ? 'good' : status === 'INVALID' ? 'corrupt' : 'failed'
-}
 
 const task = (scheduler: Scheduler, request: RouteRequest) => scheduler.tasks.get(request.params[0] as string)
 
@@ -180,23 +165,3 @@ export const apiRoutes: Route[] = [
     }
   }
 ]
-
-/** The task fields of a TaskCreateRequest or TaskRegisterRequest, checked. */
-export function creation (body: BodyFields, rawURL: string, given: { hash?: string | undefined, creator?: PeerRecord | undefined, asSeed?: boolean | undefined, headers?: Record<string, string> | undefined }): TaskCreation {
-  const filter = body.strings('filter')
-  const identifier = body.string('identifier', { max: 256 })
-  const md5 = body.string('md5', { max: 64 })
-  const fileLength = body.int('fileLength', { min: 0 })
-  const taskId = body.string('taskId', ID)
-  const out: TaskCreation = { rawURL }
-  if (filter !== undefined) out.filter = filter
-  if (identifier !== undefined) out.identifier = identifier
-  if (given.headers !== undefined) out.headers = given.headers
-  if (md5 !== undefined) out.md5 = md5
-  if (fileLength !== undefined) out.fileLength = fileLength
-  if (taskId !== undefined) out.taskId = taskId
-  if (given.hash !== undefined) out.hash = given.hash
-  if (given.creator !== undefined) out.creator = given.creator
-  if (given.asSeed !== undefined) out.asSeed = given.asSeed
-  return out
-}

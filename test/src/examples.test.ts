@@ -24,7 +24,7 @@ describe('examples/ run as programs', function () {
 
   it('lists exactly the examples tested here', () => {
     assert.deepEqual(readdirSync(join(ROOT, 'examples')).filter(f => f.endsWith('.mjs')).sort(),
-      ['downloader.mjs', 'fetch-ticket.mjs', 'observe.mjs', 'two-nodes.mjs'])
+      ['downloader.mjs', 'fetch-ticket.mjs', 'gateway.mjs', 'observe.mjs', 'two-nodes.mjs'])
   })
 
   it('two-nodes.mjs: bob fetches alice\'s blob by its ticket, and nothing the second time', async () => {
@@ -49,6 +49,15 @@ describe('examples/ run as programs', function () {
     assert.equal(shares.length, 2, lines.join('\n'))
     const bytes = shares.map(l => Number(/: (\d+) bytes/.exec(l)?.[1]))
     assert.equal(bytes.reduce((a, b) => a + b, 0), 33554432)
+  })
+
+  it('gateway.mjs: createGateway in a plain http.createServer lists a collection fetched from another node and serves a file of it', async () => {
+    assert.deepEqual(await example('gateway.mjs'), [
+      'listing: hello.txt (absent), page.html (absent)',
+      '200 text/plain; charset=utf-8: "hello from alice\\n"',
+      'log: 127.0.0.1 - - [time] "GET /blob/<hash>/docs/ HTTP/1.1" 200 447',
+      'log: 127.0.0.1 - - [time] "GET /blob/<hash>/docs/hello.txt HTTP/1.1" 200 17'
+    ])
   })
 
   describe('fetch-ticket.mjs against a node of this test', () => {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { blake3 } from '../../store/bao/hash.js'
-import { toHex } from '../../store/hash-text.js'
+import { fromHex, toHex } from '../../store/hash-text.js'
+import { decodeRanges } from '../../store/bao/decode.js'
+import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { parseRange } from '../../src/http/range.js'
 import { randomBytes } from '../helpers.js'
 import { LOCAL, startVerity } from './cli-process.js'
@@ -41,11 +43,13 @@ describe('verity serve: the HTTP gateway (processes on 127.0.0.1)', function () 
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
       const health = await fetch(`${url}/health`)
       assert.equal(health.status, 200)
-      // A fresh gateway: HEAD fetches the size proof only, a range only the chunks under it.
+      // A fresh gateway: HEAD fetches what GET would, so a range only the chunks under it (with the
+      // size proof and the first chunk, which the type is sniffed from), and the GET after it nothing more.
       const fetched = async (): Promise<number> => Number(/^verity_fetched_bytes_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1])
-      const sized = await fetch(`${url}/blob/${hex}`, { method: 'HEAD' })
-      assert.deepEqual([sized.status, sized.headers.get('content-length')], [200, String(data.length)])
-      assert.ok(await fetched() < 64 * 1024, `HEAD fetched ${await fetched()} bytes`)
+      const sized = await fetch(`${url}/blob/${hex}`, { method: 'HEAD', headers: { range: 'bytes=3000000-3099999' } })
+      assert.deepEqual([sized.status, sized.headers.get('content-length'), sized.headers.get('content-range'), sized.headers.get('content-type')],
+        [206, '100000', `bytes 3000000-3099999/${data.length}`, 'application/octet-stream'])
+      assert.ok(await fetched() < 256 * 1024, `HEAD of a 100 kB range fetched ${await fetched()} bytes`)
       const early = await fetch(`${url}/blob/${hex}`, { headers: { range: 'bytes=3000000-3099999' } })
       assert.equal(early.status, 206)
       assert.ok((await body(early)).equals(Buffer.from(data.subarray(3000000, 3100000))))
@@ -97,7 +101,7 @@ describe('verity serve: the HTTP gateway (processes on 127.0.0.1)', function () 
         samples.set(`${match[1] as string}${match[2] ?? ''}`, Number(match[3]))
       }
       assert.equal(samples.get('verity_http_bytes_served_total'), served)
-      assert.equal(samples.get('verity_http_requests_total{route="blob",status="206"}'), 4)
+      assert.equal(samples.get('verity_http_requests_total{route="blob",status="206"}'), 5)
       assert.ok((samples.get('verity_fetched_bytes_total') ?? 0) >= data.length, 'fetched from the provider')
       assert.equal(samples.get('verity_store_bytes'), data.length)
       assert.ok((samples.get('verity_active_connections') ?? 0) >= 1)
@@ -107,6 +111,61 @@ describe('verity serve: the HTTP gateway (processes on 127.0.0.1)', function () 
     } finally {
       assert.equal(await gateway.stop(), 0)
       await sender.stop()
+    }
+  })
+
+  it('browses a collection fetched on demand from a sender: HTML and JSON listings, a nested file typed by its name, a verifiable answer; HEAD and GET agree on a partial blob', async () => {
+    const big = randomBytes(3 * 1024 * 1024 + 3, 9)
+    const css = new TextEncoder().encode('body { color: teal }\n')
+    mkdirSync(join(dir, 'site', 'css'), { recursive: true })
+    mkdirSync(join(dir, 'site', 'media', 'clips'), { recursive: true })
+    writeFileSync(join(dir, 'site', 'index.html'), '<!doctype html><title>site</title>')
+    writeFileSync(join(dir, 'site', 'css', 'main.css'), css)
+    writeFileSync(join(dir, 'site', 'media', 'clips', 'big clip.bin'), big)
+    const sender = await startVerity(['send', join(dir, 'site'), '--json', '--data-dir', join(dir, 'send-site'), ...LOCAL])
+    const { ticket, hash } = JSON.parse(sender.line) as { ticket: string, hash: string }
+    const gateway = await startVerity(['serve', '--http', '127.0.0.1:0', '--provider', ticket, '--timeout', '2s', '--data-dir', join(dir, 'serve-site'), ...LOCAL])
+    let senderUp = true
+    try {
+      const url = `${gateway.line}/blob/${hash}`
+      const html = await fetch(`${url}/site/`)
+      assert.equal(html.status, 200)
+      assert.equal(html.headers.get('content-type'), 'text/html; charset=utf-8')
+      const page = await html.text()
+      for (const link of ['href="./css/"', 'href="./media/"', 'href="./index.html"', 'href="./index.html?download"']) assert.ok(page.includes(link), link)
+      const json = await fetch(`${url}/site/media/clips/`, { headers: { accept: 'application/json' } })
+      assert.equal(json.headers.get('content-type'), 'application/json')
+      const listing = await json.json() as { path: string, entries: Array<{ name: string, href: string, here: string, size: number | null }> }
+      assert.deepEqual([listing.path, listing.entries], ['site/media/clips', [{ name: 'big clip.bin', type: 'file', href: './big%20clip.bin', hash: toHex(blake3(big)), size: null, here: 'absent' }]])
+      // Both 200 while the sender delivers.
+      for (const method of ['HEAD', 'GET']) {
+        const styled = await fetch(`${url}/site/css/main.css`, { method })
+        assert.deepEqual([styled.status, styled.headers.get('content-type'), styled.headers.get('x-content-type-options')], [200, 'text/css; charset=utf-8', 'nosniff'], method)
+        assert.ok(Buffer.from(await styled.arrayBuffer()).equals(Buffer.from(method === 'GET' ? css : [])), method)
+      }
+      // Part of the big file, as the encoded range stream, verified here against its hash.
+      const range = 'bytes=2000000-2099999'
+      const bao = await fetch(`${url}/site/media/clips/big%20clip.bin`, { headers: { accept: 'application/x-bao', range } })
+      assert.deepEqual([bao.status, bao.headers.get('content-type'), bao.headers.get('x-verity-hash')], [206, 'application/x-bao', toHex(blake3(big))])
+      const got = new Uint8Array(big.length)
+      for await (const item of decodeRanges(fromHex(toHex(blake3(big))), ChunkRanges.fromByteRange(2000000, 2100000), [new Uint8Array(await bao.arrayBuffer())])) {
+        if (item.type === 'leaf') got.set(item.data, item.offset)
+      }
+      assert.ok(Buffer.from(got.subarray(2000000, 2100000)).equals(Buffer.from(big.subarray(2000000, 2100000))))
+      // The sender gone: the gateway holds that part only. HEAD says what GET says.
+      await sender.stop()
+      senderUp = false
+      for (const method of ['HEAD', 'GET']) {
+        const whole = await fetch(`${url}/site/media/clips/big%20clip.bin`, { method })
+        assert.equal(whole.status, 502, `${method} of the whole file`)
+        await whole.arrayBuffer()
+        const part = await fetch(`${url}/site/media/clips/big%20clip.bin`, { method, headers: { range } })
+        assert.equal(part.status, 206, `${method} of the part here`)
+        assert.equal(Buffer.from(await part.arrayBuffer()).length, method === 'GET' ? 100000 : 0)
+      }
+    } finally {
+      assert.equal(await gateway.stop(), 0)
+      if (senderUp) await sender.stop()
     }
   })
 })
