@@ -1,3 +1,4 @@
+import { dhtBench } from './dht.js'
 import { downloaderBench } from './downloader.js'
 import { hashingBench } from './hashing.js'
 import { machine } from './measure.js'
@@ -8,7 +9,7 @@ import { schedulerBench } from './scheduler.js'
 import { storeBench } from './store.js'
 
 /** `npm run bench`: every table, on this machine, in one run. `npm run bench -- store` runs one section. */
-const sections: Record<string, () => Promise<void>> = { hashing: () => hashingBench(), store: () => storeBench(), net: () => netBench(), downloader: () => downloaderBench(), origin: () => originBench(), request: () => requestBench(), scheduler: () => schedulerBench() }
+const sections: Record<string, () => Promise<void>> = { hashing: () => hashingBench(), store: () => storeBench(), net: () => netBench(), downloader: () => downloaderBench(), origin: () => originBench(), request: () => requestBench(), scheduler: () => schedulerBench(), dht: () => dhtBench() }
 const wanted = process.argv.slice(2)
 console.log(`verity benchmarks on ${machine()}`)
 for (const [name, run] of Object.entries(sections)) {

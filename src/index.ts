@@ -88,6 +88,14 @@ export {
   type SeedAccess, type SeedAnswer, type SeedInit, type SeedLimits, type SeedRequest, type SeedTask, type TaskAsk, type WireError,
   type SeedComponents, type SeedGetOptions, type SeedGetResult, type SeedProgress, type SeedRequestOptions, type SeedsComponents
 } from './seed/index.js'
+export { Discovery } from './discovery/discovery.js'
+export { blobCid, hashOfCid, RAW_CODEC, BLAKE3_MULTIHASH } from './discovery/cid.js'
+export { VERITY_KAD_PROTOCOL } from './discovery/constants.js'
+export { AnnounceFailed, NoDhtPeers } from './discovery/errors.js'
+export { DhtInternalsChanged } from './discovery/kad-keys.js'
+export { ProviderRecordsFull } from './discovery/record-store.js'
+export type { AnnouncePolicy, AnnounceStats, DhtInit, DiscoveryEvent, FindProvidersOptions, FoundProvider } from './discovery/interface.js'
+export type { DhtSettings } from './discovery/dht-service.js'
 export { HashRing, DEFAULT_VIRTUAL_NODES, EmptyRing, ringHash, type HashRingOptions } from './routing/index.js'
 export {
   HttpRequestClient, isAvailable, createRequestClient, RequestClient, BufferTooSmall, ClientClosed, NoSeedAvailable, RequestFailed, SeedAnswerInvalid, SeedUnavailable,

@@ -77,12 +77,14 @@ async function answer (socket: Socket, request: Request, node: VerityNode): Prom
   try {
     const [name, ...rest] = request.argv
     const command = name === undefined ? undefined : STORE_COMMANDS[name]
+    const discovery = node.discovery
     if (command === undefined) throw new Error(`${name ?? 'nothing'} is not a command the running node takes`)
     code = await command(rest, {
       io: { stdout, stderr, stderrIsTTY: request.stderrIsTTY },
       store: node.blobs,
       origins: node.origins,
       ticket: value => node.ticket(value.hash, value.format),
+      ...(discovery === undefined ? {} : { announced: (hash: Uint8Array) => discovery.announceState(hash) }),
       signal: controller.signal,
       cwd: request.cwd
     })

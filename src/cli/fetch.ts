@@ -1,7 +1,9 @@
 import type { CollectionEntry } from '../../store/interface.js'
 import { toHex } from '../../store/hash-text.js'
 import { DownloadFailed } from '../downloader/errors.js'
-import type { DownloadProgress, Strategy } from '../downloader/interface.js'
+import type { DownloadProgress, Providers, Strategy } from '../downloader/interface.js'
+import type { FoundProvider } from '../discovery/interface.js'
+import type { PeerTarget } from '../net/peer.js'
 import type { VerityNode } from '../node/create-node.js'
 import { toRequest } from '../remote.js'
 import { size, type Output, type Target } from './common.js'
@@ -31,22 +33,25 @@ export interface FetchOptions {
   timeoutMs?: number
   /** What the progress line calls a single blob (the file it goes to); a collection's files are named by it. */
   name?: string
+  /** Providers found as the fetch goes (a DHT lookup, ended when the fetch ends), after `what.providers`. */
+  discover?: (signal: AbortSignal) => AsyncIterable<FoundProvider>
 }
 
 /**
  * Download what is not here yet of `what`, saying whom it connects to (and each retry), drawing
- * progress; says so and skips the network when nothing is missing.
+ * progress; says so and skips the network when nothing is missing. Returns the providers
+ * `discover` found (a collection probe asks them too).
  */
-export async function fetchInto (node: VerityNode, what: Target, out: Output, options: FetchOptions): Promise<void> {
+export async function fetchInto (node: VerityNode, what: Target, out: Output, options: FetchOptions): Promise<FoundProvider[]> {
   const { range, signal, strategy, timeoutMs } = options
   const content = { hash: what.hash, format: what.format }
   const local = await node.remote.local(content, range === undefined ? {} : { range })
   if (local.missing() === undefined) {
     out.say(`${toHex(what.hash)}${range === undefined ? '' : ` bytes ${range.offset}..${range.offset + range.length}`} ${local.localBytes === 0 ? 'is empty' : 'is already here'} (${size(local.localBytes)}); nothing to fetch`)
     out.event({ type: 'local', hash: toHex(what.hash), bytes: local.localBytes })
-    return
+    return []
   }
-  if (what.providers.length === 0) throw new Error(`${toHex(what.hash)} is not here and no provider was given (a ticket names one; or --provider)`)
+  if (what.providers.length === 0 && options.discover === undefined) throw new Error(`${toHex(what.hash)} is not here and no provider was given (a ticket names one; or --provider, or --dht)`)
   // One line per peer: a ticket and a --provider may name the same one at other addresses.
   const byId = new Map<string, string[]>()
   for (const peer of what.providers.map(describePeer)) byId.set(peer.id, [...new Set([...(byId.get(peer.id) ?? []), ...peer.addrs])])
@@ -55,7 +60,11 @@ export async function fetchInto (node: VerityNode, what: Target, out: Output, op
     out.say(`connecting to ${peer.id} (${peer.addrs.length === 0 ? 'addresses this node knows' : peer.addrs.join(', ')})...`)
     out.event({ type: 'connecting', peer: peer.id, addrs: peer.addrs })
   }
-  const tried = peers.map(peer => `${peer.id} at ${peer.addrs.length === 0 ? 'the addresses this node knows' : peer.addrs.join(', ')}`).join('; ')
+  const found: FoundProvider[] = []
+  const tried = (): string => [...peers, ...found.map(f => ({ id: f.peerId, addrs: f.addrs.map(String) }))]
+    .map(peer => `${peer.id} at ${peer.addrs.length === 0 ? 'the addresses this node knows' : peer.addrs.join(', ')}`).join('; ') || 'no provider (the DHT lookup found none)'
+  const lookup = new AbortController()
+  const providers: Providers = options.discover === undefined ? what.providers : withFound(what.providers, options.discover(AbortSignal.any([signal, lookup.signal])), found)
   const started = performance.now()
   const progress = new ProgressTracker(local.localBytes, local.total)
   const names = what.format === 'hashseq' ? new FileNames(node, what.hash) : undefined
@@ -84,7 +93,7 @@ export async function fetchInto (node: VerityNode, what: Target, out: Output, op
   let redraw: NodeJS.Timeout | undefined
   const handle = node.downloader.download({
     request: range === undefined ? content : toRequest(content, range),
-    providers: what.providers,
+    providers,
     strategy,
     signal,
     ...(timeoutMs === undefined ? {} : { timeoutMs })
@@ -112,16 +121,27 @@ export async function fetchInto (node: VerityNode, what: Target, out: Output, op
     const seconds = (performance.now() - started) / 1000
     const fetched = result.bytes - result.localBytes
     out.say(`fetched ${size(fetched)} in ${seconds.toFixed(1)} s${result.localBytes > 0 ? ` (${size(result.localBytes)} were already here)` : ''}, verified`)
-    out.event({ type: 'fetched', hash: toHex(what.hash), bytes: result.bytes, localBytes: result.localBytes, bytesReceived: result.bytesReceived })
+    out.event({ type: 'fetched', hash: toHex(what.hash), bytes: result.bytes, localBytes: result.localBytes, bytesReceived: result.bytesReceived, providers: result.providers })
+    return found
   } catch (err) {
     out.clear()
     if (signal.aborted) throw err
     const fetched = progress.state().bytes - local.localBytes
-    if ((err as Error).name === 'Timeout' && timeoutMs !== undefined) throw new FetchTimeout(timeoutMs, tried, fetched)
-    if (err instanceof DownloadFailed) throw new DownloadFailed(`${err.message}; tried ${tried}; what verified is kept: run the same command again to resume`)
+    if ((err as Error).name === 'Timeout' && timeoutMs !== undefined) throw new FetchTimeout(timeoutMs, tried(), fetched)
+    if (err instanceof DownloadFailed) throw new DownloadFailed(`${err.message}; tried ${tried()}; what verified is kept: run the same command again to resume`)
     throw err
   } finally {
     clearInterval(redraw)
+    lookup.abort() // the fetch is over: so is the lookup feeding it
+  }
+}
+
+/** The providers named, then those `source` finds (each kept in `found`). */
+async function * withFound (named: PeerTarget[], source: AsyncIterable<FoundProvider>, found: FoundProvider[]): AsyncGenerator<PeerTarget> {
+  yield * named
+  for await (const provider of source) {
+    found.push(provider)
+    yield provider
   }
 }
 

@@ -10,6 +10,7 @@ import { writableOrThrow } from './output-dir.js'
 import { target } from './peers.js'
 import { getUrl, GET_URL_FLAGS } from './get-url.js'
 import { isUrl } from './store-add-url.js'
+import { DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
 
 /**
  * `verity get <ticket|hash>`: download (resuming whatever is already in the data directory),
@@ -26,7 +27,8 @@ export async function get (argv: string[]): Promise<number> {
     raw: {},
     collection: {},
     ...FETCH_FLAGS,
-    ...GET_URL_FLAGS
+    ...GET_URL_FLAGS,
+    ...DHT_FLAGS
   })
   if (parsed.positionals.length !== 1) throw new UsageError('get takes one ticket, hash or URL')
   if (isUrl(parsed.positionals[0] as string)) {
@@ -34,6 +36,8 @@ export async function get (argv: string[]): Promise<number> {
     return await getUrl(parsed, parsed.positionals[0] as string)
   }
   for (const name of Object.keys(GET_URL_FLAGS)) if (has(parsed, name)) throw new UsageError(`--${name} goes with a URL (verity get <url> --seed <peer>)`)
+  // A short-lived get asks the DHT (client mode) and announces nothing.
+  const dht = dhtOf(parsed, 'client', true)
   const strategy = strategyOf(parsed)
   const limits = fetchLimits(parsed)
   if (has(parsed, 'raw') && has(parsed, 'collection')) throw new UsageError('--raw and --collection contradict each other: give one')
@@ -55,16 +59,23 @@ export async function get (argv: string[]): Promise<number> {
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)
-  const node = await createNode({ dataDir: dir, ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }) })
+  const node = await createNode({
+    dataDir: dir,
+    ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }),
+    ...(dht === undefined ? {} : { dht: { ...dht, announce: 'none', onEvent: sayDiscovery(out) } })
+  })
+  const discovery = node.discovery
+  const discover = discovery === undefined ? {} : { discover: (signal: AbortSignal) => discovery.findProviders(what.hash, { signal }) }
   try {
     // --timeout is for the whole get: a collection found by its hash is fetched in what is left.
     const deadline = limits.timeoutMs === undefined ? undefined : performance.now() + limits.timeoutMs
     const left = (): { timeoutMs?: number } => deadline === undefined ? {} : { timeoutMs: Math.max(1, Math.round(deadline - performance.now())) }
-    await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...left(), name: progressName(what, output) })
-    if (mayBeCollection && await isCollection(node, what.hash, what.providers, { signal: interrupt.signal, ...left() })) {
+    const found = await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...left(), name: progressName(what, output), ...discover })
+    if (mayBeCollection && await isCollection(node, what.hash, [...what.providers, ...found], { signal: interrupt.signal, ...left() })) {
       out.say(`${toHex(what.hash)} is a collection: fetching its files (--raw writes the index blob itself)`)
-      what = { ...what, format: 'hashseq' }
-      await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...left(), name: progressName(what, output) })
+      // Its files from the providers of its index: they announced the collection.
+      what = { ...what, format: 'hashseq', providers: [...what.providers, ...found] }
+      await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...left(), name: progressName(what, output), ...discover })
     }
     const content = { hash: what.hash, format: what.format }
     if (!has(parsed, 'no-tag')) await keepFetched(node.blobs, content, await tagNameOf(node.blobs, content, output), out)

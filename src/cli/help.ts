@@ -3,6 +3,7 @@
  * store command) does not load the network stack.
  */
 export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--listen <multiaddr>]... [--limit-rate <rate>] [--serve-all]
+    [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>]]
   imports files and directories as one collection (in place unless --copy), prints
   "verity get <ticket>" on stdout and serves until Ctrl-C just that collection (its files and
   names), nothing else; --limit-rate caps what it sends (bytes per second: 500k, 20M). Without
@@ -10,10 +11,11 @@ export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--list
   when it stops; with one, into that store, with no tag (what it added stays until the next
   verity gc there), and --serve-all serves all of that store. A file sent in place and changed
   meanwhile is named on stderr once (receivers of it get an error). Each request a receiver
-  makes is one line on stderr when it ends: peer, what, bytes, time, result (--json: events)`
+  makes is one line on stderr when it ends: peer, what, bytes, time, result (--json: events);
+  --dht joins the DHT (a server) and announces what it serves, so get <hash> --dht finds it`
 
 export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <ticket|multiaddr>]... [--strategy split|none] [--overwrite]
-    [--no-tag] [--timeout <duration>] [--min-rate <rate>] [--raw|--collection]
+    [--no-tag] [--timeout <duration>] [--min-rate <rate>] [--raw|--collection] [--dht --bootstrap <multiaddr>... [--dht-protocol <id>]]
   downloads and verifies (resuming what the data directory holds), then writes the file, the
   collection's files under <path> (default: here), or with -o - a single blob to stdout; a
   collection's hash writes its files too (--collection says so at once), --raw the bytes of
@@ -23,7 +25,10 @@ export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <tic
   a tag that keeps something else (name-2, name-3... instead); --no-tag for none;
   says whom it connects to and each retry; --timeout gives up after that long (90s, 5m),
   connecting included, naming the addresses tried; --min-rate drops a provider sending less per
-  second over 20 s (default 4k; 0 for no minimum); checks it can write <path> first
+  second over 20 s (default 4k; 0 for no minimum); checks it can write <path> first;
+  --dht finds providers of the hash in the DHT (/verity/kad/1.0.0 unless --dht-protocol), joined
+  through --bootstrap peers (repeatable; or $VERITY_BOOTSTRAP, comma separated), no ticket needed,
+  and tries each as it is found, beside a ticket's and --provider's
 verity get <url> --seed <ticket|multiaddr>... [-o <path>] [--filter <param>]... [--task-tag <tag>] [--application <name>]
     [--header 'Name: value']... [--provider <ticket|multiaddr>]...
   has the seed peer fetch the URL from its origin (once, however many ask; --header goes to the
@@ -38,6 +43,7 @@ verity get <url> --scheduler <http://host:8002> [-o <path>] [--filter <param>]..
 
 export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]... [--timeout <duration>]
     [--access-log <file>] [--seed [--seed-allow <peer id>]... [--origin-allow <prefix>]...]
+    [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>] [--announce all|tagged|none]]
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
   ETag, ?download), /blob/<collection hash>/ (its files, to browse), /metrics (Prometheus),
   /health; with --provider, fetches missing blobs on demand
@@ -49,7 +55,11 @@ export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiadd
   and any http(s) URL at a public address, or --origin-allow <prefix>... only; for others it never
   connects to loopback, private, link-local (169.254.x: cloud metadata), CGNAT, multicast or
   reserved addresses (403, Permission), redirects included, except for URLs under an
-  --origin-allow prefix (end the host with /: --origin-allow http://10.0.0.5:8080/)`
+  --origin-allow prefix (end the host with /: --origin-allow http://10.0.0.5:8080/);
+  --dht: a DHT server (/verity/kad/1.0.0 unless --dht-protocol) joined through --bootstrap peers
+  ($VERITY_BOOTSTRAP; none: the first node, others join through it), announcing every complete
+  blob (--announce tagged: those tags keep; none), again before records expire, and no longer
+  once deleted; -v says each announcement (--json: events)`
 
 export const PREHEAT_HELP = `verity preheat <url...> --seed <ticket|multiaddr> [--filter <param>]... [--task-tag <tag>] [--application <name>]
     [--header 'Name: value']... [--no-wait]
@@ -75,7 +85,8 @@ export const ADD_HELP = `verity add <path|url...> [--in-place] [--tag <name>] [-
   task id, --header is sent to the origin, --revalidate asks it whether a known file changed`
 
 export const LS_HELP = `verity ls
-  lists the blobs in the store: complete or partial, size, tags`
+  lists the blobs in the store: complete or partial, size, tags; while a serve or send joined to
+  the DHT runs on the data directory, whether each is announced there (announced, announce pending)`
 
 export const EXPORT_HELP = `verity export <hash|ticket> <path|-> [--collection] [--overwrite]
   writes a blob to <path> (- for stdout), or a collection's files under <path>`

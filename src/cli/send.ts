@@ -11,6 +11,7 @@ import { filesOf } from './files.js'
 import { listening, parseListen } from './peers.js'
 import { PrivateDir } from './private-dir.js'
 import { RequestLog } from './request-log.js'
+import { DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
 export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
@@ -27,13 +28,14 @@ export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
  * tagged meanwhile); that store's control socket runs store commands meanwhile.
  */
 export async function send (argv: string[]): Promise<number> {
-  const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true }, 'serve-all': {} })
+  const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true }, 'serve-all': {}, ...DHT_FLAGS })
   if (parsed.positionals.length === 0) throw new UsageError('send needs at least one file or directory')
   const kept = namedDataDir(parsed)
   if (has(parsed, 'serve-all') && kept === undefined) {
     throw new UsageError('--serve-all serves a data directory: give --data-dir (without one, send imports into a private store holding only what it sends)')
   }
   parseListen(parsed.flags.get('listen')) // a bad one said now, before the files are read
+  dhtOf(parsed, 'server', false) // so is a bad --bootstrap
   const out = new Output(parsed)
   const files = (await Promise.all(parsed.positionals.map(filesOf))).flat()
   const names = new Set<string>()
@@ -63,7 +65,10 @@ async function serveFiles (parsed: Parsed, files: Array<{ path: string, name: st
   const names = new Map<string, string>()
   const requests = new RequestLog(out, true, hex => names.get(hex))
   const listen = parseListen(parsed.flags.get('listen')) ?? SEND_LISTEN
+  const dht = dhtOf(parsed, 'server', false)
   const node = await listening(listen, async () => await createNode({
+    // What it serves is what it announces: the collection (below), or with --serve-all the store.
+    ...(dht === undefined ? {} : { dht: { ...dht, announce: has(parsed, 'serve-all') ? 'all' : 'none', onEvent: sayDiscovery(out) } }),
     dataDir: dir,
     listen,
     provide: {
@@ -95,6 +100,7 @@ async function serveFiles (parsed: Parsed, files: Array<{ path: string, name: st
     const meta = decodeHashSeq(await node.blobs.getBytes(collection.hash))[0]
     if (meta !== undefined) names.set(toHex(meta), 'the collection\'s names')
     if (!has(parsed, 'serve-all')) scope = await scopeOf(node.blobs, [pin.value], { signal: interrupt.signal })
+    node.discovery?.announce([collection.hash, ...(meta === undefined ? [] : [meta]), ...entries.map(e => e.hash)])
     // The control socket is for store commands on a data directory; nobody names a private store.
     if (!temporary) stopControl = await controlled(dir, node, out)
     const ticket = node.ticket(collection.hash, 'hashseq').toString()

@@ -12,6 +12,7 @@ import { controlled } from './control.js'
 import { describePeer, ListenFailed, listening, parseListen, parseProviders } from './peers.js'
 import { RequestLog } from './request-log.js'
 import { SEND_LISTEN } from './send.js'
+import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
 export function httpAddress (text: string): { host: string, port: number } {
@@ -54,13 +55,17 @@ export async function serve (argv: string[]): Promise<number> {
     'seed-allow': { value: true, many: true },
     'origin-allow': { value: true, many: true },
     'access-log': { value: true },
-    timeout: { value: true }
+    timeout: { value: true },
+    ...DHT_FLAGS,
+    ...ANNOUNCE_FLAG
   })
   if (parsed.positionals.length > 0) throw new UsageError('serve takes no arguments')
   const timeout = flag(parsed, 'timeout')
   const connectTimeoutMs = timeout === undefined ? undefined : parseDuration(timeout, 'timeout')
   const { host, port } = httpAddress(flag(parsed, 'http') ?? '127.0.0.1:8080')
   const providers = parseProviders(parsed.flags.get('provider') ?? [])
+  // A serve stays: a DHT server, announcing its store (all of it unless --announce says otherwise).
+  const dht = dhtOf(parsed, 'server', false)
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)
@@ -75,7 +80,8 @@ export async function serve (argv: string[]): Promise<number> {
     listen,
     ...(connectTimeoutMs === undefined ? {} : { pool: { connectTimeoutMs } }),
     onEvent: event => { metrics.onEvent(event); requests.onEvent(event) },
-    ...seedOf(parsed)
+    ...seedOf(parsed),
+    ...(dht === undefined ? {} : { dht: { ...dht, onEvent: sayDiscovery(out) } })
   }))
   metrics.watch(node)
   const server = createServer(createGateway({ node, metrics, providers, accessLog: log.write }))
@@ -94,7 +100,13 @@ export async function serve (argv: string[]): Promise<number> {
     const address = server.address()
     const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
     out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}${node.seed === undefined ? '' : ' (a seed: /verity/task/1, /tasks?url= over HTTP and /verity/request/1)'}`)
-    out.event({ type: 'ready', url, peerId: node.peerId, addrs: node.addrs().map(String) })
+    const discovery = node.discovery
+    if (discovery !== undefined) {
+      const { protocol, mode, announce, bootstrap } = discovery.settings
+      out.say(`DHT ${protocol} (${mode}), announcing ${announce === 'all' ? 'every complete blob' : announce === 'tagged' ? 'tagged blobs' : 'nothing'}, ` +
+        (bootstrap.length === 0 ? 'no bootstrap peer (others join through this node)' : `joining through ${bootstrap.join(' ')}`))
+    }
+    out.event({ type: 'ready', url, peerId: node.peerId, addrs: node.addrs().map(String), ...(discovery === undefined ? {} : { dht: { protocol: discovery.settings.protocol, mode: discovery.settings.mode, announce: discovery.settings.announce } }) })
     out.result(url)
     connectTo(node, providers, out).catch((err: Error) => { out.warn(`connecting to the providers: ${err.name}: ${err.message}`) })
     await interrupt.interrupted

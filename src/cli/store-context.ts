@@ -64,6 +64,8 @@ export interface CommandContext {
   origins?: Origins
   /** The running node's tickets (its key and addresses). */
   ticket?: (value: HashAndFormat) => BlobTicket
+  /** Whether the running node (a serve or send --dht) announced `hash` in the DHT (`pending`: to be). */
+  announced?: (hash: Uint8Array) => 'announced' | 'pending' | undefined
   /** Ends the command (the control client went away). */
   signal?: AbortSignal
   /** What relative paths are relative to. @default process.cwd() */

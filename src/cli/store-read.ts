@@ -24,9 +24,11 @@ export async function ls (argv: string[], ctx: CommandContext = {}): Promise<num
       const names = tags.get(hex) ?? []
       // A partial blob's size is what its provider declared until the last chunk proves it.
       const proven = status.status === 'complete' || status.sizeVerified
-      out.event({ type: 'blob', hash: hex, status: status.status, size: status.size, sizeVerified: proven, presentBytes: present, tags: names })
+      // Known only to a running serve or send --dht, which runs this ls for us.
+      const announced = ctx.announced === undefined ? undefined : ctx.announced(hash) ?? 'no'
+      out.event({ type: 'blob', hash: hex, status: status.status, size: status.size, sizeVerified: proven, presentBytes: present, tags: names, ...(announced === undefined ? {} : { announced }) })
       const state = status.status === 'complete' ? 'complete' : `partial ${size(present)} of${proven ? '' : ' (declared, unproven)'}`
-      out.result(`${hex}  ${state} ${size(status.size)}${names.length > 0 ? `  ${names.join(',')}` : ''}`)
+      out.result(`${hex}  ${state} ${size(status.size)}${announced === 'announced' ? '  announced' : announced === 'pending' ? '  announce pending' : ''}${names.length > 0 ? `  ${names.join(',')}` : ''}`)
     }
     return 0
   })

@@ -1,6 +1,9 @@
 import './polyfill.js'
 import { join } from 'node:path'
 import { noise } from '@chainsafe/libp2p-noise'
+import { identify } from '@libp2p/identify'
+import type { KadDHT } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -24,6 +27,11 @@ import { TASK_PROTOCOL } from '../seed/constants.js'
 import type { SeedInit } from '../seed/interface.js'
 import { SeedServer } from '../seed/seed-server.js'
 import { Seeds } from '../seed/seeds.js'
+import { Discovery } from '../discovery/discovery.js'
+import { dhtService, dhtSettings } from '../discovery/dht-service.js'
+import { acceptMultihashKeys } from '../discovery/kad-keys.js'
+import { BoundedDatastore } from '../discovery/record-store.js'
+import type { DhtInit } from '../discovery/interface.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
 
@@ -83,6 +91,12 @@ export interface NodeOptions {
    * Without it the node fetches URLs for nobody. docs/origins.md, "Seed peers".
    */
   seed?: SeedInit
+  /**
+   * Join a Kademlia DHT (its own, `/verity/kad/1.0.0`, by default) through `bootstrap` peers:
+   * find providers by hash (`node.discovery.findProviders`) and announce blobs held here
+   * (docs/discovery.md). Without it the node contacts nobody it was not told to.
+   */
+  dht?: DhtInit
 }
 
 export interface VerityNode {
@@ -98,6 +112,8 @@ export interface VerityNode {
   readonly seeds: Seeds
   /** The seed side, when the node was made with `seed`. */
   readonly seed: SeedServer | undefined
+  /** Providers by hash and announcements on the DHT, when the node was made with `dht`. */
+  readonly discovery: Discovery | undefined
   readonly peerId: string
   /** Addresses others can dial, each ending in /p2p/<peer id>. */
   addrs: () => Multiaddr[]
@@ -109,7 +125,8 @@ export interface VerityNode {
 
 /**
  * A libp2p node with QUIC and TCP, the blobs service and a store. It dials only what it is
- * given: no bootstrap peers, mDNS, UPnP, relays or DHT. Throws UnexpectedTransportVersion if
+ * given: no mDNS, UPnP or relays, and a DHT (with identify and ping, which it needs) only with
+ * `dht`, through the bootstrap peers given there. Throws UnexpectedTransportVersion if
  * the QUIC or yamux package is not the version the transport fixes were measured with.
  */
 export async function createNode (options: NodeOptions = {}): Promise<VerityNode> {
@@ -119,10 +136,15 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
   const ownStore = options.store === undefined
   const blobs = options.store ?? (options.dataDir === undefined ? new MemStore() : await FsStore.open(join(options.dataDir, 'store')))
   const limits = options.limits ?? {}
+  const listen = options.listen ?? DEFAULT_LISTEN
+  const dht = options.dht === undefined ? undefined : dhtSettings(options.dht, listen.length > 0)
+  // The DHT's records of other peers, capped (libp2p's own datastore would take any number).
+  const datastore = dht === undefined ? undefined : new BoundedDatastore(dht)
   try {
     const libp2p = await createLibp2p({
       ...(privateKey === undefined ? {} : { privateKey }),
-      addresses: { listen: options.listen ?? DEFAULT_LISTEN },
+      addresses: { listen },
+      ...(datastore === undefined ? {} : { datastore }),
       transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamuxWithHalfWindowUpdates()],
@@ -134,15 +156,31 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
           ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
           limits: serveLimits(limits),
           ...(limits.maxStreamsPerConnection === undefined ? {} : { maxStreamsPerConnection: limits.maxStreamsPerConnection })
-        })
+        }),
+        // Typed apart: libp2p's map would have ping required of every service's components.
+        ...(dht === undefined ? {} : { dht: dhtService(dht), identify: identify(), ping: ping() } as object)
       }
     })
+    let discovery: Discovery | undefined
+    if (dht !== undefined) {
+      const withDht = libp2p as unknown as Libp2p<{ dht: KadDHT }>
+      if (datastore !== undefined) datastore.self = libp2p.peerId.toString()
+      try {
+        acceptMultihashKeys(withDht.services.dht)
+      } catch (err) {
+        await libp2p.stop()
+        throw err
+      }
+      discovery = new Discovery(withDht, blobs, dht)
+      discovery.start()
+    }
     const pool = new ConnectionPool(libp2p, options.pool)
     const remote = new Remote(blobs, pool, libp2p.logger)
     let origins: Origins
     try {
       origins = await Origins.create({ store: blobs, logger: libp2p.logger }, { ...options.origins, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) })
     } catch (err) {
+      discovery?.stop()
       await libp2p.stop()
       throw err
     }
@@ -162,6 +200,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       downloader,
       seeds: new Seeds({ pool, downloader, logger: libp2p.logger }),
       seed,
+      discovery,
       pool,
       origins,
       peerId: libp2p.peerId.toString(),
@@ -178,6 +217,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       },
       stop: async () => {
         seed?.stop()
+        discovery?.stop()
         await origins.close()
         await pool.close({ timeoutMs: 5000 })
         await libp2p.stop()

@@ -8,9 +8,9 @@ import { verity } from './cli-process.js'
 
 /** Every option each command's parser takes (the common ones aside), as its --help must name them. */
 const OPTIONS: Record<string, string[]> = {
-  send: ['--ticket-only', '--copy', '--listen', '--limit-rate', '--serve-all'],
-  get: ['-o', '--provider', '--strategy', '--overwrite', '--no-tag', '--timeout', '--min-rate', '--raw', '--collection', '--seed', '--filter', '--task-tag', '--application', '--header', '--scheduler', '--linger', '--listen'],
-  serve: ['--http', '--listen', '--provider', '--seed', '--seed-allow', '--origin-allow', '--timeout', '--access-log'],
+  send: ['--ticket-only', '--copy', '--listen', '--limit-rate', '--serve-all', '--dht', '--bootstrap', '--dht-protocol'],
+  get: ['-o', '--provider', '--strategy', '--overwrite', '--no-tag', '--timeout', '--min-rate', '--raw', '--collection', '--seed', '--filter', '--task-tag', '--application', '--header', '--scheduler', '--linger', '--listen', '--dht', '--bootstrap', '--dht-protocol'],
+  serve: ['--http', '--listen', '--provider', '--seed', '--seed-allow', '--origin-allow', '--timeout', '--access-log', '--dht', '--bootstrap', '--dht-protocol', '--announce'],
   cat: ['--offset', '--length', '--provider', '--strategy', '--timeout', '--min-rate'],
   preheat: ['--seed', '--status', '--no-wait', '--filter', '--task-tag', '--application', '--header'],
   scheduler: ['--http', '--seed', '--peer-expiry', '--listen'],

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict'
+import { createNode, type NodeOptions, type VerityNode } from '../../../src/node/create-node.js'
+import type { BlobStore } from '../../../store/interface.js'
+import { MemStore } from '../../../store/mem-store.js'
+import { randomBytes } from '../../helpers.js'
+
+const MIB = 1 << 20
+
+/** A store whose encoded responses carry one flipped byte in their first 16 KiB group (as test/src/node/peer-child.ts). */
+function corrupting (store: BlobStore): BlobStore {
+  return new Proxy(store, {
+    get (target, key, receiver) {
+      if (key !== 'exportBao') {
+        const value = Reflect.get(target, key, receiver) as unknown
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+      }
+      return async function * (...args: Parameters<BlobStore['exportBao']>): AsyncGenerator<Uint8Array> {
+        let flipped = false
+        for await (const piece of target.exportBao(...args)) {
+          if (flipped || piece.length < 1024) { yield piece; continue }
+          const copy = piece.slice()
+          copy[100] = (copy[100] as number) ^ 1
+          flipped = true
+          yield copy
+        }
+      }
+    }
+  })
+}
+
+async function until (what: string, check: () => boolean): Promise<void> {
+  const end = Date.now() + 20000
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+describe('discovery: providers found in the DHT that lie or are gone', function () {
+  this.timeout(90000)
+  const nodes: VerityNode[] = []
+  let hub: VerityNode
+  const dht = { selfQueryIntervalMs: 500, scanIntervalMs: 200, announceTimeoutMs: 5000, lookupTimeoutMs: 10000 }
+  const join = async (options: NodeOptions = {}): Promise<VerityNode> => {
+    const node = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], ...options, dht: { ...dht, bootstrap: hub === undefined ? [] : [hub.addrs()[0]?.toString() as string], ...options.dht } })
+    nodes.push(node)
+    return node
+  }
+  before(async () => { hub = await join() })
+  after(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
+
+  it('a provider serving corrupt data is dropped and the fetch completes from another, verified', async () => {
+    const bytes = randomBytes(8 * MIB, 21)
+    // The honest one is slow, so the download is still going when the liar is found and asked.
+    const honest = await join({ provide: { throttleSend: async () => { await new Promise(resolve => setTimeout(resolve, 2)) } } })
+    const liar = await join({ store: corrupting(new MemStore()) })
+    const { hash } = await honest.blobs.addBytes(bytes)
+    await liar.blobs.addBytes(bytes)
+    await until('both announcements', () => honest.discovery?.isAnnounced(hash) === true && liar.discovery?.isAnnounced(hash) === true)
+    const client = await join({ dht: { mode: 'client' }, downloader: { maxStripeBytes: MIB } })
+    const lookup = new AbortController()
+    const result = await client.downloader.download({ request: hash, providers: client.discovery!.findProviders(hash, { signal: lookup.signal }), strategy: 'split', timeoutMs: 60000 })
+    lookup.abort()
+    assert.ok(Buffer.from(await client.blobs.getBytes(hash)).equals(Buffer.from(bytes)), 'the bytes added')
+    assert.equal(result.providers[liar.peerId]?.bad, true, `the liar was asked and dropped: ${JSON.stringify(result.providers)}`)
+    assert.equal(result.providers[liar.peerId]?.bytes, 0)
+    assert.equal(result.providers[honest.peerId]?.bytes, 8 * MIB)
+  })
+
+  it('a provider whose record outlives it (stopped) costs a failed dial, not the fetch', async () => {
+    const bytes = randomBytes(4 * MIB, 22)
+    const ghost = await join()
+    const alive = await join({ provide: { throttleSend: async () => { await new Promise(resolve => setTimeout(resolve, 2)) } } })
+    const { hash } = await ghost.blobs.addBytes(bytes)
+    await alive.blobs.addBytes(bytes)
+    await until('both announcements', () => ghost.discovery?.isAnnounced(hash) === true && alive.discovery?.isAnnounced(hash) === true)
+    await ghost.stop()
+    nodes.splice(nodes.indexOf(ghost), 1)
+    const client = await join({ dht: { mode: 'client' }, downloader: { maxStripeBytes: MIB } })
+    const found: string[] = []
+    const lookup = new AbortController()
+    const source = async function * (): AsyncGenerator<{ peerId: string, addrs: import('@multiformats/multiaddr').Multiaddr[] }> {
+      for await (const provider of client.discovery!.findProviders(hash, { signal: lookup.signal })) {
+        found.push(provider.peerId)
+        yield provider
+      }
+    }
+    const started = Date.now()
+    const result = await client.downloader.download({ request: hash, providers: source(), strategy: 'split', timeoutMs: 60000 })
+    lookup.abort()
+    assert.ok(Buffer.from(await client.blobs.getBytes(hash)).equals(Buffer.from(bytes)))
+    assert.ok(found.includes(ghost.peerId), `the stopped node's record was found: ${found.join(' ')}`)
+    assert.equal(result.providers[alive.peerId]?.bytes, 4 * MIB)
+    assert.ok(Date.now() - started < 30000, `done in ${Date.now() - started} ms`)
+  })
+})
