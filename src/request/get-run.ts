@@ -50,6 +50,8 @@ export class GetRun {
   private next = 0
   private cancelCurrent: () => void = () => {}
   private finished = false
+  /** What start() read of the first answer: its first part, and the iterator the rest comes from. */
+  private firstPart: { first: IteratorResult<Uint8Array>, parts: AsyncIterator<Uint8Array> } | undefined
 
   constructor (private readonly ctx: RunContext, private readonly plan: RunPlan) {}
 
@@ -74,7 +76,8 @@ export class GetRun {
         this.failed(answer.seed, err as Error)
         continue
       }
-      return { ...answer, body: prepend(first, parts) }
+      this.firstPart = { first, parts }
+      return answer
     }
   }
 
@@ -85,14 +88,18 @@ export class GetRun {
 
   /** `first`'s bytes, then, if it fails midway, the rest from the next seeds. */
   async * body (first: ReadAnswer): AsyncGenerator<Uint8Array> {
-    let current = first
+    // The first answer's first part, read by start(), then the rest of the same iterator.
+    let head = this.firstPart?.first
+    let parts = this.firstPart?.parts ?? first.body[Symbol.asyncIterator]()
+    this.firstPart = undefined
     let at = first.start
     try {
       while (true) {
         try {
-          for await (const part of current.body) {
-            at += part.length
-            yield part
+          for (let next = head ?? await parts.next(); next.done !== true; next = await parts.next()) {
+            head = undefined
+            at += next.value.length
+            yield next.value
           }
           this.finished = true
           return
@@ -110,7 +117,8 @@ export class GetRun {
             return
           }
           this.ctx.log('seed %s failed at byte %d of %d..%d (%s: %s); the rest from the next seed', seed, at, first.start, first.end, error.name, error.message)
-          current = await this.open(`bytes=${at}-${first.end - 1}`, { ...(first.hash === '' ? {} : { hash: first.hash }), size: first.size })
+          head = undefined
+          parts = (await this.open(`bytes=${at}-${first.end - 1}`, { ...(first.hash === '' ? {} : { hash: first.hash }), size: first.size })).body[Symbol.asyncIterator]()
         }
       }
     } finally {
@@ -236,15 +244,4 @@ async function upTo (response: StreamResponse, limit: number): Promise<Uint8Arra
     at += take.length
   }
   return out
-}
-
-/** `first` (unless the iterator had ended), then the rest of `parts`. */
-async function * prepend (first: IteratorResult<Uint8Array>, parts: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
-  if (first.done === true) return
-  yield first.value
-  while (true) {
-    const next = await parts.next()
-    if (next.done === true) return
-    yield next.value
-  }
 }

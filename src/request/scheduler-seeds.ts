@@ -1,15 +1,14 @@
 import { defaultLogger } from '@libp2p/logger'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { CALL_TIMEOUT_MS, SchedulerClient } from '../scheduler/client.js'
 import { seedRef } from './seed-address.js'
 
 export interface SchedulerSeedsOptions {
-  /** Peers asked for per page. @default 1000 (the scheduler's largest page) */
+  /** Peers asked for per page (each page's answer is read up to the scheduler client's MAX_ANSWER_BYTES, 1 MiB). @default 500 */
   pageSize?: number
   /** Pages read at most (a scheduler that never ends its list is not followed for ever). @default 100 */
   maxPages?: number
-  /** Bytes of one page's answer. @default 8 MiB */
-  maxPageBytes?: number
-  /** Milliseconds for one page, asked and read (a scheduler that never answers is given up on). @default 10000 */
+  /** Milliseconds for one page, asked and read (a scheduler that never answers is given up on). @default CALL_TIMEOUT_MS (10000) */
   timeoutMs?: number
   /** Logs as `verity:request:scheduler-seeds` (peers left out, polls that failed). @default defaultLogger() of @libp2p/logger */
   logger?: ComponentLogger
@@ -23,17 +22,14 @@ export interface SchedulerSeedsOptions {
  * Sorted, so the same seeds give the same list.
  */
 export async function schedulerSeeds (scheduler: string, options: SchedulerSeedsOptions = {}): Promise<string[]> {
-  const base = new URL(scheduler.includes('://') ? scheduler : `http://${scheduler}`)
-  const pageSize = options.pageSize ?? 1000
+  const client = new SchedulerClient(scheduler.includes('://') ? scheduler : `http://${scheduler}`)
+  const pageSize = options.pageSize ?? 500
   const log = logOf(options)
   const seeds = new Set<string>()
   for (let page = 0; page < (options.maxPages ?? 100); page++) {
-    const url = new URL(`/api/v1/peers?pageNum=${page}&pageSize=${pageSize}&sortKey=ID&sortDirect=ASC`, base)
-    const timeout = AbortSignal.timeout(options.timeoutMs ?? 10000)
-    const res = await fetch(url, { signal: options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]) })
-    const text = await boundedText(res, options.maxPageBytes ?? 8 << 20)
-    if (res.status !== 200) throw new Error(`the scheduler answered ${res.status} for its peers: ${text.slice(0, 200)}`)
-    const peers = JSON.parse(text) as unknown
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? CALL_TIMEOUT_MS)
+    const peers = await client.call('GET', `/api/v1/peers?pageNum=${page}&pageSize=${pageSize}&sortKey=ID&sortDirect=ASC`, undefined,
+      options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])) as unknown
     if (!Array.isArray(peers)) throw new TypeError('the scheduler\'s peers list is not a JSON array')
     for (const peer of peers) {
       const seed = seedOf(peer, log)
@@ -109,20 +105,4 @@ function seedOf (peer: unknown, log: Logger): string | undefined {
     return undefined
   }
   return seed
-}
-
-async function boundedText (res: Response, limit: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? 0)
-  if (declared > limit) {
-    await res.body?.cancel()
-    throw new RangeError(`the scheduler's answer has ${declared} bytes, more than ${limit}`)
-  }
-  const parts: Uint8Array[] = []
-  let length = 0
-  for await (const part of res.body ?? []) {
-    length += (part as Uint8Array).length
-    if (length > limit) throw new RangeError(`the scheduler's answer has more than ${limit} bytes`)
-    parts.push(part as Uint8Array)
-  }
-  return Buffer.concat(parts).toString('utf8')
 }

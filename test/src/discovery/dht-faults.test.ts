@@ -1,32 +1,11 @@
 import assert from 'node:assert/strict'
 import { createNode, type NodeOptions, type VerityNode } from '../../../src/node/create-node.js'
-import type { BlobStore } from '../../../store/interface.js'
 import { MemStore } from '../../../store/mem-store.js'
 import { randomBytes } from '../../helpers.js'
+import { corrupting } from '../node/corrupting-store.js'
 
 const MIB = 1 << 20
 
-/** A store whose encoded responses carry one flipped byte in their first 16 KiB group (as test/src/node/peer-child.ts). */
-function corrupting (store: BlobStore): BlobStore {
-  return new Proxy(store, {
-    get (target, key, receiver) {
-      if (key !== 'exportBao') {
-        const value = Reflect.get(target, key, receiver) as unknown
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-      }
-      return async function * (...args: Parameters<BlobStore['exportBao']>): AsyncGenerator<Uint8Array> {
-        let flipped = false
-        for await (const piece of target.exportBao(...args)) {
-          if (flipped || piece.length < 1024) { yield piece; continue }
-          const copy = piece.slice()
-          copy[100] = (copy[100] as number) ^ 1
-          flipped = true
-          yield copy
-        }
-      }
-    }
-  })
-}
 
 async function until (what: string, check: () => boolean): Promise<void> {
   const end = Date.now() + 20000

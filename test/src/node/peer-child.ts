@@ -10,11 +10,11 @@ import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { createNode } from '../../../src/node/create-node.js'
 import { CHUNK_SIZE, GROUP_SIZE } from '../../../store/bao/constants.js'
-import type { BlobStore } from '../../../store/interface.js'
 import { MemStore } from '../../../store/mem-store.js'
 import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
 import { fromHex, toHex } from '../../../store/hash-text.js'
 import { randomBytes } from '../../helpers.js'
+import { corrupting } from './corrupting-store.js'
 
 export interface PeerSpec {
   dataDir?: string
@@ -100,25 +100,3 @@ for await (const line of createInterface({ input: process.stdin })) {
 }
 await node.stop()
 process.exit(0)
-
-/** A store whose encoded responses carry one flipped byte in their first 16 KiB group. */
-function corrupting (store: BlobStore): BlobStore {
-  return new Proxy(store, {
-    get (target, key, receiver) {
-      if (key !== 'exportBao') {
-        const value = Reflect.get(target, key, receiver) as unknown
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-      }
-      return async function * (...args: Parameters<BlobStore['exportBao']>): AsyncGenerator<Uint8Array> {
-        let flipped = false
-        for await (const piece of target.exportBao(...args)) {
-          if (flipped || piece.length < 1024) { yield piece; continue }
-          const copy = piece.slice()
-          copy[100] = (copy[100] as number) ^ 1
-          flipped = true
-          yield copy
-        }
-      }
-    }
-  })
-}
