@@ -103,11 +103,10 @@ export async function fetchInto (node: VerityNode, what: Target, out: Output, op
       if (names !== undefined) progress.named(await names.follow(item) ?? options.name)
       if (item.type === 'download:progress') {
         progress.present(item.detail.bytes, item.detail.total)
+        progress.receivedFrom(item.detail.received ?? {})
         // Drawn from the first item on, and again every REDRAW_MS, moving or not.
         if (redraw === undefined && out.drawing) redraw = setInterval(draw, REDRAW_MS).unref()
         show()
-      } else if (item.type === 'download:part-complete') {
-        progress.delivered(item.detail.provider, item.detail.bytes)
       } else if (item.type === 'download:provider-failed') {
         const { provider, reason, error, dropped } = item.detail
         out.say(`${provider}: ${error.name}: ${error.message.split('\n')[0] as string}; ${dropped ? 'no more requests to it' : 'retrying'}`)
