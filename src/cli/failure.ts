@@ -1,0 +1,90 @@
+import { UsageError } from './args.js'
+
+/**
+ * How a command's error ends it: the exit code and what goes on stderr, every line starting once
+ * with `verity: `. verity's own errors say what happened in their message (a named one shows its
+ * name first: `verity: StoreFull: ...`); Node's system errors (ENOSPC on the output, EACCES) are
+ * said in verity's words here; the text a library gave, when the CLI put its own words in front
+ * of it, is kept as the error's `detail` and shown with `-v`.
+ */
+
+/** Ctrl-C (SIGINT) or SIGTERM during a command: exit 130, partial data kept. */
+export class Interrupted extends Error {
+  static override name = 'Interrupted'
+  constructor (message = 'interrupted') {
+    super(message)
+    this.name = 'Interrupted'
+  }
+}
+
+/** `error` with the text it replaced (a library's, the Downloader's) kept for `-v`. */
+export function withDetail<E extends Error> (error: E, detail: string): E {
+  return Object.assign(error, { detail })
+}
+
+/** What to do about a failure, by the error's name. */
+const HINTS: Record<string, string> = {
+  StoreLocked: ' (one process per data directory: stop the verity serve or send using it, or give this command its own --data-dir)',
+  StoreFull: ' (free space or run verity gc)'
+}
+
+/** Node's system errors, by code: what happened, in words. */
+const SYSTEM: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is used up',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'it is a directory',
+  EEXIST: 'it exists already',
+  EIO: 'the device failed to read or write (EIO)',
+  EMFILE: 'too many open files',
+  ENAMETOOLONG: 'the name is too long'
+}
+
+/** What to do after a system error, by code. */
+const SYSTEM_NEXT: Record<string, string> = {
+  ENOSPC: 'free some space, then run the same command again (what was fetched is kept in the store)',
+  EDQUOT: 'free some space, then run the same command again (what was fetched is kept in the store)',
+  EACCES: 'give a place you may write to',
+  EPERM: 'give a place you may write to',
+  EROFS: 'give a place on a writable file system'
+}
+
+/** A Node system error (`code`, and often `syscall` and `path`) in verity's words, or undefined. */
+function systemLine (error: NodeJS.ErrnoException): string | undefined {
+  const code = error.code
+  if (code === undefined || !Object.hasOwn(SYSTEM, code)) return undefined
+  const what = error.path !== undefined ? `${error.path}: ` : error.syscall === 'write' ? 'writing the output: ' : ''
+  const next = SYSTEM_NEXT[code]
+  return `${what}${SYSTEM[code] as string} (${code})${next === undefined ? '' : `; ${next}`}`
+}
+
+/**
+ * The exit code and stderr lines of a command's error: one line, and with `verbose` a second
+ * with the detail behind it (a library's text) when there is one.
+ */
+export function failure (err: unknown, verbose = false): { code: number, line: string } {
+  const error = err instanceof Error ? err : new Error(String(err))
+  const detail = (error as { detail?: unknown }).detail
+  const more = verbose && typeof detail === 'string' ? `\nverity: detail: ${detail.replace(/\n/g, ' ')}` : ''
+  if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity ${error.command === undefined ? '' : `${error.command} `}--help for usage)${more}` }
+  if (error instanceof Interrupted) return { code: 130, line: `verity: ${error.message}${more}` }
+  // Node's own (name Error, with a code); verity's named errors that carry a code say it already.
+  const system = error.name === 'Error' ? systemLine(error) : undefined
+  if (system !== undefined) return { code: 1, line: `verity: ${system}${verbose ? `\nverity: detail: ${error.message}` : ''}` }
+  const name = error.name === 'Error' ? '' : `${error.name}: `
+  return { code: 1, line: `verity: ${name}${error.message.split('\n')[0] as string}${HINTS[error.name] ?? ''}${more}` }
+}
+
+/**
+ * Whether a command line asks for -v (`-v`, `--verbose`, or `v` among grouped short flags such
+ * as `-qv`) before `--`: main reads it for the failure's detail, which comes after the command's
+ * own parser has gone.
+ */
+export function asksVerbose (argv: string[]): boolean {
+  const end = argv.indexOf('--')
+  return (end === -1 ? argv : argv.slice(0, end)).some(arg => arg === '--verbose' || /^-[a-zA-Z]*v[a-zA-Z]*$/.test(arg))
+}
