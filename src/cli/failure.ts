@@ -1,4 +1,5 @@
 import { UsageError } from './args.js'
+import { detailOf, troubleOf, type Trouble } from './fetch-words.js'
 
 /**
  * How a command's error ends it: the exit code and what goes on stderr, every line starting once
@@ -62,6 +63,22 @@ function systemLine (error: NodeJS.ErrnoException): string | undefined {
   return `${what}${SYSTEM[code] as string} (${code})${next === undefined ? '' : `; ${next}`}`
 }
 
+/** An origin server's failure below HTTP, by its class: what happened, in words. */
+const ORIGIN: Partial<Record<Trouble, string>> = {
+  refused: 'the server refused the connection (is it running, and is the port right?)',
+  unreachable: 'the server cannot be reached from here (check the host name and the network)',
+  timeout: 'the server did not answer in time',
+  broken: 'the connection to the server broke off'
+}
+
+/** An origin that could not be reached (its error wraps Node's), in verity's words, or undefined. */
+function originLine (error: Error): string | undefined {
+  const url = (error as { url?: unknown }).url
+  if (error.name !== 'OriginUnavailable' || typeof url !== 'string' || !(error.cause instanceof Error)) return undefined
+  const words = ORIGIN[troubleOf(error, 'error')]
+  return words === undefined ? undefined : `${url}: ${words}; try again later, or check the URL`
+}
+
 /**
  * The exit code and stderr lines of a command's error: one line, and with `verbose` a second
  * with the detail behind it (a library's text) when there is one.
@@ -73,8 +90,8 @@ export function failure (err: unknown, verbose = false): { code: number, line: s
   if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity ${error.command === undefined ? '' : `${error.command} `}--help for usage)${more}` }
   if (error instanceof Interrupted) return { code: 130, line: `verity: ${error.message}${more}` }
   // Node's own (name Error, with a code); verity's named errors that carry a code say it already.
-  const system = error.name === 'Error' ? systemLine(error) : undefined
-  if (system !== undefined) return { code: 1, line: `verity: ${system}${verbose ? `\nverity: detail: ${error.message}` : ''}` }
+  const own = error.name === 'Error' ? systemLine(error) : originLine(error)
+  if (own !== undefined) return { code: 1, line: `verity: ${own}${verbose ? `\nverity: detail: ${detailOf(error)}` : ''}` }
   const name = error.name === 'Error' ? '' : `${error.name}: `
   return { code: 1, line: `verity: ${name}${error.message.split('\n')[0] as string}${HINTS[error.name] ?? ''}${more}` }
 }

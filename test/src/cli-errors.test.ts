@@ -113,6 +113,16 @@ describe('verity\'s errors as a new user meets them: in verity\'s words, what to
     }
   })
 
+  it('a URL whose server refuses the connection: said as the server\'s, not as Node\'s ECONNREFUSED', async () => {
+    const closed = createServer()
+    await new Promise<void>(resolve => closed.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/file.bin`
+    await new Promise(resolve => closed.close(resolve))
+    const args = ['add', url, '--data-dir', join(dir, 'U')]
+    assert.equal(failed(await verity(args), 1), `verity: ${url}: the server refused the connection (is it running, and is the port right?); try again later, or check the URL`)
+    detailed(await verity([...args, '-v']), /ECONNREFUSED/)
+  })
+
   it('an output that is full, an unknown hash with nobody to ask, a data directory that is not there: one line each, no stack trace', async () => {
     const store = join(dir, 'F')
     const added = await verity(['add', join(dir, 'payload.bin'), '--data-dir', store])
