@@ -63,6 +63,22 @@ function systemLine (error: NodeJS.ErrnoException): string | undefined {
   return `${what}${SYSTEM[code] as string} (${code})${next === undefined ? '' : `; ${next}`}`
 }
 
+/** A connection's failure (Node's, or a transport's that kept Node's code), by its class. */
+const NETWORK: Partial<Record<Trouble, string>> = {
+  refused: 'the connection was refused (nothing listens there: check the address, and that the program is running)',
+  unreachable: 'cannot be reached from here (check the address and the network)',
+  timeout: 'no answer in time',
+  broken: 'the connection broke off'
+}
+
+/** A plain Error from a connection (`connect ECONNREFUSED 127.0.0.1:1`) in verity's words, or undefined. */
+function networkLine (error: Error): string | undefined {
+  const words = NETWORK[troubleOf(error, 'error')]
+  if (words === undefined) return undefined
+  const { address, port } = error as { address?: unknown, port?: unknown }
+  return `${typeof address === 'string' ? `cannot connect to ${address}${typeof port === 'number' ? `:${port}` : ''}` : 'cannot connect'}: ${words}`
+}
+
 /** An origin server's failure below HTTP, by its class: what happened, in words. */
 const ORIGIN: Partial<Record<Trouble, string>> = {
   refused: 'the server refused the connection (is it running, and is the port right?)',
@@ -90,7 +106,7 @@ export function failure (err: unknown, verbose = false): { code: number, line: s
   if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity ${error.command === undefined ? '' : `${error.command} `}--help for usage)${more}` }
   if (error instanceof Interrupted) return { code: 130, line: `verity: ${error.message}${more}` }
   // Node's own (name Error, with a code); verity's named errors that carry a code say it already.
-  const own = error.name === 'Error' ? systemLine(error) : originLine(error)
+  const own = error.name === 'Error' ? systemLine(error) ?? networkLine(error) : originLine(error)
   if (own !== undefined) return { code: 1, line: `verity: ${own}${verbose ? `\nverity: detail: ${detailOf(error)}` : ''}` }
   const name = error.name === 'Error' ? '' : `${error.name}: `
   return { code: 1, line: `verity: ${name}${error.message.split('\n')[0] as string}${HINTS[error.name] ?? ''}${more}` }
