@@ -48,7 +48,7 @@ export class FetchReport {
     }
     const trouble = troubleOf(error, reason)
     this.troubles.set(provider, trouble)
-    const then = dropped ? 'no more requests to it' : trouble === 'lacks' ? 'asking it for the rest only' : 'retrying'
+    const then = dropped ? 'no more requests to it' : trouble === 'lacks' ? 'it is not asked for that again' : 'retrying'
     this.out.say(`${provider}: ${troubleWords(trouble)}; ${then}`)
     if (this.out.verbose) this.out.say(`${provider}: detail: ${detailOf(error)}`)
     this.out.event({ type: 'providerFailed', provider, reason, trouble, message: troubleWords(trouble), error: detailOf(error), retrying: !dropped })

@@ -136,6 +136,7 @@ describe('verity\'s errors as a new user meets them: in verity\'s words, what to
           const ran = spawnSync(process.execPath, [cli, ...command, '--data-dir', store], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 30000 })
           const line = failed({ status: ran.status, stdout: Buffer.alloc(0), stderr: ran.stderr }, 1)
           assert.equal(line, 'verity: writing the output: no space left on the device (ENOSPC); free some space, then run the same command again (what was fetched is kept in the store)')
+          assert.equal(ran.stderr.split('\n').filter(text => text.includes('ENOSPC')).length, 1, 'said once')
         } finally {
           closeSync(full)
         }

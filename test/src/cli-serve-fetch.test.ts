@@ -52,7 +52,7 @@ describe('verity serve --provider: what its on-demand fetches say, as get says i
       assert.ok(lines.includes(`verity: connecting to ${dead} (/ip4/127.0.0.1/tcp/${port})...`), lines.join('\n'))
       assert.ok(lines.includes(`${refused}retrying`), lines.join('\n'))
       assert.ok(lines.includes(`${refused}no more requests to it`), lines.join('\n'))
-      assert.ok(lines.includes(`verity: ${sender}: it does not have it (or not all of it); asking it for the rest only`), lines.join('\n'))
+      assert.ok(lines.includes(`verity: ${sender}: it does not have it (or not all of it); it is not asked for that again`), lines.join('\n'))
       assert.ok(lines.includes(`verity: could not fetch ${nobody} for the gateway: no provider delivered it (the lines above say why)`), lines.join('\n'))
       assert.ok(!lines.some(line => line.startsWith(`verity: connecting to ${sender} `)), 'connected already: not said again')
       // Each line is verity's or the access log's; no library text.
