@@ -1,5 +1,5 @@
 import { UsageError } from './args.js'
-import { detailOf, troubleOf, type Trouble } from './fetch-words.js'
+import { detailOf, isLibraryError, troubleOf, troubleWords, type Trouble } from './fetch-words.js'
 
 /**
  * How a command's error ends it: the exit code and what goes on stderr, every line starting once
@@ -79,6 +79,20 @@ function networkLine (error: Error): string | undefined {
   return `${typeof address === 'string' ? `cannot connect to ${address}${typeof port === 'number' ? `:${port}` : ''}` : 'cannot connect'}: ${words}`
 }
 
+/** Any other error of a library's (libp2p's EncryptionFailedError, a bare dial error): its class in words. */
+function libraryLine (error: Error): string | undefined {
+  if (!isLibraryError(error)) return undefined
+  return `${troubleWords(troubleOf(error, 'error'))} (-v shows the libraries' own text)`
+}
+
+/** No seed could take a `get <url>` (NoSeedAvailable lists each seed's error): each seed's trouble in words. */
+function seedsLine (error: Error): string | undefined {
+  const tried = (error as { tried?: unknown }).tried
+  if (error.name !== 'NoSeedAvailable' || !Array.isArray(tried) || tried.length === 0) return undefined
+  const each = (tried as Array<{ seed: string, error: Error }>).map(({ seed, error }) => `${seed}: ${troubleWords(troubleOf(error, 'error'))}`)
+  return `NoSeedAvailable: no seed could take the request; tried ${each.join('; ')}`
+}
+
 /** An origin server's failure below HTTP, by its class: what happened, in words. */
 const ORIGIN: Partial<Record<Trouble, string>> = {
   refused: 'the server refused the connection (is it running, and is the port right?)',
@@ -106,7 +120,7 @@ export function failure (err: unknown, verbose = false): { code: number, line: s
   if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity ${error.command === undefined ? '' : `${error.command} `}--help for usage)${more}` }
   if (error instanceof Interrupted) return { code: 130, line: `verity: ${error.message}${more}` }
   // Node's own (name Error, with a code); verity's named errors that carry a code say it already.
-  const own = error.name === 'Error' ? systemLine(error) ?? networkLine(error) : originLine(error)
+  const own = error.name === 'Error' ? systemLine(error) ?? networkLine(error) ?? libraryLine(error) : originLine(error) ?? seedsLine(error) ?? libraryLine(error)
   if (own !== undefined) return { code: 1, line: `verity: ${own}${verbose ? `\nverity: detail: ${detailOf(error)}` : ''}` }
   const name = error.name === 'Error' ? '' : `${error.name}: `
   return { code: 1, line: `verity: ${name}${error.message.split('\n')[0] as string}${HINTS[error.name] ?? ''}${more}` }

@@ -45,6 +45,14 @@ const NOT_VERITY = new Set(['UnsupportedProtocolError', 'ProtocolError', 'Invali
 const TIMEOUT = new Set(['Timeout', 'TimeoutError', 'ETIMEDOUT'])
 const CLOSED = new Set(['StreamResetError', 'StreamAbortedError', 'StreamStateError', 'ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError', 'Aborted'])
 
+/** libp2p's own errors (and the transports'), which say nothing to a person as they are. */
+const LIBRARY = new Set(['NoValidAddressesError', 'DialError', 'ConnectionFailedError', ...HANDSHAKE, ...NOT_VERITY, ...[...CLOSED].filter(name => name !== 'Aborted'), 'TimeoutError', 'AbortError'])
+
+/** Whether `error` is a library's (a name of libp2p's, or a plain Error with a system code). */
+export function isLibraryError (error: Error): boolean {
+  return LIBRARY.has(error.name) || (error.name === 'Error' && codesOf(error).length > 0) || troubleOf(error, 'error') === 'wrongPeer'
+}
+
 /** The class of a provider's failure. */
 export function troubleOf (error: Error, reason: FailureReason): Trouble {
   if (reason === 'badData') return 'corrupt'

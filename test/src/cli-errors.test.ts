@@ -85,6 +85,13 @@ describe('verity\'s errors as a new user meets them: in verity\'s words, what to
       const addr = describePeer(BlobTicket.parse(send.line)).addrs[0] as string
       const wrong = await verity(['get', hash, '--provider', `${addr}/p2p/${await peerId()}`, '--data-dir', join(dir, 'W')])
       assert.match(failed(wrong, 1), /: the handshake failed: another node, or a program that is no libp2p node, answers at that address; tried .*; check the address and the peer id, or ask the sender for a fresh ticket$/)
+      // The same as a seed of `get <url>`, and a seed nobody listens for: each said, then both.
+      const nobody = await peerId()
+      const seeds = await verity(['get', 'http://example.invalid/file', '--seed', `/ip4/127.0.0.1/tcp/9/p2p/${nobody}`, '--seed', `${addr}/p2p/${await peerId()}`, '-o', join(dir, 'seeded'), '--data-dir', join(dir, 'W')])
+      // In the order of their ring, from the URL's task id.
+      const last = failed(seeds, 1)
+      assert.match(last, /^verity: NoSeedAvailable: no seed could take the request; tried /)
+      assert.ok(last.includes(`${nobody}: the connection was refused (`) && last.includes(': the handshake failed: another node'), last)
       // The sender has its file, not this hash.
       const lacks = await verity(['get', hash, '--provider', send.line, '--data-dir', join(dir, 'W')])
       assert.match(failed(lacks, 1), /: it does not have it \(or not all of it\); tried .*; check the hash, or ask for a ticket from a node that has it$/)
