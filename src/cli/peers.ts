@@ -11,18 +11,18 @@ import { hashOrTicket, UsageError, withDetail, type Target } from './common.js'
 /** `--provider` (or `--seed`) values: tickets, or multiaddrs ending in /p2p/<peer id>. */
 export function parseProviders (values: string[], name = 'provider'): PeerTarget[] {
   return values.map(value => {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value
+    const refused = (why: string): UsageError => new UsageError(`--${name} ${shown} is not a ticket or a multiaddr ending in /p2p/<peer id>: ${why}`)
     // A bare peer id is a peer too, to the library; the command line has no addresses for one.
-    const why = !/^\s*(\/|blob)/i.test(value) ? 'it starts with neither / nor blob' : undefined
+    if (!/^\s*(\/|blob)/i.test(value)) throw refused('it starts with neither / nor blob')
     try {
-      if (why === undefined) resolvePeer(value)
-      else throw new UsageError(why)
+      resolvePeer(value)
       return value
     } catch (err) {
-      const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value
-      const words = why ?? (/^\s*blob/i.test(value) ? 'the ticket is cut short or mistyped: copy all of it'
+      const why = /^\s*blob/i.test(value) ? 'the ticket is cut short or mistyped: copy all of it'
         : isMultiaddr(value) ? 'it does not end in a valid /p2p/<peer id>'
-          : 'it is not a multiaddr (such as /ip4/192.168.1.5/udp/4433/quic-v1/p2p/12D3KooW...)')
-      throw withDetail(new UsageError(`--${name} ${shown} is not a ticket or a multiaddr ending in /p2p/<peer id>: ${words}`), (err as Error).message)
+          : 'it is not a multiaddr (such as /ip4/192.168.1.5/udp/4433/quic-v1/p2p/12D3KooW...)'
+      throw withDetail(refused(why), (err as Error).message)
     }
   })
 }
