@@ -73,6 +73,8 @@ const NETWORK: Partial<Record<Trouble, string>> = {
 
 /** A plain Error from a connection (`connect ECONNREFUSED 127.0.0.1:1`) in verity's words, or undefined. */
 function networkLine (error: Error): string | undefined {
+  // Node's errors carry their code: a message of verity's that quotes one is left as it is.
+  if (typeof (error as NodeJS.ErrnoException).code !== 'string') return undefined
   const words = NETWORK[troubleOf(error, 'error')]
   if (words === undefined) return undefined
   const { address, port } = error as { address?: unknown, port?: unknown }

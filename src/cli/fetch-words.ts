@@ -48,9 +48,12 @@ const CLOSED = new Set(['StreamResetError', 'StreamAbortedError', 'StreamStateEr
 /** libp2p's own errors (and the transports'), which say nothing to a person as they are. */
 const LIBRARY = new Set(['NoValidAddressesError', 'DialError', 'ConnectionFailedError', ...HANDSHAKE, ...NOT_VERITY, ...[...CLOSED].filter(name => name !== 'Aborted'), 'TimeoutError', 'AbortError'])
 
-/** Whether `error` is a library's (a name of libp2p's, or a plain Error with a system code). */
+/**
+ * Whether `error` is libp2p's own: one of its names, or the QUIC transport's plain "Dialed peer
+ * ... but connected to ..." (a plain Error with a system code is Node's or verity's, said apart).
+ */
 export function isLibraryError (error: Error): boolean {
-  return LIBRARY.has(error.name) || (error.name === 'Error' && codesOf(error).length > 0) || troubleOf(error, 'error') === 'wrongPeer'
+  return LIBRARY.has(error.name) || troubleOf(error, 'error') === 'wrongPeer'
 }
 
 /** The class of a provider's failure. */
