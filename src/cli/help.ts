@@ -23,7 +23,8 @@ export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <tic
   tags what it fetched so gc keeps it, named after what it writes at the top (the file, or the
   directory a collection's files lie under; otherwise, and with -o -, the hash), never replacing
   a tag that keeps something else (name-2, name-3... instead); --no-tag for none;
-  says whom it connects to and each retry; --timeout gives up after that long (90s, 5m),
+  says whom it connects to and each retry (-v: each provider's bytes and rate on the progress
+  line, and the libraries' own text of a failure); --timeout gives up after that long (90s, 5m),
   connecting included, naming the addresses tried; --min-rate drops a provider sending less per
   second over 20 s (default 4k; 0 for no minimum); checks it can write <path> first;
   --dht finds providers of the hash in the DHT (/verity/kad/1.0.0 unless --dht-protocol), joined
@@ -47,7 +48,8 @@ export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiadd
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
   ETag, ?download), /blob/<collection hash>/ (its files, to browse), /metrics (Prometheus),
   /health; with --provider, fetches missing blobs on demand
-  (connecting to each at the start, each within --timeout); logs each HTTP request in the
+  (connecting to each at the start, each within --timeout; saying whom it connects to, each
+  retry and failure, as get does); logs each HTTP request in the
   Common Log Format to stderr, or appended to --access-log <file>; -v: one line per request
   peers make (peer, what, bytes, time, result; --json: events);
   --seed: a seed peer (answers /verity/task/1, and GET /tasks?url=<url>[&filter=a,b][&tag=x]
@@ -140,7 +142,7 @@ export const COMMON_HELP = `common options (before or after the command):
   --json             NDJSON events on stdout, nothing else there
   -q, --quiet        no messages on stderr, only errors
   --no-progress      no progress line (also when stderr is not a terminal)
-  -v, --verbose      more messages
+  -v, --verbose      more messages (and the libraries' own text behind an error)
   -h, --help         this command's usage`
 
 /** What `verity <command> --help` prints: its usage, then the options every command takes. */

@@ -139,7 +139,11 @@ describe('peers in every form: tickets (text or parsed), multiaddrs, peer ids wi
     assert.ok(types.has('download:try-provider') && types.has('download:part-complete') && types.has('download:progress'), [...types].join())
     for (const item of items) assert.ok('detail' in item && typeof item.detail === 'object', `${item.type} has a detail`)
     const last = items.filter(i => i.type === 'download:progress').at(-1)
-    assert.deepEqual(last?.detail, { bytes: data.length, total: data.length })
+    assert.ok(last?.type === 'download:progress')
+    const { received, ...verified } = last.detail
+    assert.deepEqual(verified, { bytes: data.length, total: data.length })
+    assert.deepEqual(Object.keys(received ?? {}), [provider.peerId], 'the bytes received, by provider')
+    assert.ok((received?.[provider.peerId] ?? 0) >= data.length, 'every byte came from the one provider')
   })
 
   it('a node with no QUIC address refuses to make a ticket, naming the addresses it has', async () => {
