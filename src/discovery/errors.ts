@@ -15,3 +15,4 @@ export class AnnounceFailed extends Error {
     this.name = 'AnnounceFailed'
   }
 }
+
