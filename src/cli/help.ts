@@ -13,7 +13,7 @@ export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--list
   meanwhile is named on stderr once (receivers of it get an error). Each request a receiver
   makes is one line on stderr when it ends: peer, what, bytes, time, result (--json: events);
   --dht joins the DHT (a server) and announces what it serves, so get <hash> --dht finds it;
-  --relay-via reserves a slot on that relay (a verity serve --relay; repeatable) before the ticket
+  --relay-via reserves a slot on that relay (one a serve offers; repeatable) before the ticket
   is printed, which then holds the relayed address beside the direct ones (behind NAT)`
 
 export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <ticket|multiaddr>]... [--strategy split|none] [--overwrite]

@@ -12,7 +12,7 @@ import { controlled } from './control.js'
 import { describePeer, ListenFailed, listening, parseListen, parseProviders } from './peers.js'
 import { RequestLog } from './request-log.js'
 import { SEND_LISTEN } from './send.js'
-import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
+import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, discoveryEvents, sayDiscovery } from './dht-flags.js'
 import { reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability } from './relay-flags.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
@@ -85,7 +85,7 @@ export async function serve (argv: string[]): Promise<number> {
     ...(connectTimeoutMs === undefined ? {} : { pool: { connectTimeoutMs } }),
     onEvent: event => { metrics.onEvent(event); requests.onEvent(event) },
     ...seedOf(parsed),
-    ...(dht === undefined ? {} : { dht: { ...dht, onEvent: sayDiscovery(out) } }),
+    ...(dht === undefined ? {} : { dht: { ...dht, onEvent: discoveryEvents(sayDiscovery(out), metrics.onDiscovery) } }),
     ...(reachability === undefined ? {} : { reachability })
   }))
   metrics.watch(node)

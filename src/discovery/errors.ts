@@ -15,4 +15,3 @@ export class AnnounceFailed extends Error {
     this.name = 'AnnounceFailed'
   }
 }
-
