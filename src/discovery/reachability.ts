@@ -3,6 +3,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { dcutr } from '@libp2p/dcutr'
 import { identify } from '@libp2p/identify'
 import { multiaddr } from '@multiformats/multiaddr'
+import { RelayReservationFailed } from './errors.js'
 
 /**
  * What a relay (`verity serve --relay`) lets others use of it. A relayed connection is reset by
@@ -102,3 +103,14 @@ export function relayTransport (): ReturnType<typeof circuitRelayTransport> {
 }
 
 
+
+/**
+ * libp2p's failure to listen, when it is a relay's (a reservation that failed), as
+ * RelayReservationFailed naming the relay and why; undefined for any other error.
+ */
+export function relayFailure (err: unknown): RelayReservationFailed | undefined {
+  if (!(err instanceof Error) || err.name !== 'UnsupportedListenAddressesError') return undefined
+  const lines = err.message.split('\n').map(line => /^\s*(\/\S+)\/p2p-circuit: (.*)$/.exec(line)).filter(match => match !== null)
+  if (lines.length === 0) return undefined
+  return new RelayReservationFailed(lines.map(([, relay, why]) => `could not reserve a slot on the relay ${relay as string}: ${why as string}`).join('; '), { cause: err })
+}

@@ -33,7 +33,7 @@ import { dhtService, dhtSettings } from '../discovery/dht-service.js'
 import { acceptMultihashKeys } from '../discovery/kad-keys.js'
 import { BoundedDatastore } from '../discovery/record-store.js'
 import type { DhtInit } from '../discovery/interface.js'
-import { reachabilityServices, relayListenAddrs, relayTransport, type ReachabilityInit } from '../discovery/reachability.js'
+import { reachabilityServices, relayFailure, relayListenAddrs, relayTransport, type ReachabilityInit } from '../discovery/reachability.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
 
@@ -241,7 +241,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
     }
   } catch (err) {
     if (ownStore) await blobs.close()
-    throw err
+    throw relayFailure(err) ?? err
   }
 }
 
