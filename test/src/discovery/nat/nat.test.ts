@@ -21,7 +21,6 @@ const MiB = 1 << 20
  */
 describe('reachability through NAT (network namespaces): relay, hole punching, limits', function () {
   this.timeout(240_000)
-  const missing = NatLab.missing()
   let lab: NatLab
   let dir: string
   let file: string
@@ -29,6 +28,7 @@ describe('reachability through NAT (network namespaces): relay, hole punching, l
   const down = (): void => { lab?.down() }
 
   before(function () {
+    const missing = NatLab.missing()
     if (missing !== undefined) {
       console.log(`      skipped: the NAT test ${missing}`)
       this.skip()
