@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline'
  * masquerade with nftables: `cone` keeps the source port (endpoint-independent mapping, what
  * hole punching needs), `symmetric` maps every flow to a random port (`fully-random`). `pub`
  * counts the bytes its own processes (the relay) receive (`relayBytes`) apart from those it only
- * forwards between the NATs.
+ * forwards between the NATs, and what they send (`relaySentBytes`).
  */
 export class NatLab {
   readonly id = `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`
@@ -67,6 +67,10 @@ export class NatLab {
     type filter hook forward priority 0; policy accept;
     counter
   }
+  chain output {
+    type filter hook output priority 0; policy accept;
+    counter
+  }
 }`)
     this.nat('cone')
   }
@@ -84,11 +88,11 @@ export class NatLab {
     }
   }
 
-  /** Bytes the processes in `pub` (the relay) have received, and bytes `pub` forwarded between the NATs. */
-  counters (): { relayBytes: number, forwardedBytes: number } {
+  /** Bytes the processes in `pub` (the relay) have received and sent, and bytes `pub` forwarded between the NATs. */
+  counters (): { relayBytes: number, forwardedBytes: number, relaySentBytes: number } {
     const text = execFileSync('ip', ['netns', 'exec', this.ns.pub, 'nft', 'list', 'table', 'inet', 'relaymeter'], { encoding: 'utf8' })
     const bytes = [...text.matchAll(/counter packets \d+ bytes (\d+)/g)].map(m => Number(m[1]))
-    return { relayBytes: bytes[0] ?? 0, forwardedBytes: bytes[1] ?? 0 }
+    return { relayBytes: bytes[0] ?? 0, forwardedBytes: bytes[1] ?? 0, relaySentBytes: bytes[2] ?? 0 }
   }
 
   /**
