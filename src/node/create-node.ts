@@ -21,7 +21,7 @@ import { Remote } from '../remote.js'
 import { Downloader } from '../downloader/downloader.js'
 import { Origins, type OriginsInit } from '../origin/origins.js'
 import type { DownloaderOptions } from '../downloader/interface.js'
-import { BlobTicket, InvalidTicket, otherAddrs, quicAddrs, withInterfaceAddrs } from '../ticket.js'
+import { BlobTicket, InvalidTicket, MAX_TICKET_MULTIADDRS, otherAddrs, quicAddrs, withInterfaceAddrs } from '../ticket.js'
 import { byteStream } from '../net/stream.js'
 import { isRelayed } from '../net/relay-limit.js'
 import { TASK_PROTOCOL } from '../seed/constants.js'
@@ -222,7 +222,10 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
         const listening = withInterfaceAddrs(libp2p.getMultiaddrs(), direct)
         const addrs = quicAddrs(listening)
         // Relayed addresses through the relays as they were given (the relay's own list may hold its loopback).
-        const multiaddrs = otherAddrs(listening).filter(addr => !isRelayed(addr) || relays.some(relay => addr.toString().startsWith(relay + '/')))
+        const other = otherAddrs(listening).filter(addr => !isRelayed(addr) || relays.some(relay => addr.toString().startsWith(relay + '/')))
+        // At most MAX_TICKET_MULTIADDRS: every relayed one, then direct ones as they come (a machine with many interfaces).
+        const relayed = other.filter(isRelayed)
+        const multiaddrs = [...other.filter(addr => !isRelayed(addr)).slice(0, Math.max(0, MAX_TICKET_MULTIADDRS - relayed.length)), ...relayed.slice(0, MAX_TICKET_MULTIADDRS)]
         if (addrs.length === 0 && multiaddrs.length === 0) {
           throw new InvalidTicket('no ticket without an address: tickets carry QUIC, TCP and relayed addresses, and this node ' +
             (listening.length === 0 ? 'listens on nothing' : `listens on ${listening.map(a => a.toString()).join(', ')}`) +
