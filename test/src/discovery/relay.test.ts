@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
+import { GatewayMetrics } from '../../../src/http/metrics.js'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
 import { BlobTicket } from '../../../src/ticket.js'
 import { randomBytes, rejection } from '../../helpers.js'
@@ -36,6 +37,11 @@ describe('circuit relay on 127.0.0.1: slots, relayed tickets, limits (docs/reach
     const result = await getter.remote.fetch(relayedOnly(behind, hash))
     assert.equal(result.complete, true)
     assert.deepEqual(await getter.blobs.getBytes(hash), data)
+    // On /metrics: the relay's one slot held, the node's relayed address, the getter's relayed connection.
+    const gauges = async (node: VerityNode): Promise<string> => { const metrics = new GatewayMetrics(); metrics.watch(node); return await metrics.text() }
+    assert.match(await gauges(relay), /^verity_relay_reservations 1$/m)
+    assert.match(await gauges(behind), /^verity_relay_addresses 1$/m)
+    assert.match(await gauges(getter), /^verity_relayed_connections 1$/m)
     const connections = getter.libp2p.getConnections(behind.libp2p.peerId)
     assert.ok(connections.some(c => c.limits !== undefined && multiaddr(c.remoteAddr.toString()).toString().includes('/p2p-circuit')), 'the transfer went over a relayed connection')
     // The relay has one slot, held: another node is refused, by name.
