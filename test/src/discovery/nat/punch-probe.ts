@@ -24,7 +24,8 @@ const relay = role === 'relay' ? { relay: circuitRelayServer({ reservations: { a
 const node = await createLibp2p({
   addresses: {
     listen: [`/ip4/0.0.0.0/tcp/${PORT}`, `/ip4/0.0.0.0/udp/${PORT}/quic-v1`, ...(role === 'listen' && relayAddr !== undefined ? [`${relayAddr}/p2p-circuit`] : [])],
-    ...(ip === undefined ? {} : { appendAnnounce: [`/ip4/${ip}/tcp/${PORT}`, `/ip4/${ip}/udp/${PORT}/quic-v1`] })
+    // PROBE_TRANSPORT=tcp or quic announces that one alone (libp2p tries QUIC first, within DCUtR's timeout).
+    ...(ip === undefined ? {} : { appendAnnounce: [`/ip4/${ip}/tcp/${PORT}`, `/ip4/${ip}/udp/${PORT}/quic-v1`].filter(a => process.env.PROBE_TRANSPORT === undefined || a.includes(process.env.PROBE_TRANSPORT === 'tcp' ? '/tcp/' : '/quic-v1')) })
   },
   transports: [tcp(), quic(), circuitRelayTransport()],
   connectionEncrypters: [noise()],
