@@ -88,7 +88,7 @@ export class ProgressTracker {
   /**
    * `received` bytes have come from the network since the fetch began (the pool's count, hash
    * pairs included): the rate is theirs, so it moves as they arrive, not in the steps the store
-   * records verified bytes in (FLUSH_BYTES), and bytes found on disk at a resume never count.
+   * records verified bytes in (COMMIT_BYTES), and bytes found on disk at a resume never count.
    */
   arrived (received: number): void {
     if (received > this.received) {

@@ -1,6 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import { Timeout } from '../../protocol/errors.js'
 import type { ByteStream } from '../../protocol/interface.js'
+import { releaseCheck } from './transport-fixes/release.js'
 
 /** Unread bytes queued before the stream is paused (the transport then holds the sender back). */
 const HIGH_WATER = 4 << 20
@@ -67,8 +68,15 @@ export function byteStream (stream: Stream, options: ByteStreamOptions = {}): By
     closeWrite: async () => { await stream.close() },
     closeRead: async () => { await stream.closeRead() },
     abort: (err: Error) => { stream.abort(err) },
-    closed: closed.signal
+    closed: closed.signal,
+    ...released(stream)
   }
+}
+
+/** ByteStream.released, where the stream's transport can tell (transport-fixes/release.ts). */
+function released (stream: Stream): Pick<ByteStream, 'released'> {
+  const check = releaseCheck(stream)
+  return check === undefined ? {} : { released: check }
 }
 
 /**
