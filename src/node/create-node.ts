@@ -124,7 +124,10 @@ export interface VerityNode {
   /** Providers by hash and announcements on the DHT, when the node was made with `dht`. */
   readonly discovery: Discovery | undefined
   readonly peerId: string
-  /** Addresses others can dial, each ending in /p2p/<peer id>. */
+  /**
+   * Addresses others can dial, each ending in /p2p/<peer id>: libp2p's, and for a wildcard listen
+   * address every interface's address on its port (as tickets hold them).
+   */
   addrs: () => Multiaddr[]
   /** A ticket for a blob here, with this node's QUIC, TCP and relayed addresses; InvalidTicket when it has none. */
   ticket: (hash: Uint8Array, format?: BlobFormat) => BlobTicket
@@ -217,7 +220,8 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       pool,
       origins,
       peerId: libp2p.peerId.toString(),
-      addrs: () => libp2p.getMultiaddrs(),
+      // libp2p's, with every interface's address for a wildcard listen (libp2p holds back public ones until AutoNAT confirms them).
+      addrs: () => withInterfaceAddrs(libp2p.getMultiaddrs(), direct),
       ticket: (hash, format = 'raw') => {
         const listening = withInterfaceAddrs(libp2p.getMultiaddrs(), direct)
         const addrs = quicAddrs(listening)
