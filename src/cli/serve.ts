@@ -12,7 +12,8 @@ import { ListenFailed, listening, parseListen, parseProviders } from './peers.js
 import { connectTo, sayFetches } from './serve-fetches.js'
 import { RequestLog } from './request-log.js'
 import { SEND_LISTEN } from './send.js'
-import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
+import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, discoveryEvents, sayDiscovery } from './dht-flags.js'
+import { reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability } from './relay-flags.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
 export function httpAddress (text: string): { host: string, port: number } {
@@ -57,7 +58,9 @@ export async function serve (argv: string[]): Promise<number> {
     'access-log': { value: true },
     timeout: { value: true },
     ...DHT_FLAGS,
-    ...ANNOUNCE_FLAG
+    ...ANNOUNCE_FLAG,
+    ...RELAY_FLAGS,
+    ...RELAY_VIA_FLAG
   })
   if (parsed.positionals.length > 0) throw new UsageError('serve takes no arguments')
   const timeout = flag(parsed, 'timeout')
@@ -66,6 +69,7 @@ export async function serve (argv: string[]): Promise<number> {
   const providers = parseProviders(parsed.flags.get('provider') ?? [])
   // A serve stays: a DHT server, announcing its store (all of it unless --announce says otherwise).
   const dht = dhtOf(parsed, 'server', false)
+  const reachability = reachabilityOf(parsed)
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)
@@ -81,7 +85,8 @@ export async function serve (argv: string[]): Promise<number> {
     ...(connectTimeoutMs === undefined ? {} : { pool: { connectTimeoutMs } }),
     onEvent: event => { metrics.onEvent(event); requests.onEvent(event) },
     ...seedOf(parsed),
-    ...(dht === undefined ? {} : { dht: { ...dht, onEvent: sayDiscovery(out) } })
+    ...(dht === undefined ? {} : { dht: { ...dht, onEvent: discoveryEvents(sayDiscovery(out), metrics.onDiscovery) } }),
+    ...(reachability === undefined ? {} : { reachability })
   }))
   metrics.watch(node)
   // What the gateway fetches on demand is said as get says it.
@@ -102,6 +107,7 @@ export async function serve (argv: string[]): Promise<number> {
     const address = server.address()
     const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
     out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}${node.seed === undefined ? '' : ' (a seed: /verity/task/1, /tasks?url= over HTTP and /verity/request/1)'}`)
+    sayReachability(node, reachability, out)
     const discovery = node.discovery
     if (discovery !== undefined) {
       const { protocol, mode, announce, bootstrap } = discovery.settings
