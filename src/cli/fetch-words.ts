@@ -10,7 +10,7 @@ import type { FailureReason } from '../downloader/interface.js'
 
 /** How a provider's failure is classed, for the words and for what to do next. */
 export type Trouble = 'refused' | 'unreachable' | 'noAddress' | 'wrongPeer' | 'notVerity' | 'timeout' | 'broken' | 'lacks' | 'corrupt' | 'slow' |
-  'denied' | 'busy' | 'failedThere' | 'other'
+  'denied' | 'busy' | 'failedThere' | 'relayLimit' | 'other'
 
 /** The parts of an AggregateError (libp2p's dial of several addresses), else none. */
 function partsOf (error: Error): unknown[] {
@@ -67,6 +67,8 @@ export function troubleOf (error: Error, reason: FailureReason): Trouble {
   if (error.name === 'Internal') return 'failedThere'
   const codes = codesOf(error)
   const names = namesOf(error)
+  // Before the transport's own names: the relay's cut reaches the fetch as a closed stream.
+  if (names.includes('RelayLimitReached')) return 'relayLimit'
   if (codes.some(code => REFUSED.has(code))) return 'refused'
   if (codes.some(code => UNREACHABLE.has(code))) return 'unreachable'
   if (names.includes('NoValidAddressesError')) return 'noAddress'
@@ -94,6 +96,7 @@ export function troubleWords (trouble: Trouble): string {
     case 'denied': return 'it refused the request (its policy does not serve this to this node)'
     case 'busy': return 'it is busy and turned the request away'
     case 'failedThere': return 'it failed on its side (its copy may be corrupt, or its disk full)'
+    case 'relayLimit': return 'the relay it is reached through cut the connection at its limit of bytes or time per relayed connection (RelayLimitReached)'
     case 'other': return 'the request failed'
     default: {
       const never: never = trouble
@@ -112,6 +115,7 @@ export function nextStep (troubles: Trouble[]): string {
   if (all('refused', 'unreachable', 'timeout', 'broken')) return 'check that the sender is running and reachable from here, then run the same command again (what verified is kept)'
   if (all('wrongPeer')) return 'check the address and the peer id, or ask the sender for a fresh ticket'
   if (all('noAddress')) return 'give the provider\'s address in the multiaddr, or its ticket'
+  if (all('relayLimit')) return 'reach the sender directly, or ask the relay\'s owner for larger limits (verity serve --relay-max-bytes, --relay-max-duration); run the same command again to go on (what verified is kept)'
   return 'run the same command again to resume (what verified is kept), or add another --provider; -v shows each provider\'s error'
 }
 

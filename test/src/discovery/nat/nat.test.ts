@@ -130,7 +130,7 @@ describe('reachability through NAT (network namespaces): relay, hole punching, l
     assert.equal(got.status, 1, got.stderr)
     assert.match(got.stderr, /RelayLimitReached/)
     // Each try is a new relayed connection with the limit afresh (what it verified is kept).
-    const tries = (got.stderr.match(/: RelayLimitReached: .*(retrying|no more requests to it)$/gm) ?? []).length
+    const tries = (got.stderr.match(/\(RelayLimitReached\); (retrying|no more requests to it)$/gm) ?? []).length
     assert.ok(tries >= 1, got.stderr)
     assert.ok(got.relayed < BLOB, `the relay stopped short of the blob (${got.relayed} bytes)`)
     // What it sent on (to b): the limit per connection, plus TCP/IP headers (3.6% at MTU 1500) and
