@@ -57,7 +57,7 @@ export function layoutOk (): bool { return __heap_base <= INPUT && memory.size()
 
 @inline function rot16 (x: v128): v128 { return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13) }
 @inline function rot12 (x: v128): v128 { return v128.or(i32x4.shr_u(x, 12), i32x4.shl(x, 20)) }
-@inline function rot8 (x: v128): v128 { return i8x16.shuffle(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12) }
+@inline function rot8 (x: v128): v128 { return v128.or(i32x4.shr_u(x, 8), i32x4.shl(x, 24)) }
 @inline function rot7 (x: v128): v128 { return v128.or(i32x4.shr_u(x, 7), i32x4.shl(x, 25)) }
 
 /** One scalar compression: chaining value at `cvPtr`, message block at `msgPtr`, result to `outPtr` (may alias). */
