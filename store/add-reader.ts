@@ -1,4 +1,6 @@
 import type { FileHandle } from 'node:fs/promises'
+import { defaultCore } from './bao/core.js'
+import type { Blake3Core } from './bao/interface.js'
 
 /** Chunks whose bytes stay unchanged until the consumer has asked for `held` more of them. */
 export interface HeldChunks extends AsyncIterable<Uint8Array> {
@@ -8,6 +10,11 @@ export interface HeldChunks extends AsyncIterable<Uint8Array> {
    * to allow 2 (one write in flight while the next chunk is read).
    */
   readonly held: number
+  /**
+   * The consumer is done with every chunk (its last write has ended, or failed): buffers borrowed
+   * from the BLAKE3 core go back. Until then they stay lent (a later reader makes its own).
+   */
+  release: () => void
 }
 
 export interface ReadAheadOptions {
@@ -17,6 +24,8 @@ export interface ReadAheadOptions {
   depth?: number
   /** Chunks the consumer may hold (see HeldChunks.held). @default 4 */
   held?: number
+  /** The core that will hash the chunks: the buffers are borrowed from it where it lends them. @default defaultCore() */
+  core?: Blake3Core
 }
 
 /**
@@ -24,18 +33,25 @@ export interface ReadAheadOptions {
  * hashing and writing, into a ring of `depth + held` reused buffers (fresh buffers per read would
  * pile up as garbage that V8 frees late). The buffer of step s is read again for step
  * s + depth + held, which is issued when the consumer asks for step s + held: the HeldChunks
- * contract. A file that is shorter than `size` fails; one that grew is read to `size`. Reads in
+ * contract. The ring is borrowed from the BLAKE3 core where it lends one (the WASM kernel's own
+ * memory), so the file is read straight to where it is hashed, with no copy in between; it goes
+ * back on `release()`. A file that is shorter than `size` fails; one that grew is read to `size`. Reads in
  * flight when the consumer stops are awaited before the iterator returns, so the handle can close.
  */
 export function readAhead (handle: FileHandle, size: number, options: ReadAheadOptions = {}): HeldChunks {
   const step = Math.min(options.step ?? 1 << 20, Math.max(size, 1))
   const depth = options.depth ?? 4
   const held = options.held ?? 4
+  let release = (): void => {}
   return {
     held,
+    release: () => { release() },
     async * [Symbol.asyncIterator] () {
-      const ring = Array.from({ length: Math.min(depth + held, Math.ceil(size / step)) }, () => new Uint8Array(step))
       const steps = Math.ceil(size / step)
+      const count = Math.min(depth + held, steps)
+      const borrowed = count > 0 ? (options.core ?? defaultCore()).borrowInput?.(count, step) : undefined
+      if (borrowed !== undefined) release = borrowed.release
+      const ring = borrowed?.buffers ?? Array.from({ length: count }, () => new Uint8Array(step))
       const reads: Array<Promise<Uint8Array>> = []
       const issue = (s: number): void => {
         if (s >= steps) return

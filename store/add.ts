@@ -49,12 +49,13 @@ emit: (item: AddProgress) => void, options: AddOptions, external?: string): Prom
   // Writes in flight while the next chunks are read and hashed: as many as the source lets the
   // consumer hold its chunks, less one (readAhead's ring: 3; other sources: 1).
   const writes: Array<Promise<void>> = []
+  const lender = source as Partial<HeldChunks>
   let syncing: { done: boolean, promise: Promise<void> } | undefined
   try {
     let copied = 0
     let reported = 0
     let synced = 0
-    const held = (source as Partial<HeldChunks>).held ?? 2
+    const held = lender.held ?? 2
     for await (const chunk of source) {
       options.signal?.throwIfAborted()
       builder.update(chunk)
@@ -99,6 +100,7 @@ emit: (item: AddProgress) => void, options: AddOptions, external?: string): Prom
     })
   } finally {
     await Promise.allSettled([...writes, syncing?.promise]) // none may still write into a temp file being discarded
+    lender.release?.() // nor from a buffer given back
     if (!adopted) await temp?.discard()
   }
 }
