@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readAhead } from '../../store/add-reader.js'
+import { defaultCore } from '../../store/bao/core.js'
 import { randomBytes, rejection } from '../helpers.js'
 
 describe('readAhead (store/add-reader.ts)', () => {
@@ -29,6 +30,7 @@ describe('readAhead (store/add-reader.ts)', () => {
         const all = Buffer.concat(taken.map(t => t.copy))
         assert.ok(all.equals(Buffer.from(data)), `size ${size}, step ${step}`)
         assert.ok(taken.every(t => t.chunk.length <= step))
+        chunks.release()
       } finally {
         await handle.close()
       }
@@ -41,12 +43,19 @@ describe('readAhead (store/add-reader.ts)', () => {
     const handle = await open(file, 'r')
     try {
       truncateSync(file, 500)
-      const err = await rejection(async () => { for await (const chunk of readAhead(handle, 1000, { step: 64 })) assert.ok(chunk.length > 0) })
+      const shrank = readAhead(handle, 1000, { step: 64 })
+      const err = await rejection(async () => { for await (const chunk of shrank) assert.ok(chunk.length > 0) })
       assert.match(err.message, /file shrank while being added/)
-      for await (const chunk of readAhead(handle, 500, { step: 64, depth: 4 })) {
+      shrank.release()
+      const stopped = readAhead(handle, 500, { step: 64, depth: 4 })
+      for await (const chunk of stopped) {
         assert.equal(chunk.length, 64)
         break
       }
+      stopped.release()
+      const lent = defaultCore().borrowInput?.(1, 1)
+      if (defaultCore().name === 'wasm-simd') assert.ok(lent !== undefined, 'released buffers go back to the core')
+      lent?.release()
     } finally {
       await handle.close()
     }
