@@ -1,8 +1,9 @@
 /**
  * One side of the network benchmark, in its own process. Prints one JSON line, then (provider)
  * serves until stdin closes.
- *   provide <size>                        -> { addrs, hash }: a MemStore node holding <size> bytes,
- *                                            also serving them raw (no hashing) on RAW_PROTOCOL
+ *   provide <size> [fs]                   -> { addrs, hash }: a node holding <size> bytes in a
+ *                                            MemStore (or an FsStore), also serving them raw (no
+ *                                            hashing, from memory) on RAW_PROTOCOL
  *   fetch raw|mem|fs <addr> <hash> <size> -> { seconds, bytes, maxRssMB, cpuSeconds }
  *   download none|split quiet|listen <hash> <size> <addr>...
  *                                         -> the same, with bytesReceived, progressItems and the
@@ -16,12 +17,14 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode, type VerityNode } from '../src/node/create-node.js'
 import { peakRssMB } from './measure.js'
+import { FRAME_SIZE } from '../protocol/frame.js'
 import { byteStream } from '../src/net/stream.js'
 import { fromHex, toHex } from '../store/hash-text.js'
 
 /** Sends the provider's bytes as they are: the transport's own throughput, the reference row. */
 export const RAW_PROTOCOL = '/verity-bench/raw/1'
-const PIECE = 256 << 10
+/** The raw stream's writes: the size of a verity frame (payload and its 3-byte header). */
+const PIECE = FRAME_SIZE + 3
 
 const [role, ...args] = process.argv.slice(2)
 if (role === 'provide') {
@@ -29,7 +32,8 @@ if (role === 'provide') {
   const data = new Uint8Array(size)
   const words = new Uint32Array(data.buffer, 0, Math.floor(size / 4))
   for (let i = 0, x = 0x9e3779b9; i < words.length; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; words[i] = x >>> 0 }
-  const node = await createNode()
+  const dir = args[1] === 'fs' ? mkdtempSync(join(tmpdir(), 'verity-bench-provide-')) : undefined
+  const node = await createNode(dir === undefined ? {} : { dataDir: dir })
   const { hash } = await node.blobs.addBytes(data)
   await node.libp2p.handle(RAW_PROTOCOL, async stream => {
     const s = byteStream(stream)
@@ -41,6 +45,7 @@ if (role === 'provide') {
   process.stdin.resume()
   await new Promise(resolve => process.stdin.once('end', resolve))
   await node.stop()
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
 } else if (role === 'fetch') {
   const [mode, addr, hex, size] = args as [string, string, string, string]
   await timed(mode === 'fs', [addr], Number(size), async node => {

@@ -23,6 +23,11 @@ export class ResponseWriter {
    * message, an error), a whole frame once a frame filled up (a blob's bytes).
    */
   private buffer: Uint8Array | undefined
+  /**
+   * A whole-frame buffer the transport gave back (ByteStream.released): the next frame is
+   * gathered in it, so a long response allocates one frame, not one per 256 KiB sent.
+   */
+  private spare: Uint8Array | undefined
   private nextSize = SMALL_BUFFER
   private used: number
   /** Payload bytes accepted so far. */
@@ -42,7 +47,7 @@ export class ResponseWriter {
 
   async write (bytes: Uint8Array): Promise<void> {
     for (let at = 0; at < bytes.length;) {
-      this.buffer ??= new Uint8Array(this.start + Math.min(FRAME_SIZE, Math.max(bytes.length - at, this.nextSize)))
+      this.buffer ??= this.fresh(Math.min(FRAME_SIZE, Math.max(bytes.length - at, this.nextSize)))
       if (this.used === this.buffer.length) this.grow()
       const buffer = this.buffer
       const take = Math.min(bytes.length - at, buffer.length - this.used)
@@ -71,15 +76,27 @@ export class ResponseWriter {
       buffer.set(header, from)
       frame = buffer.subarray(from, this.used)
     }
-    // The transport may hold on to the bytes until sent: never reuse a buffer handed to it.
+    // The transport may hold on to the bytes until sent: a buffer handed to it is filled again
+    // only once the transport says it holds none of them (and never after a failed write).
     this.buffer = undefined
     this.used = this.start
     await this.stream.write(frame)
+    if (buffer.length === this.start + FRAME_SIZE && this.stream.released?.() === true) this.spare = buffer
+  }
+
+  /** A buffer for `payload` bytes after the header room: the spare frame when that is its size. */
+  private fresh (payload: number): Uint8Array {
+    const spare = this.spare
+    if (payload === FRAME_SIZE && spare !== undefined) {
+      this.spare = undefined
+      return spare
+    }
+    return new Uint8Array(this.start + payload)
   }
 
   /** A small buffer outgrown: a whole frame from now on. */
   private grow (): void {
-    const grown = new Uint8Array(this.start + FRAME_SIZE)
+    const grown = this.fresh(FRAME_SIZE)
     grown.set((this.buffer as Uint8Array).subarray(0, this.used))
     this.buffer = grown
     this.nextSize = FRAME_SIZE

@@ -18,6 +18,12 @@ export interface ByteStream {
   abort: (err: Error) => void
   /** Aborted once the stream is closed both ways or reset. */
   readonly closed: AbortSignal
+  /**
+   * True when the transport holds none of the bytes handed to `write` any more (sent, or copied
+   * where it keeps them), so a buffer written may be filled again. Absent where the transport
+   * cannot tell: a buffer written is then never reused.
+   */
+  readonly released?: () => boolean
 }
 
 export type RequestKind = Request['type']

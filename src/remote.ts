@@ -15,6 +15,7 @@ import type { Bitfield, BlobStore, HashAndFormat } from '../store/interface.js'
 import { ChunkRanges } from '../store/ranges/chunk-ranges.js'
 import { bytesOf, coverage } from '../store/ranges/coverage.js'
 import { resolvePeer, ticketOf, type PeerTarget } from './net/peer.js'
+import { relayLimitCause } from './net/relay-limit.js'
 import type { ConnectionPool } from './net/pool.js'
 import { TransferWatch, type MinRate } from './net/transfer-watch.js'
 import { DEFAULT_REQUEST_LIMITS } from '../protocol/limits.js'
@@ -246,7 +247,8 @@ export class Remote {
       opened.release?.()
       return stats
     } catch (caught) {
-      const err = watch.signal.aborted ? watch.signal.reason as Error : caught as Error
+      // A relay cutting the connection at its limit is said as such, not as the stream's failure it caused.
+      const err = watch.signal.aborted ? watch.signal.reason as Error : relayLimitCause(caught) ?? caught as Error
       this.logEnd(id, err)
       // Stop the provider sending what nobody reads any more.
       opened.stream?.abort(err)

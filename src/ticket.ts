@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { networkInterfaces } from 'node:os'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { fromString as fromText, toString as toText } from 'uint8arrays'
 import { HASH_SIZE } from '../store/bao/constants.js'
 import { hashArg } from '../store/bao/validate.js'
@@ -21,10 +22,22 @@ export class InvalidTicket extends Error {
 
 const PREFIX = 'blob'
 const VARIANT = 0
+/**
+ * The start of verity's trailer after the hash, the node's other libp2p addresses (TCP, relayed):
+ * "va" and a version, so other bytes there (iroh ignores them) are not mistaken for one.
+ */
+const ADDRS_TRAILER = [0x76, 0x61, 0x01] as const
+/** Libp2p addresses a ticket carries at most, and bytes of one. */
+export const MAX_TICKET_MULTIADDRS = 16
+const MAX_MULTIADDR_BYTES = 512
 
 /**
  * A blob ticket (PROTOCOL.md section 6): "blob" + lowercase unpadded base32 of postcard
  * `00 id(32) Option<relay-url> Set<SocketAddr> format(varint) hash(32)`; iroh reads it too.
+ * verity's addresses that are no QUIC socket address (TCP, and relayed ones through a circuit
+ * relay) follow the hash as a trailer, `76 61 01 count(varint) (len(varint) multiaddr-bytes)*`, each
+ * without the node's own /p2p/<id> (the id says it): iroh, and verity before it, ignore bytes
+ * after the hash. docs/reachability.md says what changes a ticket.
  */
 export class BlobTicket {
   readonly nodeId: Uint8Array
@@ -32,14 +45,17 @@ export class BlobTicket {
   readonly hash: Uint8Array
   readonly format: BlobFormat
   readonly relayUrl: string | undefined
+  /** The node's TCP and relayed (`.../p2p/<relay>/p2p-circuit`) addresses, direct ones first; no /p2p/<node id> at the end. */
+  readonly multiaddrs: readonly Multiaddr[]
 
-  constructor (init: { nodeId: Uint8Array, addrs?: SocketAddr[], hash: Uint8Array, format?: BlobFormat, relayUrl?: string }) {
+  constructor (init: { nodeId: Uint8Array, addrs?: SocketAddr[], multiaddrs?: Array<Multiaddr | string>, hash: Uint8Array, format?: BlobFormat, relayUrl?: string }) {
     this.nodeId = hashArg('nodeId', init.nodeId)
     this.hash = hashArg('hash', init.hash)
     this.format = init.format ?? 'raw'
     if (this.format !== 'raw' && this.format !== 'hashseq') throw new TypeError(`format must be 'raw' or 'hashseq', got ${String(this.format)}`)
     this.relayUrl = init.relayUrl === undefined ? undefined : new URL(init.relayUrl).toString()
     this.addrs = sortAddrs(init.addrs ?? [])
+    this.multiaddrs = ticketMultiaddrs(init.multiaddrs ?? [])
   }
 
   toBytes (): Uint8Array {
@@ -55,7 +71,13 @@ export class BlobTicket {
       const ip = ipBytes(addr.ip)
       writer.byte(ip.length === 4 ? 0 : 1).bytes(ip).varint(addr.port)
     }
-    return writer.varint(this.format === 'hashseq' ? 1 : 0).bytes(this.hash).finish()
+    writer.varint(this.format === 'hashseq' ? 1 : 0).bytes(this.hash)
+    if (this.multiaddrs.length > 0) {
+      for (const byte of ADDRS_TRAILER) writer.byte(byte)
+      writer.varint(this.multiaddrs.length)
+      for (const addr of this.multiaddrs) writer.varint(addr.bytes.length).bytes(addr.bytes)
+    }
+    return writer.finish()
   }
 
   toString (): string {
@@ -81,7 +103,7 @@ export class BlobTicket {
     return BlobTicket.fromBytes(bytes)
   }
 
-  /** Bytes after the hash are ignored, as iroh does. */
+  /** After the hash, verity's trailer of addresses is read; anything else is ignored, as iroh does. */
   static fromBytes (bytes: Uint8Array): BlobTicket {
     const reader = new PostcardReader(bytes)
     try {
@@ -103,7 +125,19 @@ export class BlobTicket {
       const format = reader.varint()
       if (format > 1) throw new InvalidTicket(`unknown blob format ${format}`)
       const hash = reader.take(HASH_SIZE).slice()
-      return new BlobTicket({ nodeId, addrs, hash, format: format === 1 ? 'hashseq' : 'raw', ...(relayUrl === undefined ? {} : { relayUrl }) })
+      const multiaddrs: Multiaddr[] = []
+      if (reader.remaining >= ADDRS_TRAILER.length && ADDRS_TRAILER.every(byte => reader.byte() === byte)) {
+        const n = reader.varint(MAX_TICKET_MULTIADDRS)
+        for (let i = 0; i < n; i++) {
+          try {
+            multiaddrs.push(multiaddr(reader.take(reader.varint(MAX_MULTIADDR_BYTES)).slice()))
+          } catch (err) {
+            if (err instanceof MalformedMessage) throw err
+            throw new InvalidTicket(`ticket address ${i + 1} is not a multiaddr: ${(err as Error).message}`)
+          }
+        }
+      }
+      return new BlobTicket({ nodeId, addrs, multiaddrs, hash, format: format === 1 ? 'hashseq' : 'raw', ...(relayUrl === undefined ? {} : { relayUrl }) })
     } catch (err) {
       if (err instanceof MalformedMessage || err instanceof TypeError) throw new InvalidTicket(`ticket does not decode: ${err.message}`)
       throw err
@@ -166,8 +200,65 @@ export function quicAddrs (addrs: Multiaddr[]): SocketAddr[] {
     const ip = parts[0]
     const udp = parts[1]
     if (ip === undefined || udp?.name !== 'udp' || parts[2]?.name !== 'quic-v1') continue
+    // Nothing after but the node's own id: not a relayed address, nor webtransport.
+    if (parts.length > 4 || (parts.length === 4 && parts[3]?.name !== 'p2p')) continue
     if ((ip.name !== 'ip4' && ip.name !== 'ip6') || ip.value === undefined || udp.value === undefined) continue
     out.push({ ip: ip.value, port: Number(udp.value) })
   }
   return out
+}
+
+/**
+ * A ticket's libp2p addresses: parsed, each without a trailing /p2p/ (the node's id is the
+ * ticket's), direct ones before relayed ones, duplicates dropped, at most MAX_TICKET_MULTIADDRS.
+ */
+function ticketMultiaddrs (given: Array<Multiaddr | string>): Multiaddr[] {
+  const seen = new Set<string>()
+  const out: Multiaddr[] = []
+  for (const item of given) {
+    let addr = typeof item === 'string' ? multiaddr(item) : item
+    // The last /p2p/ (code 421) names the node itself; a relayed address keeps its relay's.
+    if (addr.getComponents().at(-1)?.name === 'p2p') addr = addr.decapsulateCode(421)
+    if (addr.bytes.length > MAX_MULTIADDR_BYTES) throw new RangeError(`a ticket address is at most ${MAX_MULTIADDR_BYTES} bytes, got ${addr.bytes.length}`)
+    const key = addr.toString()
+    if (seen.has(key)) continue
+    seen.add(key)
+    out.push(addr)
+  }
+  const relayed = (a: Multiaddr): number => a.getComponents().some(c => c.name === 'p2p-circuit') ? 1 : 0
+  out.sort((a, b) => relayed(a) - relayed(b))
+  if (out.length > MAX_TICKET_MULTIADDRS) throw new RangeError(`a ticket carries at most ${MAX_TICKET_MULTIADDRS} libp2p addresses, got ${out.length}`)
+  return out
+}
+
+/** The node's addresses a ticket holds beside its QUIC socket addresses: TCP and relayed ones. */
+export function otherAddrs (addrs: Multiaddr[]): Multiaddr[] {
+  return addrs.filter(addr => {
+    const names = addr.getComponents().map(c => c.name)
+    if (names.includes('p2p-circuit')) return true
+    return (names[0] === 'ip4' || names[0] === 'ip6' || names[0] === 'dns4' || names[0] === 'dns6' || names[0] === 'dns') && names[1] === 'tcp' && !names.includes('ws') && !names.includes('wss')
+  })
+}
+
+/**
+ * The node's addresses for a ticket: libp2p's, and for each wildcard listen address (0.0.0.0, ::)
+ * every interface address on its port. libp2p announces a public address only once AutoNAT
+ * confirmed it (so a node on a public IP would print a ticket with 127.0.0.1 alone); a ticket is
+ * handed out by hand, and the receiver tries each address.
+ */
+export function withInterfaceAddrs (addrs: Multiaddr[], listen: string[]): Multiaddr[] {
+  const wild = { ip4: listen.some(a => a.startsWith('/ip4/0.0.0.0/')), ip6: listen.some(a => a.startsWith('/ip6/::/')) }
+  const loopback = { ip4: '127.0.0.1', ip6: '::1' }
+  const interfaces = Object.values(networkInterfaces()).flat().filter((i): i is NonNullable<typeof i> => i !== undefined && !i.internal && !i.address.startsWith('fe80'))
+  const out = [...addrs]
+  for (const addr of addrs) {
+    const first = addr.getComponents()[0]
+    if (first === undefined || (first.name !== 'ip4' && first.name !== 'ip6') || !wild[first.name] || first.value !== loopback[first.name]) continue
+    if (addr.getComponents().some(c => c.name === 'p2p-circuit')) continue
+    const rest = addr.toString().slice(`/${first.name}/${first.value}`.length)
+    for (const i of interfaces) {
+      if ((i.family === 'IPv4') === (first.name === 'ip4')) out.push(multiaddr(`/${first.name}/${i.address}${rest}`))
+    }
+  }
+  return [...new Map(out.map(a => [a.toString(), a])).values()]
 }

@@ -9,13 +9,22 @@ import { asDiskError } from './disk-errors.js'
  * directory that could not be made.
  */
 export async function makeDirectory (path: string): Promise<void> {
+  await makeOnce(path, async () => {
+    await makeDirectory(dirname(path))
+    // Once, not again from the top: a file system that reports ENOENT with the parent there
+    // (/proc) sent this round the loop until the process ran out of memory.
+    await makeOnce(path, async err => { throw asDiskError(err, path, true) })
+  })
+}
+
+/** mkdir of `path`; EEXIST is success; `missing(err)` on ENOENT below a parent; else the named error. */
+async function makeOnce (path: string, missing: (err: unknown) => Promise<void>): Promise<void> {
   try {
     await mkdir(path)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST') return
     if (code !== 'ENOENT' || dirname(path) === path) throw asDiskError(err, path, true)
-    await makeDirectory(dirname(path))
-    await makeDirectory(path)
+    await missing(err)
   }
 }

@@ -8,19 +8,13 @@ import { BlobTicket } from '../ticket.js'
 import { DEFAULT_MIN_RATE, type MinRate } from '../net/transfer-watch.js'
 import { frame } from './progress.js'
 import { flag, has, UsageError, type FlagSpec, type Parsed } from './args.js'
+import { Interrupted, withDetail } from './failure.js'
 
 // The parser has its own module (args.ts); the commands take it from here with their other helpers.
 export { COMMON_FLAGS, flag, has, parseArgs, UsageError, type FlagSpec, type Parsed } from './args.js'
 export { duration, size } from './units.js'
-
-/** Ctrl-C (SIGINT) or SIGTERM during a command: exit 130, partial data kept. */
-export class Interrupted extends Error {
-  static override name = 'Interrupted'
-  constructor (message = 'interrupted') {
-    super(message)
-    this.name = 'Interrupted'
-  }
-}
+// How an error ends a command has its own module (failure.ts).
+export { failure, Interrupted, withDetail } from './failure.js'
 
 /** `--data-dir`, else VERITY_DIR, else the XDG data directory: never the working directory. */
 export function dataDir (parsed: Parsed, env: NodeJS.ProcessEnv = process.env): string {
@@ -45,24 +39,6 @@ export interface Io {
 
 export function processIo (): Io {
   return { stdout: process.stdout, stderr: process.stderr, stderrIsTTY: process.stderr.isTTY === true }
-}
-
-/** What to do about a failure, by the error's name. */
-const HINTS: Record<string, string> = {
-  StoreLocked: ' (one process per data directory: stop the verity serve or send using it, or give this command its own --data-dir)',
-  StoreFull: ' (free space or run verity gc)'
-}
-
-/**
- * How a command's error ends it: the exit code and the one line for stderr. A named error shows
- * its name (`verity: StoreFull: ...`); a plain Error (Node's ENOENT and the like) its message.
- */
-export function failure (err: unknown): { code: number, line: string } {
-  const error = err instanceof Error ? err : new Error(String(err))
-  if (error instanceof UsageError) return { code: 2, line: `verity: ${error.message} (verity ${error.command === undefined ? '' : `${error.command} `}--help for usage)` }
-  if (error instanceof Interrupted) return { code: 130, line: `verity: ${error.message}` }
-  const name = error.name === 'Error' ? '' : `${error.name}: `
-  return { code: 1, line: `verity: ${name}${error.message.split('\n')[0] as string}${HINTS[error.name] ?? ''}` }
 }
 
 /**
@@ -149,7 +125,10 @@ export function hashOrTicket (text: string): HashAndFormat & { ticket?: BlobTick
     const ticket = BlobTicket.parse(text)
     return { hash: ticket.hash, format: ticket.format, ticket }
   } catch (err) {
-    throw new UsageError(`not a ticket or a 64-digit hex hash: ${text.slice(0, 40)}${text.length > 40 ? '...' : ''} (${(err as Error).message})`)
+    const why = /^blob/i.test(text) ? 'the ticket is cut short or mistyped: copy all of it'
+      : /^[0-9a-f]+$/i.test(text) ? `a hash has 64 hex digits, this has ${text.length}`
+        : 'a ticket starts with blob, a hash is 64 hex digits'
+    throw withDetail(new UsageError(`not a ticket or a 64-digit hex hash: ${text.slice(0, 40)}${text.length > 40 ? '...' : ''} (${why})`), (err as Error).message)
   }
 }
 

@@ -7,7 +7,8 @@ import { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { VerityNode } from '../node/create-node.js'
 import { writeDrained, WritableClosed } from '../net/writable.js'
-import { failure, Interrupted, type Output } from './common.js'
+import { Interrupted, type Output } from './common.js'
+import { asksVerbose, failure } from './failure.js'
 import { STORE_COMMANDS } from './store-commands.js'
 
 /**
@@ -89,7 +90,7 @@ async function answer (socket: Socket, request: Request, node: VerityNode): Prom
       cwd: request.cwd
     })
   } catch (err) {
-    const ended = failure(err)
+    const ended = failure(err, asksVerbose(request.argv.slice(1)))
     stderr.write(ended.line + '\n')
     code = ended.code
   }

@@ -68,3 +68,8 @@ export function sayDiscovery (out: Output): (event: DiscoveryEvent) => void {
     }
   }
 }
+
+/** One listener for several: each sees every event. */
+export function discoveryEvents (...listeners: Array<(event: DiscoveryEvent) => void>): (event: DiscoveryEvent) => void {
+  return event => { for (const listener of listeners) listener(event) }
+}

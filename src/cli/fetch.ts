@@ -7,7 +7,7 @@ import type { PeerTarget } from '../net/peer.js'
 import type { VerityNode } from '../node/create-node.js'
 import { toRequest } from '../remote.js'
 import { size, type Output, type Target } from './common.js'
-import { describePeer } from './peers.js'
+import { FetchReport, peersOf, whereOf } from './fetch-report.js'
 import { frame, ProgressTracker, REDRAW_MS } from './progress.js'
 
 /** How long the progress line waits for the total before it is drawn without one. */
@@ -52,17 +52,12 @@ export async function fetchInto (node: VerityNode, what: Target, out: Output, op
     return []
   }
   if (what.providers.length === 0 && options.discover === undefined) throw new Error(`${toHex(what.hash)} is not here and no provider was given (a ticket names one; or --provider, or --dht)`)
-  // One line per peer: a ticket and a --provider may name the same one at other addresses.
-  const byId = new Map<string, string[]>()
-  for (const peer of what.providers.map(describePeer)) byId.set(peer.id, [...new Set([...(byId.get(peer.id) ?? []), ...peer.addrs])])
-  const peers = [...byId].map(([id, addrs]) => ({ id, addrs }))
-  for (const peer of peers) {
-    out.say(`connecting to ${peer.id} (${peer.addrs.length === 0 ? 'addresses this node knows' : peer.addrs.join(', ')})...`)
-    out.event({ type: 'connecting', peer: peer.id, addrs: peer.addrs })
-  }
+  const report = new FetchReport(out)
+  const peers = peersOf(what.providers)
+  for (const peer of peers) report.connecting(peer)
   const found: FoundProvider[] = []
   const tried = (): string => [...peers, ...found.map(f => ({ id: f.peerId, addrs: f.addrs.map(String) }))]
-    .map(peer => `${peer.id} at ${peer.addrs.length === 0 ? 'the addresses this node knows' : peer.addrs.join(', ')}`).join('; ') || 'no provider (the DHT lookup found none)'
+    .map(peer => `${peer.id} at ${peer.addrs.length === 0 ? 'the addresses this node knows' : whereOf(peer)}`).join('; ') || 'no provider (the DHT lookup found none)'
   const lookup = new AbortController()
   const providers: Providers = options.discover === undefined ? what.providers : withFound(what.providers, options.discover(AbortSignal.any([signal, lookup.signal])), found)
   const started = performance.now()
@@ -103,15 +98,12 @@ export async function fetchInto (node: VerityNode, what: Target, out: Output, op
       if (names !== undefined) progress.named(await names.follow(item) ?? options.name)
       if (item.type === 'download:progress') {
         progress.present(item.detail.bytes, item.detail.total)
+        progress.receivedFrom(item.detail.received ?? {})
         // Drawn from the first item on, and again every REDRAW_MS, moving or not.
         if (redraw === undefined && out.drawing) redraw = setInterval(draw, REDRAW_MS).unref()
         show()
-      } else if (item.type === 'download:part-complete') {
-        progress.delivered(item.detail.provider, item.detail.bytes)
       } else if (item.type === 'download:provider-failed') {
-        const { provider, reason, error, dropped } = item.detail
-        out.say(`${provider}: ${error.name}: ${error.message.split('\n')[0] as string}; ${dropped ? 'no more requests to it' : 'retrying'}`)
-        out.event({ type: 'providerFailed', provider, reason, error: `${error.name}: ${error.message}`, retrying: !dropped })
+        report.failed(item.detail)
       }
     }
     const result = await handle
@@ -128,7 +120,7 @@ export async function fetchInto (node: VerityNode, what: Target, out: Output, op
     if (signal.aborted) throw err
     const fetched = progress.state().bytes - local.localBytes
     if ((err as Error).name === 'Timeout' && timeoutMs !== undefined) throw new FetchTimeout(timeoutMs, tried(), fetched)
-    if (err instanceof DownloadFailed) throw new DownloadFailed(`${err.message}; tried ${tried()}; what verified is kept: run the same command again to resume`)
+    if (err instanceof DownloadFailed) throw report.downloadFailed(err, toHex(what.hash), tried())
     throw err
   } finally {
     clearInterval(redraw)

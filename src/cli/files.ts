@@ -57,7 +57,11 @@ export async function writeOut (blobs: BlobStore, what: HashAndFormat, output: s
   for (const [i, file] of files.entries()) {
     // Checked again as the directories are made: a symlink put there since is caught here.
     const path = await dir.prepare(names[i] as string)
-    await blobs.exportFile(file.hash, path, { signal })
+    await blobs.exportFile(file.hash, path, { signal }).catch((err: NodeJS.ErrnoException) => {
+      // A write that failed (ENOSPC) names no file: this is the one.
+      if (err.code !== undefined && err.path === undefined) err.path = path
+      throw err
+    })
     if (out.verbose) out.say(`wrote ${path}`)
   }
   out.event({ type: 'written', files: paths })

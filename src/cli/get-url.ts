@@ -13,6 +13,8 @@ import { dataDir, flag, has, interruptSignal, Output, resumable, size, strategyO
 import { nameOf, writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
 import { parseHeaders } from './store-add-url.js'
+import { reasonOf } from '../downloader/errors.js'
+import { detailOf, troubleOf, troubleWords } from './fetch-words.js'
 
 /** The flags `verity get <url>` takes beside get's own. */
 export const GET_URL_FLAGS = {
@@ -70,7 +72,8 @@ export async function getUrl (parsed: Parsed, url: string): Promise<number> {
       } catch (err) {
         if (err instanceof OriginError || interrupt.signal.aborted || seeds.length === 1) throw err
         tried.push({ seed: seed.id, error: err as Error })
-        out.say(`seed ${seed.id}: ${(err as Error).name}: ${(err as Error).message}${tried.length < seeds.length ? '; trying the next seed' : ''}`)
+        out.say(`seed ${seed.id}: ${troubleWords(troubleOf(err as Error, reasonOf(err as Error)))}${tried.length < seeds.length ? '; trying the next seed' : ''}`)
+        if (out.verbose) out.say(`seed ${seed.id}: detail: ${detailOf(err)}`)
       }
     }
     if (result === undefined) throw new NoSeedAvailable(tried)

@@ -11,6 +11,7 @@ import { target } from './peers.js'
 import { getUrl, GET_URL_FLAGS } from './get-url.js'
 import { isUrl } from './store-add-url.js'
 import { DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
+import { reachabilityFor } from './relay-flags.js'
 
 /**
  * `verity get <ticket|hash>`: download (resuming whatever is already in the data directory),
@@ -59,8 +60,12 @@ export async function get (argv: string[]): Promise<number> {
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)
+  // A provider reachable only through a relay: dial it there, and try hole punching.
+  // Providers the DHT finds may be behind a relay too.
+  const reachability = reachabilityFor(what.providers) ?? (dht === undefined ? undefined : { holePunch: true })
   const node = await createNode({
     dataDir: dir,
+    ...(reachability === undefined ? {} : { reachability }),
     ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }),
     ...(dht === undefined ? {} : { dht: { ...dht, announce: 'none', onEvent: sayDiscovery(out) } })
   })

@@ -3,7 +3,7 @@
  * store command) does not load the network stack.
  */
 export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--listen <multiaddr>]... [--limit-rate <rate>] [--serve-all]
-    [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>]]
+    [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>]] [--relay-via <relay multiaddr>]...
   imports files and directories as one collection (in place unless --copy), prints
   "verity get <ticket>" on stdout and serves until Ctrl-C just that collection (its files and
   names), nothing else; --limit-rate caps what it sends (bytes per second: 500k, 20M). Without
@@ -12,7 +12,9 @@ export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--list
   verity gc there), and --serve-all serves all of that store. A file sent in place and changed
   meanwhile is named on stderr once (receivers of it get an error). Each request a receiver
   makes is one line on stderr when it ends: peer, what, bytes, time, result (--json: events);
-  --dht joins the DHT (a server) and announces what it serves, so get <hash> --dht finds it`
+  --dht joins the DHT (a server) and announces what it serves, so get <hash> --dht finds it;
+  --relay-via reserves a slot on that relay (one a serve offers; repeatable) before the ticket
+  is printed, which then holds the relayed address beside the direct ones (behind NAT)`
 
 export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <ticket|multiaddr>]... [--strategy split|none] [--overwrite]
     [--no-tag] [--timeout <duration>] [--min-rate <rate>] [--raw|--collection] [--dht --bootstrap <multiaddr>... [--dht-protocol <id>]]
@@ -23,7 +25,8 @@ export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <tic
   tags what it fetched so gc keeps it, named after what it writes at the top (the file, or the
   directory a collection's files lie under; otherwise, and with -o -, the hash), never replacing
   a tag that keeps something else (name-2, name-3... instead); --no-tag for none;
-  says whom it connects to and each retry; --timeout gives up after that long (90s, 5m),
+  says whom it connects to and each retry (-v: each provider's bytes and rate on the progress
+  line, and the libraries' own text of a failure); --timeout gives up after that long (90s, 5m),
   connecting included, naming the addresses tried; --min-rate drops a provider sending less per
   second over 20 s (default 4k; 0 for no minimum); checks it can write <path> first;
   --dht finds providers of the hash in the DHT (/verity/kad/1.0.0 unless --dht-protocol), joined
@@ -44,10 +47,12 @@ verity get <url> --scheduler <http://host:8002> [-o <path>] [--filter <param>]..
 export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]... [--timeout <duration>]
     [--access-log <file>] [--seed [--seed-allow <peer id>]... [--origin-allow <prefix>]...]
     [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>] [--announce all|tagged|none]]
+    [--relay [--relay-max-reservations <n>] [--relay-max-bytes <size>] [--relay-max-duration <duration>]] [--relay-via <relay multiaddr>]...
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
   ETag, ?download), /blob/<collection hash>/ (its files, to browse), /metrics (Prometheus),
   /health; with --provider, fetches missing blobs on demand
-  (connecting to each at the start, each within --timeout); logs each HTTP request in the
+  (connecting to each at the start, each within --timeout; saying whom it connects to, each
+  retry and failure, as get does); logs each HTTP request in the
   Common Log Format to stderr, or appended to --access-log <file>; -v: one line per request
   peers make (peer, what, bytes, time, result; --json: events);
   --seed: a seed peer (answers /verity/task/1, and GET /tasks?url=<url>[&filter=a,b][&tag=x]
@@ -59,7 +64,10 @@ export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiadd
   --dht: a DHT server (/verity/kad/1.0.0 unless --dht-protocol) joined through --bootstrap peers
   ($VERITY_BOOTSTRAP; none: the first node, others join through it), announcing every complete
   blob (--announce tagged: those tags keep; none), again before records expire, and no longer
-  once deleted; -v says each announcement (--json: events)`
+  once deleted; -v says each announcement (--json: events);
+  --relay: a circuit relay for nodes behind NAT, at most --relay-max-reservations slots (15), each
+  relayed connection cut after --relay-max-bytes (128M) or --relay-max-duration (5m);
+  --relay-via: reserve a slot on that relay, so peers reach this node through it (docs/reachability.md)`
 
 export const PREHEAT_HELP = `verity preheat <url...> --seed <ticket|multiaddr> [--filter <param>]... [--task-tag <tag>] [--application <name>]
     [--header 'Name: value']... [--no-wait]
@@ -140,7 +148,7 @@ export const COMMON_HELP = `common options (before or after the command):
   --json             NDJSON events on stdout, nothing else there
   -q, --quiet        no messages on stderr, only errors
   --no-progress      no progress line (also when stderr is not a terminal)
-  -v, --verbose      more messages
+  -v, --verbose      more messages (and the libraries' own text behind an error)
   -h, --help         this command's usage`
 
 /** What `verity <command> --help` prints: its usage, then the options every command takes. */

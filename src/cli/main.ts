@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { OutboardBuilder } from '../../store/bao/outboard.js'
 import { parseArgs, UsageError } from './args.js'
 import { readCommandLine, unknownCommand, type CommandLine } from './command-line.js'
-import { failure } from './common.js'
+import { asksVerbose, failure } from './failure.js'
 import { commandHelp, USAGE } from './help.js'
 
 /**
@@ -95,14 +95,15 @@ async function run (command: string, rest: string[]): Promise<number> {
   }
 }
 
-// A reader that stops early (`verity get ... -o - | head`) is not a failure of ours.
+// A reader that stops early (`verity get ... -o - | head`) is not a failure of ours; stdout that
+// cannot be written (a full disk behind `> file`) is said in one line, not a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-  throw err
+  process.stderr.write(failure(err, asksVerbose(process.argv.slice(2))).line + '\n', () => { process.exit(1) })
 })
 
 main(process.argv.slice(2)).then(code => { process.exitCode = code }, (err: Error) => {
-  const { code, line } = failure(err)
+  const { code, line } = failure(err, asksVerbose(process.argv.slice(2)))
   process.stderr.write(line + '\n')
   process.exitCode = code
 }).finally(() => {

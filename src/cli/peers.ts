@@ -1,6 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { resolvePeer, type PeerTarget } from '../net/peer.js'
-import { hashOrTicket, UsageError, type Target } from './common.js'
+import { hashOrTicket, UsageError, withDetail, type Target } from './common.js'
 
 /**
  * Peers and addresses as the command line names them, checked before any work: what the
@@ -11,16 +11,30 @@ import { hashOrTicket, UsageError, type Target } from './common.js'
 /** `--provider` (or `--seed`) values: tickets, or multiaddrs ending in /p2p/<peer id>. */
 export function parseProviders (values: string[], name = 'provider'): PeerTarget[] {
   return values.map(value => {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value
+    const refused = (why: string): UsageError => new UsageError(`--${name} ${shown} is not a ticket or a multiaddr ending in /p2p/<peer id>: ${why}`)
+    // A bare peer id is a peer too, to the library; the command line has no addresses for one.
+    if (!/^\s*(\/|blob)/i.test(value)) throw refused('it starts with neither / nor blob')
     try {
-      // A bare peer id is a peer too, to the library; the command line has no addresses for one.
-      if (!/^\s*(\/|blob)/i.test(value)) throw new Error('it starts with neither / nor blob')
       resolvePeer(value)
       return value
     } catch (err) {
-      const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value
-      throw new UsageError(`--${name} ${shown} is not a ticket or a multiaddr ending in /p2p/<peer id>: ${(err as Error).message}`)
+      const why = /^\s*blob/i.test(value) ? 'the ticket is cut short or mistyped: copy all of it'
+        : isMultiaddr(value) ? 'it does not end in a valid /p2p/<peer id>'
+          : 'it is not a multiaddr (such as /ip4/192.168.1.5/udp/4433/quic-v1/p2p/12D3KooW...)'
+      throw withDetail(refused(why), (err as Error).message)
     }
   })
+}
+
+/** Whether `text` parses as a multiaddr (whatever it ends in). */
+function isMultiaddr (text: string): boolean {
+  try {
+    multiaddr(text.trim())
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** `--listen` values: multiaddrs such as /ip4/0.0.0.0/tcp/0. */

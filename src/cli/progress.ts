@@ -14,8 +14,9 @@ export class RateWindow {
   private readonly samples: Array<{ at: number, bytes: number }> = []
   private readonly startedAt: number
 
-  constructor (private readonly windowMs = RATE_WINDOW_MS, private readonly now: () => number = () => performance.now()) {
-    this.startedAt = now()
+  /** `startedAt`: when counting began (now by default), for a window opened after its first bytes came. */
+  constructor (private readonly windowMs = RATE_WINDOW_MS, private readonly now: () => number = () => performance.now(), startedAt?: number) {
+    this.startedAt = startedAt ?? now()
   }
 
   /** `bytes` new bytes arrived now. */
@@ -55,14 +56,22 @@ export interface ProgressState {
   rate: number
   /** Seconds left at that rate. */
   eta?: number
-  /** Verified bytes each provider delivered, by peer id (its parts completed so far). */
-  providers: Record<string, number>
+  /** Each provider's share so far, by peer id: the bytes received from it and their rate. */
+  providers: Record<string, ProviderProgress>
+}
+
+/** One provider's share of a fetch while it runs. */
+export interface ProviderProgress {
+  /** Bytes received from it so far (hash pairs included), requests in flight too. */
+  bytes: number
+  /** Bytes per second from it over the last RATE_WINDOW_MS. */
+  rate: number
 }
 
 /**
- * The state of a download as people see it: fed with the downloader's items (bytes present,
- * parts completed per provider), the bytes received from the network and the name of what is
- * being written; `state()` for a frame or an event.
+ * The state of a download as people see it: fed with the downloader's items (bytes present, the
+ * bytes received from each provider), the bytes received from the network and the name of what
+ * is being written; `state()` for a frame or an event.
  */
 export class ProgressTracker {
   private bytes: number
@@ -70,12 +79,16 @@ export class ProgressTracker {
   private name: string | undefined
   private received = 0
   private readonly window: RateWindow
-  private readonly providers: Record<string, number> = {}
+  private readonly providers = new Map<string, { bytes: number, window: RateWindow }>()
+  private readonly now: () => number
+  private readonly startedAt: number
 
   /** `localBytes`: what was here before; `total` if known before the first byte (a partial blob). */
-  constructor (localBytes: number, total?: number, now?: () => number) {
+  constructor (localBytes: number, total?: number, now: () => number = () => performance.now()) {
     this.bytes = localBytes
     this.total = total
+    this.now = now
+    this.startedAt = now()
     this.window = new RateWindow(RATE_WINDOW_MS, now)
   }
 
@@ -88,7 +101,7 @@ export class ProgressTracker {
   /**
    * `received` bytes have come from the network since the fetch began (the pool's count, hash
    * pairs included): the rate is theirs, so it moves as they arrive, not in the steps the store
-   * records verified bytes in (FLUSH_BYTES), and bytes found on disk at a resume never count.
+   * records verified bytes in (COMMIT_BYTES), and bytes found on disk at a resume never count.
    */
   arrived (received: number): void {
     if (received > this.received) {
@@ -97,8 +110,20 @@ export class ProgressTracker {
     }
   }
 
-  delivered (provider: string, bytes: number): void {
-    this.providers[provider] = (this.providers[provider] ?? 0) + bytes
+  /** The bytes received so far from each provider, by peer id (the Downloader's `received`). */
+  receivedFrom (received: Record<string, number>): void {
+    for (const [peer, bytes] of Object.entries(received)) {
+      let provider = this.providers.get(peer)
+      if (provider === undefined) {
+        // Counted from the fetch's start: its first bytes came over that time, not in an instant.
+        provider = { bytes: 0, window: new RateWindow(RATE_WINDOW_MS, this.now, this.startedAt) }
+        this.providers.set(peer, provider)
+      }
+      if (bytes > provider.bytes) {
+        provider.window.add(bytes - provider.bytes)
+        provider.bytes = bytes
+      }
+    }
   }
 
   named (name: string | undefined): void {
@@ -115,7 +140,7 @@ export class ProgressTracker {
       ...(total === undefined ? {} : { total, percent: total === 0 ? 100 : Math.floor(this.bytes / total * 100) }),
       rate: Math.round(rate),
       ...(left !== undefined && rate > 0 ? { eta: Math.ceil(left / rate) } : {}),
-      providers: { ...this.providers }
+      providers: Object.fromEntries([...this.providers].map(([peer, p]) => [peer, { bytes: p.bytes, rate: Math.round(p.window.rate()) }]))
     }
   }
 }
@@ -125,7 +150,7 @@ const shortPeer = (id: string): string => id.slice(-6)
 
 /**
  * One frame of the progress line: name, bytes of total, percent, rate, ETA; with `verbose`,
- * what each provider delivered.
+ * what each provider has sent so far and its rate.
  */
 export function frame (state: ProgressState, verbose = false): string {
   const parts: string[] = []
@@ -135,7 +160,7 @@ export function frame (state: ProgressState, verbose = false): string {
   parts.push(`${size(state.rate)}/s`)
   if (state.eta !== undefined) parts.push(`ETA ${duration(state.eta)}`)
   if (verbose) {
-    const each = Object.entries(state.providers).map(([peer, bytes]) => `${shortPeer(peer)} ${size(bytes)}`)
+    const each = Object.entries(state.providers).map(([peer, p]) => `${shortPeer(peer)} ${size(p.bytes)} ${size(p.rate)}/s`)
     if (each.length > 0) parts.push(`[${each.join(', ')}]`)
   }
   return parts.join('  ')

@@ -12,6 +12,7 @@ import { listening, parseListen } from './peers.js'
 import { PrivateDir } from './private-dir.js'
 import { RequestLog } from './request-log.js'
 import { DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
+import { reachabilityOf, RELAY_VIA_FLAG, sayReachability } from './relay-flags.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
 export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
@@ -28,7 +29,7 @@ export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
  * tagged meanwhile); that store's control socket runs store commands meanwhile.
  */
 export async function send (argv: string[]): Promise<number> {
-  const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true }, 'serve-all': {}, ...DHT_FLAGS })
+  const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true }, 'serve-all': {}, ...DHT_FLAGS, ...RELAY_VIA_FLAG })
   if (parsed.positionals.length === 0) throw new UsageError('send needs at least one file or directory')
   const kept = namedDataDir(parsed)
   if (has(parsed, 'serve-all') && kept === undefined) {
@@ -36,6 +37,7 @@ export async function send (argv: string[]): Promise<number> {
   }
   parseListen(parsed.flags.get('listen')) // a bad one said now, before the files are read
   dhtOf(parsed, 'server', false) // so is a bad --bootstrap
+  reachabilityOf(parsed) // and a bad --relay-via
   const out = new Output(parsed)
   const files = (await Promise.all(parsed.positionals.map(filesOf))).flat()
   const names = new Set<string>()
@@ -66,7 +68,10 @@ async function serveFiles (parsed: Parsed, files: Array<{ path: string, name: st
   const requests = new RequestLog(out, true, hex => names.get(hex))
   const listen = parseListen(parsed.flags.get('listen')) ?? SEND_LISTEN
   const dht = dhtOf(parsed, 'server', false)
+  const reachability = reachabilityOf(parsed)
   const node = await listening(listen, async () => await createNode({
+    // The relay's slot is reserved before the node starts: the ticket holds the relayed address.
+    ...(reachability === undefined ? {} : { reachability }),
     // What it serves is what it announces: the collection (below), or with --serve-all the store.
     ...(dht === undefined ? {} : { dht: { ...dht, announce: has(parsed, 'serve-all') ? 'all' : 'none', onEvent: sayDiscovery(out) } }),
     dataDir: dir,
@@ -81,6 +86,7 @@ async function serveFiles (parsed: Parsed, files: Array<{ path: string, name: st
   let stopControl = async (): Promise<void> => {}
   try {
     if (temporary && out.verbose) out.say(`private store ${dir} (removed when send stops)`)
+    sayReachability(node, reachability, out)
     let bytes = 0
     const entries = []
     for (const file of files) {

@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs'
 import { createServer } from 'node:http'
-import type { PeerTarget } from '../net/peer.js'
-import { createNode, type VerityNode } from '../node/create-node.js'
+import { createNode } from '../node/create-node.js'
 import { createGateway } from '../http/gateway.js'
 import { GatewayMetrics } from '../http/metrics.js'
 import { serveSeedRequests } from '../request/task-server.js'
@@ -9,10 +8,12 @@ import type { SeedInit } from '../seed/interface.js'
 import { normalPrefix } from '../seed/policy.js'
 import { dataDir, flag, has, interruptSignal, Output, parseArgs, parseDuration, UsageError, type Parsed } from './common.js'
 import { controlled } from './control.js'
-import { describePeer, ListenFailed, listening, parseListen, parseProviders } from './peers.js'
+import { ListenFailed, listening, parseListen, parseProviders } from './peers.js'
+import { connectTo, sayFetches } from './serve-fetches.js'
 import { RequestLog } from './request-log.js'
 import { SEND_LISTEN } from './send.js'
-import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
+import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, discoveryEvents, sayDiscovery } from './dht-flags.js'
+import { reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability } from './relay-flags.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
 export function httpAddress (text: string): { host: string, port: number } {
@@ -57,7 +58,9 @@ export async function serve (argv: string[]): Promise<number> {
     'access-log': { value: true },
     timeout: { value: true },
     ...DHT_FLAGS,
-    ...ANNOUNCE_FLAG
+    ...ANNOUNCE_FLAG,
+    ...RELAY_FLAGS,
+    ...RELAY_VIA_FLAG
   })
   if (parsed.positionals.length > 0) throw new UsageError('serve takes no arguments')
   const timeout = flag(parsed, 'timeout')
@@ -66,6 +69,7 @@ export async function serve (argv: string[]): Promise<number> {
   const providers = parseProviders(parsed.flags.get('provider') ?? [])
   // A serve stays: a DHT server, announcing its store (all of it unless --announce says otherwise).
   const dht = dhtOf(parsed, 'server', false)
+  const reachability = reachabilityOf(parsed)
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)
@@ -81,9 +85,12 @@ export async function serve (argv: string[]): Promise<number> {
     ...(connectTimeoutMs === undefined ? {} : { pool: { connectTimeoutMs } }),
     onEvent: event => { metrics.onEvent(event); requests.onEvent(event) },
     ...seedOf(parsed),
-    ...(dht === undefined ? {} : { dht: { ...dht, onEvent: sayDiscovery(out) } })
+    ...(dht === undefined ? {} : { dht: { ...dht, onEvent: discoveryEvents(sayDiscovery(out), metrics.onDiscovery) } }),
+    ...(reachability === undefined ? {} : { reachability })
   }))
   metrics.watch(node)
+  // What the gateway fetches on demand is said as get says it.
+  const unobserve = providers.length === 0 ? () => {} : sayFetches(node, providers, out)
   const server = createServer(createGateway({ node, metrics, providers, accessLog: log.write }))
   try {
     await new Promise<void>((resolve, reject) => {
@@ -100,6 +107,7 @@ export async function serve (argv: string[]): Promise<number> {
     const address = server.address()
     const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
     out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}${node.seed === undefined ? '' : ' (a seed: /verity/task/1, /tasks?url= over HTTP and /verity/request/1)'}`)
+    sayReachability(node, reachability, out)
     const discovery = node.discovery
     if (discovery !== undefined) {
       const { protocol, mode, announce, bootstrap } = discovery.settings
@@ -108,10 +116,11 @@ export async function serve (argv: string[]): Promise<number> {
     }
     out.event({ type: 'ready', url, peerId: node.peerId, addrs: node.addrs().map(String), ...(discovery === undefined ? {} : { dht: { protocol: discovery.settings.protocol, mode: discovery.settings.mode, announce: discovery.settings.announce } }) })
     out.result(url)
-    connectTo(node, providers, out).catch((err: Error) => { out.warn(`connecting to the providers: ${err.name}: ${err.message}`) })
+    connectTo(node, providers, out).catch((err: Error) => { out.warn(`could not connect to the providers: ${err.name}: ${err.message}`) })
     await interrupt.interrupted
     return 0
   } finally {
+    unobserve()
     interrupt.dispose()
     await stopControl()
     server.closeAllConnections()
@@ -134,22 +143,4 @@ async function accessLogTo (file: string | undefined, out: Output): Promise<{ wr
   }).catch((err: NodeJS.ErrnoException) => { throw new Error(`--access-log ${file}: cannot open it for writing (${err.code ?? err.name})`) })
   stream.on('error', (err: Error) => { out.warn(`--access-log ${file}: ${err.message}; no more access lines are written there`) })
   return { write: line => { if (stream.writable) stream.write(line + '\n') }, close: async () => { await new Promise(resolve => stream.end(resolve)) } }
-}
-
-/**
- * The providers on-demand fetches ask, connected to at the start so that one that cannot be
- * reached is said now, not at the first request: "connecting to", then connected or why not.
- */
-async function connectTo (node: VerityNode, providers: PeerTarget[], out: Output): Promise<void> {
-  await Promise.all(providers.map(async provider => {
-    const peer = describePeer(provider)
-    const where = peer.addrs.length === 0 ? 'addresses this node knows' : peer.addrs.join(', ')
-    out.say(`connecting to ${peer.id} (${where})...`)
-    out.event({ type: 'connecting', peer: peer.id, addrs: peer.addrs })
-    const { failed } = await node.pool.warmup([provider])
-    const error = failed[0]?.error
-    if (error === undefined) out.say(`connected to ${peer.id}`)
-    else out.say(`could not connect to ${peer.id} at ${where}: ${error.name}: ${error.message}; it is tried again when a request needs it`)
-    out.event({ type: error === undefined ? 'connected' : 'connectFailed', peer: peer.id, ...(error === undefined ? {} : { error: `${error.name}: ${error.message}` }) })
-  }))
 }

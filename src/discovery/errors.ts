@@ -15,3 +15,12 @@ export class AnnounceFailed extends Error {
     this.name = 'AnnounceFailed'
   }
 }
+
+/** No slot could be reserved on a relay given (`--relay-via`): it could not be reached, or refused (full, or no relay). */
+export class RelayReservationFailed extends Error {
+  static override name = 'RelayReservationFailed'
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'RelayReservationFailed'
+  }
+}

@@ -37,6 +37,7 @@ export class Downloader {
   private readonly options: Required<DownloaderOptions>
   private readonly log: Logger
   private nextJob = 1
+  private readonly observers = new Set<(item: DownloadProgress, request: DownloadRequest) => void>()
 
   /** `logger`: libp2p's `components.logger` (the node's); logs as `verity:downloader`. */
   constructor (private readonly store: BlobStore, private readonly remote: Remote, options: DownloaderOptions = {}, logger: ComponentLogger = defaultLogger()) {
@@ -44,6 +45,16 @@ export class Downloader {
     this.options = { ...DEFAULTS, ...options }
     // A batch is one GetMany: within what a provider accepts (protocol/limits.ts).
     this.options.batchBlobs = Math.max(1, Math.min(this.options.batchBlobs, DEFAULT_REQUEST_LIMITS.maxHashes, DEFAULT_REQUEST_LIMITS.maxSeqEntries - 1))
+  }
+
+  /**
+   * Hear every download's progress items, whoever started it, once per shared download, with the
+   * request of the caller that started it (a gateway's on-demand fetches, said by `verity serve`).
+   * A listener that throws is logged and does not disturb the download. Returns how to stop.
+   */
+  observe (listener: (item: DownloadProgress, request: DownloadRequest) => void): () => void {
+    this.observers.add(listener)
+    return () => { this.observers.delete(listener) }
   }
 
   download (options: DownloadOptions): DownloadHandle {
@@ -57,6 +68,15 @@ export class Downloader {
     let shared = this.jobs.get(key)
     if (shared === undefined) {
       const job = new Job(this.store, this.remote, request, strategy, this.options, this.log.newScope(String(this.nextJob++)))
+      job.listen(item => {
+        for (const observer of this.observers) {
+          try {
+            observer(item, options.request)
+          } catch (err) {
+            this.log.error('an observer of downloads failed on %s: %e', item.type, err)
+          }
+        }
+      })
       const entry = { job, callers: 0 }
       shared = entry
       this.jobs.set(key, entry)

@@ -39,9 +39,11 @@ export type DownloadProgress =
   | ProgressEvent<'download:part-complete', { provider: string, part: string, bytes: number }>
   /**
    * Verified bytes of what was asked for, present now, counting what was already local; `total`
-   * once the sizes of all that is being fetched are known.
+   * once the sizes of all that is being fetched are known; `received`, by peer id, the bytes read
+   * so far from each provider asked (requests in flight included, hash pairs too), so a caller
+   * can show each provider's share while the download runs.
    */
-  | ProgressEvent<'download:progress', { bytes: number, total?: number }>
+  | ProgressEvent<'download:progress', { bytes: number, total?: number, received?: Record<string, number> }>
   /** The download failed with `error` (the last item). */
   | ProgressEvent<'download:error', { error: Error }>
 

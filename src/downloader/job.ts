@@ -228,13 +228,14 @@ export class Job {
    */
   private progressItem (): DownloadProgress {
     const bytes = this.verified()
-    if (!this.lastPhase) return { type: 'download:progress', detail: { bytes } }
+    const received = Object.fromEntries([...this.providers.values()].filter(p => p.report.requests > 0).map(p => [p.id, p.received]))
+    if (!this.lastPhase) return { type: 'download:progress', detail: { bytes, received } }
     let total = this.earlier
     for (const want of this.wants) {
-      if (want.size === undefined) return { type: 'download:progress', detail: { bytes } }
+      if (want.size === undefined) return { type: 'download:progress', detail: { bytes, received } }
       total += bytesOf(want.asked, want.size)
     }
-    return { type: 'download:progress', detail: { bytes, total } }
+    return { type: 'download:progress', detail: { bytes, total, received } }
   }
 
   /** Run one request, then read the store to see what it delivered and what is left. */
@@ -249,6 +250,7 @@ export class Job {
     try {
       failure = await request.run(this.remote, this.signal, added => {
         this.bytesReceived += added
+        provider.received += added
         // Nearly done: time to ask this provider for its next stripe.
         if (expected !== undefined && request.received - added < expected * PIPELINE_AT && request.received >= expected * PIPELINE_AT) this.wake()
         if (request.lastData - this.lastProgress >= PROGRESS_MS) this.progress(request.lastData).catch(() => {}) // a store closing under us: the request itself fails

@@ -37,6 +37,8 @@ export interface ProviderState {
   lacks: Map<string, ChunkRanges>
   /** Bytes per second over its finished requests. */
   rate?: number
+  /** Bytes read from it so far in this download, requests in flight included (hash pairs too). */
+  received: number
 }
 
 /** One request's worth of work: some blobs, and the chunks of each. */
@@ -60,7 +62,7 @@ export function newWant (hash: Uint8Array, ranges: ChunkRanges): Want {
 }
 
 export function newProvider (id: string, target: PeerTarget): ProviderState {
-  return { id, target, report: { bytes: 0, requests: 0, failures: 0, bad: false }, dropped: false, readyAt: 0, lacks: new Map() }
+  return { id, target, report: { bytes: 0, requests: 0, failures: 0, bad: false }, dropped: false, readyAt: 0, lacks: new Map(), received: 0 }
 }
 
 export function sumPresent (wants: Want[]): number {

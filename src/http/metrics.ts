@@ -1,5 +1,6 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { ProviderEvent } from '../../protocol/interface.js'
+import type { DiscoveryEvent } from '../discovery/interface.js'
 import type { VerityNode } from '../node/create-node.js'
 
 /**
@@ -21,6 +22,14 @@ export class GatewayMetrics {
   private readonly httpRequests = new Counter({ name: 'verity_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'] as const, registers: [this.registry] })
   private readonly peerRequests = new Counter({ name: 'verity_peer_requests_total', help: 'Requests peers made of this node, by kind and result (ok, or the error\'s name).', labelNames: ['kind', 'result'] as const, registers: [this.registry] })
   private readonly peerBytes = new Counter({ name: 'verity_peer_bytes_sent_total', help: 'Bytes sent to peers in responses.', registers: [this.registry] })
+  private readonly lookups = new Counter({ name: 'verity_dht_lookups_total', help: 'DHT lookups of providers, by result: found (at least one provider) or none.', labelNames: ['result'] as const, registers: [this.registry] })
+  private readonly lookupsStarted = new Counter({ name: 'verity_dht_lookups_started_total', help: 'DHT lookups of providers started.', registers: [this.registry] })
+  private readonly providersFound = new Counter({ name: 'verity_dht_providers_found_total', help: 'Providers DHT lookups found.', registers: [this.registry] })
+  private readonly firstProvider = new Histogram({ name: 'verity_dht_first_provider_seconds', help: 'Time from a lookup\'s start to its first provider.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] })
+  private readonly announcements = new Counter({ name: 'verity_dht_announcements_total', help: 'DHT announcements of blobs held here, by result: ok (again: a renewal), failed, stopped (the blob left).', labelNames: ['result'] as const, registers: [this.registry] })
+  private readonly announceTime = new Histogram({ name: 'verity_dht_announce_seconds', help: 'Time one announcement took (a lookup of the closest peers, then ADD_PROVIDER to each).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] })
+  private readonly bootstraps = new Counter({ name: 'verity_dht_bootstrap_dials_total', help: 'Dials of bootstrap peers, by result.', labelNames: ['result'] as const, registers: [this.registry] })
+  private readonly firstSeen = new Set<string>()
 
   constructor () {
     collectDefaultMetrics({ register: this.registry })
@@ -42,6 +51,27 @@ export class GatewayMetrics {
     this.peerBytes.inc(event.stats.bytesSent)
   }
 
+  /** Pass as `createNode({ dht: { onEvent } })` (beside any other listener): lookups and announcements counted. */
+  readonly onDiscovery = (event: DiscoveryEvent): void => {
+    switch (event.type) {
+      case 'lookup:start': this.lookupsStarted.inc(); this.firstSeen.delete(event.hash); break
+      case 'lookup:provider':
+        this.providersFound.inc()
+        if (!this.firstSeen.has(event.hash)) { this.firstSeen.add(event.hash); this.firstProvider.observe(event.ms / 1000) }
+        break
+      case 'lookup:done': this.lookups.inc({ result: event.providers > 0 ? 'found' : 'none' }); this.firstSeen.delete(event.hash); break
+      case 'announce:done': this.announcements.inc({ result: event.again ? 'renewed' : 'ok' }); this.announceTime.observe(event.ms / 1000); break
+      case 'announce:failed': this.announcements.inc({ result: 'failed' }); break
+      case 'announce:stopped': this.announcements.inc({ result: 'stopped' }); break
+      case 'bootstrap:connected': this.bootstraps.inc({ result: 'ok' }); break
+      case 'bootstrap:failed': this.bootstraps.inc({ result: 'failed' }); break
+      default: {
+        const unknown: never = event
+        throw new TypeError(`unknown discovery event ${JSON.stringify(unknown)}`)
+      }
+    }
+  }
+
   /** The values read from `node` at each scrape: transfers, connections, the provider's load, the store. */
   watch (node: VerityNode): void {
     const registers = [this.registry]
@@ -52,6 +82,15 @@ export class GatewayMetrics {
       collect () { this.reset(); this.inc(node.pool.stats().bytesReceived) }
     })
     new Gauge({ name: 'verity_active_connections', help: 'Open libp2p connections.', registers, collect () { this.set(node.libp2p.getConnections().length) } })
+    new Gauge({ name: 'verity_relayed_connections', help: 'Open libp2p connections through a relay (limited in bytes and time).', registers, collect () { this.set(node.libp2p.getConnections().filter(c => c.limits !== undefined).length) } })
+    new Gauge({ name: 'verity_relay_addresses', help: 'This node\'s relayed addresses (one per relay slot it holds and relay address).', registers, collect () { this.set(node.addrs().filter(a => a.toString().includes('/p2p-circuit')).length) } })
+    const relay = (node.libp2p.services as { relay?: { reservations: { size: number } } }).relay
+    if (relay !== undefined) new Gauge({ name: 'verity_relay_reservations', help: 'Peers holding a slot on this relay (serve --relay).', registers, collect () { this.set(relay.reservations.size) } })
+    const discovery = node.discovery
+    if (discovery !== undefined) {
+      new Gauge({ name: 'verity_dht_announced_blobs', help: 'Blobs whose last DHT announcement succeeded.', registers, collect () { this.set(discovery.announceStats().announced) } })
+      new Gauge({ name: 'verity_dht_pending_blobs', help: 'Blobs waiting for their first or next DHT announcement.', registers, collect () { this.set(discovery.announceStats().pending) } })
+    }
     const load = (key: 'requests' | 'queued' | 'observers' | 'requestBytes') => function (this: Gauge) { this.set(node.libp2p.services.blobs.provider.load()[key]) }
     new Gauge({ name: 'verity_provider_requests', help: 'Get, GetMany and Push requests being served (limits.maxRequests).', registers, collect: load('requests') })
     new Gauge({ name: 'verity_provider_requests_queued', help: 'Requests waiting for a place (limits.maxQueuedRequests).', registers, collect: load('queued') })

@@ -5,7 +5,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { BlobTicket } from '../ticket.js'
 
 /**
- * Whom to talk to: a blob ticket (parsed, or its text: its QUIC addresses are tried), a multiaddr
+ * Whom to talk to: a blob ticket (parsed, or its text: its QUIC, TCP and relayed addresses are tried), a multiaddr
  * ending in /p2p/<id> (parsed, or its text), a peer id the node already knows addresses for
  * (parsed, or its text), or a peer id with addresses (text or parsed, with or without /p2p/<id>).
  */
@@ -74,6 +74,8 @@ function fromText (raw: string): ResolvedPeer {
 function fromTicket (ticket: BlobTicket): ResolvedPeer {
   const peerId = peerIdFromPublicKey(publicKeyFromRaw(ticket.nodeId))
   const addrs = ticket.addrs.map(a => multiaddr(`/${a.ip.includes(':') ? 'ip6' : 'ip4'}/${a.ip}/udp/${a.port}/quic-v1/p2p/${peerId.toString()}`))
+  // Then its TCP and relayed addresses (a relayed one last: libp2p tries it once direct ones fail).
+  for (const addr of ticket.multiaddrs) addrs.push(addr.encapsulate(`/p2p/${peerId.toString()}`))
   return { id: peerId.toString(), peerId, addrs }
 }
 

@@ -5,6 +5,7 @@ import { Aborted, Timeout } from '../../protocol/errors.js'
 import type { ByteStream } from '../../protocol/interface.js'
 import { byteStream } from './stream.js'
 import { resolvePeer, type PeerTarget } from './peer.js'
+import { relayLimitError } from './relay-limit.js'
 
 export interface PoolOptions {
   /** @default 10000 */
@@ -155,21 +156,26 @@ export class ConnectionPool {
       entry = this.peers.get(id) as PeerEntry
       entry.active++
       if (entry.idleTimer !== undefined) { clearTimeout(entry.idleTimer); entry.idleTimer = undefined }
-      const raw = await connection.newStream(protocols, options.signal === undefined ? {} : { signal: options.signal })
+      // A relayed connection has limits (bytes, time): verity's protocols run on it all the same.
+      const raw = await connection.newStream(protocols, { runOnLimitedConnection: true, ...(options.signal === undefined ? {} : { signal: options.signal }) })
       const inner = byteStream(raw)
       let first = true
       const counted: ByteStream = {
-        source: countBytes(inner.source, n => {
+        source: relayCut(connection, countBytes(inner.source, n => {
           if (first) {
             first = false
             this.latencyTotalUs += (performance.now() - started) * 1000
             this.latencyCount++
           }
           this.counters.bytesReceived += n
-        }),
+        })),
         write: async bytes => {
           this.counters.bytesSent += bytes.length
-          await inner.write(bytes)
+          try {
+            await inner.write(bytes)
+          } catch (err) {
+            throw relayLimitError(err, connection) ?? err
+          }
         },
         closeWrite: inner.closeWrite,
         closeRead: inner.closeRead,
@@ -280,4 +286,18 @@ function asError (err: unknown, peer: string): Error {
   const inner = (err as { error?: unknown } | undefined)?.error
   if (inner instanceof Error) return inner
   return new Aborted(`the stream closed while its protocol was negotiated (${String((err as { type?: unknown } | undefined)?.type ?? err)})`)
+}
+
+/**
+ * A stream's bytes, its failure on a relayed connection named RelayLimitReached (the relay cut the
+ * connection at its limit); a relayed stream that ends while its connection has closed is one too.
+ */
+async function * relayCut (connection: Connection, source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  if (connection.limits === undefined) return yield * source
+  try {
+    yield * source
+  } catch (err) {
+    throw relayLimitError(err, connection) ?? err
+  }
+  if (connection.status !== 'open') throw relayLimitError(new Error(`the connection is ${connection.status}`), connection) as Error
 }

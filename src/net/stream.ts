@@ -1,6 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import { Timeout } from '../../protocol/errors.js'
 import type { ByteStream } from '../../protocol/interface.js'
+import { releaseCheck } from './transport-fixes/release.js'
 
 /** Unread bytes queued before the stream is paused (the transport then holds the sender back). */
 const HIGH_WATER = 4 << 20
@@ -29,6 +30,46 @@ function gather (first: Uint8Array, queue: Uint8Array[]): Uint8Array {
     at += piece.length
   }
   return out
+}
+
+/** Parts of one message joined into pieces of at most this many bytes. */
+const JOIN_MAX = 1 << 20
+/** A part at least this long is queued as it is. */
+const JOIN_BELOW = 256 << 10
+
+/**
+ * The parts of one message, the smaller ones copied together into pieces of up to JOIN_MAX.
+ * Over TCP a message is a dozen views of noise's decrypted ~64 KiB buffers: queued as they are,
+ * they live as long as the reader lags and are promoted out of the young generation, and a
+ * 16 KiB group spans two of them every other time. Joined at once, the transport's buffers die
+ * young: a 256 MiB fetch over TCP took 1.70 s of fetcher CPU in place of 1.93 (medians of 7, a
+ * shared machine) and peaked at 190 MB in place of 220.
+ */
+function * joinParts (parts: Iterable<Uint8Array>): Generator<Uint8Array> {
+  let run: Uint8Array[] = []
+  let length = 0
+  const flush = function * (): Generator<Uint8Array> {
+    if (run.length === 1) yield run[0] as Uint8Array
+    else if (run.length > 1) {
+      const joined = new Uint8Array(length)
+      let at = 0
+      for (const part of run) { joined.set(part, at); at += part.length }
+      yield joined
+    }
+    run = []
+    length = 0
+  }
+  for (const part of parts) {
+    if (part.length >= JOIN_BELOW) {
+      yield * flush()
+      yield part
+      continue
+    }
+    if (length + part.length > JOIN_MAX) yield * flush()
+    run.push(part)
+    length += part.length
+  }
+  yield * flush()
 }
 
 /** What the transport may hold for a paused stream: yamux's largest window and then some. */
@@ -67,8 +108,15 @@ export function byteStream (stream: Stream, options: ByteStreamOptions = {}): By
     closeWrite: async () => { await stream.close() },
     closeRead: async () => { await stream.closeRead() },
     abort: (err: Error) => { stream.abort(err) },
-    closed: closed.signal
+    closed: closed.signal,
+    ...released(stream)
   }
+}
+
+/** ByteStream.released, where the stream's transport can tell (transport-fixes/release.ts). */
+function released (stream: Stream): Pick<ByteStream, 'released'> {
+  const check = releaseCheck(stream)
+  return check === undefined ? {} : { released: check }
 }
 
 /**
@@ -114,7 +162,7 @@ function readSource (stream: Stream): AsyncIterable<Uint8Array> {
       queue.push(data)
       queued += data.length
     } else {
-      for (const part of data) { queue.push(part); queued += part.length }
+      for (const part of joinParts(data)) { queue.push(part); queued += part.length }
     }
     // Deferred: this may run inside resume(), which tells the transport to resume only after
     // dispatching, so pausing here at once would be undone and the sender never held back.

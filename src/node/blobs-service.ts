@@ -41,7 +41,8 @@ export class BlobsService implements Startable {
   }
 
   async start (): Promise<void> {
-    const limits = { maxInboundStreams: this.init.maxStreamsPerConnection ?? 64, maxOutboundStreams: 1024 }
+    // runOnLimitedConnection: a peer behind NAT is served over a relayed connection too (within the relay's limits).
+    const limits = { maxInboundStreams: this.init.maxStreamsPerConnection ?? 64, maxOutboundStreams: 1024, runOnLimitedConnection: true }
     await this.components.registrar.handle(VERITY_PROTOCOL, (stream, connection) => this.serve(stream, connection, true), limits)
     await this.components.registrar.handle(IROH_PROTOCOL, (stream, connection) => this.serve(stream, connection, false), limits)
     this.components.events.addEventListener('connection:close', this.onClose)

@@ -6,7 +6,7 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { ProviderEvent, ProviderPolicy } from '../../protocol/interface.js'
 import type { ServeLimits } from '../../protocol/provider/provider.js'
@@ -21,8 +21,9 @@ import { Remote } from '../remote.js'
 import { Downloader } from '../downloader/downloader.js'
 import { Origins, type OriginsInit } from '../origin/origins.js'
 import type { DownloaderOptions } from '../downloader/interface.js'
-import { BlobTicket, InvalidTicket, quicAddrs } from '../ticket.js'
+import { BlobTicket, InvalidTicket, MAX_TICKET_MULTIADDRS, otherAddrs, quicAddrs, withInterfaceAddrs } from '../ticket.js'
 import { byteStream } from '../net/stream.js'
+import { isRelayed } from '../net/relay-limit.js'
 import { TASK_PROTOCOL } from '../seed/constants.js'
 import type { SeedInit } from '../seed/interface.js'
 import { SeedServer } from '../seed/seed-server.js'
@@ -32,6 +33,7 @@ import { dhtService, dhtSettings } from '../discovery/dht-service.js'
 import { acceptMultihashKeys } from '../discovery/kad-keys.js'
 import { BoundedDatastore } from '../discovery/record-store.js'
 import type { DhtInit } from '../discovery/interface.js'
+import { reachabilityServices, relayFailure, relayListenAddrs, relayTransport, type ReachabilityInit } from '../discovery/reachability.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
 
@@ -97,6 +99,13 @@ export interface NodeOptions {
    * (docs/discovery.md). Without it the node contacts nobody it was not told to.
    */
   dht?: DhtInit
+  /**
+   * Reach and be reached through NAT (docs/reachability.md): be a circuit relay (`relay`, with
+   * limits), reserve a slot on relays (`relayVia`: the relayed address goes in tickets), upgrade
+   * relayed connections by hole punching (DCUtR) and ask peers about reachability (AutoNAT).
+   * With it (`{}` will do) the node dials relayed addresses, such as a ticket's; without it, it does not.
+   */
+  reachability?: ReachabilityInit
 }
 
 export interface VerityNode {
@@ -115,9 +124,12 @@ export interface VerityNode {
   /** Providers by hash and announcements on the DHT, when the node was made with `dht`. */
   readonly discovery: Discovery | undefined
   readonly peerId: string
-  /** Addresses others can dial, each ending in /p2p/<peer id>. */
+  /**
+   * Addresses others can dial, each ending in /p2p/<peer id>: libp2p's, and for a wildcard listen
+   * address every interface's address on its port (as tickets hold them).
+   */
   addrs: () => Multiaddr[]
-  /** A ticket for a blob here, with this node's QUIC addresses; InvalidTicket when it has none. */
+  /** A ticket for a blob here, with this node's QUIC, TCP and relayed addresses; InvalidTicket when it has none. */
   ticket: (hash: Uint8Array, format?: BlobFormat) => BlobTicket
   /** Let requests in flight finish (or time out), then stop libp2p and close an owned store. */
   stop: () => Promise<void>
@@ -125,8 +137,9 @@ export interface VerityNode {
 
 /**
  * A libp2p node with QUIC and TCP, the blobs service and a store. It dials only what it is
- * given: no mDNS, UPnP or relays, and a DHT (with identify and ping, which it needs) only with
- * `dht`, through the bootstrap peers given there. Throws UnexpectedTransportVersion if
+ * given: no mDNS or UPnP, a DHT (with identify and ping, which it needs) only with `dht`, through
+ * the bootstrap peers given there, and relays only those given in `reachability.relayVia` or in
+ * the relayed addresses it is asked to dial. Throws UnexpectedTransportVersion if
  * the QUIC or yamux package is not the version the transport fixes were measured with.
  */
 export async function createNode (options: NodeOptions = {}): Promise<VerityNode> {
@@ -136,8 +149,10 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
   const ownStore = options.store === undefined
   const blobs = options.store ?? (options.dataDir === undefined ? new MemStore() : await FsStore.open(join(options.dataDir, 'store')))
   const limits = options.limits ?? {}
-  const listen = options.listen ?? DEFAULT_LISTEN
-  const dht = options.dht === undefined ? undefined : dhtSettings(options.dht, listen.length > 0)
+  const direct = options.listen ?? DEFAULT_LISTEN
+  const relays = (options.reachability?.relayVia ?? []).map(addr => multiaddr(addr).toString())
+  const listen = [...direct, ...relayListenAddrs(relays)]
+  const dht = options.dht === undefined ? undefined : dhtSettings(options.dht, direct.length > 0)
   // The DHT's records of other peers, capped (libp2p's own datastore would take any number).
   const datastore = dht === undefined ? undefined : new BoundedDatastore(dht)
   try {
@@ -145,7 +160,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       ...(privateKey === undefined ? {} : { privateKey }),
       addresses: { listen },
       ...(datastore === undefined ? {} : { datastore }),
-      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp()],
+      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp(), ...(options.reachability === undefined ? [] : [relayTransport()])],
       connectionEncrypters: [noise()],
       streamMuxers: [yamuxWithHalfWindowUpdates()],
       connectionManager: { maxConnections: limits.maxConnections ?? 300, inboundConnectionThreshold: limits.inboundConnectionsPerSecond ?? 100 },
@@ -158,7 +173,8 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
           ...(limits.maxStreamsPerConnection === undefined ? {} : { maxStreamsPerConnection: limits.maxStreamsPerConnection })
         }),
         // Typed apart: libp2p's map would have ping required of every service's components.
-        ...(dht === undefined ? {} : { dht: dhtService(dht), identify: identify(), ping: ping() } as object)
+        ...(dht === undefined ? {} : { dht: dhtService(dht), identify: identify(), ping: ping() } as object),
+        ...reachabilityServices(options.reachability, dht !== undefined)
       }
     })
     let discovery: Discovery | undefined
@@ -204,16 +220,22 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       pool,
       origins,
       peerId: libp2p.peerId.toString(),
-      addrs: () => libp2p.getMultiaddrs(),
+      // libp2p's, with every interface's address for a wildcard listen (libp2p holds back public ones until AutoNAT confirms them).
+      addrs: () => withInterfaceAddrs(libp2p.getMultiaddrs(), direct),
       ticket: (hash, format = 'raw') => {
-        const listening = libp2p.getMultiaddrs()
+        const listening = withInterfaceAddrs(libp2p.getMultiaddrs(), direct)
         const addrs = quicAddrs(listening)
-        if (addrs.length === 0) {
-          throw new InvalidTicket('no ticket without a QUIC address: tickets carry QUIC (udp/quic-v1) endpoints only, and this node ' +
+        // Relayed addresses through the relays as they were given (the relay's own list may hold its loopback).
+        const other = otherAddrs(listening).filter(addr => !isRelayed(addr) || relays.some(relay => addr.toString().startsWith(relay + '/')))
+        // At most MAX_TICKET_MULTIADDRS: every relayed one, then direct ones as they come (a machine with many interfaces).
+        const relayed = other.filter(isRelayed)
+        const multiaddrs = [...other.filter(addr => !isRelayed(addr)).slice(0, Math.max(0, MAX_TICKET_MULTIADDRS - relayed.length)), ...relayed.slice(0, MAX_TICKET_MULTIADDRS)]
+        if (addrs.length === 0 && multiaddrs.length === 0) {
+          throw new InvalidTicket('no ticket without an address: tickets carry QUIC, TCP and relayed addresses, and this node ' +
             (listening.length === 0 ? 'listens on nothing' : `listens on ${listening.map(a => a.toString()).join(', ')}`) +
-            '; listen on /ip4/0.0.0.0/udp/0/quic-v1 too, or give peers a multiaddr instead')
+            '; listen on /ip4/0.0.0.0/udp/0/quic-v1 or /ip4/0.0.0.0/tcp/0, or reserve a slot on a relay')
         }
-        return new BlobTicket({ nodeId: (libp2p.peerId.publicKey as { raw: Uint8Array }).raw, addrs, hash, format })
+        return new BlobTicket({ nodeId: (libp2p.peerId.publicKey as { raw: Uint8Array }).raw, addrs, multiaddrs, hash, format })
       },
       stop: async () => {
         seed?.stop()
@@ -226,7 +248,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
     }
   } catch (err) {
     if (ownStore) await blobs.close()
-    throw err
+    throw relayFailure(err) ?? err
   }
 }
 

@@ -13,6 +13,8 @@ export class ByteReader {
   private done = false
   /** Bytes handed out so far. */
   position = 0
+  /** Filled again by each transient read that spans slices (readTransient). */
+  private scratch: Uint8Array | undefined
 
   /** With a signal, a read waiting on a stalled source ends as soon as the signal aborts. */
   constructor (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, private readonly signal?: AbortSignal) {
@@ -21,13 +23,32 @@ export class ByteReader {
 
   /** Exactly `length` bytes, or UnexpectedEnd if the source ends first. */
   async read (length: number): Promise<Uint8Array> {
-    if (this.current.length - this.offset >= length) {
-      const view = this.current.subarray(this.offset, this.offset + length)
-      this.offset += length
-      this.position += length
-      return view
-    }
-    const out = new Uint8Array(length)
+    if (this.current.length - this.offset >= length) return this.view(length)
+    return await this.gather(new Uint8Array(length))
+  }
+
+  /**
+   * As `read`, but bytes that span slices are gathered in a buffer of the reader's that the next
+   * transient read fills again: the result is valid only until then. For a caller that copies
+   * what it keeps (a network stream's slices rarely line up with a group, so each read would
+   * otherwise allocate one).
+   */
+  async readTransient (length: number): Promise<Uint8Array> {
+    if (this.current.length - this.offset >= length) return this.view(length)
+    if (this.scratch === undefined || this.scratch.length < length) this.scratch = new Uint8Array(length)
+    return await this.gather(this.scratch.subarray(0, length))
+  }
+
+  private view (length: number): Uint8Array {
+    const view = this.current.subarray(this.offset, this.offset + length)
+    this.offset += length
+    this.position += length
+    return view
+  }
+
+  /** Fills `out` from the slices, or UnexpectedEnd if the source ends first. */
+  private async gather (out: Uint8Array): Promise<Uint8Array> {
+    const length = out.length
     let filled = 0
     while (filled < length) {
       if (this.offset === this.current.length && !(await this.pull())) {

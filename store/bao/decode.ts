@@ -29,6 +29,11 @@ export interface DecodeOptions {
   groupLog?: number
   core?: Blake3Core
   signal?: AbortSignal
+  /**
+   * Leaf data may be a view of a buffer the decoder fills again: valid only until the next item
+   * is asked for. For a consumer that copies what it keeps (the store's importer). @default false
+   */
+  transient?: boolean
 }
 
 /**
@@ -69,7 +74,8 @@ export async function * decodeRanges (
     const end = node.startChunk + node.chunks
     if (node.chunks <= tree.blockChunks && query.containsRange(node.startChunk, end)) {
       const offset = node.startChunk * CHUNK_SIZE
-      const data = await reader.read(Math.min(node.chunks * CHUNK_SIZE, tree.size - offset))
+      const length = Math.min(node.chunks * CHUNK_SIZE, tree.size - offset)
+      const data = options.transient === true ? await reader.readTransient(length) : await reader.read(length)
       if (!equalBytes(core.subtreeCV(data, node.startChunk, node.isRoot), node.expected)) {
         throw new LeafHashMismatch(offset, data.length)
       }

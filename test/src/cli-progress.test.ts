@@ -55,17 +55,21 @@ describe('verity progress and connecting: what people see while a fetch runs', f
     assert.deepEqual([resumed.state().bytes, resumed.state().rate], [101 * MiB, MiB], 'never backwards')
   })
 
-  it('a frame shows the name, bytes of total, percent, rate and ETA, and with -v what each provider delivered', () => {
+  it('a frame shows the name, bytes of total, percent, rate and ETA, and with -v what each provider has sent so far and at what rate', () => {
     const time = clock()
     const tracker = new ProgressTracker(0, 4 * MiB, time.now)
     tracker.named('movie.mkv')
     time.advance(2000)
     tracker.present(MiB)
     tracker.arrived(MiB)
-    tracker.delivered('12D3KooWAAAAAAabcdef', MiB)
+    tracker.receivedFrom({ '12D3KooWAAAAAAabcdef': MiB, '12D3KooWBBBBBBuvwxyz': MiB / 2 })
     const state = tracker.state()
     assert.equal(frame(state), 'movie.mkv  1.0 MiB / 4.0 MiB  25%  512.0 KiB/s  ETA 6s')
-    assert.equal(frame(state, true), 'movie.mkv  1.0 MiB / 4.0 MiB  25%  512.0 KiB/s  ETA 6s  [abcdef 1.0 MiB]')
+    assert.equal(frame(state, true), 'movie.mkv  1.0 MiB / 4.0 MiB  25%  512.0 KiB/s  ETA 6s  [abcdef 1.0 MiB 512.0 KiB/s, uvwxyz 512.0 KiB 256.0 KiB/s]')
+    assert.deepEqual(state.providers, { '12D3KooWAAAAAAabcdef': { bytes: MiB, rate: MiB / 2 }, '12D3KooWBBBBBBuvwxyz': { bytes: MiB / 2, rate: MiB / 4 } }, 'each provider counted over the time since the fetch began')
+    time.advance(1000)
+    tracker.receivedFrom({ '12D3KooWAAAAAAabcdef': 2 * MiB })
+    assert.deepEqual(tracker.state().providers['12D3KooWAAAAAAabcdef'], { bytes: 2 * MiB, rate: Math.round(2 * MiB / 3) }, 'live: the bytes grow as they arrive')
     assert.equal(frame(new ProgressTracker(0, undefined, time.now).state()), '0 B  0 B/s', 'no total yet: no percent or ETA')
     assert.equal(RATE_WINDOW_MS, 5000)
   })
@@ -179,6 +183,7 @@ describe('verity progress and connecting: what people see while a fetch runs', f
     const lines = ran.stderr.trim().split('\n')
     assert.equal(lines[0], `verity: connecting to ${peer} (/ip4/127.0.0.1/tcp/${port})...`)
     assert.ok(lines.filter(line => line.startsWith(`verity: ${peer}: `) && line.endsWith('; retrying')).length >= 1, ran.stderr)
-    assert.match(lines[lines.length - 1] as string, new RegExp(`^verity: DownloadFailed: no provider could deliver .*; tried ${peer} at /ip4/127\\.0\\.0\\.1/tcp/${port}; what verified is kept: run the same command again to resume$`))
+    assert.equal(lines[lines.length - 1], `verity: DownloadFailed: no provider could deliver ${'ab'.repeat(32)}: ${peer}: the connection was refused (nothing listens at that address: is the sender still running there?); ` +
+      `tried ${peer} at /ip4/127.0.0.1/tcp/${port}; check that the sender is running and reachable from here, then run the same command again (what verified is kept)`)
   })
 })

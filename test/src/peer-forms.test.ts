@@ -139,17 +139,31 @@ describe('peers in every form: tickets (text or parsed), multiaddrs, peer ids wi
     assert.ok(types.has('download:try-provider') && types.has('download:part-complete') && types.has('download:progress'), [...types].join())
     for (const item of items) assert.ok('detail' in item && typeof item.detail === 'object', `${item.type} has a detail`)
     const last = items.filter(i => i.type === 'download:progress').at(-1)
-    assert.deepEqual(last?.detail, { bytes: data.length, total: data.length })
+    assert.ok(last?.type === 'download:progress')
+    const { received, ...verified } = last.detail
+    assert.deepEqual(verified, { bytes: data.length, total: data.length })
+    assert.deepEqual(Object.keys(received ?? {}), [provider.peerId], 'the bytes received, by provider')
+    assert.ok((received?.[provider.peerId] ?? 0) >= data.length, 'every byte came from the one provider')
   })
 
-  it('a node with no QUIC address refuses to make a ticket, naming the addresses it has', async () => {
+  it('a TCP-only node makes a ticket with its TCP address, which fetches; a node listening on nothing refuses, naming that', async () => {
     const tcpOnly = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'] })
+    const nowhere = await createNode({ listen: [] })
     try {
-      const { hash } = await tcpOnly.blobs.addBytes(randomBytes(100, 9))
-      assert.throws(() => tcpOnly.ticket(hash), (err: Error) => err instanceof InvalidTicket &&
-        /no ticket without a QUIC address/.test(err.message) && err.message.includes(String(tcpOnly.addrs()[0])))
+      const data = randomBytes(100, 9)
+      const { hash } = await tcpOnly.blobs.addBytes(data)
+      const ticket = tcpOnly.ticket(hash)
+      assert.deepEqual(ticket.addrs, [])
+      assert.deepEqual(ticket.multiaddrs.map(String), tcpOnly.addrs().map(a => a.decapsulateCode(421).toString()))
+      const parsed = BlobTicket.parse(ticket.toString())
+      assert.deepEqual(parsed.multiaddrs.map(String), ticket.multiaddrs.map(String))
+      const result = await fetcher.remote.fetch(ticket.toString())
+      assert.equal(result.complete, true)
+      assert.deepEqual(await fetcher.blobs.getBytes(hash), data)
+      assert.throws(() => nowhere.ticket(hash), (err: Error) => err instanceof InvalidTicket && /no ticket without an address/.test(err.message) && /listens on nothing/.test(err.message))
     } finally {
       await tcpOnly.stop()
+      await nowhere.stop()
     }
   })
 

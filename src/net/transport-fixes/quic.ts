@@ -2,6 +2,7 @@ import { quic, type QuicComponents, type QuicOptions } from '@chainsafe/libp2p-q
 import type { AbortOptions, Logger, MultiaddrConnection, Stream, StreamMuxer, StreamMuxerFactory, Transport, Upgrader, UpgraderWithoutEncryptionOptions } from '@libp2p/interface'
 import { TransportInternalsChanged } from './errors.js'
 import { ReadGate } from './read-gate.js'
+import { tellWhenReleased } from './release.js'
 
 /**
  * Bytes asked of the native QUIC stream per read. The transport asks for 4 KiB, so a 256 MiB
@@ -24,14 +25,16 @@ export const QUIC_READ_SIZE = 256 << 10
  * What it relies on, checked where it is reached (TransportInternalsChanged otherwise): the
  * upgrade options carry the muxer factory, whose public `init.connection` is the native
  * connection its muxer takes streams from (`inboundStream()`, `outboundStream()`); a native
- * stream has `id()` and `read(size)`, and the QuicStream made from it has the same `id`; the
+ * stream has `id()`, `read(size)` and `write(bytes)`, and the QuicStream made from it has the same `id`; the
  * QuicStream's `sendPause`, `sendResume` and `sendCloseRead` are what AbstractStream calls on
  * pause(), resume() and closeRead(). Only this transport's connections are touched: the native
  * objects are wrapped per instance, no prototype is changed.
  */
 
 /** The part of the native (napi) stream this module wraps. */
-interface NativeStream { id: () => unknown, read: (size: number) => Promise<Uint8Array | null> }
+interface NativeStream { id: () => unknown, read: (size: number) => Promise<Uint8Array | null>, write: (bytes: Uint8Array) => Promise<void> }
+/** What is kept for a native stream until its QuicStream claims it. */
+interface NativeHooks { gate: ReadGate, writing: () => number }
 /** The part of the native connection its muxer takes streams from. */
 interface NativeConnection { inboundStream: () => Promise<NativeStream>, outboundStream: () => Promise<NativeStream> }
 /** The QuicStream methods AbstractStream calls on pause(), resume() and closeRead(). */
@@ -82,14 +85,20 @@ function fixedMuxerFactory (factory: StreamMuxerFactory | undefined, log: Logger
 
 /**
  * Wraps the connection's stream sources so every native stream reads QUIC_READ_SIZE at a time
- * behind a gate; returns the gates by stream id, for the QuicStreams made from them to claim.
+ * behind a gate, and counts its native writes in flight; returns both by stream id, for the
+ * QuicStreams made from them to claim.
+ *
+ * A native write (`write_all` of quinn, in the package's Rust) reads the buffer it is given until
+ * its promise settles, and not after: quinn copies what it sends into its own send buffer. So a
+ * QuicStream holds none of the bytes written to it once its write buffer is empty and no native
+ * write is in flight.
  */
-function gateNativeStreams (connection: NativeConnection): Map<unknown, ReadGate> {
-  const gates = new Map<unknown, ReadGate>()
+function gateNativeStreams (connection: NativeConnection): Map<unknown, NativeHooks> {
+  const gates = new Map<unknown, NativeHooks>()
   const gated = (open: () => Promise<NativeStream>) => async (): Promise<NativeStream> => {
     const stream = await open()
-    if (typeof stream.read !== 'function' || typeof stream.id !== 'function') {
-      throw new TransportInternalsChanged('a native QUIC stream', 'read(size) and id()')
+    if (typeof stream.read !== 'function' || typeof stream.write !== 'function' || typeof stream.id !== 'function') {
+      throw new TransportInternalsChanged('a native QUIC stream', 'read(size), write(bytes) and id()')
     }
     const gate = new ReadGate()
     const read = stream.read.bind(stream)
@@ -97,7 +106,18 @@ function gateNativeStreams (connection: NativeConnection): Map<unknown, ReadGate
       await gate.passed()
       return await read(Math.max(size, QUIC_READ_SIZE))
     }
-    gates.set(stream.id(), gate)
+    let writing = 0
+    const write = stream.write.bind(stream)
+    // Settled (the count down) before the QuicStream's own `then` runs, which signals drain.
+    stream.write = async bytes => {
+      writing++
+      try {
+        await write(bytes)
+      } finally {
+        writing--
+      }
+    }
+    gates.set(stream.id(), { gate, writing: () => writing })
     return stream
   }
   connection.inboundStream = gated(connection.inboundStream.bind(connection))
@@ -106,7 +126,7 @@ function gateNativeStreams (connection: NativeConnection): Map<unknown, ReadGate
 }
 
 /** Makes pause() hold, and resume(), closeRead() and the close open, each stream's read gate. */
-function holdWhilePaused (muxer: StreamMuxer, gates: Map<unknown, ReadGate>, log: Logger): StreamMuxer {
+function holdWhilePaused (muxer: StreamMuxer, gates: Map<unknown, NativeHooks>, log: Logger): StreamMuxer {
   // Registered before libp2p's Connection adds its own listener, so before anyone can pause.
   muxer.addEventListener('stream', event => {
     try {
@@ -121,10 +141,12 @@ function holdWhilePaused (muxer: StreamMuxer, gates: Map<unknown, ReadGate>, log
   return muxer
 }
 
-function claimGate (stream: Stream, gates: Map<unknown, ReadGate>): Stream {
-  const gate = gates.get(stream.id)
-  if (gate === undefined) throw new TransportInternalsChanged(`QUIC stream ${stream.id}`, 'native stream of the same id')
+function claimGate (stream: Stream, gates: Map<unknown, NativeHooks>): Stream {
+  const hooksOfNative = gates.get(stream.id)
+  if (hooksOfNative === undefined) throw new TransportInternalsChanged(`QUIC stream ${stream.id}`, 'native stream of the same id')
   gates.delete(stream.id)
+  const { gate, writing } = hooksOfNative
+  tellWhenReleased(stream, () => stream.writeBufferLength === 0 && writing() === 0)
   // Overridden on this instance only: the class's own versions do nothing (pause, resume) or
   // only mark the read side closed (closeRead), which the read loop learns of after its read.
   const hooks = stream as unknown as Partial<FlowHooks>

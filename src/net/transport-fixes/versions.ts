@@ -9,6 +9,7 @@ import { UnexpectedTransportVersion } from './errors.js'
  * fixes hook, or made them unneeded: read its sources, re-measure, then change both places.
  */
 export const FIXED_VERSIONS = {
+  '@chainsafe/libp2p-noise': '17.0.0',
   '@chainsafe/libp2p-quic': '2.1.1',
   '@chainsafe/libp2p-yamux': '8.0.1'
 } as const

@@ -1,6 +1,7 @@
 import { yamux, type YamuxMuxerInit } from '@chainsafe/libp2p-yamux'
 import type { StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
 import { TransportInternalsChanged } from './errors.js'
+import { tellWhenReleased } from './release.js'
 
 /*
  * @chainsafe/libp2p-yamux 8.0.1 (pinned, versions.ts) sends a window update after every data
@@ -15,6 +16,14 @@ import { TransportInternalsChanged } from './errors.js'
  * stream has numeric `state`, `recvWindow` and `recvWindowCapacity`, and `sendWindowUpdate()`,
  * which it calls after each data frame, on resume and to open the stream. StreamState's values
  * are the package's enum: stream.js in the package, not exported.
+ *
+ * Each stream also tells when the bytes written to it are released (release.ts): a yamux stream
+ * hands what it sends to the muxer, which passes it on to the connection below at once; over
+ * noise (@chainsafe/libp2p-noise 17.0.0, pinned) that connection encrypts each piece into new
+ * buffers as it processes its write queue, and keeps the plaintext only while the queue waits for
+ * the socket. So the bytes are released once the stream's write buffer and the encrypted
+ * connection's are both empty. Below any other connection (one that may keep the buffers it is
+ * given, a plain socket) nothing is registered and written buffers are never reused.
  */
 
 /** StreamState values (stream.js) in which sendWindowUpdate sends no SYN or ACK and is not paused. */
@@ -32,16 +41,27 @@ export function yamuxWithHalfWindowUpdates (init: YamuxMuxerInit = {}): () => St
     // The package's own factory object, kept (libp2p reads its protocol and capabilities).
     const factory = make()
     const createStreamMuxer = factory.createStreamMuxer.bind(factory)
-    factory.createStreamMuxer = maConn => halfWindowUpdates(createStreamMuxer(maConn))
+    factory.createStreamMuxer = maConn => halfWindowUpdates(createStreamMuxer(maConn), encryptedQueue(maConn))
     return factory
   }
 }
 
-function halfWindowUpdates<M extends StreamMuxer> (muxer: M): M {
+/** The write queue of `connection` when it is noise's encrypted stream, which copies what it sends. */
+function encryptedQueue (connection: unknown): (() => number) | undefined {
+  const noise = connection as { encrypt?: unknown, writeBufferLength?: unknown }
+  if (typeof noise.encrypt !== 'function' || typeof noise.writeBufferLength !== 'number') return undefined
+  return () => noise.writeBufferLength as number
+}
+
+function halfWindowUpdates<M extends StreamMuxer> (muxer: M, queued: (() => number) | undefined): M {
   const internals = muxer as unknown as { _newStream?: (...args: unknown[]) => unknown }
   if (typeof internals._newStream !== 'function') throw new TransportInternalsChanged('the yamux muxer', '_newStream')
   const newStream = internals._newStream.bind(muxer)
-  internals._newStream = (...args) => updateAtHalfWindow(newStream(...args))
+  internals._newStream = (...args) => {
+    const stream = updateAtHalfWindow(newStream(...args)) as { writeBufferLength: number }
+    if (queued !== undefined) tellWhenReleased(stream, () => stream.writeBufferLength === 0 && queued() === 0)
+    return stream
+  }
   return muxer
 }
 

@@ -1,0 +1,77 @@
+import { relaySettings, type ReachabilityInit } from '../discovery/reachability.js'
+import type { VerityNode } from '../node/create-node.js'
+import { isRelayed } from '../net/relay-limit.js'
+import type { PeerTarget } from '../net/peer.js'
+import { resolvePeer } from '../net/peer.js'
+import { flag, has, parseDuration, UsageError, type FlagSpec, type Output, type Parsed } from './common.js'
+import { duration, size } from './units.js'
+import { parseProviders } from './peers.js'
+
+/** send's and serve's: relays to reserve a slot on (docs/reachability.md). */
+export const RELAY_VIA_FLAG: Record<string, FlagSpec> = { 'relay-via': { value: true, many: true } }
+
+/** serve's: be a relay, and its limits. */
+export const RELAY_FLAGS: Record<string, FlagSpec> = {
+  relay: {},
+  'relay-max-reservations': { value: true },
+  'relay-max-bytes': { value: true },
+  'relay-max-duration': { value: true }
+}
+
+/** `128M`, `1G`, `512k` or plain bytes; k, M, G are powers of 1024. */
+function parseBytes (text: string, name: string): number {
+  const match = /^(\d+)([kKmMgG]?)$/.exec(text)
+  if (match === null || Number(match[1]) <= 0) throw new UsageError(`--${name} takes a size such as 512k, 128M or 1G, not ${text}`)
+  return Number(match[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] as string).toLowerCase()] as number)
+}
+
+/**
+ * The reachability the command line asks for: `--relay` (serve) with its limits, `--relay-via
+ * <multiaddr ending in /p2p/<relay id>>` (repeatable). Undefined when neither is given.
+ */
+export function reachabilityOf (parsed: Parsed): ReachabilityInit | undefined {
+  const via = parsed.flags.get('relay-via')
+  via?.forEach(addr => { if (!addr.startsWith('/')) throw new UsageError(`--relay-via takes a multiaddr ending in /p2p/<relay's peer id>, not ${addr.slice(0, 40)}`) })
+  if (via !== undefined) parseProviders(via, 'relay-via')
+  const limits = ['relay-max-reservations', 'relay-max-bytes', 'relay-max-duration'].filter(name => flag(parsed, name) !== undefined)
+  if (!has(parsed, 'relay') && limits.length > 0) throw new UsageError(`--${limits[0] as string} goes with --relay`)
+  const reservations = flag(parsed, 'relay-max-reservations')
+  if (reservations !== undefined && !/^[1-9]\d*$/.test(reservations)) throw new UsageError(`--relay-max-reservations takes a positive whole number, not ${reservations}`)
+  const bytes = flag(parsed, 'relay-max-bytes')
+  const duration = flag(parsed, 'relay-max-duration')
+  const relay = has(parsed, 'relay')
+    ? {
+        ...(reservations === undefined ? {} : { maxReservations: Number(reservations) }),
+        ...(bytes === undefined ? {} : { maxBytesPerConnection: parseBytes(bytes, 'relay-max-bytes') }),
+        ...(duration === undefined ? {} : { maxDurationMs: parseDuration(duration, 'relay-max-duration') })
+      }
+    : undefined
+  if (relay === undefined && via === undefined) return undefined
+  return { ...(relay === undefined ? {} : { relay }), ...(via === undefined ? {} : { relayVia: via }) }
+}
+
+/** A get's: dial relayed addresses and hole punch when a peer it is given has one. */
+export function reachabilityFor (targets: PeerTarget[]): ReachabilityInit | undefined {
+  const relayed = targets.some(target => {
+    try {
+      return resolvePeer(target).addrs.some(isRelayed)
+    } catch {
+      return false // a bad target is said where it is used
+    }
+  })
+  return relayed ? { holePunch: true } : undefined
+}
+
+/** What the node says of its relays: the slots it holds (its relayed addresses), and whether it is one. */
+export function sayReachability (node: VerityNode, reachability: ReachabilityInit | undefined, out: Output): void {
+  if (reachability === undefined) return
+  const relayed = node.addrs().filter(isRelayed).map(String)
+  if (reachability.relay !== undefined) {
+    const limits = relaySettings(reachability.relay)
+    out.say(`a circuit relay for others: ${limits.maxReservations} slots, ${size(limits.maxBytesPerConnection)} and ${duration(limits.maxDurationMs / 1000)} per relayed connection`)
+  }
+  if ((reachability.relayVia?.length ?? 0) > 0) {
+    out.say(relayed.length === 0 ? 'no relay slot reserved yet' : `reachable through a relay at ${relayed.join(' ')}`)
+  }
+  out.event({ type: 'reachability', relay: reachability.relay !== undefined, relayed })
+}

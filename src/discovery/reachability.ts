@@ -1,0 +1,116 @@
+import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { identify } from '@libp2p/identify'
+import { multiaddr } from '@multiformats/multiaddr'
+import { RelayReservationFailed } from './errors.js'
+
+/**
+ * What a relay (`verity serve --relay`) lets others use of it. A relayed connection is reset by
+ * the relay once it carried `maxBytesPerConnection` (both directions together) or lived
+ * `maxDurationMs`; the transfer on it then fails with RelayLimitReached.
+ */
+export interface RelayServerInit {
+  /** Peers holding a slot (a reservation) at once; more are refused. @default 15 */
+  maxReservations?: number
+  /** Bytes one relayed connection carries at most. @default 134217728 (128 MiB) */
+  maxBytesPerConnection?: number
+  /** How long one relayed connection lives at most. @default 300000 (5 min) */
+  maxDurationMs?: number
+  /** How long a reservation lasts before the node behind NAT must renew it (libp2p renews it). @default 3600000 */
+  reservationTtlMs?: number
+}
+
+/**
+ * Reaching nodes behind NAT with libp2p's own pieces (docs/reachability.md): offer a relay
+ * (circuit relay v2), reserve slots on relays, upgrade relayed connections to direct ones by hole
+ * punching (DCUtR), and (only when asked) ask peers whether this node's addresses are reachable (AutoNAT).
+ */
+export interface ReachabilityInit {
+  /** Be a relay for others, with these limits. */
+  relay?: RelayServerInit
+  /** Relays to reserve a slot on: multiaddrs ending in /p2p/<relay's peer id>. @default [] */
+  relayVia?: string[]
+  /**
+   * Run DCUtR and AutoNAT (with identify, which they need): upgrade relayed connections to direct
+   * ones where the NATs allow. @default true when relayVia is given or the node is a relay
+   */
+  holePunch?: boolean
+  /**
+   * Run libp2p's AutoNAT (v1). Off by default: in @libp2p/autonat 3.0.28 a node answering a
+   * dial-back request that finds it already connected to the asker closes that connection when
+   * done, which drops a relay reservation held on it (seen in the NAT test; docs/reachability.md).
+   * @default false
+   */
+  autoNat?: boolean
+}
+
+export const RELAY_DEFAULTS = {
+  maxReservations: 15,
+  maxBytesPerConnection: 128 * 1024 * 1024,
+  maxDurationMs: 5 * 60_000,
+  reservationTtlMs: 60 * 60_000
+} as const satisfies Required<RelayServerInit>
+
+/** The relay's settings, each set and checked. */
+export function relaySettings (init: RelayServerInit): Required<RelayServerInit> {
+  const settings = { ...RELAY_DEFAULTS, ...Object.fromEntries(Object.entries(init).filter(([, v]) => v !== undefined)) }
+  for (const [name, value] of Object.entries(settings)) {
+    if (!(Number.isSafeInteger(value) && value > 0)) throw new RangeError(`relay.${name} must be a positive integer, got ${String(value)}`)
+  }
+  return settings
+}
+
+/**
+ * The listen addresses that reserve a slot on each relay: `<relay>/p2p-circuit`. Throws TypeError
+ * for a relay address that does not end in /p2p/<peer id>.
+ */
+export function relayListenAddrs (relayVia: string[]): string[] {
+  return relayVia.map(text => {
+    const addr = multiaddr(text)
+    if (addr.getComponents().at(-1)?.name !== 'p2p') throw new TypeError(`a relay is a multiaddr ending in /p2p/<peer id>, got ${text}`)
+    return `${addr.toString()}/p2p-circuit`
+  })
+}
+
+/** The libp2p services reachability needs (relayTransport beside them); none without `init`. */
+export function reachabilityServices (init: ReachabilityInit | undefined, hasIdentify: boolean): Record<string, unknown> {
+  const services: Record<string, unknown> = {}
+  if (init === undefined) return services
+  const holePunch = init.holePunch ?? ((init.relayVia?.length ?? 0) > 0 || init.relay !== undefined)
+  if (init.relay !== undefined) {
+    const relay = relaySettings(init.relay)
+    services.relay = circuitRelayServer({
+      reservations: {
+        maxReservations: relay.maxReservations,
+        reservationTtl: relay.reservationTtlMs,
+        applyDefaultLimit: true,
+        defaultDataLimit: BigInt(relay.maxBytesPerConnection),
+        defaultDurationLimit: relay.maxDurationMs
+      }
+    })
+  }
+  // The relay transport needs identify, whatever else is on.
+  if (!hasIdentify) services.identify = identify()
+  if (init.autoNat === true) services.autoNAT = autoNAT()
+  if (holePunch) services.dcutr = dcutr()
+  return services
+}
+
+/** Dials relayed addresses; relay reservations are made for the `<relay>/p2p-circuit` listen addresses. */
+export function relayTransport (): ReturnType<typeof circuitRelayTransport> {
+  return circuitRelayTransport({ reservationCompletionTimeout: 20_000 })
+}
+
+
+
+/**
+ * libp2p's failure to listen, when it is a relay's (a reservation that failed), as
+ * RelayReservationFailed naming the relay and why; undefined for any other error.
+ */
+export function relayFailure (err: unknown): RelayReservationFailed | undefined {
+  if (!(err instanceof Error) || err.name !== 'UnsupportedListenAddressesError') return undefined
+  const lines = err.message.split('\n').map(line => /^\s*(\/\S+)\/p2p-circuit: (.*)$/.exec(line)).filter(match => match !== null)
+  if (lines.length === 0) return undefined
+  return new RelayReservationFailed(lines.map(([, relay, why]) => `could not reserve a slot on the relay ${relay as string}: ${why as string}`).join('; '), { cause: err })
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { repoRoot } from '../../../helpers.js'
+import { NatLab, type Proc } from './netns.js'
+
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js')
+const probe = join(repoRoot, 'dist', 'test', 'src', 'discovery', 'nat', 'punch-probe.js')
+const BLOB = 64 << 20
+const MiB = 1 << 20
+
+/**
+ * docs/reachability.md: two nodes, each behind its own NAT, and a relay on a "public" network,
+ * in network namespaces this test makes (root only; skipped with the reason elsewhere).
+ *
+ * What it asserts is what js-libp2p does here, not what one would wish: DCUtR does not get
+ * through two NATs with these transports (the probe below), so the 64 MiB go through the relay
+ * whatever the NAT, within the relay's limits, or fail with RelayLimitReached past them.
+ */
+describe('reachability through NAT (network namespaces): relay, hole punching, limits', function () {
+  this.timeout(240_000)
+  let lab: NatLab
+  let dir: string
+  let file: string
+  let digest: string
+  const down = (): void => { lab?.down() }
+
+  before(function () {
+    const missing = NatLab.missing()
+    if (missing !== undefined) {
+      console.log(`      skipped: the NAT test ${missing}`)
+      this.skip()
+    }
+    lab = new NatLab()
+    process.once('exit', down)
+    lab.up()
+    dir = mkdtempSync(join(tmpdir(), 'verity-nat-'))
+    file = join(dir, 'blob.bin')
+    const bytes = randomBytes(BLOB)
+    writeFileSync(file, bytes)
+    digest = createHash('sha256').update(bytes).digest('hex')
+  })
+
+  afterEach(async () => { await lab?.stopAll() })
+
+  after(() => {
+    down()
+    process.off('exit', down)
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** A relay in `pub` on 7.0.1.1:4001 (TCP); its /p2p/ address as the nodes behind NAT dial it. */
+  async function relay (...limits: string[]): Promise<{ proc: Proc, addr: string }> {
+    const proc = lab.start(lab.ns.pub, [cli, 'serve', '--relay', ...limits, '--json', '--http', '127.0.0.1:0', '--listen', '/ip4/0.0.0.0/tcp/4001',
+      '--data-dir', mkdtempSync(join(dir, 'relay-'))])
+    const ready = JSON.parse(await proc.line(line => line.includes('"ready"'), 20_000)) as { peerId: string }
+    return { proc, addr: `/ip4/${lab.relayIp}/tcp/4001/p2p/${ready.peerId}` }
+  }
+
+  /** `send` of the blob on host a, through the relay; its ticket. */
+  async function sender (relayAddr: string, ...more: string[]): Promise<{ proc: Proc, ticket: string }> {
+    const proc = lab.start(lab.ns.a, [cli, 'send', file, '--ticket-only', '--relay-via', relayAddr, ...more])
+    const ticket = await proc.line(line => line.startsWith('blob'), 60_000)
+    return { proc, ticket }
+  }
+
+  /** `get` of the ticket on host b: exit code, stderr, and the relay's byte counter over the get. */
+  async function get (ticket: string): Promise<{ status: number | null, stderr: string, relayed: number, sent: number, forwarded: number, seconds: number, out: string }> {
+    const before = lab.counters()
+    const out = join(mkdtempSync(join(dir, 'get-')), 'got.bin')
+    const started = performance.now()
+    const proc = lab.start(lab.ns.b, [cli, 'get', ticket, '-o', out, '--timeout', '150s', '--data-dir', mkdtempSync(join(dir, 'b-'))])
+    const status = await proc.exited
+    const after = lab.counters()
+    return { status, stderr: proc.stderr, relayed: after.relayBytes - before.relayBytes, sent: after.relaySentBytes - before.relaySentBytes, forwarded: after.forwardedBytes - before.forwardedBytes, seconds: (performance.now() - started) / 1000, out }
+  }
+
+  function sameBlob (path: string): boolean {
+    return createHash('sha256').update(readFileSync(path)).digest('hex') === digest
+  }
+
+  it('probe: DCUtR between two cone NATs, both nodes announcing their public address, stays relayed (js-libp2p dials from other ports than it listens on)', async () => {
+    lab.nat('cone')
+    const relayProc = lab.start(lab.ns.pub, [probe, 'relay'])
+    const relayId = (JSON.parse(await relayProc.line(l => l.includes('"ready"'), 20_000)) as { peerId: string }).peerId
+    const relayAddr = `/ip4/${lab.relayIp}/tcp/4001/p2p/${relayId}`
+    const listener = lab.start(lab.ns.a, [probe, 'listen', '7.0.1.2', '-', relayAddr])
+    const listenerId = (JSON.parse(await listener.line(l => l.includes('"ready"'), 20_000)) as { peerId: string }).peerId
+    const dialer = lab.start(lab.ns.b, [probe, 'dial', '7.0.2.2', `${relayAddr}/p2p-circuit/p2p/${listenerId}`], { ...process.env, DEBUG: 'libp2p:dcutr*' })
+    const result = JSON.parse(await dialer.line(l => l.includes('"direct"'), 60_000)) as { direct: boolean, connections: string[] }
+    const tried = (dialer.stderr.match(/A dialing/g) ?? []).length
+    console.log(`      DCUtR attempts by the dialer: ${tried}; connections after 15 s: ${result.connections.join(', ')}`)
+    assert.ok(tried > 0, `DCUtR ran its protocol (connect, sync, dial): ${dialer.stderr.slice(-1500)}`)
+    // If this fails, hole punching works with these versions: say so in docs/reachability.md and assert < 5% relayed below.
+    assert.equal(result.direct, false, 'DCUtR got a direct connection through two NATs')
+  })
+
+  it('cone NATs: get of a 64 MiB blob by ticket succeeds, through the relay (no hole punched)', async () => {
+    lab.nat('cone')
+    const { addr } = await relay('--relay-max-bytes', '256M')
+    const { ticket } = await sender(addr)
+    const got = await get(ticket)
+    console.log(`      cone: ${got.seconds.toFixed(1)} s, the relay received ${(got.relayed / MiB).toFixed(1)} MiB (${(100 * got.relayed / BLOB).toFixed(0)}% of the blob) and sent ${(got.sent / MiB).toFixed(1)} MiB, ${(got.forwarded / MiB).toFixed(2)} MiB went between the NATs directly`)
+    assert.equal(got.status, 0, got.stderr)
+    assert.ok(sameBlob(got.out), 'the bytes fetched')
+    assert.ok(got.relayed >= BLOB, `the relay carried the blob (${got.relayed} bytes)`)
+    assert.ok(got.forwarded < 0.05 * BLOB, `nothing went direct (${got.forwarded} bytes)`)
+  })
+
+  it('symmetric NATs: get of a 64 MiB blob by ticket goes through the relay, within its limits', async () => {
+    lab.nat('symmetric')
+    const { addr } = await relay('--relay-max-bytes', '256M', '--relay-max-duration', '2m')
+    const { ticket } = await sender(addr)
+    const got = await get(ticket)
+    console.log(`      symmetric: ${got.seconds.toFixed(1)} s, the relay received ${(got.relayed / MiB).toFixed(1)} MiB and sent ${(got.sent / MiB).toFixed(1)} MiB, ${(got.forwarded / MiB).toFixed(2)} MiB went between the NATs directly`)
+    assert.ok(got.forwarded < 0.05 * BLOB, `nothing went direct (${got.forwarded} bytes)`)
+    assert.equal(got.status, 0, got.stderr)
+    assert.ok(sameBlob(got.out), 'the bytes fetched')
+    assert.ok(got.relayed >= BLOB, `the relay carried the blob (${got.relayed} bytes)`)
+  })
+
+  it('symmetric NATs, a relay allowing 16 MiB per relayed connection: get fails with RelayLimitReached, the relay carrying no more than its limit per connection', async () => {
+    lab.nat('symmetric')
+    const { addr } = await relay('--relay-max-bytes', '16M')
+    const { ticket } = await sender(addr)
+    const got = await get(ticket)
+    console.log(`      limit 16 MiB: exit ${String(got.status)} after ${got.seconds.toFixed(1)} s, the relay received ${(got.relayed / MiB).toFixed(1)} MiB and sent ${(got.sent / MiB).toFixed(1)} MiB`)
+    assert.equal(got.status, 1, got.stderr)
+    assert.match(got.stderr, /RelayLimitReached/)
+    // Each try is a new relayed connection with the limit afresh (what it verified is kept).
+    const tries = (got.stderr.match(/: RelayLimitReached: .*(retrying|no more requests to it)$/gm) ?? []).length
+    assert.ok(tries >= 1, got.stderr)
+    assert.ok(got.relayed < BLOB, `the relay stopped short of the blob (${got.relayed} bytes)`)
+    // What it sent on (to b): the limit per connection, plus TCP/IP headers (3.6% at MTU 1500) and
+    // the tries' handshakes. What it received may be more: a's bytes in flight when it cut.
+    assert.ok(got.sent <= tries * 16 * MiB * 1.08 + MiB, `at most 16 MiB (and overhead) per relayed connection: ${got.sent} bytes sent over ${tries} tries`)
+  })
+
+  it('a ticket stays the same across a restart of the sender that keeps its key (data directory), ports and relay', async () => {
+    lab.nat('cone')
+    const { addr } = await relay()
+    const data = mkdtempSync(join(dir, 'a-'))
+    const fixed = ['--data-dir', data, '--listen', '/ip4/0.0.0.0/tcp/4101', '--listen', '/ip4/0.0.0.0/udp/4101/quic-v1']
+    const first = await sender(addr, ...fixed)
+    await lab.stopAll()
+    const { addr: again } = await relay()
+    assert.notEqual(again, addr, 'a relay restarted without its data directory has another key')
+    const relayData = mkdtempSync(join(dir, 'relay-kept-'))
+    await lab.stopAll()
+    // The relay keeps its key too (its data directory): the same relayed address.
+    const keep = async (): Promise<string> => {
+      const proc = lab.start(lab.ns.pub, [cli, 'serve', '--relay', '--json', '--http', '127.0.0.1:0', '--listen', '/ip4/0.0.0.0/tcp/4001', '--data-dir', relayData])
+      return `/ip4/${lab.relayIp}/tcp/4001/p2p/${(JSON.parse(await proc.line(l => l.includes('"ready"'), 20_000)) as { peerId: string }).peerId}`
+    }
+    const kept = await keep()
+    const second = await sender(kept, ...fixed)
+    await lab.stopAll()
+    const keptAgain = await keep()
+    assert.equal(keptAgain, kept)
+    const third = await sender(keptAgain, ...fixed)
+    assert.equal(third.ticket, second.ticket, 'same key, ports and relay: the same ticket')
+    assert.notEqual(first.ticket, second.ticket, 'another relay (another key): another ticket')
+    const got = await get(third.ticket)
+    assert.equal(got.status, 0, got.stderr)
+  })
+})
