@@ -2,6 +2,7 @@
  * One store operation in a fresh process, so its peak RSS is its own. Prints one JSON line:
  * { seconds, bytes, maxRssMB }.
  *   addFile <store dir> <file>
+ *   addFileInPlace <store dir> <file>      (mode 'reference': hashed where it is, `verity add --in-place`)
  *   importBao <store dir> <encoded file> <hash hex>
  */
 import { createReadStream } from 'node:fs'
@@ -16,6 +17,8 @@ const start = process.hrtime.bigint()
 let bytes = 0
 if (op === 'addFile') {
   bytes = (await store.addFile(file)).size
+} else if (op === 'addFileInPlace') {
+  bytes = (await store.addFile(file, { mode: 'reference' })).size
 } else if (op === 'importBao') {
   const hash = fromHex(hex as string)
   await store.importBao(hash, ChunkRanges.all(), createReadStream(file, { highWaterMark: 1 << 20 }))

@@ -1,4 +1,4 @@
-import { readFile, rm, stat, type FileHandle } from 'node:fs/promises'
+import { readFile, rm, stat } from 'node:fs/promises'
 import { GROUP_LOG } from './bao/constants.js'
 import { OutboardBuilder, type HashedBlob } from './bao/outboard.js'
 import { BaoTree } from './bao/tree.js'
@@ -6,10 +6,22 @@ import type { Backend, BlobFile } from './backend.js'
 import type { Entry } from './entry.js'
 import { toHex } from './hash-text.js'
 import type { AddOptions, AddProgress, AddResult, HashAndFormat, Tags, TempTag } from './interface.js'
+import type { HeldChunks } from './add-reader.js'
 import { ChunkRanges } from './ranges/chunk-ranges.js'
 
 /** Bytes read per step when adding a file or stream. */
 export const READ_SIZE = 1 << 20
+
+/**
+ * Bytes written between two fdatasyncs of a copy, each started behind the writes before it and
+ * left to run while the copy goes on: the disk takes the bytes while the rest is hashed, not all
+ * at the end (a page-cache-sized file would otherwise wait for its whole write-back in the last
+ * fdatasync, before its rename).
+ */
+const SYNC_STEP = 32 << 20
+
+/** How addFile reads (store/add-reader.ts). */
+export { readAhead } from './add-reader.js'
 
 /** What adding needs of its store. */
 export interface AddContext {
@@ -34,20 +46,37 @@ emit: (item: AddProgress) => void, options: AddOptions, external?: string): Prom
   const builder = new OutboardBuilder(size === undefined ? {} : { size })
   const temp = external === undefined ? await ctx.backend.tempData() : undefined
   let adopted = false
+  // Writes in flight while the next chunks are read and hashed: as many as the source lets the
+  // consumer hold its chunks, less one (readAhead's ring: 3; other sources: 1).
+  const writes: Array<Promise<void>> = []
+  const lender = source as Partial<HeldChunks>
+  let syncing: { done: boolean, promise: Promise<void> } | undefined
   try {
     let copied = 0
     let reported = 0
-    // One write in flight while the next chunk is read and hashed (readChunks double-buffers).
-    let writing: Promise<void> = Promise.resolve()
+    let synced = 0
+    const held = lender.held ?? 2
     for await (const chunk of source) {
       options.signal?.throwIfAborted()
       builder.update(chunk)
-      await writing
       if (temp !== undefined) {
-        writing = temp.file.writeAt(copied, chunk)
-        // Awaited at the next step or after the loop; until then (while the source is read, or
-        // if it throws) a failed write must not count as unhandled, which would end the process.
-        writing.catch(() => {})
+        const write = temp.file.writeAt(copied, chunk)
+        // Awaited below or after the loop; until then (while the source is read, or if it
+        // throws) a failed write must not count as unhandled, which would end the process.
+        write.catch(() => {})
+        writes.push(write)
+        if (syncing?.done === true) {
+          await syncing.promise // throws what the sync threw
+          syncing = undefined
+        }
+        if (syncing === undefined && copied + chunk.length - synced >= SYNC_STEP) {
+          const file = temp.file
+          const sync = { done: false, promise: Promise.allSettled(writes).then(async () => { await file.sync() }) }
+          sync.promise.catch(() => {}).finally(() => { sync.done = true }) // awaited above or after the loop
+          syncing = sync
+          synced = copied + chunk.length
+        }
+        while (writes.length > held - 1) await writes.shift()
       }
       copied += chunk.length
       if (copied - reported >= READ_SIZE) {
@@ -55,7 +84,8 @@ emit: (item: AddProgress) => void, options: AddOptions, external?: string): Prom
         reported = copied
       }
     }
-    await writing
+    for (const write of writes.splice(0)) await write
+    await syncing?.promise
     const hashed = builder.finish()
     emit(progress(copied, temp !== undefined, size))
     return await commitNew(ctx, hashed, options, async (hex, entry) => {
@@ -69,6 +99,8 @@ emit: (item: AddProgress) => void, options: AddOptions, external?: string): Prom
       }
     })
   } finally {
+    await Promise.allSettled([...writes, syncing?.promise]) // none may still write into a temp file being discarded
+    lender.release?.() // nor from a buffer given back
     if (!adopted) await temp?.discard()
   }
 }
@@ -126,23 +158,6 @@ async function commitNew (ctx: AddContext, hashed: HashedBlob, options: AddOptio
     return { hash, size, tag }
   } finally {
     pin.release()
-  }
-}
-
-/**
- * A file's bytes in READ_SIZE steps through two reused buffers, so the consumer may still be
- * writing one step while it hashes the next; no garbage piles up (fresh Buffers per read are
- * freed late by V8). The consumer must be done with a step before it asks for the one after next.
- */
-export async function * readChunks (handle: FileHandle, size: number): AsyncGenerator<Uint8Array> {
-  const length = Math.min(READ_SIZE, Math.max(size, 1))
-  const buffers = [new Uint8Array(length), new Uint8Array(length)]
-  for (let offset = 0, step = 0; offset < size; step++) {
-    const buffer = buffers[step % 2] as Uint8Array
-    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - offset), offset)
-    if (bytesRead === 0) throw new Error(`file shrank while being added: ${offset} of ${size} bytes read`)
-    yield buffer.subarray(0, bytesRead)
-    offset += bytesRead
   }
 }
 

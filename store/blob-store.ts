@@ -1,5 +1,5 @@
 import { open as openFile, stat } from 'node:fs/promises'
-import { addFrom, adoptUnchecked, readChunks, type AddContext } from './add.js'
+import { addFrom, adoptUnchecked, readAhead, type AddContext } from './add.js'
 import { startAdd } from './add-handle.js'
 import type { Backend } from './backend.js'
 import type { ByteReader } from './bao/byte-reader.js'
@@ -104,7 +104,7 @@ export class BaseStore implements BlobStore {
       const { size } = await stat(path)
       const handle = await openFile(path, 'r')
       try {
-        const chunks = readChunks(handle, size)
+        const chunks = readAhead(handle, size)
         if (options.mode === 'reference') return await addFrom(this.adding, chunks, size, emit, options, path)
         return await addFrom(this.adding, chunks, size, emit, options)
       } finally {

@@ -30,4 +30,17 @@ export interface Blake3Core {
   groupTree: (data: Uint8Array, startChunk: number, groupLog: number, pairs: Uint8Array, inOrder: boolean) => Uint8Array
   /** Chaining value of a parent node whose children's values are `pair` (64 bytes: left, right). */
   parentCV: (pair: Uint8Array, isRoot: boolean) => Uint8Array
+  /**
+   * Optional: `count` buffers of `size` bytes in the core's own memory, which `groupTree` hashes
+   * where they are instead of copying them in, for a caller that fills them itself (a file read
+   * straight into them). Undefined when the core has no room, or has lent it already.
+   */
+  borrowInput?: (count: number, size: number) => BorrowedInput | undefined
+}
+
+/** Buffers lent by a core (Blake3Core.borrowInput). */
+export interface BorrowedInput {
+  buffers: Uint8Array[]
+  /** Give them back, once nothing reads or writes them any more (a pending file write included). */
+  release: () => void
 }

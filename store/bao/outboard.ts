@@ -90,8 +90,10 @@ export class OutboardBuilder {
         this.hashBlocks(this.pending, 1)
         this.pendingLength = 0
       }
-      // Whole blocks straight from the caller's view, at least one byte left after them.
-      const whole = this.pendingLength === 0 ? Math.floor((data.length - offset - 1) / this.blockSize) : 0
+      // Whole blocks straight from the caller's view, at least one byte of the blob left after
+      // them (which a declared size can promise beyond this view).
+      const after = this.expectedSize !== undefined && this.bytes < this.expectedSize ? 0 : 1
+      const whole = this.pendingLength === 0 ? Math.floor((data.length - offset - after) / this.blockSize) : 0
       if (whole > 0) {
         const blocks = this.batchBlocks(whole)
         this.hashBlocks(data.subarray(offset, offset + blocks * this.blockSize), blocks)

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { CHUNK_SIZE, HASH_SIZE, PAIR_SIZE } from './constants.js'
-import type { Blake3Core } from './interface.js'
+import type { Blake3Core, BorrowedInput } from './interface.js'
 import { largestPowerOfTwoBelow } from './math.js'
 
 interface KernelExports {
@@ -14,7 +14,8 @@ interface KernelExports {
   subtree: (len: number, counterLo: number, counterHi: number, isRoot: number) => void
   groupCVs: (len: number, counterLo: number, counterHi: number, groupLog: number) => number
   pairsPtr: () => number
-  groupTree: (len: number, counterLo: number, counterHi: number, groupLog: number, inOrder: number) => number
+  lentPtr: () => number
+  groupTree: (input: number, len: number, counterLo: number, counterHi: number, groupLog: number, inOrder: number) => number
   parent: (isRoot: number) => void
 }
 
@@ -38,6 +39,8 @@ export class WasmCore implements Blake3Core {
   private readonly pair: number
   private readonly pairs: number
   private readonly out: number
+  private readonly lent: number
+  private lending = false
 
   private constructor (kernel: KernelExports) {
     this.kernel = kernel
@@ -48,6 +51,7 @@ export class WasmCore implements Blake3Core {
     this.pair = kernel.pairPtr()
     this.pairs = kernel.pairsPtr()
     this.out = kernel.outPtr()
+    this.lent = kernel.lentPtr()
   }
 
   /** A new kernel instance; throws where the build output is missing or WASM SIMD is absent. */
@@ -108,10 +112,31 @@ export class WasmCore implements Blake3Core {
     if (data.length > this.inputSize || !Number.isInteger(groups) || groups < 1 || (groups & (groups - 1)) !== 0) {
       throw new RangeError(`groupTree takes 2^k whole groups of at most ${this.inputSize} bytes, got ${data.length} bytes`)
     }
-    this.memory.set(data, this.input)
-    this.kernel.groupTree(data.length, startChunk % TWO_POW_32, Math.floor(startChunk / TWO_POW_32), groupLog, inOrder ? 1 : 0)
+    // Bytes in a lent buffer are hashed where they are; others are copied in.
+    const inPlace = data.buffer === this.memory.buffer && data.byteOffset >= this.lent
+    if (!inPlace) this.memory.set(data, this.input)
+    this.kernel.groupTree(inPlace ? data.byteOffset : this.input, data.length, startChunk % TWO_POW_32, Math.floor(startChunk / TWO_POW_32), groupLog, inOrder ? 1 : 0)
     pairs.set(this.memory.subarray(this.pairs, this.pairs + (groups - 1) * PAIR_SIZE))
     return this.memory.slice(this.out, this.out + HASH_SIZE)
+  }
+
+  /**
+   * The memory after the kernel's fixed layout (8 MiB), lent whole to one borrower at a time.
+   * The buffers are views of the kernel's memory, which never grows, so they stay attached.
+   */
+  borrowInput (count: number, size: number): BorrowedInput | undefined {
+    if (this.lending || count * size > this.memory.length - this.lent) return undefined
+    this.lending = true
+    const buffers = Array.from({ length: count }, (_, i) => this.memory.subarray(this.lent + i * size, this.lent + (i + 1) * size))
+    let released = false
+    return {
+      buffers,
+      release: () => {
+        if (released) return
+        released = true
+        this.lending = false
+      }
+    }
   }
 
   parentCV (pair: Uint8Array, isRoot: boolean): Uint8Array {

@@ -3,6 +3,7 @@ import { mkdtempSync, openSync, readSync, rmSync, writeSync, closeSync, readdirS
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GROUP_SIZE } from '../../store/bao/constants.js'
+import { defaultCore } from '../../store/bao/core.js'
 import { BaoTree } from '../../store/bao/tree.js'
 import { decodeRanges } from '../../store/bao/decode.js'
 import { FsStore } from '../../store/fs-store.js'
@@ -268,6 +269,28 @@ describe('FsStore verify', function () {
         assert.equal(report.repaired, 'removed', what)
         assert.equal((await store.status(hash)).status, 'absent', what)
       }
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('adds files at once, copied and in place, some read into the kernel\'s lent buffers and some not, each as the hash of its bytes; the buffers go back', async () => {
+    const store = await FsStore.open(join(dir, 'store'))
+    try {
+      const files = [0, 1, 2, 3].map(i => {
+        const path = join(dir, `f${i}.bin`)
+        const data = randomBytes((9 << 20) + 1000 * i, 90 + i)
+        writeFileSync(path, data)
+        return { path, data, expected: new MemStore().addBytes(data) }
+      })
+      const added = await Promise.all(files.map(async ({ path }, i) => await store.addFile(path, i % 2 === 0 ? {} : { mode: 'reference' })))
+      for (const [i, { data, expected }] of files.entries()) {
+        assert.deepEqual((added[i] as { hash: Uint8Array }).hash, (await expected).hash)
+        assert.ok(Buffer.from(await store.getBytes((added[i] as { hash: Uint8Array }).hash)).equals(Buffer.from(data)), `file ${i}`)
+      }
+      const lent = defaultCore().borrowInput?.(1, 1)
+      if (defaultCore().name === 'wasm-simd') assert.ok(lent !== undefined, 'every add gave its buffers back')
+      lent?.release()
     } finally {
       await store.close()
     }

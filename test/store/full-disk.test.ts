@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, readdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CHUNK_SIZE } from '../../store/bao/constants.js'
 import { FsStore } from '../../store/fs-store.js'
@@ -93,6 +94,23 @@ describe('FsStore on a full, read-only tmpfs (real mounts; root only)', function
       assert.deepEqual(readdirSync(join(disk.dir, 'store', 'temp')), [])
     } finally {
       await store.close()
+    }
+  })
+
+  it('an addFile (copy) that fills the disk, with reads and writes in flight, fails with StoreFull, leaves no temp file, and nothing rejects unhandled', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'verity-full-disk-'))
+    const store = await FsStore.open(join(disk.dir, 'store'))
+    try {
+      const file = join(outside, 'big.bin')
+      writeFileSync(file, randomBytes(12 * 1024 * 1024, 3))
+      const err = await rejection(() => store.addFile(file))
+      assert.equal(err.name, 'StoreFull', err.stack)
+      await new Promise(resolve => setTimeout(resolve, 50))
+      assert.deepEqual(tmpfs.unhandled, [])
+      assert.deepEqual(readdirSync(join(disk.dir, 'store', 'temp')), [])
+    } finally {
+      await store.close()
+      rmSync(outside, { recursive: true, force: true })
     }
   })
 

@@ -18,6 +18,8 @@
 //   PAIR, OUT   a 64-byte parent pair in, a 32-byte chaining value out
 //   STACK       parent pairs of the generic recursion, 64 bytes a level
 //   SCRATCH     one zero-padded message block, one chaining value, one transposed message
+//   LENT        from LENT to the end of memory: buffers lent to the caller (WasmCore.borrowInput),
+//               which it fills itself (a file read straight in) and groupTree hashes where they are
 
 const INPUT: usize = 65536
 const INPUT_SIZE: usize = 1 << 20
@@ -46,7 +48,11 @@ const IV5: u32 = 0x9b05688c
 const IV6: u32 = 0x1f83d9ab
 const IV7: u32 = 0x5be0cd19
 
+/** Start of the lent buffers: the first whole page after the fixed layout. */
+const LENT: usize = (MSG + 256 + 65535) & ~<usize>65535
+
 export function inputPtr (): usize { return INPUT }
+export function lentPtr (): usize { return LENT }
 export function inputSize (): usize { return INPUT_SIZE }
 export function cvsPtr (): usize { return CVS }
 export function pairPtr (): usize { return PAIR }
@@ -57,7 +63,7 @@ export function layoutOk (): bool { return __heap_base <= INPUT && memory.size()
 
 @inline function rot16 (x: v128): v128 { return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13) }
 @inline function rot12 (x: v128): v128 { return v128.or(i32x4.shr_u(x, 12), i32x4.shl(x, 20)) }
-@inline function rot8 (x: v128): v128 { return i8x16.shuffle(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12) }
+@inline function rot8 (x: v128): v128 { return v128.or(i32x4.shr_u(x, 8), i32x4.shl(x, 24)) }
 @inline function rot7 (x: v128): v128 { return v128.or(i32x4.shr_u(x, 7), i32x4.shl(x, 25)) }
 
 /** One scalar compression: chaining value at `cvPtr`, message block at `msgPtr`, result to `outPtr` (may alias). */
@@ -221,12 +227,15 @@ export function subtree (len: usize, counterLo: u32, counterHi: u32, isRoot: boo
 
 /** Non-root chaining values of consecutive groups of 2^groupLog chunks (the last may be short), to CVS. */
 export function groupCVs (len: usize, counterLo: u32, counterHi: u32, groupLog: u32): u32 {
-  let counter = (<u64>counterHi << 32) | counterLo
+  return groupCVsAt(INPUT, len, (<u64>counterHi << 32) | counterLo, groupLog)
+}
+
+function groupCVsAt (input: usize, len: usize, counter: u64, groupLog: u32): u32 {
   let groupSize: usize = <usize>1024 << groupLog
   let groups: u32 = 0
   for (let offset: usize = 0; offset < len || groups == 0; offset += groupSize) {
     let size = len - offset < groupSize ? len - offset : groupSize
-    subtreeAt(INPUT + offset, size, counter + (<u64>groups << groupLog), 0, CVS + (<usize>groups << 5), 0)
+    subtreeAt(input + offset, size, counter + (<u64>groups << groupLog), 0, CVS + (<usize>groups << 5), 0)
     groups++
   }
   return groups
@@ -259,18 +268,19 @@ function emitPairs (groups: usize, level: usize, index: usize, inOrder: bool, ds
  * A complete subtree of `len` bytes = 2^k whole groups: its groups' values, then each level of
  * parents, one level after the other in CVS (level j + 1's pairs are level j's values read 64
  * bytes at a time); its 2^k - 1 parent pairs copied to PAIRS in outboard order (pre-order, or
- * in-order with `inOrder`); its non-root value to OUT. Returns the number of groups.
+ * in-order with `inOrder`); its non-root value to OUT. Returns the number of groups. The bytes
+ * are at `input`: INPUT, or a lent buffer.
  */
-export function groupTree (len: usize, counterLo: u32, counterHi: u32, groupLog: u32, inOrder: bool): u32 {
+export function groupTree (input: usize, len: usize, counterLo: u32, counterHi: u32, groupLog: u32, inOrder: bool): u32 {
   let counter = (<u64>counterHi << 32) | counterLo
   let groups = <u32>(len >> (10 + groupLog))
   let levels: usize = 0
   while ((<u32>1 << <u32>levels) < groups) levels++
   if (groupLog >= 2) {
     // One SIMD merge tree over the whole batch, recording the levels from the groups up.
-    pow2Subtree(INPUT, len >> 10, counter, 0, OUT, groupLog, CVS)
+    pow2Subtree(input, len >> 10, counter, 0, OUT, groupLog, CVS)
   } else {
-    groupCVs(len, counterLo, counterHi, groupLog)
+    groupCVsAt(input, len, counter, groupLog)
     let from = CVS
     let to = CVS + (<usize>groups << 5)
     for (let count = groups >> 1; count > 0; count >>= 1) {
