@@ -18,7 +18,7 @@ import { ChunkRanges } from './ranges/chunk-ranges.js'
  */
 export const FLUSH_BYTES = 1 << 20
 /** Verified bytes written between two syncs (one fdatasync of each file for all of them), at most. */
-export const COMMIT_BYTES = 8 << 20
+export const COMMIT_BYTES = 4 << 20
 /** Longest a verified byte waits to be written, synced and recorded. */
 export const FLUSH_MS = 1000
 
