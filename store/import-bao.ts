@@ -134,7 +134,7 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
     sinceCommit = 0
     commitsQueued++
     // A batch is recorded only after every earlier one: once one fails, none after it is.
-    commits = commits.then(async () => {
+    const recordWritten = async (): Promise<void> => {
       commitsQueued--
       // The batches written before a failed write are still synced and recorded (a write after
       // a failed one is never made, so they are a prefix); then the failure is the commit's.
@@ -150,6 +150,13 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
         }
       }
       if (failed !== undefined) throw failed.error
+    }
+    // After a failed commit nothing more is recorded, but the writes still settle before the
+    // import returns: it closes the files next, and close() of the store waits for imports.
+    commits = commits.then(recordWritten, async (error: unknown) => {
+      commitsQueued--
+      await writes.catch(() => {})
+      throw error
     })
     commits.catch((error: unknown) => { failure ??= { error } })
     return commits
