@@ -253,7 +253,11 @@ describe('fuzzing a provider and its gateway (a verity serve process)', function
         `/health slowest ${watched.slowestMs.toFixed(0)} ms, ${watched.missed} of ${watched.polls} missed; peer outcomes ${JSON.stringify(outcomes)}; HTTP ${JSON.stringify(statuses)}`
       if (process.env.VERITY_DEBUG !== undefined) process.stderr.write(`${note}; ms per outcome ${JSON.stringify(Object.fromEntries(Object.entries(timeOf).map(([k, v]) => [k, Math.round(v / (outcomes[k] ?? 1))])))}\n`)
       assert.ok(p99 < 100, note)
-      assert.ok(peak < 512, note)
+      // Peak RSS follows the collector's timing: alone 344-386 MB, two runs at once 352-433 MB
+      // (the same before and after issue 21's changes), 543 MB once in a CI run whose JS heap had
+      // grown to 331 MB with 95 in use. What this guards against is gigabytes (docs/limits-and-
+      // security.md: one-byte writes took a provider to 4,500 MB, HashSeq reads to 2,850).
+      assert.ok(peak < 768, note)
       process.kill(serve.pid, 0) // still running
       assert.equal((await fetch(`${url.origin}/health`)).status, 200)
       assert.ok((statuses[0] ?? 0) < 1000 && (statuses[200] ?? 0) + (statuses[206] ?? 0) > 0, note)
