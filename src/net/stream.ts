@@ -1,4 +1,5 @@
 import type { Stream } from '@libp2p/interface'
+import { concat } from 'uint8arrays'
 import { Timeout } from '../../protocol/errors.js'
 import type { ByteStream } from '../../protocol/interface.js'
 import { releaseCheck } from './transport-fixes/release.js'
@@ -22,14 +23,7 @@ function gather (first: Uint8Array, queue: Uint8Array[]): Uint8Array {
     length += piece.length
     count++
   }
-  const out = new Uint8Array(length)
-  out.set(first, 0)
-  let at = first.length
-  for (const piece of queue.splice(0, count)) {
-    out.set(piece, at)
-    at += piece.length
-  }
-  return out
+  return concat([first, ...queue.splice(0, count)], length)
 }
 
 /** Parts of one message joined into pieces of at most this many bytes. */
@@ -50,12 +44,7 @@ function * joinParts (parts: Iterable<Uint8Array>): Generator<Uint8Array> {
   let length = 0
   const flush = function * (): Generator<Uint8Array> {
     if (run.length === 1) yield run[0] as Uint8Array
-    else if (run.length > 1) {
-      const joined = new Uint8Array(length)
-      let at = 0
-      for (const part of run) { joined.set(part, at); at += part.length }
-      yield joined
-    }
+    else if (run.length > 1) yield concat(run, length)
     run = []
     length = 0
   }

@@ -47,6 +47,14 @@ describe('FsStore on a full, read-only tmpfs (real mounts; root only)', function
   beforeEach(function () { disk = tmpfs.mount(this) })
   afterEach(() => { tmpfs.release() })
 
+  /** An add that filled the disk: StoreFull, no temp file left, nothing rejected unhandled since. */
+  async function assertFullAndClean (err: Error): Promise<void> {
+    assert.equal(err.name, 'StoreFull', err.stack)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    assert.deepEqual(tmpfs.unhandled, [])
+    assert.deepEqual(readdirSync(join(disk.dir, 'store', 'temp')), [])
+  }
+
   it('an import that fills the disk fails with StoreFull, keeps every batch it recorded, and nothing rejects unhandled', async () => {
     const source = new MemStore()
     const data = randomBytes(12 * 1024 * 1024, 1)
@@ -88,10 +96,7 @@ describe('FsStore on a full, read-only tmpfs (real mounts; root only)', function
         }
       }
       const err = await rejection(() => store.addStream(pieces()))
-      assert.equal(err.name, 'StoreFull', err.stack)
-      await new Promise(resolve => setTimeout(resolve, 50))
-      assert.deepEqual(tmpfs.unhandled, [])
-      assert.deepEqual(readdirSync(join(disk.dir, 'store', 'temp')), [])
+      await assertFullAndClean(err)
     } finally {
       await store.close()
     }
@@ -104,10 +109,7 @@ describe('FsStore on a full, read-only tmpfs (real mounts; root only)', function
       const file = join(outside, 'big.bin')
       writeFileSync(file, randomBytes(12 * 1024 * 1024, 3))
       const err = await rejection(() => store.addFile(file))
-      assert.equal(err.name, 'StoreFull', err.stack)
-      await new Promise(resolve => setTimeout(resolve, 50))
-      assert.deepEqual(tmpfs.unhandled, [])
-      assert.deepEqual(readdirSync(join(disk.dir, 'store', 'temp')), [])
+      await assertFullAndClean(err)
     } finally {
       await store.close()
       rmSync(outside, { recursive: true, force: true })
