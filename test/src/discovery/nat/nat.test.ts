@@ -132,7 +132,10 @@ describe('reachability through NAT (network namespaces): relay, hole punching, l
     // Each try is a new relayed connection with the limit afresh (what it verified is kept).
     const tries = (got.stderr.match(/\(RelayLimitReached\); (retrying|no more requests to it)$/gm) ?? []).length
     assert.ok(tries >= 1, got.stderr)
-    assert.ok(got.relayed < BLOB, `the relay stopped short of the blob (${got.relayed} bytes)`)
+    // Each try is a fresh relayed connection with a fresh limit, so over all tries the relay may
+    // carry the whole blob (a CI run: 64.7 MiB received over the tries, the get still failing);
+    // per connection it receives at most the limit plus what the sender had in flight at the cut.
+    assert.ok(got.relayed <= tries * 24 * MiB, `at most 16 MiB and 8 MiB in flight per relayed connection received: ${got.relayed} bytes over ${tries} tries`)
     // What it sent on (to b): the limit per connection, plus TCP/IP headers (3.6% at MTU 1500) and
     // the tries' handshakes. What it received may be more: a's bytes in flight when it cut.
     assert.ok(got.sent <= tries * 16 * MiB * 1.08 + MiB, `at most 16 MiB (and overhead) per relayed connection: ${got.sent} bytes sent over ${tries} tries`)
