@@ -1,0 +1,111 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import { isIPv4 } from 'node:net'
+
+/**
+ * A STUN responder (RFC 8489 Binding, the part ICE needs): it answers each Binding request with
+ * the address and port it came from, so that a node behind NAT learns the public mapping of the
+ * UDP socket its WebRTC agent punches holes with (docs/reachability.md). `verity serve --relay
+ * --stun-server <ip:port>` runs one beside the relay; nodes name it with `--stun`.
+ *
+ * Every datagram is a stranger's: anything but a well-formed Binding request is dropped unread,
+ * an answer is never much larger than the request (32 or 44 bytes against at least 20), and at
+ * most `maxPerSecond` answers leave per second, so the responder cannot be turned into a flood.
+ */
+export interface StunServerInit {
+  /** Address to bind. @default '0.0.0.0' */
+  host?: string
+  /** UDP port; 0 picks one. @default 3478 */
+  port?: number
+  /** Answers per second at most, all senders together; requests past it are dropped. @default 2000 */
+  maxPerSecond?: number
+}
+
+export interface StunServer {
+  /** The address and port bound. */
+  readonly address: { host: string, port: number }
+  /** Requests answered and datagrams dropped (malformed, not a Binding request, or over the rate). */
+  readonly counts: { answered: number, dropped: number }
+  close: () => Promise<void>
+}
+
+const MAGIC = 0x2112a442
+const HEADER = 20
+const BINDING_REQUEST = 0x0001
+const BINDING_SUCCESS = 0x0101
+const XOR_MAPPED_ADDRESS = 0x0020
+/** RFC 8489 keeps a STUN message over UDP within 548 bytes unless the path is known to allow more. */
+const MAX_REQUEST = 548
+
+/** The answer to `request` (a Binding request from `from`), or undefined for anything else. */
+export function bindingResponse (request: Uint8Array, from: { address: string, port: number }): Uint8Array | undefined {
+  if (request.length < HEADER || request.length > MAX_REQUEST) return undefined
+  const view = new DataView(request.buffer, request.byteOffset, request.byteLength)
+  const type = view.getUint16(0)
+  const length = view.getUint16(2)
+  if (type !== BINDING_REQUEST || view.getUint32(4) !== MAGIC || length !== request.length - HEADER || length % 4 !== 0) return undefined
+  const v4 = isIPv4(from.address)
+  const addrBytes = v4 ? ipv4Bytes(from.address) : ipv6Bytes(from.address)
+  if (addrBytes === undefined) return undefined
+  const value = 4 + addrBytes.length
+  const out = new Uint8Array(HEADER + 4 + value)
+  const o = new DataView(out.buffer)
+  o.setUint16(0, BINDING_SUCCESS)
+  o.setUint16(2, 4 + value)
+  o.setUint32(4, MAGIC)
+  out.set(request.subarray(8, HEADER), 8) // the transaction id
+  o.setUint16(HEADER, XOR_MAPPED_ADDRESS)
+  o.setUint16(HEADER + 2, value)
+  o.setUint8(HEADER + 5, v4 ? 0x01 : 0x02)
+  o.setUint16(HEADER + 6, from.port ^ (MAGIC >>> 16))
+  // The address XORed with the magic cookie, then (IPv6) the transaction id: out[4..20) holds both.
+  for (let i = 0; i < addrBytes.length; i++) out[HEADER + 8 + i] = (addrBytes[i] as number) ^ (out[4 + i] as number)
+  return out
+}
+
+function ipv4Bytes (address: string): Uint8Array {
+  return Uint8Array.from(address.split('.').map(Number))
+}
+
+function ipv6Bytes (address: string): Uint8Array | undefined {
+  if (address.includes('.')) return undefined // a mapped IPv4 address on a dual-stack socket: not bound here
+  const [head = '', tail = ''] = address.split('%')[0]?.split('::') ?? []
+  const groups = (text: string): number[] => text === '' ? [] : text.split(':').map(g => parseInt(g, 16))
+  const left = groups(head)
+  const right = address.includes('::') ? groups(tail) : []
+  const all = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]
+  if (all.length !== 8 || all.some(g => !(g >= 0 && g <= 0xffff))) return undefined
+  const out = new Uint8Array(16)
+  all.forEach((g, i) => { out[2 * i] = g >> 8; out[2 * i + 1] = g & 0xff })
+  return out
+}
+
+/** Starts a STUN responder; resolves once it is bound. */
+export async function startStunServer (init: StunServerInit = {}): Promise<StunServer> {
+  const host = init.host ?? '0.0.0.0'
+  const maxPerSecond = init.maxPerSecond ?? 2000
+  if (!(Number.isSafeInteger(maxPerSecond) && maxPerSecond > 0)) throw new RangeError(`stun maxPerSecond must be a positive integer, got ${String(maxPerSecond)}`)
+  const socket: Socket = createSocket(isIPv4(host) ? 'udp4' : 'udp6')
+  const counts = { answered: 0, dropped: 0 }
+  let second = 0
+  let sent = 0
+  socket.on('message', (message: Buffer, from: RemoteInfo) => {
+    const now = Math.floor(Date.now() / 1000)
+    if (now !== second) { second = now; sent = 0 }
+    const answer = sent < maxPerSecond ? bindingResponse(message, from) : undefined
+    if (answer === undefined) { counts.dropped++; return }
+    sent++
+    counts.answered++
+    socket.send(answer, from.port, from.address)
+  })
+  socket.on('error', () => {}) // a send to an unreachable sender (ICMP) must not end the process
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.bind(init.port ?? 3478, host, () => { socket.off('error', reject); resolve() })
+  })
+  const bound = socket.address()
+  return {
+    address: { host: bound.address, port: bound.port },
+    counts,
+    close: async () => { await new Promise<void>(resolve => { socket.close(() => { resolve() }) }) }
+  }
+}
