@@ -11,7 +11,7 @@ import { target } from './peers.js'
 import { getUrl, GET_URL_FLAGS } from './get-url.js'
 import { isUrl } from './store-add-url.js'
 import { DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
-import { reachabilityFor } from './relay-flags.js'
+import { reachabilityFor, STUN_FLAG, stunOf } from './relay-flags.js'
 
 /**
  * `verity get <ticket|hash>`: download (resuming whatever is already in the data directory),
@@ -29,7 +29,8 @@ export async function get (argv: string[]): Promise<number> {
     collection: {},
     ...FETCH_FLAGS,
     ...GET_URL_FLAGS,
-    ...DHT_FLAGS
+    ...DHT_FLAGS,
+    ...STUN_FLAG
   })
   if (parsed.positionals.length !== 1) throw new UsageError('get takes one ticket, hash or URL')
   if (isUrl(parsed.positionals[0] as string)) {
@@ -62,7 +63,8 @@ export async function get (argv: string[]): Promise<number> {
   const dir = dataDir(parsed)
   // A provider reachable only through a relay: dial it there, and try hole punching.
   // Providers the DHT finds may be behind a relay too.
-  const reachability = reachabilityFor(what.providers) ?? (dht === undefined ? undefined : { holePunch: true })
+  const stun = stunOf(parsed) ?? []
+  const reachability = reachabilityFor(what.providers, stun) ?? (dht === undefined ? undefined : { holePunch: true, stun })
   const node = await createNode({
     dataDir: dir,
     ...(reachability === undefined ? {} : { reachability }),

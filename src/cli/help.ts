@@ -3,7 +3,7 @@
  * store command) does not load the network stack.
  */
 export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--listen <multiaddr>]... [--limit-rate <rate>] [--serve-all]
-    [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>]] [--relay-via <relay multiaddr>]...
+    [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>]] [--relay-via <relay multiaddr>]... [--stun <host:port>]...
   imports files and directories as one collection (in place unless --copy), prints
   "verity get <ticket>" on stdout and serves until Ctrl-C just that collection (its files and
   names), nothing else; --limit-rate caps what it sends (bytes per second: 500k, 20M). Without
@@ -14,10 +14,13 @@ export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--list
   makes is one line on stderr when it ends: peer, what, bytes, time, result (--json: events);
   --dht joins the DHT (a server) and announces what it serves, so get <hash> --dht finds it;
   --relay-via reserves a slot on that relay (one a serve offers; repeatable) before the ticket
-  is printed, which then holds the relayed address beside the direct ones (behind NAT)`
+  is printed, which then holds the relayed address beside the direct ones (behind NAT), and
+  its WebRTC address through it, by which receivers punch a direct path where the NATs allow,
+  asking the --stun servers (repeatable; a serve --stun-server) for the public side of the hole`
 
 export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <ticket|multiaddr>]... [--strategy split|none] [--overwrite]
     [--no-tag] [--timeout <duration>] [--min-rate <rate>] [--raw|--collection] [--dht --bootstrap <multiaddr>... [--dht-protocol <id>]]
+    [--stun <host:port>]...
   downloads and verifies (resuming what the data directory holds), then writes the file, the
   collection's files under <path> (default: here), or with -o - a single blob to stdout; a
   collection's hash writes its files too (--collection says so at once), --raw the bytes of
@@ -31,7 +34,9 @@ export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <tic
   second over 20 s (default 4k; 0 for no minimum); checks it can write <path> first;
   --dht finds providers of the hash in the DHT (/verity/kad/1.0.0 unless --dht-protocol), joined
   through --bootstrap peers (repeatable; or $VERITY_BOOTSTRAP, comma separated), no ticket needed,
-  and tries each as it is found, beside a ticket's and --provider's
+  and tries each as it is found, beside a ticket's and --provider's; a sender behind NAT is
+  reached directly by WebRTC where the NATs allow (--stun servers, repeatable, tell the public
+  side of the hole; the sender names its own), through its relay otherwise
 verity get <url> --seed <ticket|multiaddr>... [-o <path>] [--filter <param>]... [--task-tag <tag>] [--application <name>]
     [--header 'Name: value']... [--provider <ticket|multiaddr>]...
   has the seed peer fetch the URL from its origin (once, however many ask; --header goes to the
@@ -48,6 +53,7 @@ export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiadd
     [--access-log <file>] [--seed [--seed-allow <peer id>]... [--origin-allow <prefix>]...]
     [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>] [--announce all|tagged|none]]
     [--relay [--relay-max-reservations <n>] [--relay-max-bytes <size>] [--relay-max-duration <duration>]] [--relay-via <relay multiaddr>]...
+    [--stun-server [ip:]port] [--stun <host:port>]...
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
   ETag, ?download), /blob/<collection hash>/ (its files, to browse), /metrics (Prometheus),
   /health; with --provider, fetches missing blobs on demand
@@ -67,7 +73,9 @@ export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiadd
   once deleted; -v says each announcement (--json: events);
   --relay: a circuit relay for nodes behind NAT, at most --relay-max-reservations slots (15), each
   relayed connection cut after --relay-max-bytes (128M) or --relay-max-duration (5m);
-  --relay-via: reserve a slot on that relay, so peers reach this node through it (docs/reachability.md)`
+  --relay-via: reserve a slot on that relay, so peers reach this node through it, directly by
+  WebRTC where the NATs allow (--stun: STUN servers to ask; repeatable); --stun-server answers
+  STUN on that UDP port (3478 is the usual one) for nodes behind NAT (docs/reachability.md)`
 
 export const PREHEAT_HELP = `verity preheat <url...> --seed <ticket|multiaddr> [--filter <param>]... [--task-tag <tag>] [--application <name>]
     [--header 'Name: value']... [--no-wait]

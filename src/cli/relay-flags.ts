@@ -1,4 +1,4 @@
-import { relaySettings, type ReachabilityInit } from '../discovery/reachability.js'
+import { relaySettings, stunUrl, type ReachabilityInit } from '../discovery/reachability.js'
 import type { VerityNode } from '../node/create-node.js'
 import { isRelayed } from '../net/relay-limit.js'
 import type { PeerTarget } from '../net/peer.js'
@@ -10,12 +10,37 @@ import { parseProviders } from './peers.js'
 /** send's and serve's: relays to reserve a slot on (docs/reachability.md). */
 export const RELAY_VIA_FLAG: Record<string, FlagSpec> = { 'relay-via': { value: true, many: true } }
 
-/** serve's: be a relay, and its limits. */
+/** send's, serve's and get's: STUN servers for hole punching (repeatable). */
+export const STUN_FLAG: Record<string, FlagSpec> = { stun: { value: true, many: true } }
+
+/** serve's: be a relay, and its limits; answer STUN. */
 export const RELAY_FLAGS: Record<string, FlagSpec> = {
   relay: {},
   'relay-max-reservations': { value: true },
   'relay-max-bytes': { value: true },
-  'relay-max-duration': { value: true }
+  'relay-max-duration': { value: true },
+  'stun-server': { value: true }
+}
+
+/** `--stun` values as ICE server URLs; UsageError for a bad one. */
+export function stunOf (parsed: Parsed): string[] | undefined {
+  return parsed.flags.get('stun')?.map(text => {
+    try {
+      return stunUrl(text)
+    } catch {
+      throw new UsageError(`--stun takes a STUN server as host:port (or stun:host:port), not ${text.slice(0, 40)}`)
+    }
+  })
+}
+
+/** `--stun-server <ip:port>` or `<port>` (on every interface). */
+function stunServerOf (parsed: Parsed): { host: string, port: number } | undefined {
+  const text = flag(parsed, 'stun-server')
+  if (text === undefined) return undefined
+  const match = /^(?:(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5})$/.exec(text)
+  const port = Number(match?.[2])
+  if (match === null || port > 65535) throw new UsageError(`--stun-server takes <ip>:<port> or <port> (0: any free one), not ${text.slice(0, 40)}`)
+  return { host: (match[1] ?? '0.0.0.0').replace(/^\[|\]$/g, ''), port }
 }
 
 /** `128M`, `1G`, `512k` or plain bytes; k, M, G are powers of 1024. */
@@ -46,12 +71,19 @@ export function reachabilityOf (parsed: Parsed): ReachabilityInit | undefined {
         ...(duration === undefined ? {} : { maxDurationMs: parseDuration(duration, 'relay-max-duration') })
       }
     : undefined
-  if (relay === undefined && via === undefined) return undefined
-  return { ...(relay === undefined ? {} : { relay }), ...(via === undefined ? {} : { relayVia: via }) }
+  const stun = stunOf(parsed)
+  const stunServer = stunServerOf(parsed)
+  if (relay === undefined && via === undefined && stun === undefined && stunServer === undefined) return undefined
+  return {
+    ...(relay === undefined ? {} : { relay }),
+    ...(via === undefined ? {} : { relayVia: via }),
+    ...(stun === undefined ? {} : { stun }),
+    ...(stunServer === undefined ? {} : { stunServer })
+  }
 }
 
-/** A get's: dial relayed addresses and hole punch when a peer it is given has one. */
-export function reachabilityFor (targets: PeerTarget[]): ReachabilityInit | undefined {
+/** A get's: dial relayed addresses and hole punch (asking `stun`) when a peer it is given has one. */
+export function reachabilityFor (targets: PeerTarget[], stun: string[] = []): ReachabilityInit | undefined {
   const relayed = targets.some(target => {
     try {
       return resolvePeer(target).addrs.some(isRelayed)
@@ -59,13 +91,14 @@ export function reachabilityFor (targets: PeerTarget[]): ReachabilityInit | unde
       return false // a bad target is said where it is used
     }
   })
-  return relayed ? { holePunch: true } : undefined
+  return relayed ? { holePunch: true, stun } : undefined
 }
 
 /** What the node says of its relays: the slots it holds (its relayed addresses), and whether it is one. */
 export function sayReachability (node: VerityNode, reachability: ReachabilityInit | undefined, out: Output): void {
   if (reachability === undefined) return
   const relayed = node.addrs().filter(isRelayed).map(String)
+  if (node.stun !== undefined) out.say(`answering STUN on ${node.stun.address.host}:${node.stun.address.port} (udp)`)
   if (reachability.relay !== undefined) {
     const limits = relaySettings(reachability.relay)
     out.say(`a circuit relay for others: ${limits.maxReservations} slots, ${size(limits.maxBytesPerConnection)} and ${duration(limits.maxDurationMs / 1000)} per relayed connection`)
@@ -73,5 +106,5 @@ export function sayReachability (node: VerityNode, reachability: ReachabilityIni
   if ((reachability.relayVia?.length ?? 0) > 0) {
     out.say(relayed.length === 0 ? 'no relay slot reserved yet' : `reachable through a relay at ${relayed.join(' ')}`)
   }
-  out.event({ type: 'reachability', relay: reachability.relay !== undefined, relayed })
+  out.event({ type: 'reachability', relay: reachability.relay !== undefined, relayed, ...(node.stun === undefined ? {} : { stun: `${node.stun.address.host}:${node.stun.address.port}` }) })
 }

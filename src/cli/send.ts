@@ -12,7 +12,7 @@ import { listening, parseListen } from './peers.js'
 import { PrivateDir } from './private-dir.js'
 import { RequestLog } from './request-log.js'
 import { DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
-import { reachabilityOf, RELAY_VIA_FLAG, sayReachability } from './relay-flags.js'
+import { reachabilityOf, RELAY_VIA_FLAG, sayReachability, STUN_FLAG } from './relay-flags.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
 export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
@@ -29,7 +29,7 @@ export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
  * tagged meanwhile); that store's control socket runs store commands meanwhile.
  */
 export async function send (argv: string[]): Promise<number> {
-  const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true }, 'serve-all': {}, ...DHT_FLAGS, ...RELAY_VIA_FLAG })
+  const parsed = parseArgs(argv, { 'ticket-only': {}, copy: {}, listen: { value: true, many: true }, 'limit-rate': { value: true }, 'serve-all': {}, ...DHT_FLAGS, ...RELAY_VIA_FLAG, ...STUN_FLAG })
   if (parsed.positionals.length === 0) throw new UsageError('send needs at least one file or directory')
   const kept = namedDataDir(parsed)
   if (has(parsed, 'serve-all') && kept === undefined) {

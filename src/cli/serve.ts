@@ -13,7 +13,7 @@ import { connectTo, sayFetches } from './serve-fetches.js'
 import { RequestLog } from './request-log.js'
 import { SEND_LISTEN } from './send.js'
 import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, discoveryEvents, sayDiscovery } from './dht-flags.js'
-import { reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability } from './relay-flags.js'
+import { reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability, STUN_FLAG } from './relay-flags.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
 export function httpAddress (text: string): { host: string, port: number } {
@@ -60,7 +60,8 @@ export async function serve (argv: string[]): Promise<number> {
     ...DHT_FLAGS,
     ...ANNOUNCE_FLAG,
     ...RELAY_FLAGS,
-    ...RELAY_VIA_FLAG
+    ...RELAY_VIA_FLAG,
+    ...STUN_FLAG
   })
   if (parsed.positionals.length > 0) throw new UsageError('serve takes no arguments')
   const timeout = flag(parsed, 'timeout')

@@ -2,6 +2,7 @@ import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { identify } from '@libp2p/identify'
+import { webRTC } from '@libp2p/webrtc'
 import { multiaddr } from '@multiformats/multiaddr'
 import { RelayReservationFailed } from './errors.js'
 
@@ -32,10 +33,20 @@ export interface ReachabilityInit {
   /** Relays to reserve a slot on: multiaddrs ending in /p2p/<relay's peer id>. @default [] */
   relayVia?: string[]
   /**
-   * Run DCUtR and AutoNAT (with identify, which they need): upgrade relayed connections to direct
-   * ones where the NATs allow. @default true when relayVia is given or the node is a relay
+   * Upgrade relayed connections to direct ones where the NATs allow: dial and accept libp2p's
+   * WebRTC (private to private: the offer and answer go through the relay, then ICE punches the
+   * hole; a node with `relayVia` listens on `<relay>/p2p-circuit/webrtc`), and run DCUtR.
+   * @default true when relayVia or stun is given or the node is a relay
    */
   holePunch?: boolean
+  /**
+   * STUN servers (`host:port` or `stun:host:port`) the WebRTC agent asks for the public side of
+   * its UDP socket; without one, only peers on the same network are reached directly. Nothing is
+   * asked unless given. @default []
+   */
+  stun?: string[]
+  /** Answer STUN Binding requests on this UDP address (a relay's usual companion; stun.ts). */
+  stunServer?: { host?: string, port?: number }
   /**
    * Run libp2p's AutoNAT (v1). Off by default: in @libp2p/autonat 3.0.28 a node answering a
    * dial-back request that finds it already connected to the asker closes that connection when
@@ -73,11 +84,16 @@ export function relayListenAddrs (relayVia: string[]): string[] {
   })
 }
 
+/** Beside the relayed listen addresses: accept WebRTC connections signalled through them. */
+export function holePunchListenAddrs (init: ReachabilityInit | undefined): string[] {
+  return punchesHoles(init) && (init?.relayVia?.length ?? 0) > 0 ? ['/webrtc'] : []
+}
+
 /** The libp2p services reachability needs (relayTransport beside them); none without `init`. */
 export function reachabilityServices (init: ReachabilityInit | undefined, hasIdentify: boolean): Record<string, unknown> {
   const services: Record<string, unknown> = {}
   if (init === undefined) return services
-  const holePunch = init.holePunch ?? ((init.relayVia?.length ?? 0) > 0 || init.relay !== undefined)
+  const holePunch = punchesHoles(init)
   if (init.relay !== undefined) {
     const relay = relaySettings(init.relay)
     services.relay = circuitRelayServer({
@@ -97,12 +113,49 @@ export function reachabilityServices (init: ReachabilityInit | undefined, hasIde
   return services
 }
 
+/** Whether the node dials and accepts WebRTC connections (hole punching). */
+export function punchesHoles (init: ReachabilityInit | undefined): boolean {
+  return init !== undefined && (init.holePunch ?? ((init.relayVia?.length ?? 0) > 0 || init.relay !== undefined || (init.stun?.length ?? 0) > 0))
+}
+
+/** `host:port` or `stun:host:port` as an ICE server URL; TypeError for anything else. */
+export function stunUrl (text: string): string {
+  const bare = text.startsWith('stun:') ? text.slice(5) : text
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(bare)
+  if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new TypeError(`a STUN server is host:port (or stun:host:port), got ${text.slice(0, 80)}`)
+  return `stun:${bare}`
+}
+
+/** The WebRTC transport (private to private), asking `stun` for the public side of its sockets. */
+export function holePunchTransport (init: ReachabilityInit): ReturnType<typeof webRTC> {
+  const iceServers = (init.stun ?? []).map(text => ({ urls: stunUrl(text) }))
+  return webRTC({ rtcConfiguration: { iceServers } })
+}
+
+/** Nodes in this process that hole punch and have not stopped. */
+let punching = 0
+
+/**
+ * Count a node that hole punches; the returned function, called once it has stopped, lets
+ * libdatachannel's threads go when it was the last (they keep the process alive otherwise, and
+ * they are the process's, shared by every node in it).
+ */
+export function holePunching (): () => Promise<void> {
+  punching++
+  let done = false
+  return async () => {
+    if (done) return
+    done = true
+    if (--punching > 0) return
+    const { cleanup } = await import('node-datachannel')
+    cleanup()
+  }
+}
+
 /** Dials relayed addresses; relay reservations are made for the `<relay>/p2p-circuit` listen addresses. */
 export function relayTransport (): ReturnType<typeof circuitRelayTransport> {
   return circuitRelayTransport({ reservationCompletionTimeout: 20_000 })
 }
-
-
 
 /**
  * libp2p's failure to listen, when it is a relay's (a reservation that failed), as

@@ -83,7 +83,8 @@ export class GatewayMetrics {
     })
     new Gauge({ name: 'verity_active_connections', help: 'Open libp2p connections.', registers, collect () { this.set(node.libp2p.getConnections().length) } })
     new Gauge({ name: 'verity_relayed_connections', help: 'Open libp2p connections through a relay (limited in bytes and time).', registers, collect () { this.set(node.libp2p.getConnections().filter(c => c.limits !== undefined).length) } })
-    new Gauge({ name: 'verity_relay_addresses', help: 'This node\'s relayed addresses (one per relay slot it holds and relay address).', registers, collect () { this.set(node.addrs().filter(a => a.toString().includes('/p2p-circuit')).length) } })
+    new Gauge({ name: 'verity_webrtc_connections', help: 'Open WebRTC connections: direct ones, punched through NAT after signalling through a relay.', registers, collect () { this.set(node.libp2p.getConnections().filter(c => c.remoteAddr.toString().includes('/webrtc')).length) } })
+    new Gauge({ name: 'verity_relay_addresses', help: 'This node\'s relayed addresses (one per relay slot it holds and relay address; with hole punching, one more for WebRTC through each).', registers, collect () { this.set(node.addrs().filter(a => a.toString().includes('/p2p-circuit')).length) } })
     const relay = (node.libp2p.services as { relay?: { reservations: { size: number } } }).relay
     if (relay !== undefined) new Gauge({ name: 'verity_relay_reservations', help: 'Peers holding a slot on this relay (serve --relay).', registers, collect () { this.set(relay.reservations.size) } })
     const discovery = node.discovery

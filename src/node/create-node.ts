@@ -33,7 +33,8 @@ import { dhtService, dhtSettings } from '../discovery/dht-service.js'
 import { acceptMultihashKeys } from '../discovery/kad-keys.js'
 import { BoundedDatastore } from '../discovery/record-store.js'
 import type { DhtInit } from '../discovery/interface.js'
-import { reachabilityServices, relayFailure, relayListenAddrs, relayTransport, type ReachabilityInit } from '../discovery/reachability.js'
+import { holePunching, holePunchListenAddrs, holePunchTransport, punchesHoles, reachabilityServices, relayFailure, relayListenAddrs, relayTransport, type ReachabilityInit } from '../discovery/reachability.js'
+import { startStunServer, type StunServer } from '../discovery/stun.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
 
@@ -123,6 +124,8 @@ export interface VerityNode {
   readonly seed: SeedServer | undefined
   /** Providers by hash and announcements on the DHT, when the node was made with `dht`. */
   readonly discovery: Discovery | undefined
+  /** The STUN responder (`reachability.stunServer`), if one runs. */
+  readonly stun: StunServer | undefined
   readonly peerId: string
   /**
    * Addresses others can dial, each ending in /p2p/<peer id>: libp2p's, and for a wildcard listen
@@ -151,7 +154,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
   const limits = options.limits ?? {}
   const direct = options.listen ?? DEFAULT_LISTEN
   const relays = (options.reachability?.relayVia ?? []).map(addr => multiaddr(addr).toString())
-  const listen = [...direct, ...relayListenAddrs(relays)]
+  const listen = [...direct, ...relayListenAddrs(relays), ...holePunchListenAddrs(options.reachability)]
   const dht = options.dht === undefined ? undefined : dhtSettings(options.dht, direct.length > 0)
   // The DHT's records of other peers, capped (libp2p's own datastore would take any number).
   const datastore = dht === undefined ? undefined : new BoundedDatastore(dht)
@@ -160,7 +163,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       ...(privateKey === undefined ? {} : { privateKey }),
       addresses: { listen },
       ...(datastore === undefined ? {} : { datastore }),
-      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp(), ...(options.reachability === undefined ? [] : [relayTransport()])],
+      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp(), ...(options.reachability === undefined ? [] : [relayTransport()]), ...(punchesHoles(options.reachability) ? [holePunchTransport(options.reachability as ReachabilityInit)] : [])],
       connectionEncrypters: [noise()],
       streamMuxers: [yamuxWithHalfWindowUpdates()],
       connectionManager: { maxConnections: limits.maxConnections ?? 300, inboundConnectionThreshold: limits.inboundConnectionsPerSecond ?? 100 },
@@ -177,6 +180,15 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
         ...reachabilityServices(options.reachability, dht !== undefined)
       }
     })
+    // libp2p, then (for the last node that hole punches) libdatachannel's threads.
+    const released = punchesHoles(options.reachability) ? holePunching() : async () => {}
+    const stopLibp2p = async (): Promise<void> => {
+      try {
+        await libp2p.stop()
+      } finally {
+        await released()
+      }
+    }
     let discovery: Discovery | undefined
     if (dht !== undefined) {
       const withDht = libp2p as unknown as Libp2p<{ dht: KadDHT }>
@@ -184,11 +196,20 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       try {
         acceptMultihashKeys(withDht.services.dht)
       } catch (err) {
-        await libp2p.stop()
+        await stopLibp2p()
         throw err
       }
       discovery = new Discovery(withDht, blobs, dht)
       discovery.start()
+    }
+    let stun: StunServer | undefined
+    try {
+      const stunServer = options.reachability?.stunServer
+      if (stunServer !== undefined) stun = await startStunServer(stunServer)
+    } catch (err) {
+      discovery?.stop()
+      await stopLibp2p()
+      throw err
     }
     const pool = new ConnectionPool(libp2p, options.pool)
     const remote = new Remote(blobs, pool, libp2p.logger)
@@ -197,7 +218,8 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       origins = await Origins.create({ store: blobs, logger: libp2p.logger }, { ...options.origins, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) })
     } catch (err) {
       discovery?.stop()
-      await libp2p.stop()
+      await stun?.close()
+      await stopLibp2p()
       throw err
     }
     const downloader = new Downloader(blobs, remote, options.downloader, libp2p.logger)
@@ -217,6 +239,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       seeds: new Seeds({ pool, downloader, logger: libp2p.logger }),
       seed,
       discovery,
+      stun,
       pool,
       origins,
       peerId: libp2p.peerId.toString(),
@@ -240,9 +263,10 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       stop: async () => {
         seed?.stop()
         discovery?.stop()
+        await stun?.close()
         await origins.close()
         await pool.close({ timeoutMs: 5000 })
-        await libp2p.stop()
+        await stopLibp2p()
         if (ownStore) await blobs.close()
       }
     }

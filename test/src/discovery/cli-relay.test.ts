@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createSocket } from 'node:dgram'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -38,6 +39,55 @@ describe('verity serve --relay, send --relay-via (on 127.0.0.1)', function () {
     } finally {
       await sender?.stop()
       await relay.stop()
+    }
+  })
+
+  it('serve --stun-server answers STUN where it says; send and get take --stun; bad values are usage errors (exit 2)', async () => {
+    const relay = await startVerity(['serve', '--relay', '--stun-server', '127.0.0.1:0', '--json', '--http', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'relay-stun')])
+    let sender: Awaited<ReturnType<typeof startVerity>> | undefined
+    try {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      const events = relay.lines().map(line => JSON.parse(line) as { type: string, addrs?: string[], stun?: string })
+      const stun = events.find(e => e.type === 'reachability')?.stun as string
+      assert.match(stun, /^127\.0\.0\.1:\d+$/, relay.lines().join('\n'))
+      // A Binding request from a real UDP socket: the answer names that socket's port.
+      const socket = createSocket('udp4')
+      try {
+        const request = Buffer.alloc(20)
+        request.writeUInt16BE(1, 0)
+        request.writeUInt32BE(0x2112a442, 4)
+        const answer = new Promise<Buffer>(resolve => socket.once('message', resolve))
+        await new Promise<void>(resolve => { socket.bind(0, '127.0.0.1', resolve) })
+        socket.send(request, Number(stun.split(':')[1]), '127.0.0.1')
+        const response = await answer
+        assert.equal(response.readUInt16BE(0), 0x0101)
+        assert.equal(response.readUInt16BE(26) ^ 0x2112, socket.address().port)
+      } finally {
+        socket.close()
+      }
+      const relayAddr = events.find(e => e.type === 'ready')?.addrs?.[0] as string
+      const file = join(dir, 'stun.bin')
+      const bytes = randomBytes(100_000, 8)
+      writeFileSync(file, bytes)
+      sender = await startVerity(['send', file, '--ticket-only', '--relay-via', relayAddr, '--stun', stun, '--listen', '/ip4/127.0.0.1/tcp/0'])
+      assert.ok(BlobTicket.parse(sender.line).multiaddrs.map(String).includes(`${relayAddr}/p2p-circuit/webrtc`), 'the WebRTC address through the relay')
+      const out = join(dir, 'got-stun')
+      const got = await verity(['get', sender.line, '-o', out, '--stun', `stun:${stun}`, '--data-dir', join(dir, 'get-stun')])
+      assert.equal(got.status, 0, got.stderr)
+      assert.ok(readFileSync(out).equals(Buffer.from(bytes)))
+    } finally {
+      await sender?.stop()
+      await relay.stop()
+    }
+    for (const [args, message] of [
+      [['get', 'ab'.repeat(32), '--stun', 'nowhere'], /--stun takes a STUN server as host:port/],
+      [['send', join(dir, 'stun.bin'), '--stun', 'turn:1.2.3.4:3478'], /--stun takes a STUN server as host:port/],
+      [['serve', '--stun-server', '1.2.3.4:99999'], /--stun-server takes <ip>:<port> or <port>/],
+      [['serve', '--stun-server', 'example.com:3478'], /--stun-server takes <ip>:<port> or <port>/]
+    ] as Array<[string[], RegExp]>) {
+      const ran = await verity([...args, '--data-dir', join(dir, 'usage')])
+      assert.equal(ran.status, 2, `${args.join(' ')}: ${ran.stderr}`)
+      assert.match(ran.stderr, message)
     }
   })
 

@@ -11,7 +11,8 @@ import { createInterface } from 'node:readline'
  * 7.0.0.0/8 is used as "public" on purpose: libp2p treats the test and documentation ranges
  * (198.51.100.0/24, 203.0.113.0/24) as private, and the namespaces reach nothing outside. The NATs
  * masquerade with nftables: `cone` keeps the source port (endpoint-independent mapping, what
- * hole punching needs), `symmetric` maps every flow to a random port (`fully-random`). `pub`
+ * hole punching needs), `symmetric` maps every flow to a random port (`fully-random`); both drop
+ * what arrives unasked, as a home router's firewall does. `pub`
  * counts the bytes its own processes (the relay) receive (`relayBytes`) apart from those it only
  * forwards between the NATs, and what they send (`relaySentBytes`).
  */
@@ -79,10 +80,18 @@ export class NatLab {
   nat (kind: 'cone' | 'symmetric'): void {
     for (const ns of [this.ns.natA, this.ns.natB]) {
       spawnSync('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'ip', 'nat'])
+      // As a home router's firewall does, what nobody inside asked for is dropped on arrival, so
+      // it leaves no connection-tracking entry behind: a peer's early hole-punching packet would
+      // otherwise hold the tuple the host's own packet to that peer needs, and masquerade would
+      // give that one another port (what a symmetric NAT does, not a cone one).
       nft(ns, `table ip nat {
   chain post {
     type nat hook postrouting priority srcnat; policy accept;
     oifname "wan" masquerade${kind === 'symmetric' ? ' fully-random' : ''}
+  }
+  chain in {
+    type filter hook input priority filter; policy accept;
+    iifname "wan" ct state new drop
   }
 }`)
     }

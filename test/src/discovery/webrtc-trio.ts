@@ -1,0 +1,48 @@
+/**
+ * A relay, a node behind it (a slot reserved, listening for WebRTC through it) and a getter, all
+ * on 127.0.0.1 in this process: the getter fetches a blob by the WebRTC address alone, so the
+ * offer and answer go through the relay and the bytes over the direct WebRTC connection.
+ * Run as a script (`node webrtc-trio.js <bytes>`), it fetches, stops every node and prints one
+ * JSON line, then ends by itself (webrtc.test.ts checks that libdatachannel lets it).
+ */
+import { createNode, type VerityNode } from '../../../src/node/create-node.js'
+import { BlobTicket } from '../../../src/ticket.js'
+import { randomBytes } from '../../helpers.js'
+
+const TCP = ['/ip4/127.0.0.1/tcp/0']
+
+export interface Trio { relay: VerityNode, behind: VerityNode, getter: VerityNode, stop: () => Promise<void> }
+
+export async function webrtcTrio (): Promise<Trio> {
+  const nodes: VerityNode[] = []
+  const stop = async (): Promise<void> => { await Promise.all(nodes.map(async node => { await node.stop() })) }
+  try {
+    const relay = await createNode({ listen: TCP, reachability: { relay: {} } })
+    nodes.push(relay)
+    const behind = await createNode({ listen: TCP, reachability: { relayVia: [relay.addrs()[0]?.toString() as string] } })
+    nodes.push(behind)
+    const getter = await createNode({ listen: [], reachability: { holePunch: true } })
+    nodes.push(getter)
+    return { relay, behind, getter, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+/** A ticket naming `node` by its WebRTC address alone (signalled through its relay). */
+export function webrtcOnly (node: VerityNode, hash: Uint8Array): BlobTicket {
+  const ticket = node.ticket(hash)
+  const webrtc = ticket.multiaddrs.filter(a => a.toString().includes('/p2p-circuit/webrtc'))
+  if (webrtc.length !== 1) throw new Error(`one WebRTC address expected in ${ticket.multiaddrs.map(String).join(' ')}`)
+  return new BlobTicket({ nodeId: ticket.nodeId, hash, multiaddrs: webrtc })
+}
+
+if (process.argv[1]?.endsWith('webrtc-trio.js') === true) {
+  const trio = await webrtcTrio()
+  const { hash } = await trio.behind.blobs.addBytes(randomBytes(Number(process.argv[2] ?? 1 << 20), 9))
+  const result = await trio.getter.remote.fetch(webrtcOnly(trio.behind, hash))
+  const over = trio.getter.libp2p.getConnections(trio.behind.libp2p.peerId).map(c => c.remoteAddr.toString())
+  await trio.stop()
+  process.stdout.write(JSON.stringify({ complete: result.complete, over }) + '\n')
+}
