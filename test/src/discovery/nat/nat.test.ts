@@ -63,10 +63,20 @@ describe('reachability through NAT (network namespaces): relay, hole punching, l
     return { proc, addr: `/ip4/${lab.relayIp}/tcp/4001/p2p/${ready.peerId}` }
   }
 
+  /**
+   * NAT_DEBUG=<libp2p DEBUG pattern> (libp2p:webrtc*,libp2p:webrtc*:trace): send's and get's
+   * libp2p logs, kept in NAT_DEBUG_DIR (default: the temp directory) when they end.
+   */
+  function keepLog (proc: Proc, name: string): void {
+    if (process.env.NAT_DEBUG === undefined) return
+    const path = join(process.env.NAT_DEBUG_DIR ?? tmpdir(), `verity-nat-${name}-${Date.now()}.log`)
+    void proc.exited.then(() => { writeFileSync(path, proc.stderr); console.log(`      ${name}'s log: ${path}`) })
+  }
+
   /** `send` of the blob on host a, through the relay; its ticket. */
   async function sender (relayAddr: string, ...more: string[]): Promise<{ proc: Proc, ticket: string }> {
     const proc = lab.start(lab.ns.a, [cli, 'send', file, '--ticket-only', '--relay-via', relayAddr, '--stun', STUN, ...more], { ...process.env, DEBUG: process.env.NAT_DEBUG ?? '' })
-    if (process.env.NAT_DEBUG !== undefined) void proc.exited.then(() => { writeFileSync('/tmp/x/nat-send.log', proc.stderr) })
+    keepLog(proc, 'send')
     const ticket = await proc.line(line => line.startsWith('blob'), 60_000)
     return { proc, ticket }
   }
@@ -77,7 +87,7 @@ describe('reachability through NAT (network namespaces): relay, hole punching, l
     const out = join(mkdtempSync(join(dir, 'get-')), 'got.bin')
     const started = performance.now()
     const proc = lab.start(lab.ns.b, [cli, 'get', ticket, '-o', out, '--timeout', '150s', '--stun', STUN, '-v', '--data-dir', mkdtempSync(join(dir, 'b-'))], { ...process.env, DEBUG: process.env.NAT_DEBUG ?? '' })
-    if (process.env.NAT_DEBUG !== undefined) void proc.exited.then(() => { writeFileSync('/tmp/x/nat-get.log', proc.stderr) })
+    keepLog(proc, 'get')
     const status = await proc.exited
     const after = lab.counters()
     return { status, stderr: proc.stderr, relayed: after.relayBytes - before.relayBytes, sent: after.relaySentBytes - before.relaySentBytes, forwarded: after.forwardedBytes - before.forwardedBytes, seconds: (performance.now() - started) / 1000, out }
