@@ -3,7 +3,7 @@
  * store command) does not load the network stack.
  */
 export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--listen <multiaddr>]... [--limit-rate <rate>] [--serve-all]
-    [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>]] [--relay-via <relay multiaddr>]... [--stun <host:port>]...
+    [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>]] [--relay-via <relay multiaddr>|dht]... [--stun <host:port>]...
   imports files and directories as one collection (in place unless --copy), prints
   "verity get <ticket>" on stdout and serves until Ctrl-C just that collection (its files and
   names), nothing else; --limit-rate caps what it sends (bytes per second: 500k, 20M). Without
@@ -13,10 +13,11 @@ export const SEND_HELP = `verity send <path...> [--ticket-only] [--copy] [--list
   meanwhile is named on stderr once (receivers of it get an error). Each request a receiver
   makes is one line on stderr when it ends: peer, what, bytes, time, result (--json: events);
   --dht joins the DHT (a server) and announces what it serves, so get <hash> --dht finds it;
-  --relay-via reserves a slot on that relay (one a serve offers; repeatable) before the ticket
-  is printed, which then holds the relayed address beside the direct ones (behind NAT), and
-  its WebRTC address through it, by which receivers punch a direct path where the NATs allow,
-  asking the --stun servers (repeatable; a serve --stun-server) for the public side of the hole`
+  --relay-via reserves a slot on that relay (one a serve offers; repeatable; dht: one the DHT
+  finds, waiting up to 30 s) before the ticket is printed, which then holds the relayed address
+  beside the direct ones (behind NAT), and its WebRTC address through it, by which receivers
+  punch a direct path where the NATs allow, asking the --stun servers (repeatable; a relay's
+  serve may answer STUN too) for the public side of the hole`
 
 export const GET_HELP = `verity get <ticket|hash> [-o <path>|-] [--provider <ticket|multiaddr>]... [--strategy split|none] [--overwrite]
     [--no-tag] [--timeout <duration>] [--min-rate <rate>] [--raw|--collection] [--dht --bootstrap <multiaddr>... [--dht-protocol <id>]]
@@ -52,7 +53,7 @@ verity get <url> --scheduler <http://host:8002> [-o <path>] [--filter <param>]..
 export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiaddr>]... [--provider <ticket|multiaddr>]... [--timeout <duration>]
     [--access-log <file>] [--seed [--seed-allow <peer id>]... [--origin-allow <prefix>]...]
     [--dht [--bootstrap <multiaddr>]... [--dht-protocol <id>] [--announce all|tagged|none]]
-    [--relay [--relay-max-reservations <n>] [--relay-max-bytes <size>] [--relay-max-duration <duration>]] [--relay-via <relay multiaddr>]...
+    [--relay [--relay-max-reservations <n>] [--relay-max-bytes <size>] [--relay-max-duration <duration>]] [--relay-via <relay multiaddr>|dht]...
     [--stun-server [ip:]port] [--stun <host:port>]...
   serves the store to peers, and over HTTP (default 127.0.0.1:8080): GET /blob/<hash> (Range,
   ETag, ?download), /blob/<collection hash>/ (its files, to browse), /metrics (Prometheus),
@@ -73,9 +74,10 @@ export const SERVE_HELP = `verity serve [--http [host:]port] [--listen <multiadd
   once deleted; -v says each announcement (--json: events);
   --relay: a circuit relay for nodes behind NAT, at most --relay-max-reservations slots (15), each
   relayed connection cut after --relay-max-bytes (128M) or --relay-max-duration (5m);
-  --relay-via: reserve a slot on that relay, so peers reach this node through it, directly by
-  WebRTC where the NATs allow (--stun: STUN servers to ask; repeatable); --stun-server answers
-  STUN on that UDP port (3478 is the usual one) for nodes behind NAT (docs/reachability.md)`
+  --relay-via: reserve a slot on that relay (dht: on one the DHT finds, with --dht), so peers
+  reach this node through it, directly by WebRTC where the NATs allow (--stun: STUN servers to
+  ask; repeatable); --stun-server answers STUN on that UDP address (3478 is the usual port; give
+  the address peers reach on a machine with several) for nodes behind NAT (docs/reachability.md)`
 
 export const PREHEAT_HELP = `verity preheat <url...> --seed <ticket|multiaddr> [--filter <param>]... [--task-tag <tag>] [--application <name>]
     [--header 'Name: value']... [--no-wait]

@@ -1,3 +1,4 @@
+import { RelayReservationFailed } from '../discovery/errors.js'
 import { relaySettings, stunUrl, type ReachabilityInit } from '../discovery/reachability.js'
 import type { VerityNode } from '../node/create-node.js'
 import { isRelayed } from '../net/relay-limit.js'
@@ -55,8 +56,13 @@ function parseBytes (text: string, name: string): number {
  * <multiaddr ending in /p2p/<relay id>>` (repeatable). Undefined when neither is given.
  */
 export function reachabilityOf (parsed: Parsed): ReachabilityInit | undefined {
-  const via = parsed.flags.get('relay-via')
-  via?.forEach(addr => { if (!addr.startsWith('/')) throw new UsageError(`--relay-via takes a multiaddr ending in /p2p/<relay's peer id>, not ${addr.slice(0, 40)}`) })
+  const given = parsed.flags.get('relay-via')
+  // `dht`: a relay found through the DHT, once per time given.
+  const discoverRelays = given?.filter(addr => addr === 'dht').length ?? 0
+  if (discoverRelays > 0 && !has(parsed, 'dht')) throw new UsageError('--relay-via dht finds a relay through the DHT: add --dht (and --bootstrap <multiaddr>)')
+  const named = given?.filter(addr => addr !== 'dht')
+  const via = named === undefined || named.length === 0 ? undefined : named
+  via?.forEach(addr => { if (!addr.startsWith('/')) throw new UsageError(`--relay-via takes a multiaddr ending in /p2p/<relay's peer id>, or dht, not ${addr.slice(0, 40)}`) })
   if (via !== undefined) parseProviders(via, 'relay-via')
   const limits = ['relay-max-reservations', 'relay-max-bytes', 'relay-max-duration'].filter(name => flag(parsed, name) !== undefined)
   if (!has(parsed, 'relay') && limits.length > 0) throw new UsageError(`--${limits[0] as string} goes with --relay`)
@@ -73,10 +79,11 @@ export function reachabilityOf (parsed: Parsed): ReachabilityInit | undefined {
     : undefined
   const stun = stunOf(parsed)
   const stunServer = stunServerOf(parsed)
-  if (relay === undefined && via === undefined && stun === undefined && stunServer === undefined) return undefined
+  if (relay === undefined && via === undefined && discoverRelays === 0 && stun === undefined && stunServer === undefined) return undefined
   return {
     ...(relay === undefined ? {} : { relay }),
     ...(via === undefined ? {} : { relayVia: via }),
+    ...(discoverRelays === 0 ? {} : { discoverRelays }),
     ...(stun === undefined ? {} : { stun }),
     ...(stunServer === undefined ? {} : { stunServer })
   }
@@ -94,6 +101,24 @@ export function reachabilityFor (targets: PeerTarget[], stun: string[] = []): Re
   return relayed ? { holePunch: true, stun } : undefined
 }
 
+/** How long send and serve wait for a slot on a relay the DHT finds (`--relay-via dht`). */
+export const FIND_RELAY_MS = 30_000
+
+/**
+ * With `--relay-via dht`, wait until a slot on a relay found through the DHT is held (its
+ * relayed address is the node's), at most `ms`; RelayReservationFailed past it.
+ */
+export async function waitForRelayed (node: VerityNode, reachability: ReachabilityInit | undefined, signal?: AbortSignal, ms = FIND_RELAY_MS): Promise<void> {
+  if ((reachability?.discoverRelays ?? 0) === 0) return
+  const deadline = Date.now() + ms
+  const held = (): boolean => node.addrs().some(addr => isRelayed(addr) && !addr.toString().includes('/webrtc'))
+  while (!held()) {
+    signal?.throwIfAborted()
+    if (Date.now() >= deadline) throw new RelayReservationFailed(`no relay found through the DHT within ${ms / 1000} s: no peer met there offers one (serve --relay --dht does), or none had a free slot`)
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+}
+
 /** What the node says of its relays: the slots it holds (its relayed addresses), and whether it is one. */
 export function sayReachability (node: VerityNode, reachability: ReachabilityInit | undefined, out: Output): void {
   if (reachability === undefined) return
@@ -103,7 +128,7 @@ export function sayReachability (node: VerityNode, reachability: ReachabilityIni
     const limits = relaySettings(reachability.relay)
     out.say(`a circuit relay for others: ${limits.maxReservations} slots, ${size(limits.maxBytesPerConnection)} and ${duration(limits.maxDurationMs / 1000)} per relayed connection`)
   }
-  if ((reachability.relayVia?.length ?? 0) > 0) {
+  if ((reachability.relayVia?.length ?? 0) > 0 || (reachability.discoverRelays ?? 0) > 0) {
     out.say(relayed.length === 0 ? 'no relay slot reserved yet' : `reachable through a relay at ${relayed.join(' ')}`)
   }
   out.event({ type: 'reachability', relay: reachability.relay !== undefined, relayed, ...(node.stun === undefined ? {} : { stun: `${node.stun.address.host}:${node.stun.address.port}` }) })

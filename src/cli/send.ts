@@ -12,7 +12,7 @@ import { listening, parseListen } from './peers.js'
 import { PrivateDir } from './private-dir.js'
 import { RequestLog } from './request-log.js'
 import { DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
-import { reachabilityOf, RELAY_VIA_FLAG, sayReachability, STUN_FLAG } from './relay-flags.js'
+import { reachabilityOf, RELAY_VIA_FLAG, sayReachability, STUN_FLAG, waitForRelayed } from './relay-flags.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
 export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']
@@ -86,6 +86,7 @@ async function serveFiles (parsed: Parsed, files: Array<{ path: string, name: st
   let stopControl = async (): Promise<void> => {}
   try {
     if (temporary && out.verbose) out.say(`private store ${dir} (removed when send stops)`)
+    await waitForRelayed(node, reachability, interrupt.signal)
     sayReachability(node, reachability, out)
     let bytes = 0
     const entries = []

@@ -13,7 +13,7 @@ import { connectTo, sayFetches } from './serve-fetches.js'
 import { RequestLog } from './request-log.js'
 import { SEND_LISTEN } from './send.js'
 import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, discoveryEvents, sayDiscovery } from './dht-flags.js'
-import { reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability, STUN_FLAG } from './relay-flags.js'
+import { reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability, STUN_FLAG, waitForRelayed } from './relay-flags.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
 export function httpAddress (text: string): { host: string, port: number } {
@@ -108,6 +108,7 @@ export async function serve (argv: string[]): Promise<number> {
     const address = server.address()
     const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
     out.say(`node ${node.peerId} on ${node.addrs().map(String).join(' ')}${node.seed === undefined ? '' : ' (a seed: /verity/task/1, /tasks?url= over HTTP and /verity/request/1)'}`)
+    await waitForRelayed(node, reachability, interrupt.signal)
     sayReachability(node, reachability, out)
     const discovery = node.discovery
     if (discovery !== undefined) {

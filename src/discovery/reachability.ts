@@ -33,6 +33,12 @@ export interface ReachabilityInit {
   /** Relays to reserve a slot on: multiaddrs ending in /p2p/<relay's peer id>. @default [] */
   relayVia?: string[]
   /**
+   * Reserve slots on this many relays found through the DHT (needs `dht`): libp2p looks among
+   * the peers it meets (DHT lookups and its random walk) for ones that offer a relay. The slots
+   * come after start; `waitForRelayed` waits for one. @default 0
+   */
+  discoverRelays?: number
+  /**
    * Upgrade relayed connections to direct ones where the NATs allow: dial and accept libp2p's
    * WebRTC (private to private: the offer and answer go through the relay, then ICE punches the
    * hole; a node with `relayVia` listens on `<relay>/p2p-circuit/webrtc`), and run DCUtR.
@@ -86,7 +92,15 @@ export function relayListenAddrs (relayVia: string[]): string[] {
 
 /** Beside the relayed listen addresses: accept WebRTC connections signalled through them. */
 export function holePunchListenAddrs (init: ReachabilityInit | undefined): string[] {
-  return punchesHoles(init) && (init?.relayVia?.length ?? 0) > 0 ? ['/webrtc'] : []
+  return punchesHoles(init) && behindRelay(init) ? ['/webrtc'] : []
+}
+
+/** The listen addresses that reserve slots on relays found through the DHT: a bare /p2p-circuit each. */
+export function discoveredRelayListenAddrs (init: ReachabilityInit | undefined, hasDht: boolean): string[] {
+  const count = init?.discoverRelays ?? 0
+  if (!(Number.isSafeInteger(count) && count >= 0 && count <= 8)) throw new RangeError(`reachability.discoverRelays must be a whole number from 0 to 8, got ${String(count)}`)
+  if (count > 0 && !hasDht) throw new TypeError('reachability.discoverRelays finds relays through the DHT: give the node a dht too')
+  return new Array<string>(count).fill('/p2p-circuit')
 }
 
 /** The libp2p services reachability needs (relayTransport beside them); none without `init`. */
@@ -115,7 +129,12 @@ export function reachabilityServices (init: ReachabilityInit | undefined, hasIde
 
 /** Whether the node dials and accepts WebRTC connections (hole punching). */
 export function punchesHoles (init: ReachabilityInit | undefined): boolean {
-  return init !== undefined && (init.holePunch ?? ((init.relayVia?.length ?? 0) > 0 || init.relay !== undefined || (init.stun?.length ?? 0) > 0))
+  return init !== undefined && (init.holePunch ?? (behindRelay(init) || init.relay !== undefined || (init.stun?.length ?? 0) > 0))
+}
+
+/** Whether the node reserves relay slots, named or found. */
+function behindRelay (init: ReachabilityInit | undefined): boolean {
+  return (init?.relayVia?.length ?? 0) > 0 || (init?.discoverRelays ?? 0) > 0
 }
 
 /** `host:port` or `stun:host:port` as an ICE server URL; TypeError for anything else. */

@@ -33,7 +33,7 @@ import { dhtService, dhtSettings } from '../discovery/dht-service.js'
 import { acceptMultihashKeys } from '../discovery/kad-keys.js'
 import { BoundedDatastore } from '../discovery/record-store.js'
 import type { DhtInit } from '../discovery/interface.js'
-import { holePunching, holePunchListenAddrs, holePunchTransport, punchesHoles, reachabilityServices, relayFailure, relayListenAddrs, relayTransport, type ReachabilityInit } from '../discovery/reachability.js'
+import { discoveredRelayListenAddrs, holePunching, holePunchListenAddrs, holePunchTransport, punchesHoles, reachabilityServices, relayFailure, relayListenAddrs, relayTransport, type ReachabilityInit } from '../discovery/reachability.js'
 import { startStunServer, type StunServer } from '../discovery/stun.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
@@ -149,12 +149,13 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
   // The transport fixes reach into the pinned transports' internals (docs/architecture.md).
   assertFixedVersions()
   const privateKey = options.privateKey ?? (options.dataDir === undefined ? undefined : await loadOrCreateIdentity(options.dataDir))
+  // Checked before the store opens: a bad relay address or count leaves nothing open.
+  const direct = options.listen ?? DEFAULT_LISTEN
+  const relays = (options.reachability?.relayVia ?? []).map(addr => multiaddr(addr).toString())
+  const listen = [...direct, ...relayListenAddrs(relays), ...discoveredRelayListenAddrs(options.reachability, options.dht !== undefined), ...holePunchListenAddrs(options.reachability)]
   const ownStore = options.store === undefined
   const blobs = options.store ?? (options.dataDir === undefined ? new MemStore() : await FsStore.open(join(options.dataDir, 'store')))
   const limits = options.limits ?? {}
-  const direct = options.listen ?? DEFAULT_LISTEN
-  const relays = (options.reachability?.relayVia ?? []).map(addr => multiaddr(addr).toString())
-  const listen = [...direct, ...relayListenAddrs(relays), ...holePunchListenAddrs(options.reachability)]
   const dht = options.dht === undefined ? undefined : dhtSettings(options.dht, direct.length > 0)
   // The DHT's records of other peers, capped (libp2p's own datastore would take any number).
   const datastore = dht === undefined ? undefined : new BoundedDatastore(dht)
@@ -249,7 +250,9 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
         const listening = withInterfaceAddrs(libp2p.getMultiaddrs(), direct)
         const addrs = quicAddrs(listening)
         // Relayed addresses through the relays as they were given (the relay's own list may hold its loopback).
-        const other = otherAddrs(listening).filter(addr => !isRelayed(addr) || relays.some(relay => addr.toString().startsWith(relay + '/')))
+        // Relays found through the DHT: every relayed address libp2p holds.
+        const found = (options.reachability?.discoverRelays ?? 0) > 0
+        const other = otherAddrs(listening).filter(addr => !isRelayed(addr) || found || relays.some(relay => addr.toString().startsWith(relay + '/')))
         // At most MAX_TICKET_MULTIADDRS: every relayed one, then direct ones as they come (a machine with many interfaces).
         const relayed = other.filter(isRelayed)
         const multiaddrs = [...other.filter(addr => !isRelayed(addr)).slice(0, Math.max(0, MAX_TICKET_MULTIADDRS - relayed.length)), ...relayed.slice(0, MAX_TICKET_MULTIADDRS)]

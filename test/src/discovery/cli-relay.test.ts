@@ -91,6 +91,39 @@ describe('verity serve --relay, send --relay-via (on 127.0.0.1)', function () {
     }
   })
 
+  it('send --dht --relay-via dht: a relay met through the DHT (not the bootstrap peer) holds its slot, and the ticket names it; without --dht, exit 2', async () => {
+    const usage = await verity(['send', join(dir, 'f.bin'), '--relay-via', 'dht', '--data-dir', join(dir, 'usage-dht')])
+    assert.equal(usage.status, 2, usage.stderr)
+    assert.match(usage.stderr, /--relay-via dht finds a relay through the DHT: add --dht/)
+    const serve = async (name: string, ...more: string[]): Promise<{ proc: Awaited<ReturnType<typeof startVerity>>, addr: string }> => {
+      const proc = await startVerity(['serve', '--dht', ...more, '--json', '--http', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, name)])
+      await new Promise(resolve => setTimeout(resolve, 100))
+      const ready = proc.lines().map(line => JSON.parse(line) as { type: string, addrs?: string[] }).find(e => e.type === 'ready')
+      return { proc, addr: ready?.addrs?.[0] as string }
+    }
+    const relay = await serve('dht-relay', '--relay')
+    let hub: Awaited<ReturnType<typeof serve>> | undefined
+    let sender: Awaited<ReturnType<typeof startVerity>> | undefined
+    try {
+      hub = await serve('dht-hub', '--bootstrap', relay.addr)
+      const file = join(dir, 'dht-relay.bin')
+      const bytes = randomBytes(50_000, 12)
+      writeFileSync(file, bytes)
+      sender = await startVerity(['send', file, '--ticket-only', '--dht', '--bootstrap', hub.addr, '--relay-via', 'dht', '--listen', '/ip4/127.0.0.1/tcp/0'])
+      const addrs = BlobTicket.parse(sender.line).multiaddrs.map(String)
+      assert.ok(addrs.includes(`${relay.addr}/p2p-circuit`), addrs.join(' '))
+      assert.match(sender.stderr(), /reachable through a relay at /)
+      const out = join(dir, 'got-dht-relay')
+      const got = await verity(['get', sender.line, '-o', out, '--data-dir', join(dir, 'get-dht-relay')])
+      assert.equal(got.status, 0, got.stderr)
+      assert.ok(readFileSync(out).equals(Buffer.from(bytes)))
+    } finally {
+      await sender?.stop()
+      await hub?.proc.stop()
+      await relay.proc.stop()
+    }
+  })
+
   it('a relay limit without --relay is a usage error (exit 2); an unreachable relay is RelayReservationFailed (exit 1)', async () => {
     const usage = await verity(['serve', '--relay-max-bytes', '1M', '--data-dir', join(dir, 'x')])
     assert.equal(usage.status, 2, usage.stderr)

@@ -51,6 +51,31 @@ describe('circuit relay on 127.0.0.1: slots, relayed tickets, limits (docs/reach
     assert.match(err.message, new RegExp(`could not reserve a slot on the relay ${relayAddr}`))
   })
 
+  it('a node that names no relay finds one through the DHT (met through another peer, not its bootstrap) and reserves a slot; a peer fetches through it', async () => {
+    const dht = { scanIntervalMs: 200 }
+    const tcpOf = (node: VerityNode): string => node.addrs().map(String).find(a => a.includes('/tcp/') && !a.includes('p2p-circuit')) as string
+    const relay = await start({ listen: TCP, dht, reachability: { relay: {} } })
+    const hub = await start({ listen: TCP, dht: { ...dht, bootstrap: [tcpOf(relay)] } })
+    const behind = await start({ listen: TCP, dht: { ...dht, bootstrap: [tcpOf(hub)] }, reachability: { discoverRelays: 1 } })
+    const through = `${tcpOf(relay)}/p2p-circuit`
+    const deadline = Date.now() + 30_000
+    const slot = (): boolean => behind.addrs().some(a => a.toString().startsWith(`${through}/p2p/`))
+    while (Date.now() < deadline && !slot()) await new Promise(resolve => setTimeout(resolve, 200))
+    assert.ok(slot(), `a slot on the relay found: ${behind.addrs().map(String).join(' ')}`)
+    const data = randomBytes(200_000, 11)
+    const { hash } = await behind.blobs.addBytes(data)
+    const ticket = behind.ticket(hash)
+    const relayed = ticket.multiaddrs.filter(a => a.toString() === through)
+    assert.equal(relayed.length, 1, `the ticket names it: ${ticket.multiaddrs.map(String).join(' ')}`)
+    const getter = await start({ listen: [], reachability: {} })
+    const result = await getter.remote.fetch(new BlobTicket({ nodeId: ticket.nodeId, hash, multiaddrs: relayed }))
+    assert.equal(result.complete, true)
+    assert.deepEqual(await getter.blobs.getBytes(hash), data)
+    // Without a DHT there is nowhere to find one: said at once.
+    const err = await rejection(async () => await createNode({ listen: TCP, reachability: { discoverRelays: 1 } }))
+    assert.match(err.message, /finds relays through the DHT/)
+  })
+
   it('a transfer past the relay\'s bytes per relayed connection fails with RelayLimitReached', async () => {
     const relay = await start({ listen: TCP, reachability: { relay: { maxBytesPerConnection: 256 * 1024 } } })
     const behind = await start({ listen: TCP, reachability: { relayVia: [relay.addrs()[0]?.toString() as string] } })
