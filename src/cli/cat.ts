@@ -22,7 +22,8 @@ export async function cat (argv: string[]): Promise<number> {
     length: { value: true },
     provider: { value: true, many: true },
     strategy: { value: true },
-    ...FETCH_FLAGS
+    ...FETCH_FLAGS,
+    stun: { value: true, many: true } // relay-flags.ts's STUN_FLAG, without loading the network stack for a local cat
   })
   if (parsed.positionals.length !== 1) throw new UsageError('cat takes one ticket or hash')
   if (has(parsed, 'json')) throw new UsageError('cat puts the blob on stdout, where --json would put its events')
@@ -57,7 +58,14 @@ export async function cat (argv: string[]): Promise<number> {
     // The network stack only now: a local cat does without it.
     const { createNode } = await import('../node/create-node.js')
     const { fetchInto } = await import('./fetch.js')
-    const node = await createNode({ dataDir: dir, ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } }) })
+    const { reachabilityFor, stunOf } = await import('./relay-flags.js')
+    // A provider behind a relay: dialled there, hole punched where the NATs allow (as get does).
+    const reachability = reachabilityFor(what.providers, stunOf(parsed) ?? [])
+    const node = await createNode({
+      dataDir: dir,
+      ...(reachability === undefined ? {} : { reachability }),
+      ...(limits.minRate === undefined ? {} : { downloader: { minRate: limits.minRate } })
+    })
     try {
       await fetchInto(node, what, out, { strategy, signal: interrupt.signal, ...(range === undefined ? {} : { range }), ...(limits.timeoutMs === undefined ? {} : { timeoutMs: limits.timeoutMs }), name: toHex(what.hash).slice(0, 12) })
       await toStdout(node.blobs.reader(what.hash, { ...read, signal: interrupt.signal }))

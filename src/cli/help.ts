@@ -92,9 +92,9 @@ export const SCHEDULER_HELP = `verity scheduler [--http [host:]port] [--seed <ti
   under <data dir>/scheduler survives restarts`
 
 export const CAT_HELP = `verity cat <ticket|hash> [--offset <n>] [--length <n>] [--provider <ticket|multiaddr>]... [--strategy split|none]
-    [--timeout <duration>] [--min-rate <rate>]
+    [--timeout <duration>] [--min-rate <rate>] [--stun <host:port>]...
   writes a blob (or bytes offset..offset+length of it) to stdout, verified; fetches only the
-  missing chunks of that range first`
+  missing chunks of that range first (from a sender behind NAT as get does)`
 
 export const ADD_HELP = `verity add <path|url...> [--in-place] [--tag <name>] [--filter <param>]... [--header 'Name: value']... [--revalidate]
   adds files (copied unless --in-place) and directories (as collections), tagged; prints "hash  path";

@@ -36,6 +36,13 @@ describe('verity serve --relay, send --relay-via (on 127.0.0.1)', function () {
       const got = await verity(['get', sender.line, '-o', out, '--data-dir', join(dir, 'get')])
       assert.equal(got.status, 0, got.stderr)
       assert.ok(readFileSync(out).equals(Buffer.from(bytes)), 'a one-file collection written as the file -o names')
+      // cat of the file's blob by a ticket naming the relayed address alone: dialled through the relay too.
+      const fileHash = (await verity(['ls', '--json', '--data-dir', join(dir, 'get')])).stdout.toString().split('\n').filter(l => l !== '')
+        .map(l => JSON.parse(l) as { hash: string, size: number }).find(e => e.size === bytes.length)?.hash as string
+      const relayedOnly = new BlobTicket({ nodeId: ticket.nodeId, hash: Buffer.from(fileHash, 'hex'), multiaddrs: ticket.multiaddrs.filter(a => a.toString() === `${relayAddr}/p2p-circuit`) })
+      const catted = await verity(['cat', relayedOnly.toString(), '--data-dir', join(dir, 'cat')])
+      assert.equal(catted.status, 0, catted.stderr)
+      assert.ok(catted.stdout.equals(Buffer.from(bytes)), 'cat through the relay')
     } finally {
       await sender?.stop()
       await relay.stop()
