@@ -93,6 +93,7 @@ export { blobCid, hashOfCid, RAW_CODEC, BLAKE3_MULTIHASH } from './discovery/cid
 export { VERITY_KAD_PROTOCOL } from './discovery/constants.js'
 export { AnnounceFailed, NoDhtPeers, RelayReservationFailed } from './discovery/errors.js'
 export { RELAY_DEFAULTS, type ReachabilityInit, type RelayServerInit } from './discovery/reachability.js'
+export { startStunServer, type StunServer, type StunServerInit } from './discovery/stun.js'
 export { RelayLimitReached } from './net/relay-limit.js'
 export { DhtInternalsChanged } from './discovery/kad-keys.js'
 export { ProviderRecordsFull } from './discovery/record-store.js'
