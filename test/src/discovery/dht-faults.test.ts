@@ -3,17 +3,10 @@ import { createNode, type NodeOptions, type VerityNode } from '../../../src/node
 import { MemStore } from '../../../store/mem-store.js'
 import { randomBytes } from '../../helpers.js'
 import { corrupting } from '../node/corrupting-store.js'
+import { announced, foundProviders } from './found-providers.js'
 
 const MIB = 1 << 20
 
-
-async function until (what: string, check: () => boolean): Promise<void> {
-  const end = Date.now() + 20000
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
 
 describe('discovery: providers found in the DHT that lie or are gone', function () {
   this.timeout(90000)
@@ -35,7 +28,7 @@ describe('discovery: providers found in the DHT that lie or are gone', function 
     const liar = await join({ store: corrupting(new MemStore()) })
     const { hash } = await honest.blobs.addBytes(bytes)
     await liar.blobs.addBytes(bytes)
-    await until('both announcements', () => honest.discovery?.isAnnounced(hash) === true && liar.discovery?.isAnnounced(hash) === true)
+    await announced([honest, liar], hash)
     const client = await join({ dht: { mode: 'client' }, downloader: { maxStripeBytes: MIB } })
     const lookup = new AbortController()
     const result = await client.downloader.download({ request: hash, providers: client.discovery!.findProviders(hash, { signal: lookup.signal }), strategy: 'split', timeoutMs: 60000 })
@@ -52,21 +45,14 @@ describe('discovery: providers found in the DHT that lie or are gone', function 
     const alive = await join({ provide: { throttleSend: async () => { await new Promise(resolve => setTimeout(resolve, 2)) } } })
     const { hash } = await ghost.blobs.addBytes(bytes)
     await alive.blobs.addBytes(bytes)
-    await until('both announcements', () => ghost.discovery?.isAnnounced(hash) === true && alive.discovery?.isAnnounced(hash) === true)
+    await announced([ghost, alive], hash)
     await ghost.stop()
     nodes.splice(nodes.indexOf(ghost), 1)
     const client = await join({ dht: { mode: 'client' }, downloader: { maxStripeBytes: MIB } })
-    const found: string[] = []
-    const lookup = new AbortController()
-    const source = async function * (): AsyncGenerator<{ peerId: string, addrs: import('@multiformats/multiaddr').Multiaddr[] }> {
-      for await (const provider of client.discovery!.findProviders(hash, { signal: lookup.signal })) {
-        found.push(provider.peerId)
-        yield provider
-      }
-    }
+    const { providers, found, stop } = foundProviders(client, hash)
     const started = Date.now()
-    const result = await client.downloader.download({ request: hash, providers: source(), strategy: 'split', timeoutMs: 60000 })
-    lookup.abort()
+    const result = await client.downloader.download({ request: hash, providers, strategy: 'split', timeoutMs: 60000 })
+    stop()
     assert.ok(Buffer.from(await client.blobs.getBytes(hash)).equals(Buffer.from(bytes)))
     assert.ok(found.includes(ghost.peerId), `the stopped node's record was found: ${found.join(' ')}`)
     assert.equal(result.providers[alive.peerId]?.bytes, 4 * MIB)

@@ -6,6 +6,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { VERITY_KAD_PROTOCOL } from '../../../src/discovery/constants.js'
 import { createNode, type NodeOptions, type VerityNode } from '../../../src/node/create-node.js'
 import { randomBytes } from '../../helpers.js'
+import { announced, foundProviders } from './found-providers.js'
 
 const MIB = 1 << 20
 
@@ -125,24 +126,12 @@ describe('discovery: DHT peers that answer with garbage or with providers at dea
     await liar(async request => { asked[2]!++; return providersAnswer(keyOf(request), junkAddrs, junkAddrs) })
     const bytes = randomBytes(4 * MIB, 31)
     const holders = [await join({ provide: { throttleSend: async () => { await new Promise(resolve => setTimeout(resolve, 2)) } } }), await join()]
-    for (const holder of holders) await holder.blobs.addBytes(bytes)
-    const { hash } = await holders[0]!.blobs.addBytes(bytes)
-    const deadline = Date.now() + 20_000
-    while (!holders.every(h => h.discovery?.isAnnounced(hash) === true)) {
-      if (Date.now() > deadline) throw new Error('the holders did not announce within 20 s')
-      await new Promise(resolve => setTimeout(resolve, 100))
-    }
+    const [{ hash }] = await Promise.all(holders.map(async holder => await holder.blobs.addBytes(bytes)))
+    await announced(holders, hash)
     const client = await join({ dht: { mode: 'client' }, downloader: { maxStripeBytes: MIB }, pool: { connectTimeoutMs: 3000 } })
-    const found: string[] = []
-    const lookup = new AbortController()
-    const source = async function * (): AsyncGenerator<{ peerId: string, addrs: import('@multiformats/multiaddr').Multiaddr[] }> {
-      for await (const provider of client.discovery!.findProviders(hash, { signal: lookup.signal })) {
-        found.push(provider.peerId)
-        yield provider
-      }
-    }
-    const result = await client.downloader.download({ request: hash, providers: source(), strategy: 'split', timeoutMs: 60_000 })
-    lookup.abort()
+    const { providers, found, stop } = foundProviders(client, hash)
+    const result = await client.downloader.download({ request: hash, providers, strategy: 'split', timeoutMs: 60_000 })
+    stop()
     assert.ok(Buffer.from(await client.blobs.getBytes(hash)).equals(Buffer.from(bytes)), 'the bytes added, verified')
     assert.ok(asked.every(n => n > 0), `each liar was asked: ${asked.join(', ')}`)
     const delivered = holders.reduce((sum, h) => sum + (result.providers[h.peerId]?.bytes ?? 0), 0)
