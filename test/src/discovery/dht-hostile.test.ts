@@ -126,7 +126,8 @@ describe('discovery: DHT peers that answer with garbage or with providers at dea
     await liar(async request => { asked[2]!++; return providersAnswer(keyOf(request), junkAddrs, junkAddrs) })
     const bytes = randomBytes(4 * MIB, 31)
     const holders = [await join({ provide: { throttleSend: async () => { await new Promise(resolve => setTimeout(resolve, 2)) } } }), await join()]
-    const [{ hash }] = await Promise.all(holders.map(async holder => await holder.blobs.addBytes(bytes))) as [{ hash: Uint8Array }]
+    const added = await Promise.all(holders.map(async holder => await holder.blobs.addBytes(bytes)))
+    const hash = (added[0] as { hash: Uint8Array }).hash
     await announced(holders, hash)
     const client = await join({ dht: { mode: 'client' }, downloader: { maxStripeBytes: MIB }, pool: { connectTimeoutMs: 3000 } })
     const { providers, found, stop } = foundProviders(client, hash)
