@@ -120,15 +120,18 @@ describe('discovery: DHT peers that answer with garbage or with providers at dea
     const lies = ghosts.map((id, i) => peerInfo(id.toMultihash().bytes, [deadAddrs[i % deadAddrs.length] as Uint8Array]))
     const junkAddrs = ghosts.slice(0, 5).map((id, i) => peerInfo(id.toMultihash().bytes, [randomBytes(40, 50 + i)]))
     const asked = [0, 0, 0]
+    // The holders announce first: what is tested is the lookup among liars, not announcing.
+    const bytes = randomBytes(4 * MIB, 31)
+    // Slow holders (a few seconds for the blob), so the lookup goes on among the liars meanwhile.
+    const slow = { provide: { throttleSend: async () => { await new Promise(resolve => setTimeout(resolve, 10)) } } }
+    const holders = [await join(slow), await join(slow)]
+    const added = await Promise.all(holders.map(async holder => await holder.blobs.addBytes(bytes)))
+    const hash = (added[0] as { hash: Uint8Array }).hash
+    await announced(holders, hash, 60_000)
     // Noise; a well-formed answer full of lies (its key echoes the request's); one whose addresses are not multiaddrs.
     await liar(async () => { asked[0]!++; return randomBytes(300, asked[0]!) })
     await liar(async request => { asked[1]!++; return providersAnswer(keyOf(request), lies, lies.slice(0, 10)) })
     await liar(async request => { asked[2]!++; return providersAnswer(keyOf(request), junkAddrs, junkAddrs) })
-    const bytes = randomBytes(4 * MIB, 31)
-    const holders = [await join({ provide: { throttleSend: async () => { await new Promise(resolve => setTimeout(resolve, 2)) } } }), await join()]
-    const added = await Promise.all(holders.map(async holder => await holder.blobs.addBytes(bytes)))
-    const hash = (added[0] as { hash: Uint8Array }).hash
-    await announced(holders, hash)
     const client = await join({ dht: { mode: 'client' }, downloader: { maxStripeBytes: MIB }, pool: { connectTimeoutMs: 3000 } })
     const { providers, found, stop } = foundProviders(client, hash)
     const result = await client.downloader.download({ request: hash, providers, strategy: 'split', timeoutMs: 60_000 })
