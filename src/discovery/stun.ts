@@ -43,8 +43,10 @@ export function bindingResponse (request: Uint8Array, from: { address: string, p
   const type = view.getUint16(0)
   const length = view.getUint16(2)
   if (type !== BINDING_REQUEST || view.getUint32(4) !== MAGIC || length !== request.length - HEADER || length % 4 !== 0) return undefined
-  const v4 = isIPv4(from.address)
-  const addrBytes = v4 ? ipv4Bytes(from.address) : ipv6Bytes(from.address)
+  // A dual-stack socket (bound to ::) sees an IPv4 sender as ::ffff:a.b.c.d: answer it as IPv4.
+  const address = /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(from.address) ? from.address.slice(7) : from.address
+  const v4 = isIPv4(address)
+  const addrBytes = v4 ? ipv4Bytes(address) : ipv6Bytes(address)
   if (addrBytes === undefined) return undefined
   const value = 4 + addrBytes.length
   const out = new Uint8Array(HEADER + 4 + value)
@@ -67,7 +69,7 @@ function ipv4Bytes (address: string): Uint8Array {
 }
 
 function ipv6Bytes (address: string): Uint8Array | undefined {
-  if (address.includes('.')) return undefined // a mapped IPv4 address on a dual-stack socket: not bound here
+  if (address.includes('.')) return undefined // an IPv4 tail in any other form: not answered
   const [head = '', tail = ''] = address.split('%')[0]?.split('::') ?? []
   const groups = (text: string): number[] => text === '' ? [] : text.split(':').map(g => parseInt(g, 16))
   const left = groups(head)

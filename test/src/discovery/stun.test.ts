@@ -49,6 +49,9 @@ describe('STUN responder (serve --stun-server): the public side of a UDP socket,
     assert.equal(v6.family, 2)
     assert.equal(v6.port, 1)
     assert.equal(Buffer.from(v6.address).toString('hex'), '20010db8000000000000000000010002')
+    // A dual-stack socket's view of an IPv4 sender.
+    const mappedV4 = mapped(bindingResponse(request(), { address: '::ffff:7.0.2.2', port: 4000 }) as Uint8Array)
+    assert.deepEqual([mappedV4.family, mappedV4.port, [...mappedV4.address].join('.')], [1, 4000, '7.0.2.2'])
   })
 
   it('drops what is not a well-formed Binding request: short, long, wrong type or cookie, a length that does not add up', () => {
