@@ -13,7 +13,7 @@ import { connectTo, sayFetches } from './serve-fetches.js'
 import { RequestLog } from './request-log.js'
 import { SEND_LISTEN } from './send.js'
 import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, discoveryEvents, sayDiscovery } from './dht-flags.js'
-import { reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability, STUN_FLAG, waitForRelayed } from './relay-flags.js'
+import { reachabilityFor, reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability, STUN_FLAG, stunOf, waitForRelayed } from './relay-flags.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
 export function httpAddress (text: string): { host: string, port: number } {
@@ -70,7 +70,8 @@ export async function serve (argv: string[]): Promise<number> {
   const providers = parseProviders(parsed.flags.get('provider') ?? [])
   // A serve stays: a DHT server, announcing its store (all of it unless --announce says otherwise).
   const dht = dhtOf(parsed, 'server', false)
-  const reachability = reachabilityOf(parsed)
+  // A --provider behind a relay is dialled there (and hole punched), as get does.
+  const reachability = reachabilityOf(parsed) ?? reachabilityFor(providers, stunOf(parsed) ?? [])
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)

@@ -43,6 +43,15 @@ describe('verity serve --relay, send --relay-via (on 127.0.0.1)', function () {
       const catted = await verity(['cat', relayedOnly.toString(), '--data-dir', join(dir, 'cat')])
       assert.equal(catted.status, 0, catted.stderr)
       assert.ok(catted.stdout.equals(Buffer.from(bytes)), 'cat through the relay')
+      // And a gateway whose --provider is reachable only through the relay fetches from it on demand.
+      const gateway = await startVerity(['serve', '--http', '127.0.0.1:0', '--provider', relayedOnly.toString(), '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'gateway')])
+      try {
+        const answer = await fetch(`${gateway.line}/blob/${fileHash}`)
+        assert.equal(answer.status, 200, gateway.stderr())
+        assert.ok(Buffer.from(await answer.arrayBuffer()).equals(Buffer.from(bytes)), 'the gateway through the relay')
+      } finally {
+        await gateway.stop()
+      }
     } finally {
       await sender?.stop()
       await relay.stop()
