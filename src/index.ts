@@ -91,7 +91,7 @@ export {
 export { Discovery } from './discovery/discovery.js'
 export { blobCid, hashOfCid, RAW_CODEC, BLAKE3_MULTIHASH } from './discovery/cid.js'
 export { VERITY_KAD_PROTOCOL } from './discovery/constants.js'
-export { AnnounceFailed, NoDhtPeers, RelayReservationFailed } from './discovery/errors.js'
+export { AnnounceFailed, NoDhtPeers, RelayReservationFailed, StunServerFailed } from './discovery/errors.js'
 export { RELAY_DEFAULTS, type ReachabilityInit, type RelayServerInit } from './discovery/reachability.js'
 export { startStunServer, type StunServer, type StunServerInit } from './discovery/stun.js'
 export { RelayLimitReached } from './net/relay-limit.js'

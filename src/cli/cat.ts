@@ -60,7 +60,8 @@ export async function cat (argv: string[]): Promise<number> {
     const { fetchInto } = await import('./fetch.js')
     const { reachabilityFor, stunOf } = await import('./relay-flags.js')
     // A provider behind a relay: dialled there, hole punched where the NATs allow (as get does).
-    const reachability = reachabilityFor(what.providers, stunOf(parsed) ?? [])
+    const stun = stunOf(parsed) ?? []
+    const reachability = reachabilityFor(what.providers, stun) ?? (stun.length === 0 ? undefined : { holePunch: true, stun })
     const node = await createNode({
       dataDir: dir,
       ...(reachability === undefined ? {} : { reachability }),

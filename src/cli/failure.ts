@@ -26,7 +26,8 @@ export function withDetail<E extends Error> (error: E, detail: string): E {
 /** What to do about a failure, by the error's name. */
 const HINTS: Record<string, string> = {
   StoreLocked: ' (one process per data directory: stop the verity serve or send using it, or give this command its own --data-dir)',
-  StoreFull: ' (free space or run verity gc)'
+  StoreFull: ' (free space or run verity gc)',
+  StunServerFailed: ' (give --stun-server another address or port: one of this machine\'s, not in use)'
 }
 
 /** Node's system errors, by code: what happened, in words. */

@@ -64,7 +64,7 @@ export async function get (argv: string[]): Promise<number> {
   // A provider reachable only through a relay: dial it there, and try hole punching.
   // Providers the DHT finds may be behind a relay too.
   const stun = stunOf(parsed) ?? []
-  const reachability = reachabilityFor(what.providers, stun) ?? (dht === undefined ? undefined : { holePunch: true, stun })
+  const reachability = reachabilityFor(what.providers, stun) ?? (dht === undefined && stun.length === 0 ? undefined : { holePunch: true, stun })
   const node = await createNode({
     dataDir: dir,
     ...(reachability === undefined ? {} : { reachability }),

@@ -60,6 +60,7 @@ export function reachabilityOf (parsed: Parsed): ReachabilityInit | undefined {
   // `dht`: a relay found through the DHT, once per time given.
   const discoverRelays = given?.filter(addr => addr === 'dht').length ?? 0
   if (discoverRelays > 0 && !has(parsed, 'dht')) throw new UsageError('--relay-via dht finds a relay through the DHT: add --dht (and --bootstrap <multiaddr>)')
+  if (discoverRelays > 8) throw new UsageError(`--relay-via dht asks for one relay each time it is given: at most 8, not ${discoverRelays}`)
   const named = given?.filter(addr => addr !== 'dht')
   const via = named === undefined || named.length === 0 ? undefined : named
   via?.forEach(addr => { if (!addr.startsWith('/')) throw new UsageError(`--relay-via takes a multiaddr ending in /p2p/<relay's peer id>, or dht, not ${addr.slice(0, 40)}`) })
@@ -105,16 +106,22 @@ export function reachabilityFor (targets: PeerTarget[], stun: string[] = []): Re
 export const FIND_RELAY_MS = 30_000
 
 /**
- * With `--relay-via dht`, wait until a slot on a relay found through the DHT is held (its
- * relayed address is the node's), at most `ms`; RelayReservationFailed past it.
+ * With `--relay-via dht` (n times), wait until slots on n relays found through the DHT are held
+ * (relays other than those named, whose relayed addresses are the node's), at most `ms`;
+ * RelayReservationFailed past it.
  */
 export async function waitForRelayed (node: VerityNode, reachability: ReachabilityInit | undefined, signal?: AbortSignal, ms = FIND_RELAY_MS): Promise<void> {
-  if ((reachability?.discoverRelays ?? 0) === 0) return
+  const wanted = reachability?.discoverRelays ?? 0
+  if (wanted === 0) return
+  const named = new Set((reachability?.relayVia ?? []).map(addr => addr.split('/p2p/').pop()))
+  const found = (): number => new Set(node.addrs().filter(isRelayed).map(addr => {
+    const text = addr.toString()
+    return text.slice(0, text.indexOf('/p2p-circuit')).split('/p2p/').pop()
+  }).filter(relay => !named.has(relay))).size
   const deadline = Date.now() + ms
-  const held = (): boolean => node.addrs().some(addr => isRelayed(addr) && !addr.toString().includes('/webrtc'))
-  while (!held()) {
+  while (found() < wanted) {
     signal?.throwIfAborted()
-    if (Date.now() >= deadline) throw new RelayReservationFailed(`no relay found through the DHT within ${ms / 1000} s: no peer met there offers one (serve --relay --dht does), or none had a free slot`)
+    if (Date.now() >= deadline) throw new RelayReservationFailed(`${found()} of ${wanted} relay(s) found through the DHT within ${ms / 1000} s: no other peer met there offers one (serve --relay --dht does), or none had a free slot`)
     await new Promise(resolve => setTimeout(resolve, 200))
   }
 }

@@ -24,3 +24,12 @@ export class RelayReservationFailed extends Error {
     this.name = 'RelayReservationFailed'
   }
 }
+
+/** The STUN responder could not bind its UDP address (in use, not this machine's, not allowed). */
+export class StunServerFailed extends Error {
+  static override name = 'StunServerFailed'
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'StunServerFailed'
+  }
+}

@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
-import { isIPv4 } from 'node:net'
+import { isIPv4, isIPv6 } from 'node:net'
+import { StunServerFailed } from './errors.js'
 
 /**
  * A STUN responder (RFC 8489 Binding, the part ICE needs): it answers each Binding request with
@@ -20,6 +21,7 @@ export interface StunServerInit {
   maxPerSecond?: number
 }
 
+/** A started STUN responder. Throws StunServerFailed if its address cannot be bound. */
 export interface StunServer {
   /** The address and port bound. */
   readonly address: { host: string, port: number }
@@ -68,16 +70,20 @@ function ipv4Bytes (address: string): Uint8Array {
   return Uint8Array.from(address.split('.').map(Number))
 }
 
-function ipv6Bytes (address: string): Uint8Array | undefined {
-  if (address.includes('.')) return undefined // an IPv4 tail in any other form: not answered
-  const [head = '', tail = ''] = address.split('%')[0]?.split('::') ?? []
-  const groups = (text: string): number[] => text === '' ? [] : text.split(':').map(g => parseInt(g, 16))
-  const left = groups(head)
-  const right = address.includes('::') ? groups(tail) : []
-  const all = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]
-  if (all.length !== 8 || all.some(g => !(g >= 0 && g <= 0xffff))) return undefined
+/** An IPv6 address's 16 bytes; undefined for anything that is not one (an IPv4 tail included). */
+function ipv6Bytes (text: string): Uint8Array | undefined {
+  const address = text.split('%')[0] as string // a zone id names the interface, not the address
+  if (!isIPv6(address) || address.includes('.')) return undefined
+  const halves = address.split('::')
+  const groups = (part: string | undefined): string[] => part === undefined || part === '' ? [] : part.split(':')
+  const left = groups(halves[0])
+  const right = groups(halves[1])
+  const missing = 8 - left.length - right.length
+  if (halves.length > 2 || (halves.length === 1 ? missing !== 0 : missing < 1)) return undefined
+  const all = [...left, ...new Array<string>(halves.length === 1 ? 0 : missing).fill('0'), ...right]
+  if (all.some(g => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined
   const out = new Uint8Array(16)
-  all.forEach((g, i) => { out[2 * i] = g >> 8; out[2 * i + 1] = g & 0xff })
+  all.forEach((g, i) => { const value = parseInt(g, 16); out[2 * i] = value >> 8; out[2 * i + 1] = value & 0xff })
   return out
 }
 
@@ -100,14 +106,22 @@ export async function startStunServer (init: StunServerInit = {}): Promise<StunS
     socket.send(answer, from.port, from.address)
   })
   socket.on('error', () => {}) // a send to an unreachable sender (ICMP) must not end the process
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject)
-    socket.bind(init.port ?? 3478, host, () => { socket.off('error', reject); resolve() })
-  })
+  const port = init.port ?? 3478
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject)
+      socket.bind(port, host, () => { socket.off('error', reject); resolve() })
+    })
+  } catch (err) {
+    socket.close()
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new StunServerFailed(`cannot answer STUN on ${host}:${port} (udp): ${code}`, { cause: err })
+  }
   const bound = socket.address()
+  let closed: Promise<void> | undefined
   return {
     address: { host: bound.address, port: bound.port },
     counts,
-    close: async () => { await new Promise<void>(resolve => { socket.close(() => { resolve() }) }) }
+    close: async () => { closed ??= new Promise<void>(resolve => { socket.close(() => { resolve() }) }); await closed }
   }
 }

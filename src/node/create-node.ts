@@ -159,6 +159,8 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
   const dht = options.dht === undefined ? undefined : dhtSettings(options.dht, direct.length > 0)
   // The DHT's records of other peers, capped (libp2p's own datastore would take any number).
   const datastore = dht === undefined ? undefined : new BoundedDatastore(dht)
+  // Counted before libp2p starts: another node stopping meanwhile must not let libdatachannel go.
+  const released = punchesHoles(options.reachability) ? holePunching() : async () => {}
   try {
     const libp2p = await createLibp2p({
       ...(privateKey === undefined ? {} : { privateKey }),
@@ -182,7 +184,6 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       }
     })
     // libp2p, then (for the last node that hole punches) libdatachannel's threads.
-    const released = punchesHoles(options.reachability) ? holePunching() : async () => {}
     const stopLibp2p = async (): Promise<void> => {
       try {
         await libp2p.stop()
@@ -225,12 +226,33 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
     }
     const downloader = new Downloader(blobs, remote, options.downloader, libp2p.logger)
     let seed: SeedServer | undefined
+    /** Everything started above, stopped in turn; libp2p (and the store if `closeStore`) whatever fails before them. */
+    const stopAll = async (closeStore = ownStore): Promise<void> => {
+      try {
+        seed?.stop()
+        discovery?.stop()
+        await stun?.close()
+        await origins.close()
+        await pool.close({ timeoutMs: 5000 })
+      } finally {
+        try {
+          await stopLibp2p()
+        } finally {
+          if (closeStore) await blobs.close()
+        }
+      }
+    }
     if (options.seed !== undefined) {
-      const server = seed = new SeedServer({ origins, logger: libp2p.logger }, options.seed)
-      await libp2p.handle(TASK_PROTOCOL, (stream, connection) => {
-        stream.inactivityTimeout = 0 // a task's answer waits for the origin; the seed sends progress every second
-        void server.serve(byteStream(stream), connection.remotePeer.toString())
-      }, { maxInboundStreams: limits.maxStreamsPerConnection ?? 64, maxOutboundStreams: 64 })
+      try {
+        const server = seed = new SeedServer({ origins, logger: libp2p.logger }, options.seed)
+        await libp2p.handle(TASK_PROTOCOL, (stream, connection) => {
+          stream.inactivityTimeout = 0 // a task's answer waits for the origin; the seed sends progress every second
+          void server.serve(byteStream(stream), connection.remotePeer.toString())
+        }, { maxInboundStreams: limits.maxStreamsPerConnection ?? 64, maxOutboundStreams: 64 })
+      } catch (err) {
+        await stopAll(false).catch(() => {}) // the store: closed below, with the error
+        throw err
+      }
     }
     return {
       libp2p,
@@ -250,9 +272,10 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
         const listening = withInterfaceAddrs(libp2p.getMultiaddrs(), direct)
         const addrs = quicAddrs(listening)
         // Relayed addresses through the relays as they were given (the relay's own list may hold its loopback).
-        // Relays found through the DHT: every relayed address libp2p holds.
+        // Relays found through the DHT: only their addresses at the IP this node is connected to
+        // each at, not whatever the relay's answer lists (a stranger's list could name any host).
         const found = (options.reachability?.discoverRelays ?? 0) > 0
-        const other = otherAddrs(listening).filter(addr => !isRelayed(addr) || found || relays.some(relay => addr.toString().startsWith(relay + '/')))
+        const other = otherAddrs(listening).filter(addr => !isRelayed(addr) || relays.some(relay => addr.toString().startsWith(relay + '/')) || (found && atConnectedIp(libp2p, addr)))
         // At most MAX_TICKET_MULTIADDRS: every relayed one, then direct ones as they come (a machine with many interfaces).
         const relayed = other.filter(isRelayed)
         const multiaddrs = [...other.filter(addr => !isRelayed(addr)).slice(0, Math.max(0, MAX_TICKET_MULTIADDRS - relayed.length)), ...relayed.slice(0, MAX_TICKET_MULTIADDRS)]
@@ -263,20 +286,23 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
         }
         return new BlobTicket({ nodeId: (libp2p.peerId.publicKey as { raw: Uint8Array }).raw, addrs, multiaddrs, hash, format })
       },
-      stop: async () => {
-        seed?.stop()
-        discovery?.stop()
-        await stun?.close()
-        await origins.close()
-        await pool.close({ timeoutMs: 5000 })
-        await stopLibp2p()
-        if (ownStore) await blobs.close()
-      }
+      stop: async () => { await stopAll() }
     }
   } catch (err) {
+    await released() // a no-op if stopLibp2p ran it already
     if (ownStore) await blobs.close()
     throw relayFailure(err) ?? err
   }
+}
+
+/** Whether relayed `addr`'s relay part is at an IP this node has a direct connection to that relay on. */
+function atConnectedIp (libp2p: Libp2p, addr: Multiaddr): boolean {
+  const parts = addr.getComponents()
+  const circuit = parts.findIndex(c => c.name === 'p2p-circuit')
+  const relayId = parts[circuit - 1]?.name === 'p2p' ? parts[circuit - 1]?.value : undefined
+  const ip = parts[0]?.name === 'ip4' || parts[0]?.name === 'ip6' ? parts[0].value : undefined
+  if (relayId === undefined || ip === undefined) return false
+  return libp2p.getConnections().some(c => c.limits === undefined && c.remotePeer.toString() === relayId && c.remoteAddr.getComponents()[0]?.value === ip)
 }
 
 /** The provider's part of the node's limits. */

@@ -99,11 +99,23 @@ describe('verity serve --relay, send --relay-via (on 127.0.0.1)', function () {
       [['get', 'ab'.repeat(32), '--stun', 'nowhere'], /--stun takes a STUN server as host:port/],
       [['send', join(dir, 'stun.bin'), '--stun', 'turn:1.2.3.4:3478'], /--stun takes a STUN server as host:port/],
       [['serve', '--stun-server', '1.2.3.4:99999'], /--stun-server takes <ip>:<port> or <port>/],
-      [['serve', '--stun-server', 'example.com:3478'], /--stun-server takes <ip>:<port> or <port>/]
+      [['serve', '--stun-server', 'example.com:3478'], /--stun-server takes <ip>:<port> or <port>/],
+      [['send', join(dir, 'stun.bin'), '--dht', ...new Array<string[]>(9).fill(['--relay-via', 'dht']).flat()], /--relay-via dht asks for one relay each time it is given: at most 8, not 9/]
     ] as Array<[string[], RegExp]>) {
       const ran = await verity([...args, '--data-dir', join(dir, 'usage')])
       assert.equal(ran.status, 2, `${args.join(' ')}: ${ran.stderr}`)
       assert.match(ran.stderr, message)
+    }
+    // A STUN port in use: StunServerFailed naming it, exit 1, and what to do.
+    const taken = createSocket('udp4')
+    try {
+      await new Promise<void>(resolve => { taken.bind(0, '127.0.0.1', resolve) })
+      const port = taken.address().port
+      const ran = await verity(['serve', '--stun-server', `127.0.0.1:${port}`, '--http', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'stun-taken')])
+      assert.equal(ran.status, 1, ran.stderr)
+      assert.match(ran.stderr, new RegExp(`^verity: StunServerFailed: cannot answer STUN on 127\\.0\\.0\\.1:${port} \\(udp\\): EADDRINUSE \\(give --stun-server another address or port`, 'm'))
+    } finally {
+      taken.close()
     }
   })
 

@@ -54,6 +54,33 @@ describe('STUN responder (serve --stun-server): the public side of a UDP socket,
     assert.deepEqual([mappedV4.family, mappedV4.port, [...mappedV4.address].join('.')], [1, 4000, '7.0.2.2'])
   })
 
+  it('answers no sender whose address is not a real IPv6 one (too many groups, too few, two ::, not hex), and does not throw', () => {
+    for (const address of ['1:2:3:4:5:6:7:8:9', '1:2:3', '1::2::3', '12zz::1', '::1.2', ':::', '']) {
+      assert.equal(bindingResponse(request(), { address, port: 1 }), undefined, address)
+    }
+    for (const [address, hex] of [['::1', '00000000000000000000000000000001'], ['::', '0'.repeat(32)], ['fe80::1%eth0', 'fe800000000000000000000000000001'], ['1:2:3:4:5:6:7:8', '00010002000300040005000600070008']]) {
+      assert.equal(Buffer.from(mapped(bindingResponse(request(), { address: address as string, port: 1 }) as Uint8Array).address).toString('hex'), hex, address)
+    }
+  })
+
+  it('a port it cannot bind is StunServerFailed naming it, and leaves no socket open', async () => {
+    const first = await startStunServer({ host: '127.0.0.1', port: 0 })
+    try {
+      const { readdirSync } = await import('node:fs')
+      const fds = (): number => readdirSync('/proc/self/fd').length
+      const before = fds()
+      for (let i = 0; i < 5; i++) {
+        const err = await startStunServer({ host: '127.0.0.1', port: first.address.port }).then(() => undefined, (e: unknown) => e as Error)
+        assert.equal(err?.name, 'StunServerFailed')
+        assert.match(err?.message ?? '', new RegExp(`cannot answer STUN on 127\\.0\\.0\\.1:${first.address.port} \\(udp\\): EADDRINUSE`))
+      }
+      assert.equal(fds(), before, 'no socket left open by the failed starts')
+    } finally {
+      await first.close()
+      await first.close() // twice: a no-op
+    }
+  })
+
   it('drops what is not a well-formed Binding request: short, long, wrong type or cookie, a length that does not add up', () => {
     const from = { address: '7.0.0.1', port: 9 }
     const good = request()

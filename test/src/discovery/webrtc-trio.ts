@@ -40,9 +40,12 @@ export function webrtcOnly (node: VerityNode, hash: Uint8Array): BlobTicket {
 
 if (process.argv[1]?.endsWith('webrtc-trio.js') === true) {
   const trio = await webrtcTrio()
-  const { hash } = await trio.behind.blobs.addBytes(randomBytes(Number(process.argv[2] ?? 1 << 20), 9))
-  const result = await trio.getter.remote.fetch(webrtcOnly(trio.behind, hash))
-  const over = trio.getter.libp2p.getConnections(trio.behind.libp2p.peerId).map(c => c.remoteAddr.toString())
-  await trio.stop()
-  process.stdout.write(JSON.stringify({ complete: result.complete, over }) + '\n')
+  try {
+    const { hash } = await trio.behind.blobs.addBytes(randomBytes(Number(process.argv[2] ?? 1 << 20), 9))
+    const result = await trio.getter.remote.fetch(webrtcOnly(trio.behind, hash))
+    const over = trio.getter.libp2p.getConnections(trio.behind.libp2p.peerId).map(c => c.remoteAddr.toString())
+    process.stdout.write(JSON.stringify({ complete: result.complete, over }) + '\n')
+  } finally {
+    await trio.stop() // a failed fetch too: the process must still end by itself
+  }
 }
