@@ -72,7 +72,7 @@ export async function get (argv: string[]): Promise<number> {
     ...(dht === undefined ? {} : { dht: { ...dht, announce: 'none', onEvent: sayDiscovery(out) } })
   })
   const discovery = node.discovery
-  const discover = discovery === undefined ? {} : { discover: (signal: AbortSignal) => discovery.findProviders(what.hash, { signal }) }
+  const discover = discovery === undefined ? {} : { discover: (signal: AbortSignal) => discovery.findProviders(what.hash, { signal, keepLooking: true }) }
   try {
     // --timeout is for the whole get: a collection found by its hash is fetched in what is left.
     const deadline = limits.timeoutMs === undefined ? undefined : performance.now() + limits.timeoutMs

@@ -14,6 +14,7 @@ export const DHT_DEFAULTS = {
   alpha: 3,
   lookupTimeoutMs: 30000,
   maxProviders: 20,
+  maxProvidersPerPeer: 4,
   maxAddrsPerProvider: 8,
   maxRecords: 100000,
   maxRecordsPerPeer: 10000,

@@ -15,7 +15,7 @@ export function dhtSettings (init: DhtInit, listens: boolean): DhtSettings {
     ...stripUndefined(init),
     mode
   }
-  for (const name of ['announceConcurrency', 'announceTimeoutMs', 'recordValidityMs', 'scanIntervalMs', 'selfQueryIntervalMs', 'alpha', 'lookupTimeoutMs', 'maxProviders', 'maxAddrsPerProvider', 'maxRecords', 'maxRecordsPerPeer', 'bootstrapTimeoutMs'] as const) {
+  for (const name of ['announceConcurrency', 'announceTimeoutMs', 'recordValidityMs', 'scanIntervalMs', 'selfQueryIntervalMs', 'alpha', 'lookupTimeoutMs', 'maxProviders', 'maxProvidersPerPeer', 'maxAddrsPerProvider', 'maxRecords', 'maxRecordsPerPeer', 'bootstrapTimeoutMs'] as const) {
     const value = settings[name]
     if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`dht.${name} must be a positive number, got ${String(value)}`)
   }

@@ -106,10 +106,11 @@ export class Discovery {
 
   /**
    * Peers that announced `hash`, with the addresses their records give, as the DHT finds them
-   * (this node left out). Ends after `maxProviders`, when a lookup that found someone is done,
-   * or at its deadline or the caller's signal (quietly: the Downloader goes on with what it has);
-   * a lookup that found nobody is tried again until then. Waits first for a DHT peer, within the
-   * same deadline.
+   * (this node left out), at most `maxProvidersPerPeer` from any one DHT peer's answers. Ends
+   * after `maxProviders`, when a lookup that found someone is done (with `keepLooking`: not
+   * then), or at its deadline or the caller's signal (quietly: the Downloader goes on with what
+   * it has); a lookup that found nobody is tried again until then. Waits first for a DHT peer,
+   * within the same deadline.
    */
   async * findProviders (hash: Uint8Array, options: FindProvidersOptions = {}): AsyncGenerator<FoundProvider> {
     const hex = toHex(hash)
@@ -120,18 +121,27 @@ export class Discovery {
     const started = Date.now()
     const self = this.libp2p.peerId.toString()
     const seen = new Set<string>([self])
+    /** Providers taken from each answering peer's answers (at most settings.maxProvidersPerPeer). */
+    const fromPeer = new Map<string, number>()
     let error: string | undefined
     this.emit({ type: 'lookup:start', hash: hex })
     try {
       await this.joined({ signal })
       // A lookup that found nobody is run again, after a pause that doubles, until the deadline:
-      // a record may be on its way (just announced, or the tables still converging).
-      for (let pause = RETRY_FIRST_MS; seen.size === 1; pause = Math.min(pause * 2, RETRY_MAX_MS)) {
+      // a record may be on its way (just announced, or the tables still converging). With
+      // keepLooking, one that found someone too, until `max`: a pass may have met only peers that
+      // lie (each capped at maxProvidersPerPeer) and never reached the real records.
+      const again = (): boolean => seen.size === 1 || (options.keepLooking === true && seen.size - 1 < max)
+      for (let pause = RETRY_FIRST_MS; again(); pause = Math.min(pause * 2, RETRY_MAX_MS)) {
         for await (const event of this.libp2p.services.dht.findProviders(cid, { signal })) {
           if (event.name !== 'PROVIDER') continue
+          const from = event.from.toString()
           for (const peer of event.providers) {
             const peerId = peer.id.toString()
             if (seen.has(peerId)) continue
+            const taken = fromPeer.get(from) ?? 0
+            if (taken >= this.settings.maxProvidersPerPeer) break
+            fromPeer.set(from, taken + 1)
             seen.add(peerId)
             const found = { peerId, addrs: dialable(peer.multiaddrs, this.settings.maxAddrsPerProvider) }
             this.emit({ type: 'lookup:provider', hash: hex, peerId, addrs: found.addrs.map(String), ms: Date.now() - started })
@@ -139,7 +149,7 @@ export class Discovery {
             if (seen.size - 1 >= max) return
           }
         }
-        if (seen.size === 1) await sleep(pause, signal)
+        if (again()) await sleep(pause, signal)
       }
     } catch (err) {
       if (!signal.aborted) {

@@ -49,6 +49,11 @@ export interface DhtInit {
   lookupTimeoutMs?: number
   /** Providers one lookup yields at most. @default 20 */
   maxProviders?: number
+  /**
+   * Providers one lookup takes from any one DHT peer's answers: a peer that lies (naming
+   * providers that do not exist) cannot fill `maxProviders` and crowd out the real ones. @default 4
+   */
+  maxProvidersPerPeer?: number
   /** Addresses kept per provider found (the rest are dropped, not dialled). @default 8 */
   maxAddrsPerProvider?: number
   /**
@@ -76,6 +81,13 @@ export interface FindProvidersOptions {
   timeoutMs?: number
   /** @default DhtInit.maxProviders */
   maxProviders?: number
+  /**
+   * Run the lookup again (after a pause, 0.5 s doubling up to 5 s) until `maxProviders` or the
+   * deadline, not only until a pass found someone: for feeding a Downloader, which then waits for
+   * more when those found fail (a pass may have met only DHT peers that lie). End it with
+   * `signal` once the download is over. @default false
+   */
+  keepLooking?: boolean
 }
 
 /** What discovery reports: lookups (started, a provider found, done) and announcements. */

@@ -141,7 +141,9 @@ describe('discovery: DHT peers that answer with garbage or with providers at dea
     const delivered = holders.reduce((sum, h) => sum + (result.providers[h.peerId]?.bytes ?? 0), 0)
     assert.equal(delivered, 4 * MIB, `the real holders delivered it all: ${JSON.stringify(result.providers)}`)
     const ghostsTried = ghosts.map(String).filter(id => found.includes(id))
-    assert.ok(ghostsTried.length > 0, 'the lies reached the Downloader: providers that do not exist were found and tried')
+    // At most maxProvidersPerPeer (4) from each of the two liars whose answers parse: 40 lies could
+    // otherwise fill the lookup's 20 before the real holders came (a run did, and timed out).
+    assert.ok(ghostsTried.length <= 8, `${ghostsTried.length} ghosts taken`)
     console.log(`      liars asked ${asked.join(', ')} times; ${found.length} providers found, ${ghostsTried.length} of them ghosts; ${JSON.stringify(Object.fromEntries(Object.entries(result.providers).map(([k, v]) => [k.slice(-6), v.bytes])))}`)
   })
 })

@@ -11,7 +11,7 @@ export function foundProviders (client: VerityNode, hash: Uint8Array): { provide
   const discovery = client.discovery
   if (discovery === undefined) throw new Error('the client has no DHT')
   const providers = (async function * () {
-    for await (const provider of discovery.findProviders(hash, { signal: lookup.signal })) {
+    for await (const provider of discovery.findProviders(hash, { signal: lookup.signal, keepLooking: true })) {
       found.push(provider.peerId)
       yield provider
     }
