@@ -115,7 +115,11 @@ export class ConnectionPool {
         this.log('connected to %s over %s in %d ms', peer.id, connection.remoteAddr.toString(), Math.round(performance.now() - started))
         return connection
       } catch (err) {
-        const error = timeout.aborted ? new Timeout(`no connection to ${peer.id} within ${timeoutMs} ms`) : err as Error
+        const error = timeout.aborted
+          ? new Timeout(`no connection to ${peer.id} within ${timeoutMs} ms`)
+          : addressTimedOut(err)
+            ? Object.assign(new Timeout(`no connection to ${peer.id}: ${peer.addrs.length === 1 ? 'its address' : 'each address'} timed out (libp2p gives one address 6 s)`), { cause: err })
+            : err as Error
         this.log('no connection to %s: %s: %s', peer.id, error.name, error.message)
         throw error
       } finally {
@@ -300,4 +304,15 @@ async function * relayCut (connection: Connection, source: AsyncIterable<Uint8Ar
     throw relayLimitError(err, connection) ?? err
   }
   if (connection.status !== 'open') throw relayLimitError(new Error(`the connection is ${connection.status}`), connection) as Error
+}
+
+/**
+ * Whether libp2p's dial failed on its own per-address deadline: a TimeoutError (the signal's
+ * reason) as the error or a cause of it (a noise handshake cut short is EncryptionFailedError).
+ */
+function addressTimedOut (err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e.name === 'TimeoutError' || e.message === 'The operation was aborted due to timeout') return true
+  }
+  return false
 }

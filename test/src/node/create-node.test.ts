@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
 import { byteStream } from '../../../src/net/stream.js'
@@ -136,6 +137,25 @@ describe('createNode: libp2p over QUIC and TCP on 127.0.0.1', function () {
       assert.ok(accepted >= 1 && accepted <= 2, `the strict node accepted ${accepted} of 4`)
     } finally {
       await Promise.all([roomy, strict, ...clients].map(async n => { await n.stop() }))
+    }
+  })
+
+  it('a provider address that accepts and never speaks: the fetch fails with verity\'s Timeout (libp2p\'s per-address one, named), not a raw TimeoutError', async () => {
+    const held: Socket[] = []
+    const silent = createServer(socket => { held.push(socket); socket.on('error', () => {}) })
+    await new Promise<void>(resolve => { silent.listen(0, '127.0.0.1', resolve) })
+    const node = await createNode({ listen: [], pool: { connectTimeoutMs: 20000 } })
+    try {
+      const port = (silent.address() as { port: number }).port
+      const peer = '12D3KooWCP64nfff9Xrn6no6ShqnfNU8WxreUvVqfAnvvniVsQng'
+      const err = await node.remote.fetch(`/ip4/127.0.0.1/tcp/${port}/p2p/${peer}`, randomBytes(32, 1)).then(() => undefined, (e: unknown) => e as Error)
+      assert.equal(err?.name, 'Timeout', `${err?.name}: ${err?.message}`)
+      assert.match(err?.message ?? '', new RegExp(`no connection to ${peer}: its address timed out`))
+      assert.match((err?.cause as Error | undefined)?.message ?? '', /aborted due to timeout/, 'libp2p\'s error kept as the cause')
+    } finally {
+      await node.stop()
+      for (const socket of held) socket.destroy()
+      await new Promise(resolve => silent.close(resolve))
     }
   })
 })
