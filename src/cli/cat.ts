@@ -1,7 +1,7 @@
 import { toHex } from '../../store/hash-text.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { coverage } from '../../store/ranges/coverage.js'
-import { dataDir, FETCH_FLAGS, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError } from './common.js'
+import { dataDir, FETCH_FLAGS, STUN_FLAG, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError } from './common.js'
 import { target } from './peers.js'
 import { openStore, storeOrThrow } from './store-context.js'
 import { toStdout } from './files.js'
@@ -23,7 +23,7 @@ export async function cat (argv: string[]): Promise<number> {
     provider: { value: true, many: true },
     strategy: { value: true },
     ...FETCH_FLAGS,
-    stun: { value: true, many: true } // relay-flags.ts's STUN_FLAG, without loading the network stack for a local cat
+    ...STUN_FLAG
   })
   if (parsed.positionals.length !== 1) throw new UsageError('cat takes one ticket or hash')
   if (has(parsed, 'json')) throw new UsageError('cat puts the blob on stdout, where --json would put its events')
@@ -60,8 +60,7 @@ export async function cat (argv: string[]): Promise<number> {
     const { fetchInto } = await import('./fetch.js')
     const { reachabilityFor, stunOf } = await import('./relay-flags.js')
     // A provider behind a relay: dialled there, hole punched where the NATs allow (as get does).
-    const stun = stunOf(parsed) ?? []
-    const reachability = reachabilityFor(what.providers, stun) ?? (stun.length === 0 ? undefined : { holePunch: true, stun })
+    const reachability = reachabilityFor(what.providers, stunOf(parsed) ?? [])
     const node = await createNode({
       dataDir: dir,
       ...(reachability === undefined ? {} : { reachability }),

@@ -160,6 +160,16 @@ export function parseDuration (text: string, name: string): number {
  */
 export const FETCH_FLAGS: Record<string, FlagSpec> = { timeout: { value: true }, 'min-rate': { value: true } }
 
+/** send's, serve's, get's and cat's: STUN servers for hole punching (repeatable; relay-flags.ts reads them). */
+export const STUN_FLAG: Record<string, FlagSpec> = { stun: { value: true, many: true } }
+
+/** `[host:]port` (an IPv6 host in brackets), `defaultHost` when only a port is given; UsageError naming `--<name>` otherwise. */
+export function hostPort (text: string, name: string, defaultHost: string): { host: string, port: number } {
+  const match = /^(?:(.*):)?(\d+)$/.exec(text)
+  if (match === null || match[1] === '' || Number(match[2]) > 65535) throw new UsageError(`--${name} takes [host:]port, not ${text.slice(0, 40)}`)
+  return { host: (match[1] ?? defaultHost).replace(/^\[(.*)\]$/, '$1'), port: Number(match[2]) }
+}
+
 export function fetchLimits (parsed: Parsed): { timeoutMs?: number, minRate?: MinRate | false } {
   const timeout = flag(parsed, 'timeout')
   const rate = flag(parsed, 'min-rate')

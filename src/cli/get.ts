@@ -2,7 +2,7 @@ import { basename } from 'node:path'
 import { toHex } from '../../store/hash-text.js'
 import { createNode } from '../node/create-node.js'
 import { isCollection } from './collection-probe.js'
-import { dataDir, FETCH_FLAGS, hashOrTicket, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError, type Target } from './common.js'
+import { dataDir, FETCH_FLAGS, STUN_FLAG, hashOrTicket, fetchLimits, flag, has, interruptSignal, resumable, Output, parseArgs, strategyOf, UsageError, type Target } from './common.js'
 import { fetchInto } from './fetch.js'
 import { exists, isDirectory, writeOut } from './files.js'
 import { keepFetched, tagNameOf } from './get-tag.js'
@@ -11,7 +11,7 @@ import { target } from './peers.js'
 import { getUrl, GET_URL_FLAGS } from './get-url.js'
 import { isUrl } from './store-add-url.js'
 import { DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
-import { reachabilityFor, STUN_FLAG, stunOf } from './relay-flags.js'
+import { reachabilityFor, stunOf } from './relay-flags.js'
 
 /**
  * `verity get <ticket|hash>`: download (resuming whatever is already in the data directory),
@@ -63,8 +63,7 @@ export async function get (argv: string[]): Promise<number> {
   const dir = dataDir(parsed)
   // A provider reachable only through a relay: dial it there, and try hole punching.
   // Providers the DHT finds may be behind a relay too.
-  const stun = stunOf(parsed) ?? []
-  const reachability = reachabilityFor(what.providers, stun) ?? (dht === undefined && stun.length === 0 ? undefined : { holePunch: true, stun })
+  const reachability = reachabilityFor(what.providers, stunOf(parsed) ?? [], dht !== undefined)
   const node = await createNode({
     dataDir: dir,
     ...(reachability === undefined ? {} : { reachability }),

@@ -1,18 +1,17 @@
+import { isIP } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
 import { RelayReservationFailed } from '../discovery/errors.js'
 import { relaySettings, stunUrl, type ReachabilityInit } from '../discovery/reachability.js'
 import type { VerityNode } from '../node/create-node.js'
-import { isRelayed } from '../net/relay-limit.js'
+import { isRelayed, relayOf } from '../net/relay-limit.js'
 import type { PeerTarget } from '../net/peer.js'
 import { resolvePeer } from '../net/peer.js'
-import { flag, has, parseDuration, UsageError, type FlagSpec, type Output, type Parsed } from './common.js'
+import { flag, has, hostPort, parseDuration, UsageError, type FlagSpec, type Output, type Parsed } from './common.js'
 import { duration, size } from './units.js'
 import { parseProviders } from './peers.js'
 
 /** send's and serve's: relays to reserve a slot on (docs/reachability.md). */
 export const RELAY_VIA_FLAG: Record<string, FlagSpec> = { 'relay-via': { value: true, many: true } }
-
-/** send's, serve's and get's: STUN servers for hole punching (repeatable). */
-export const STUN_FLAG: Record<string, FlagSpec> = { stun: { value: true, many: true } }
 
 /** serve's: be a relay, and its limits; answer STUN. */
 export const RELAY_FLAGS: Record<string, FlagSpec> = {
@@ -34,14 +33,19 @@ export function stunOf (parsed: Parsed): string[] | undefined {
   })
 }
 
-/** `--stun-server <ip:port>` or `<port>` (on every interface). */
+/** `--stun-server <ip:port>` or `<port>` (on every interface; 0: any free one). */
 function stunServerOf (parsed: Parsed): { host: string, port: number } | undefined {
   const text = flag(parsed, 'stun-server')
   if (text === undefined) return undefined
-  const match = /^(?:(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5})$/.exec(text)
-  const port = Number(match?.[2])
-  if (match === null || port > 65535) throw new UsageError(`--stun-server takes <ip>:<port> or <port> (0: any free one), not ${text.slice(0, 40)}`)
-  return { host: (match[1] ?? '0.0.0.0').replace(/^\[|\]$/g, ''), port }
+  const refused = new UsageError(`--stun-server takes <ip>:<port> or <port> (an address of this machine, not a name; 0: any free port), not ${text.slice(0, 40)}`)
+  let address: { host: string, port: number }
+  try {
+    address = hostPort(text, 'stun-server', '0.0.0.0')
+  } catch {
+    throw refused
+  }
+  if (isIP(address.host) === 0) throw refused
+  return address
 }
 
 /** `128M`, `1G`, `512k` or plain bytes; k, M, G are powers of 1024. */
@@ -90,8 +94,12 @@ export function reachabilityOf (parsed: Parsed): ReachabilityInit | undefined {
   }
 }
 
-/** A get's: dial relayed addresses and hole punch (asking `stun`) when a peer it is given has one. */
-export function reachabilityFor (targets: PeerTarget[], stun: string[] = []): ReachabilityInit | undefined {
+/**
+ * A fetching command's (get, cat, serve --provider): dial relayed addresses and hole punch, asking
+ * `stun`, when a peer it is given has one, when `stun` names servers, or when `always` (providers
+ * the DHT finds may be behind a relay too).
+ */
+export function reachabilityFor (targets: PeerTarget[], stun: string[], always = false): ReachabilityInit | undefined {
   const relayed = targets.some(target => {
     try {
       return resolvePeer(target).addrs.some(isRelayed)
@@ -99,7 +107,7 @@ export function reachabilityFor (targets: PeerTarget[], stun: string[] = []): Re
       return false // a bad target is said where it is used
     }
   })
-  return relayed ? { holePunch: true, stun } : undefined
+  return relayed || always || stun.length > 0 ? { holePunch: true, stun } : undefined
 }
 
 /** How long send and serve wait for a slot on a relay the DHT finds (`--relay-via dht`). */
@@ -113,11 +121,8 @@ export const FIND_RELAY_MS = 30_000
 export async function waitForRelayed (node: VerityNode, reachability: ReachabilityInit | undefined, signal?: AbortSignal, ms = FIND_RELAY_MS): Promise<void> {
   const wanted = reachability?.discoverRelays ?? 0
   if (wanted === 0) return
-  const named = new Set((reachability?.relayVia ?? []).map(addr => addr.split('/p2p/').pop()))
-  const found = (): number => new Set(node.addrs().filter(isRelayed).map(addr => {
-    const text = addr.toString()
-    return text.slice(0, text.indexOf('/p2p-circuit')).split('/p2p/').pop()
-  }).filter(relay => !named.has(relay))).size
+  const named = new Set((reachability?.relayVia ?? []).map(addr => multiaddr(addr).getComponents().at(-1)?.value)) // each ends in /p2p/<relay id>
+  const found = (): number => new Set(node.addrs().map(addr => relayOf(addr)?.peerId).filter(relay => relay !== undefined && !named.has(relay))).size
   const deadline = Date.now() + ms
   while (found() < wanted) {
     signal?.throwIfAborted()

@@ -5,14 +5,14 @@ import { decodeHashSeq } from '../../store/collection.js'
 import { toHex } from '../../store/hash-text.js'
 import type { TempTag } from '../../store/interface.js'
 import { createNode } from '../node/create-node.js'
-import { flag, has, interruptSignal, namedDataDir, Output, parseArgs, parseRate, size, UsageError, type Parsed } from './common.js'
+import { flag, has, interruptSignal, STUN_FLAG, namedDataDir, Output, parseArgs, parseRate, size, UsageError, type Parsed } from './common.js'
 import { controlled } from './control.js'
 import { filesOf } from './files.js'
 import { listening, parseListen } from './peers.js'
 import { PrivateDir } from './private-dir.js'
 import { RequestLog } from './request-log.js'
 import { DHT_FLAGS, dhtOf, sayDiscovery } from './dht-flags.js'
-import { reachabilityOf, RELAY_VIA_FLAG, sayReachability, STUN_FLAG, waitForRelayed } from './relay-flags.js'
+import { reachabilityOf, RELAY_VIA_FLAG, sayReachability, waitForRelayed } from './relay-flags.js'
 
 /** Everything on all interfaces, so the ticket works from another machine. */
 export const SEND_LISTEN = ['/ip4/0.0.0.0/udp/0/quic-v1', '/ip4/0.0.0.0/tcp/0']

@@ -6,20 +6,18 @@ import { GatewayMetrics } from '../http/metrics.js'
 import { serveSeedRequests } from '../request/task-server.js'
 import type { SeedInit } from '../seed/interface.js'
 import { normalPrefix } from '../seed/policy.js'
-import { dataDir, flag, has, interruptSignal, Output, parseArgs, parseDuration, UsageError, type Parsed } from './common.js'
+import { dataDir, flag, has, hostPort, interruptSignal, STUN_FLAG, Output, parseArgs, parseDuration, UsageError, type Parsed } from './common.js'
 import { controlled } from './control.js'
 import { ListenFailed, listening, parseListen, parseProviders } from './peers.js'
 import { connectTo, sayFetches } from './serve-fetches.js'
 import { RequestLog } from './request-log.js'
 import { SEND_LISTEN } from './send.js'
 import { ANNOUNCE_FLAG, DHT_FLAGS, dhtOf, discoveryEvents, sayDiscovery } from './dht-flags.js'
-import { reachabilityFor, reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability, STUN_FLAG, stunOf, waitForRelayed } from './relay-flags.js'
+import { reachabilityFor, reachabilityOf, RELAY_FLAGS, RELAY_VIA_FLAG, sayReachability, waitForRelayed } from './relay-flags.js'
 
 /** `host:port`; the host defaults to 127.0.0.1, so the gateway is local unless asked otherwise. */
 export function httpAddress (text: string): { host: string, port: number } {
-  const match = /^(?:(.*):)?(\d+)$/.exec(text)
-  if (match === null || Number(match[2]) > 65535) throw new UsageError(`--http takes [host:]port, not ${text}`)
-  return { host: match[1] ?? '127.0.0.1', port: Number(match[2]) }
+  return hostPort(text, 'http', '127.0.0.1')
 }
 
 /**
@@ -71,7 +69,7 @@ export async function serve (argv: string[]): Promise<number> {
   // A serve stays: a DHT server, announcing its store (all of it unless --announce says otherwise).
   const dht = dhtOf(parsed, 'server', false)
   // A --provider behind a relay is dialled there (and hole punched), as get does.
-  const reachability = reachabilityOf(parsed) ?? reachabilityFor(providers, stunOf(parsed) ?? [])
+  const reachability = reachabilityOf(parsed) ?? reachabilityFor(providers, [])
   const out = new Output(parsed)
   const interrupt = interruptSignal()
   const dir = dataDir(parsed)

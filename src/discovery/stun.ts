@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { isIPv4, isIPv6 } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
 import { StunServerFailed } from './errors.js'
 
 /**
@@ -47,9 +48,9 @@ export function bindingResponse (request: Uint8Array, from: { address: string, p
   if (type !== BINDING_REQUEST || view.getUint32(4) !== MAGIC || length !== request.length - HEADER || length % 4 !== 0) return undefined
   // A dual-stack socket (bound to ::) sees an IPv4 sender as ::ffff:a.b.c.d: answer it as IPv4.
   const address = /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(from.address) ? from.address.slice(7) : from.address
-  const v4 = isIPv4(address)
-  const addrBytes = v4 ? ipv4Bytes(address) : ipv6Bytes(address)
+  const addrBytes = ipBytes(address)
   if (addrBytes === undefined) return undefined
+  const v4 = addrBytes.length === 4
   const value = 4 + addrBytes.length
   const out = new Uint8Array(HEADER + 4 + value)
   const o = new DataView(out.buffer)
@@ -66,25 +67,15 @@ export function bindingResponse (request: Uint8Array, from: { address: string, p
   return out
 }
 
-function ipv4Bytes (address: string): Uint8Array {
-  return Uint8Array.from(address.split('.').map(Number))
-}
-
-/** An IPv6 address's 16 bytes; undefined for anything that is not one (an IPv4 tail included). */
-function ipv6Bytes (text: string): Uint8Array | undefined {
-  const address = text.split('%')[0] as string // a zone id names the interface, not the address
-  if (!isIPv6(address) || address.includes('.')) return undefined
-  const halves = address.split('::')
-  const groups = (part: string | undefined): string[] => part === undefined || part === '' ? [] : part.split(':')
-  const left = groups(halves[0])
-  const right = groups(halves[1])
-  const missing = 8 - left.length - right.length
-  if (halves.length > 2 || (halves.length === 1 ? missing !== 0 : missing < 1)) return undefined
-  const all = [...left, ...new Array<string>(halves.length === 1 ? 0 : missing).fill('0'), ...right]
-  if (all.some(g => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined
-  const out = new Uint8Array(16)
-  all.forEach((g, i) => { const value = parseInt(g, 16); out[2 * i] = value >> 8; out[2 * i + 1] = value & 0xff })
-  return out
+/**
+ * An IP address's bytes (4 or 16), by multiaddr's own conversion; undefined for anything that is
+ * not one. A zone id (fe80::1%eth0) names the interface, not the address.
+ */
+function ipBytes (text: string): Uint8Array | undefined {
+  const address = text.split('%')[0] as string
+  const kind = isIPv4(address) ? 'ip4' : isIPv6(address) ? 'ip6' : undefined
+  if (kind === undefined) return undefined
+  return multiaddr(`/${kind}/${address}`).bytes.subarray(1) // after the one-byte protocol code
 }
 
 /** Starts a STUN responder; resolves once it is bound. */

@@ -23,7 +23,7 @@ import { Origins, type OriginsInit } from '../origin/origins.js'
 import type { DownloaderOptions } from '../downloader/interface.js'
 import { BlobTicket, InvalidTicket, MAX_TICKET_MULTIADDRS, otherAddrs, quicAddrs, withInterfaceAddrs } from '../ticket.js'
 import { byteStream } from '../net/stream.js'
-import { isRelayed } from '../net/relay-limit.js'
+import { isRelayed, relayOf } from '../net/relay-limit.js'
 import { TASK_PROTOCOL } from '../seed/constants.js'
 import type { SeedInit } from '../seed/interface.js'
 import { SeedServer } from '../seed/seed-server.js'
@@ -297,12 +297,9 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
 
 /** Whether relayed `addr`'s relay part is at an IP this node has a direct connection to that relay on. */
 function atConnectedIp (libp2p: Libp2p, addr: Multiaddr): boolean {
-  const parts = addr.getComponents()
-  const circuit = parts.findIndex(c => c.name === 'p2p-circuit')
-  const relayId = parts[circuit - 1]?.name === 'p2p' ? parts[circuit - 1]?.value : undefined
-  const ip = parts[0]?.name === 'ip4' || parts[0]?.name === 'ip6' ? parts[0].value : undefined
-  if (relayId === undefined || ip === undefined) return false
-  return libp2p.getConnections().some(c => c.limits === undefined && c.remotePeer.toString() === relayId && c.remoteAddr.getComponents()[0]?.value === ip)
+  const relay = relayOf(addr)
+  if (relay?.peerId === undefined || relay.ip === undefined) return false
+  return libp2p.getConnections().some(c => c.limits === undefined && c.remotePeer.toString() === relay.peerId && c.remoteAddr.getComponents()[0]?.value === relay.ip)
 }
 
 /** The provider's part of the node's limits. */

@@ -2,9 +2,11 @@
  * A relay, a node behind it (a slot reserved, listening for WebRTC through it) and a getter, all
  * on 127.0.0.1 in this process: the getter fetches a blob by the WebRTC address alone, so the
  * offer and answer go through the relay and the bytes over the direct WebRTC connection.
- * Run as a script (`node webrtc-trio.js <bytes>`), it fetches, stops every node and prints one
- * JSON line, then ends by itself (webrtc.test.ts checks that libdatachannel lets it).
+ * Run as a script (`node webrtc-trio.js <bytes>`), it fetches, cuts more WebRTC dials short,
+ * stops every node and prints one JSON line, then ends by itself (webrtc.test.ts checks that
+ * libdatachannel lets it).
  */
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
 import { BlobTicket } from '../../../src/ticket.js'
 import { randomBytes } from '../../helpers.js'
@@ -58,7 +60,12 @@ if (process.argv[1]?.endsWith('webrtc-trio.js') === true) {
     const { hash } = await trio.behind.blobs.addBytes(randomBytes(Number(process.argv[2] ?? 1 << 20), 9))
     const result = await fetchOverWebrtc(trio, hash)
     const over = trio.getter.libp2p.getConnections(trio.behind.libp2p.peerId).map(c => c.remoteAddr.toString())
-    process.stdout.write(JSON.stringify({ complete: result.complete, over }) + '\n')
+    // WebRTC dials cut short mid-setup (a peer connection closed while its ICE agent gathers):
+    // what leaves libdatachannel's threads holding the process unless they are let go.
+    const addr = (webrtcOnly(trio.behind, hash).multiaddrs[0] as Multiaddr).encapsulate(`/p2p/${trio.behind.peerId}`)
+    let cut = 0
+    for (const ms of [2, 5, 10, 20, 35, 50, 75, 100]) await trio.getter.libp2p.dial(addr, { signal: AbortSignal.timeout(ms), force: true }).then(async c => { await c.close() }, () => { cut++ })
+    process.stdout.write(JSON.stringify({ complete: result.complete, over, cut }) + '\n')
   } finally {
     await trio.stop() // a failed fetch too: the process must still end by itself
   }
