@@ -143,11 +143,10 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
         const group = unrecorded.splice(0, unrecorded.length)
         const open = await (files as Promise<{ data: BlobFile, pairs: BlobFile }>)
         await Promise.all([open.data.sync(), open.pairs.sync()])
-        for (const done of group) {
-          const result = await ctx.exclusive(hex, () => record(ctx, hash, hex, declared as number, done, open))
-          written += result.written
-          complete = result.complete
-        }
+        // One entry update for all of them: they were synced together.
+        const result = await ctx.exclusive(hex, () => record(ctx, hash, hex, declared as number, group, open))
+        written += result.written
+        complete = result.complete
       }
       if (failed !== undefined) throw failed.error
     }
@@ -279,8 +278,8 @@ async function writeBatch (files: { data: BlobFile, pairs: BlobFile }, batch: Pe
   }
 }
 
-/** Record a synced batch in the entry; returns verified bytes recorded and whether the blob is complete. */
-async function record (ctx: ImportContext, hash: Uint8Array, hex: string, size: number, batch: Pending,
+/** Record synced batches in the entry, in one update; returns verified bytes recorded and whether the blob is complete. */
+async function record (ctx: ImportContext, hash: Uint8Array, hex: string, size: number, batches: Pending[],
   files: { data: BlobFile, pairs: BlobFile }): Promise<{ written: number, complete: boolean }> {
   const existing = await ctx.loadEntry(hex)
   if (existing?.complete === true) return { written: 0, complete: true }
@@ -294,12 +293,14 @@ async function record (ctx: ImportContext, hash: Uint8Array, hex: string, size: 
   const tree = new BaoTree(size, GROUP_LOG)
   let present = entry.present
   let written = 0
-  for (const { offset, length } of batch.runs) {
-    written += length
-    present = present.union(ChunkRanges.range(Math.floor(offset / CHUNK_SIZE), Math.max(1, Math.ceil((offset + length) / CHUNK_SIZE))))
-    if (offset + length === size) entry.sizeVerified = true
+  for (const batch of batches) {
+    for (const { offset, length } of batch.runs) {
+      written += length
+      present = present.union(ChunkRanges.range(Math.floor(offset / CHUNK_SIZE), Math.max(1, Math.ceil((offset + length) / CHUNK_SIZE))))
+      if (offset + length === size) entry.sizeVerified = true
+    }
+    for (const { node, pair } of batch.chunkPairs) entry.chunkPairs.set(node, pair)
   }
-  for (const { node, pair } of batch.chunkPairs) entry.chunkPairs.set(node, pair)
   entry.present = present.canonicalize(size)
   // A group whose chunks are all here is checked whole from now on: drop its inner pairs.
   for (const node of entry.chunkPairs.keys()) {
