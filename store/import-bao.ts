@@ -317,9 +317,12 @@ async function record (ctx: ImportContext, hash: Uint8Array, hex: string, size: 
 /** All chunks are here: turn the in-order pairs into the pre-order outboard (or inline it). */
 async function finish (backend: Backend, hash: Uint8Array, hex: string, entry: Entry, tree: BaoTree, data: BlobFile, pairs: BlobFile): Promise<void> {
   const outboard = new Uint8Array(tree.outboardSize)
+  // The in-order pairs, read whole (the outboard is as large): one read, not one per pair.
+  const inOrder = outboard.length === 0 ? outboard : await pairs.readAt(0, outboard.length)
   let i = 0
   for (const node of tree.preOrderParents()) {
-    outboard.set(await pairs.readAt((node - 1) / 2 * PAIR_SIZE, PAIR_SIZE), i * PAIR_SIZE)
+    const at = (node - 1) / 2 * PAIR_SIZE
+    outboard.set(inOrder.subarray(at, at + PAIR_SIZE), i * PAIR_SIZE)
     i++
   }
   if (tree.blocks > 1 && !equalBytes(defaultCore().parentCV(outboard.subarray(0, PAIR_SIZE), true), hash)) {

@@ -61,7 +61,7 @@ function * joinParts (parts: Iterable<Uint8Array>): Generator<Uint8Array> {
   yield * flush()
 }
 
-/** What the transport may hold for a paused stream: yamux's largest window and then some. */
+/** What the transport may hold for a paused stream: the package's largest yamux window and then some. */
 const MAX_HELD_WHILE_PAUSED = 24 << 20
 
 /** How long a write waits for the transport to take more before the stream is reset. */
@@ -83,8 +83,9 @@ export interface ByteStreamOptions {
  */
 export function byteStream (stream: Stream, options: ByteStreamOptions = {}): ByteStream {
   const stallMs = options.writeStallMs ?? WRITE_STALL_MS
-  // Pausing stops yamux only once the window it already granted (up to 16 MiB) has arrived; the
-  // transport's default 4 MiB limit on bytes held while paused would reset the stream before that.
+  // Pausing stops yamux only once the window it already granted has arrived (4 MiB from the
+  // muxer made here, up to 16 MiB from one with the package's defaults): the transport's default
+  // 4 MiB limit on bytes held while paused would reset the stream before that.
   stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_HELD_WHILE_PAUSED)
   const closed = new AbortController()
   if (stream.status !== 'open') closed.abort()

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { Stream } from '@libp2p/interface'
 import { createNode, type VerityNode } from '../../../src/node/create-node.js'
 import { QUIC_READ_SIZE } from '../../../src/net/transport-fixes/quic.js'
+import { YAMUX_MAX_STREAM_WINDOW } from '../../../src/net/transport-fixes/yamux.js'
 import type { UnexpectedTransportVersion } from '../../../src/net/transport-fixes/errors.js'
 import { assertFixedVersions, FIXED_VERSIONS } from '../../../src/net/transport-fixes/versions.js'
 import { repoRoot } from '../../helpers.js'
@@ -134,5 +135,27 @@ describe('transport fixes (src/net/transport-fixes)', function () {
     assert.equal(await counting, frames + (8 << 20))
     // The stream's ACK and few if any updates; without the fix one per frame (20,000).
     assert.ok(forOneByteFrames < 10, `${forOneByteFrames} window updates for ${frames} one-byte frames`)
+  })
+
+  it('TCP (yamux): a stream\'s receive window grows to 4 MiB at most, not the package\'s 16 MiB', async () => {
+    const total = 64 << 20
+    const receiving = nextInbound()
+    const stream = await dialB('tcp')
+    const received = await receiving
+    const internals = received as unknown as { recvWindow: number }
+    assert.equal(typeof internals.recvWindow, 'number', 'yamux stream internals moved: update this test')
+    let largest = internals.recvWindow
+    const watch = setInterval(() => { largest = Math.max(largest, internals.recvWindow) }, 1)
+    try {
+      // A reader that keeps up: the window grows as fast as the package lets it (to 16 MiB
+      // within the first 100 ms of a 256 MiB download here, without the limit).
+      const [count] = await Promise.all([drain(received), send(stream, total, 256 << 10)])
+      assert.equal(count, total)
+    } finally {
+      clearInterval(watch)
+    }
+    largest = Math.max(largest, internals.recvWindow)
+    assert.ok(largest <= YAMUX_MAX_STREAM_WINDOW, `the receive window grew to ${largest} bytes`)
+    assert.ok(largest > 256 << 10, `the receive window never grew past its first 256 KiB (${largest})`)
   })
 })
