@@ -50,6 +50,16 @@ function formatNumber (v: number): string {
   return v.toFixed(2)
 }
 
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const USER_HZ = 100
+
+/** CPU seconds (user and system) in a /proc stat file: a process's (`/proc/<pid>/stat`) or a thread's. */
+export function statCpuSeconds (statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ
+}
+
 /** Runs a bench child script with `args` in a fresh process; its last stdout line, parsed. */
 export function runChild<T> (script: string, args: string[]): T {
   const run = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', timeout: 120000 })

@@ -10,13 +10,18 @@
  *                                            verified bytes each provider delivered, in <addr> order:
  *                                            a Downloader fetch into an FsStore; `listen` consumes
  *                                            every progress item (callback and async iteration)
+ * With VERITY_BENCH_PROFILE=<dir> (`VERITY_BENCH_PROFILE=<dir> npm run bench -- net`), each
+ * process writes to <dir> a CPU profile of the main thread (the fetcher: of the timed fetch; the
+ * provider: of everything after the blob was added) and its CPU seconds over the same time by
+ * thread name (`main`; `node`: V8's helper threads and the libuv pool; `tokio-rt-worker`: QUIC).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode, type VerityNode } from '../src/node/create-node.js'
-import { peakRssMB } from './measure.js'
+import { peakRssMB, statCpuSeconds } from './measure.js'
 import { FRAME_SIZE } from '../protocol/frame.js'
 import { byteStream } from '../src/net/stream.js'
 import { fromHex, toHex } from '../store/hash-text.js'
@@ -35,6 +40,7 @@ if (role === 'provide') {
   const dir = args[1] === 'fs' ? mkdtempSync(join(tmpdir(), 'verity-bench-provide-')) : undefined
   const node = await createNode(dir === undefined ? {} : { dataDir: dir })
   const { hash } = await node.blobs.addBytes(data)
+  const profile = await profiler()
   await node.libp2p.handle(RAW_PROTOCOL, async stream => {
     const s = byteStream(stream)
     for await (const _ of s.source) { /* the request is one byte */ }
@@ -44,6 +50,7 @@ if (role === 'provide') {
   process.stdout.write(JSON.stringify({ addrs: node.addrs().map(String), hash: toHex(hash) }) + '\n')
   process.stdin.resume()
   await new Promise(resolve => process.stdin.once('end', resolve))
+  await profile?.('provider')
   await node.stop()
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
 } else if (role === 'fetch') {
@@ -92,11 +99,13 @@ async function timed (fs: boolean, addrs: string[], size: number, run: (node: Ve
   const node = await createNode(fs ? { dataDir: dir } : {})
   try {
     await node.pool.warmup(addrs)
+    const profile = await profiler()
     const cpuBefore = process.cpuUsage()
     const start = process.hrtime.bigint()
     const figures = await run(node)
     const seconds = Number(process.hrtime.bigint() - start) / 1e9
     const cpu = process.cpuUsage(cpuBefore)
+    await profile?.('fetcher')
     if (figures.bytes !== size) throw new Error(`got ${figures.bytes} bytes, expected ${size}`)
     // CPU of every thread of this process (JS, libuv pool, the QUIC transport's own threads).
     process.stdout.write(JSON.stringify({ seconds, ...figures, maxRssMB: peakRssMB(), cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n')
@@ -105,4 +114,36 @@ async function timed (fs: boolean, addrs: string[], size: number, run: (node: Ve
     rmSync(dir, { recursive: true, force: true })
   }
   process.exit(0)
+}
+
+/** With VERITY_BENCH_PROFILE set, starts the CPU profiler; the function returned writes what it took. */
+async function profiler (): Promise<((name: string) => Promise<void>) | undefined> {
+  const dir = process.env.VERITY_BENCH_PROFILE
+  if (dir === undefined || dir === '') return undefined
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  const before = threadCpu()
+  await session.post('Profiler.start')
+  return async name => {
+    const { profile } = await session.post('Profiler.stop')
+    const after = threadCpu()
+    const byName = new Map<string, number>()
+    for (const [tid, { comm, seconds }] of after) byName.set(comm, (byName.get(comm) ?? 0) + seconds - (before.get(tid)?.seconds ?? 0))
+    writeFileSync(join(dir, `${name}-${process.pid}.cpuprofile`), JSON.stringify(profile))
+    writeFileSync(join(dir, `${name}-${process.pid}.threads.json`), JSON.stringify(Object.fromEntries([...byName].sort((a, b) => b[1] - a[1]))))
+    session.disconnect()
+  }
+}
+
+/** CPU seconds of each thread of this process so far (user and system, from /proc), by thread id. */
+function threadCpu (): Map<string, { comm: string, seconds: number }> {
+  const threads = new Map<string, { comm: string, seconds: number }>()
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const comm = tid === String(process.pid) ? 'main' : readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
+      threads.set(tid, { comm, seconds: statCpuSeconds(`/proc/self/task/${tid}/stat`) })
+    } catch {} // a thread that ended meanwhile
+  }
+  return threads
 }

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { printTable, runChild, type Row } from './measure.js'
+import { printTable, runChild, statCpuSeconds, type Row } from './measure.js'
 
 const child = join(dirname(fileURLToPath(import.meta.url)), 'net-child.js')
 const ROUNDS = 5
@@ -12,14 +11,9 @@ const TARGET = 0.75
 /** CPU seconds of both processes for a verified fetch against the raw stream's, at most. */
 const CPU_TARGET = 1.35
 const RSS_LIMIT_MB = 180
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const USER_HZ = 100
-
 /** CPU seconds a process has used, all threads, from /proc. */
 export function cpuOf (pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / USER_HZ
+  return statCpuSeconds(`/proc/${pid}/stat`)
 }
 
 /** One fetch: throughput, the fetcher's peak RSS, CPU seconds of each process (all threads). */
