@@ -8,6 +8,7 @@ export {
   PAIR_SIZE, SIZE_HEADER
 } from '../store/bao/constants.js'
 export type { Blake3Core } from '../store/bao/interface.js'
+export { NativeCore } from '../store/bao/native-core.js'
 export { WasmCore } from '../store/bao/wasm-core.js'
 export { PortableCore } from '../store/bao/portable-core.js'
 export { defaultCore, setDefaultCore } from '../store/bao/core.js'

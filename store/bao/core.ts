@@ -1,18 +1,21 @@
 import type { Blake3Core } from './interface.js'
+import { NativeCore } from './native-core.js'
 import { PortableCore } from './portable-core.js'
 import { WasmCore } from './wasm-core.js'
 
 let current: Blake3Core | undefined
 
 /**
- * The core used wherever the tree hashes and no core is passed explicitly: the WebAssembly SIMD
- * kernel where it runs, else the portable one. `VERITY_BLAKE3_CORE=portable` forces the portable
- * core (for runtimes without WASM SIMD, or to compare).
+ * The core used wherever the tree hashes and no core is passed explicitly: the native kernel
+ * where it was built and has 8 lanes or more, else the WebAssembly SIMD kernel where it runs,
+ * else the portable one. `VERITY_BLAKE3_CORE=wasm` or `=portable` starts the choice there (to
+ * compare, or for a runtime where the faster ones misbehave).
  */
 export function defaultCore (): Blake3Core {
   if (current === undefined) {
-    const forcePortable = process.env.VERITY_BLAKE3_CORE === 'portable'
-    current = (forcePortable ? undefined : WasmCore.tryCreate()) ?? new PortableCore()
+    const from = process.env.VERITY_BLAKE3_CORE
+    current = (from === 'wasm' || from === 'portable' ? undefined : NativeCore.tryCreate()) ??
+      (from === 'portable' ? undefined : WasmCore.tryCreate()) ?? new PortableCore()
   }
   return current
 }

@@ -1,6 +1,7 @@
 /**
- * The BLAKE3 operations the hash tree needs. Two implementations: a portable one on
- * @noble/hashes primitives (store/bao/portable-core.ts) and a WebAssembly SIMD kernel.
+ * The BLAKE3 operations the hash tree needs. Three implementations: a portable one on
+ * @noble/hashes primitives (store/bao/portable-core.ts), a WebAssembly SIMD kernel, and a native
+ * one in C with the CPU's widest vectors (store/bao/native), built where a compiler is.
  *
  * Chunk numbers are JavaScript numbers (exact up to 2^53); the core passes them to BLAKE3 as the
  * 64-bit chunk counter. Chaining values are 32-byte Uint8Arrays.

@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { CHUNK_SIZE, HASH_SIZE, PAIR_SIZE } from './constants.js'
+import type { Blake3Core, BorrowedInput } from './interface.js'
+import { WasmCore } from './wasm-core.js'
+
+/** The Node-API module built from store/bao/native (native/build.ts); lengths are checked there too. */
+interface NativeKernel {
+  /** `native-avx512`, `native-avx2` or `native-128`: the widest kernel this CPU runs. */
+  kernel: string
+  /** Non-root chaining values of whole 1 KiB chunks, 32 bytes each into `out`. */
+  chunks: (data: Uint8Array, startChunk: number, out: Uint8Array) => void
+  /** Chaining values of parents whose children's values are the 64-byte pairs in `pairs`. */
+  parents: (pairs: Uint8Array, out: Uint8Array, isRoot: boolean) => void
+  /** The chaining value of 2^k whole chunks (k >= 1). */
+  subtree: (data: Uint8Array, startChunk: number, isRoot: boolean, out: Uint8Array) => void
+}
+
+/** Where `npm run build` puts the module (dist/store/bao/native/blake3.node). */
+const MODULE = new URL('./native/blake3.node', import.meta.url)
+/** Chunk values computed per native call when hashing many groups: 1 MiB of input. */
+const CHUNKS_PER_CALL = 1024
+
+/** Whether `n` is 2^k for some k >= `least`. */
+function powerOfTwo (n: number, least: number): boolean {
+  return Number.isInteger(n) && n >= 2 ** least && (n & (n - 1)) === 0
+}
+
+/**
+ * BLAKE3 in C with the CPU's widest vectors (AVX-512: 16 chunks per compression, AVX2: 8),
+ * reading the caller's bytes where they are. Built by `npm run build` where a C compiler and
+ * Node's headers are found; used only where it is faster than the WebAssembly kernel (8 lanes or
+ * more), which does what the native module does not (inputs that are not whole powers of two of
+ * chunks, single chunks, lending buffers).
+ */
+export class NativeCore implements Blake3Core {
+  readonly name: string
+  private readonly out = new Uint8Array(HASH_SIZE)
+  private cvs = new Uint8Array(CHUNKS_PER_CALL * HASH_SIZE)
+
+  private constructor (private readonly native: NativeKernel, private readonly wasm: WasmCore) {
+    this.name = native.kernel
+  }
+
+  /** The native kernel; throws where it was not built, cannot load, or is narrower than 8 lanes. */
+  static create (): NativeCore {
+    if (!existsSync(MODULE)) throw new Error('the native BLAKE3 kernel was not built (no C compiler or Node headers at build time)')
+    const native = createRequire(import.meta.url)(fileURLToPath(MODULE)) as NativeKernel
+    if (native.kernel === 'native-128') throw new Error('the native BLAKE3 kernel has 4 lanes here, slower than the WebAssembly one')
+    return new NativeCore(native, WasmCore.create())
+  }
+
+  /** The native kernel, or undefined where it cannot be used (the caller takes the WebAssembly one). */
+  static tryCreate (): NativeCore | undefined {
+    try {
+      return NativeCore.create()
+    } catch {
+      return undefined
+    }
+  }
+
+  subtreeCV (data: Uint8Array, startChunk: number, isRoot: boolean): Uint8Array {
+    if (!powerOfTwo(data.length / CHUNK_SIZE, 1)) return this.wasm.subtreeCV(data, startChunk, isRoot)
+    this.native.subtree(data, startChunk, isRoot, this.out)
+    return this.out.slice()
+  }
+
+  groupCVs (data: Uint8Array, startChunk: number, groupLog: number, out: Uint8Array): void {
+    const groupSize = CHUNK_SIZE << groupLog
+    const whole = groupLog === 0 ? 0 : Math.floor(data.length / groupSize)
+    this.wholeGroupCVs(data.subarray(0, whole * groupSize), startChunk, groupLog, out)
+    if (whole * groupSize < data.length || data.length === 0) {
+      this.wasm.groupCVs(data.subarray(whole * groupSize), startChunk + (whole << groupLog), groupLog, out.subarray(whole * HASH_SIZE))
+    }
+  }
+
+  groupTree (data: Uint8Array, startChunk: number, groupLog: number, pairs: Uint8Array, inOrder: boolean): Uint8Array {
+    const groups = data.length / (CHUNK_SIZE << groupLog)
+    if (groupLog === 0 || !powerOfTwo(groups, 0)) return this.wasm.groupTree(data, startChunk, groupLog, pairs, inOrder)
+    // The groups' values, then each level above from the one below: a level's pairs are the
+    // values below it side by side, so each level is one native call.
+    const levels = [new Uint8Array(groups * HASH_SIZE)]
+    this.wholeGroupCVs(data, startChunk, groupLog, levels[0] as Uint8Array)
+    for (let n = groups / 2; n >= 1; n /= 2) {
+      const next = new Uint8Array(n * HASH_SIZE)
+      this.native.parents(levels[levels.length - 1] as Uint8Array, next, false)
+      levels.push(next)
+    }
+    // Node (h, p): the p-th node h levels above the groups; its pair is level h - 1 at 2p.
+    const pairOf = (h: number, p: number): Uint8Array => (levels[h - 1] as Uint8Array).subarray(2 * p * HASH_SIZE, (2 * p + 2) * HASH_SIZE)
+    const height = levels.length - 1
+    if (inOrder) {
+      for (let i = 1; i < groups; i++) {
+        let h = 1
+        while (((i >> (h - 1)) & 1) === 0) h++
+        pairs.set(pairOf(h, i >> h), (i - 1) * PAIR_SIZE)
+      }
+    } else {
+      let at = 0
+      const visit = (h: number, p: number): void => {
+        if (h === 0) return
+        pairs.set(pairOf(h, p), at)
+        at += PAIR_SIZE
+        visit(h - 1, 2 * p)
+        visit(h - 1, 2 * p + 1)
+      }
+      visit(height, 0)
+    }
+    return (levels[height] as Uint8Array).slice()
+  }
+
+  parentCV (pair: Uint8Array, isRoot: boolean): Uint8Array {
+    if (pair.length !== PAIR_SIZE) throw new RangeError(`pair must be ${PAIR_SIZE} bytes, got ${pair.length}`)
+    this.native.parents(pair, this.out, isRoot)
+    return this.out.slice()
+  }
+
+  /** The WebAssembly kernel's buffers: the native kernel reads any buffer where it is. */
+  borrowInput (count: number, size: number): BorrowedInput | undefined {
+    return this.wasm.borrowInput(count, size)
+  }
+
+  /** Non-root values of whole groups of 2^groupLog chunks (groupLog >= 1), 1 MiB per native call. */
+  private wholeGroupCVs (data: Uint8Array, startChunk: number, groupLog: number, out: Uint8Array): void {
+    const groupChunks = 1 << groupLog
+    const perCall = Math.max(groupChunks, CHUNKS_PER_CALL - (CHUNKS_PER_CALL % groupChunks))
+    if (this.cvs.length < perCall * HASH_SIZE) this.cvs = new Uint8Array(perCall * HASH_SIZE)
+    for (let chunk = 0; chunk * CHUNK_SIZE < data.length; chunk += perCall) {
+      const slice = data.subarray(chunk * CHUNK_SIZE, (chunk + perCall) * CHUNK_SIZE)
+      const chunks = slice.length / CHUNK_SIZE
+      this.native.chunks(slice, startChunk + chunk, this.cvs)
+      // Up the levels inside the groups, each written over the start of the one below.
+      for (let n = chunks / 2; n >= chunks / groupChunks; n /= 2) this.native.parents(this.cvs.subarray(0, 2 * n * HASH_SIZE), this.cvs, false)
+      out.set(this.cvs.subarray(0, (chunks / groupChunks) * HASH_SIZE), (chunk / groupChunks) * HASH_SIZE)
+    }
+  }
+}
