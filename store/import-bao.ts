@@ -314,16 +314,21 @@ async function record (ctx: ImportContext, hash: Uint8Array, hex: string, size: 
   return { written, complete: entry.complete }
 }
 
+/** In-order pairs read at a time when an import finishes (1 MiB). */
+const FINISH_READ_PAIRS = 16384
+
 /** All chunks are here: turn the in-order pairs into the pre-order outboard (or inline it). */
 async function finish (backend: Backend, hash: Uint8Array, hex: string, entry: Entry, tree: BaoTree, data: BlobFile, pairs: BlobFile): Promise<void> {
   const outboard = new Uint8Array(tree.outboardSize)
-  // The in-order pairs, read whole (the outboard is as large): one read, not one per pair.
-  const inOrder = outboard.length === 0 ? outboard : await pairs.readAt(0, outboard.length)
-  let i = 0
-  for (const node of tree.preOrderParents()) {
-    const at = (node - 1) / 2 * PAIR_SIZE
-    outboard.set(inOrder.subarray(at, at + PAIR_SIZE), i * PAIR_SIZE)
-    i++
+  // The in-order pairs (pair i is node 2i + 1), read in order a window at a time, each put in
+  // its pre-order place.
+  const count = outboard.length / PAIR_SIZE
+  for (let first = 0; first < count; first += FINISH_READ_PAIRS) {
+    const n = Math.min(FINISH_READ_PAIRS, count - first)
+    const bytes = await pairs.readAt(first * PAIR_SIZE, n * PAIR_SIZE)
+    for (let i = 0; i < n; i++) {
+      outboard.set(bytes.subarray(i * PAIR_SIZE, (i + 1) * PAIR_SIZE), tree.preOrderIndex(2 * (first + i) + 1) * PAIR_SIZE)
+    }
   }
   if (tree.blocks > 1 && !equalBytes(defaultCore().parentCV(outboard.subarray(0, PAIR_SIZE), true), hash)) {
     throw new Error(`outboard of ${hex} does not match its hash after import`)
