@@ -116,7 +116,10 @@ static napi_value subtree (napi_env env, napi_callback_info info) {
   if (out_length < 32) return fail(env, "subtree: out is too short");
   uint8_t stack[64 * 32];
   uint8_t *cvs = n <= 64 ? stack : malloc(n * 32);
-  if (cvs == NULL) return fail(env, "subtree: out of memory");
+  if (cvs == NULL) {
+    napi_throw_error(env, NULL, "subtree: out of memory");
+    return NULL;
+  }
   hash_all(data, n, CHUNK, CHUNK / 64, start, 1, 0, CHUNK_START, CHUNK_END, cvs);
   /* Each level's pairs are the level below's values, side by side: hashed in place. */
   for (size_t level = n / 2; level > 1; level /= 2) hash_all(cvs, level, 64, 1, 0, 0, PARENT, 0, 0, cvs);

@@ -7,7 +7,6 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -29,12 +28,25 @@ function nodeHeaders (): string | undefined {
 /** Why the kernel could not be built: the build goes on without it. */
 class Skipped extends Error {}
 
-/** Compiles and links into `work`, then moves the module into place. */
+/** A compile is given this long (a stuck compiler must not hang the build). */
+const COMPILE_TIMEOUT_MS = 120000
+
+/**
+ * On x64 every object is made for the baseline x86-64 (whatever the compiler's default), and the
+ * wider kernels add only their own vector extension: the module's load-time check is then the
+ * only thing between a CPU and an instruction it lacks.
+ */
+const BASE = process.arch === 'x64' ? ['-march=x86-64', '-mtune=generic'] : []
+
+/** Compiles and links into `work`, then moves the module into place beside it. */
 function build (headers: string, work: string): void {
   const cc = (args: string[]): void => {
-    const run = spawnSync(compiler, ['-std=gnu11', '-O3', '-fPIC', ...args], { encoding: 'utf8' })
+    const run = spawnSync(compiler, ['-std=gnu11', '-O3', '-fPIC', ...BASE, ...args], { encoding: 'utf8', timeout: COMPILE_TIMEOUT_MS })
     if (run.error !== undefined) throw new Skipped(`${compiler}: ${run.error.message}`)
-    if (run.status !== 0) throw new Skipped(`${compiler} ${args.join(' ')}: ${run.stderr.trim().split('\n')[0] ?? ''} (exit ${String(run.status)})`)
+    if (run.status !== 0) {
+      const lines = run.stderr.trim().split('\n')
+      throw new Skipped(`${compiler} exit ${String(run.status)}: ${lines.find(line => /error/i.test(line)) ?? lines[0] ?? ''}`)
+    }
   }
   const widths: Array<[number, string[]]> = process.arch === 'x64' ? [[4, []], [8, ['-mavx2']], [16, ['-mavx512f']]] : [[4, []]]
   const objects: string[] = []
@@ -47,18 +59,21 @@ function build (headers: string, work: string): void {
   cc(['-c', `-I${headers}`, join(sources, 'addon.c'), '-o', addon])
   const linked = join(work, 'blake3.node')
   cc(['-shared', addon, ...objects, '-o', linked])
-  mkdirSync(here, { recursive: true })
   renameSync(linked, output)
 }
 
-const headers = nodeHeaders()
-const work = mkdtempSync(join(tmpdir(), 'verity-native-'))
+let work: string | undefined
 try {
+  const headers = nodeHeaders()
   if (headers === undefined) throw new Skipped('no node_api.h beside this Node')
+  mkdirSync(here, { recursive: true })
+  // Beside the output, not in the system's temporary directory: a rename cannot cross file systems.
+  work = mkdtempSync(join(here, '.build-'))
   build(headers, work)
 } catch (err) {
-  if (!(err instanceof Skipped)) throw err
-  process.stdout.write(`native BLAKE3 kernel not built (${err.message}): the WebAssembly kernel will hash\n`)
+  // Whatever went wrong, the build goes on: the WebAssembly kernel hashes instead.
+  const why = err instanceof Skipped ? err.message : String(err)
+  process.stdout.write(`native BLAKE3 kernel not built (${why}): the WebAssembly kernel will hash\n`)
 } finally {
-  rmSync(work, { recursive: true, force: true })
+  if (work !== undefined) rmSync(work, { recursive: true, force: true })
 }

@@ -1,6 +1,6 @@
 /*
  * BLAKE3 compression of W inputs at once (one per vector lane), with GCC/Clang vector
- * extensions (GCC's __builtin_shuffle): compiled once per width (build.ts), each with the instruction set it needs
+ * extensions (GCC or Clang): compiled once per width (build.ts), each with the instruction set it needs
  * (W=16: AVX-512F, W=8: AVX2, W=4: the baseline). Written for verity from the BLAKE3 paper's
  * definitions; addon.c picks the widest the CPU runs.
  *
@@ -30,19 +30,29 @@ static inline vec load_vec (const uint8_t *p) { vec v; memcpy(&v, p, sizeof v); 
 
 /* Interleave the low (or high) halves of a and b: a0 b0 a1 b1 ... */
 #if W == 16
-#define ZIP_LO ((vec){ 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 })
-#define ZIP_HI ((vec){ 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 })
+#define ZIP_LO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define ZIP_HI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
 #define STAGES 4
 #elif W == 8
-#define ZIP_LO ((vec){ 0, 8, 1, 9, 2, 10, 3, 11 })
-#define ZIP_HI ((vec){ 4, 12, 5, 13, 6, 14, 7, 15 })
+#define ZIP_LO 0, 8, 1, 9, 2, 10, 3, 11
+#define ZIP_HI 4, 12, 5, 13, 6, 14, 7, 15
 #define STAGES 3
 #elif W == 4
-#define ZIP_LO ((vec){ 0, 4, 1, 5 })
-#define ZIP_HI ((vec){ 2, 6, 3, 7 })
+#define ZIP_LO 0, 4, 1, 5
+#define ZIP_HI 2, 6, 3, 7
 #define STAGES 2
 #else
 #error "W must be 4, 8 or 16"
+#endif
+
+/* Clang and GCC 12 on have __builtin_shufflevector; older GCC has __builtin_shuffle. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#endif
+#endif
+#ifndef SHUFFLE
+#define SHUFFLE(a, b, ...) __builtin_shuffle(a, b, (vec){ __VA_ARGS__ })
 #endif
 
 /*
@@ -53,8 +63,8 @@ static inline void transpose (vec x[W]) {
   for (int s = 0; s < STAGES; s++) {
     vec y[W];
     for (int j = 0; j < W / 2; j++) {
-      y[2 * j] = __builtin_shuffle(x[j], x[j + W / 2], ZIP_LO);
-      y[2 * j + 1] = __builtin_shuffle(x[j], x[j + W / 2], ZIP_HI);
+      y[2 * j] = SHUFFLE(x[j], x[j + W / 2], ZIP_LO);
+      y[2 * j + 1] = SHUFFLE(x[j], x[j + W / 2], ZIP_HI);
     }
     memcpy(x, y, sizeof y);
   }

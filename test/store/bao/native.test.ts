@@ -15,7 +15,9 @@ const portable = new PortableCore()
 const wasm = WasmCore.create()
 /** What the build could use: a C compiler and the running Node's headers (native/build.ts looks the same way). */
 const buildable = spawnSync(process.env.CC ?? 'cc', ['--version']).status === 0 &&
-  existsSync(join(dirname(process.execPath), '..', 'include', 'node', 'node_api.h'))
+  [process.env.npm_config_nodedir, join(dirname(process.execPath), '..')].some(dir => dir !== undefined && existsSync(join(dir, 'include', 'node', 'node_api.h')))
+/** Set, these steer the choice away from the widest native kernel on purpose. */
+const steered = process.env.VERITY_BLAKE3_CORE !== undefined || process.env.VERITY_NATIVE_LANES !== undefined
 const wide = process.arch === 'x64' && existsSync('/proc/cpuinfo') && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))
 
 /** Chunk counters around the 32-bit carry and far above it, as kernels.test.ts. */
@@ -30,7 +32,7 @@ describe('native BLAKE3 kernel (store/bao/native)', function () {
   this.timeout(60000)
 
   it('is built and chosen by default where a C compiler and Node\'s headers are, on a CPU with AVX2 or AVX-512', function () {
-    if (!buildable || !wide) this.skip()
+    if (!buildable || !wide || steered) this.skip()
     const core = NativeCore.create()
     assert.match(core.name, /^native-avx(2|512)$/)
     assert.equal(defaultCore().name, core.name)
@@ -84,6 +86,29 @@ describe('native BLAKE3 kernel (store/bao/native)', function () {
         for (const isRoot of [false, true]) assert.deepEqual(native.parentCV(pair, isRoot), portable.parentCV(pair, isRoot))
       }
       assert.throws(() => native.parentCV(new Uint8Array(63), false), RangeError)
+    })
+
+    it('the 8-lane (AVX2) kernel agrees as well, where the CPU runs it (a process told VERITY_NATIVE_LANES=8)', function () {
+      if (!wide) this.skip()
+      const script = `
+        import { NativeCore } from ${JSON.stringify(new URL('../../../store/bao/native-core.js', import.meta.url).href)}
+        import { PortableCore } from ${JSON.stringify(new URL('../../../store/bao/portable-core.js', import.meta.url).href)}
+        import { randomBytes } from ${JSON.stringify(new URL('../../helpers.js', import.meta.url).href)}
+        const native = NativeCore.create(), portable = new PortableCore(), hex = b => Buffer.from(b).toString('hex')
+        const out = [native.name]
+        for (const [length, start] of [[2048, 0], [16384, 2 ** 32 - 8], [1 << 20, 7 * 1024], [24 * 1024, 48]]) {
+          const data = randomBytes(length, length)
+          out.push(hex(native.subtreeCV(data, start, false)) === hex(portable.subtreeCV(data, start, false)))
+          const a = new Uint8Array(Math.ceil(length / 16384) * 32), b = new Uint8Array(a.length)
+          native.groupCVs(data, start - (start % 16), 4, a); portable.groupCVs(data, start - (start % 16), 4, b)
+          out.push(hex(a) === hex(b))
+        }
+        console.log(JSON.stringify(out))`
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, VERITY_NATIVE_LANES: '8' } })
+      assert.equal(run.status, 0, run.stderr)
+      const [name, ...agreed] = JSON.parse(run.stdout) as [string, ...boolean[]]
+      assert.equal(name, 'native-avx2')
+      assert.deepEqual(agreed, agreed.map(() => true))
     })
 
     it('the module refuses calls that would read or write outside what it was given, with a RangeError', () => {
