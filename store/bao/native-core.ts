@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { CHUNK_SIZE, HASH_SIZE, PAIR_SIZE } from './constants.js'
 import type { Blake3Core, BorrowedInput } from './interface.js'
+import { largestPowerOfTwoBelow } from './math.js'
 import { WasmCore } from './wasm-core.js'
 
 /** The Node-API module built from store/bao/native (native/build.ts); lengths are checked there too. */
@@ -31,8 +32,8 @@ function powerOfTwo (n: number, least: number): boolean {
  * BLAKE3 in C with the CPU's widest vectors (AVX-512: 16 chunks per compression, AVX2: 8),
  * reading the caller's bytes where they are. Built by `npm run build` where a C compiler and
  * Node's headers are found; used only where it is faster than the WebAssembly kernel (8 lanes or
- * more), which does what the native module does not (inputs that are not whole powers of two of
- * chunks, single chunks, lending buffers).
+ * more), which does what the native module does not (a subtree's last two chunks when they are
+ * not whole, single chunks, lending buffers).
  */
 export class NativeCore implements Blake3Core {
   readonly name: string
@@ -61,9 +62,19 @@ export class NativeCore implements Blake3Core {
   }
 
   subtreeCV (data: Uint8Array, startChunk: number, isRoot: boolean): Uint8Array {
-    if (!powerOfTwo(data.length / CHUNK_SIZE, 1)) return this.wasm.subtreeCV(data, startChunk, isRoot)
-    this.native.subtree(data, startChunk, isRoot, this.out)
-    return this.out.slice()
+    const chunks = Math.ceil(data.length / CHUNK_SIZE)
+    if (powerOfTwo(data.length / CHUNK_SIZE, 1)) {
+      this.native.subtree(data, startChunk, isRoot, this.out)
+      return this.out.slice()
+    }
+    if (chunks <= 2) return this.wasm.subtreeCV(data, startChunk, isRoot)
+    // BLAKE3's split: the left side is the largest power of two of chunks below the count, whole
+    // (native); the right side splits again until what is left is short (a blob's last bytes).
+    const left = largestPowerOfTwoBelow(chunks)
+    const pair = new Uint8Array(PAIR_SIZE)
+    pair.set(this.subtreeCV(data.subarray(0, left * CHUNK_SIZE), startChunk, false), 0)
+    pair.set(this.subtreeCV(data.subarray(left * CHUNK_SIZE), startChunk + left, false), HASH_SIZE)
+    return this.parentCV(pair, isRoot)
   }
 
   groupCVs (data: Uint8Array, startChunk: number, groupLog: number, out: Uint8Array): void {

@@ -53,6 +53,15 @@ describe('native BLAKE3 kernel (store/bao/native)', function () {
       }), { numRuns: 200, examples: [[16384, 2 ** 32 - 8, false, 1], [2048, 2 ** 32 - 1, true, 2], [1 << 19, 2 ** 32 - 100, false, 3]] })
     })
 
+    it('hashes long inputs that are not a power of two of chunks by BLAKE3\'s split, the left sides natively', () => {
+      for (const length of [(1 << 20) - 1, (1 << 20) + 1, (2 << 20) + 1024, (3 << 20) + 5, 5 * 1024 + 1, 3 * 16384]) {
+        const data = randomBytes(length, length)
+        for (const [start, isRoot] of [[0, true], [2 ** 32 - 4, false]] as const) {
+          assert.equal(toHex(native.subtreeCV(data, start, isRoot)), toHex(portable.subtreeCV(data, start, isRoot)), `length ${length} start ${start}`)
+        }
+      }
+    })
+
     it('agrees on groupCVs for every group log, whole and short last groups, past 1 MiB per call', () => {
       fc.assert(fc.property(fc.integer({ min: 0, max: 6 }), fc.oneof(fc.integer({ min: 0, max: 200 * 1024 }), fc.constantFrom((1 << 20) + 16384, 3 << 20)), arbCounter, (groupLog, length, counter) => {
         const start = counter - (counter % 2 ** groupLog)
