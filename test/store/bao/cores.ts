@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import type { Blake3Core } from '../../../store/bao/interface.js'
 import { NativeCore } from '../../../store/bao/native-core.js'
 import { PortableCore } from '../../../store/bao/portable-core.js'
@@ -13,3 +14,14 @@ export function allCores (): Blake3Core[] {
   const native = NativeCore.tryCreate()
   return [new PortableCore(), WasmCore.create(), ...(native === undefined ? [] : [native])]
 }
+
+/**
+ * Chunk counters for the cores' property tests: small ones, around the 32-bit carry (a batch of
+ * lanes may straddle it) and far above it, up to near 2^53.
+ */
+export const arbCounter = fc.oneof(
+  fc.nat(1 << 20),
+  fc.integer({ min: 2 ** 32 - 40, max: 2 ** 32 + 40 }),
+  fc.integer({ min: 2 ** 32, max: 2 ** 48 }),
+  fc.constantFrom(2 ** 53 - 4096, 2 ** 33 - 3)
+)

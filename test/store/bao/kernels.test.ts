@@ -3,17 +3,10 @@ import fc from 'fast-check'
 import { PortableCore } from '../../../store/bao/portable-core.js'
 import { WasmCore } from '../../../store/bao/wasm-core.js'
 import { randomBytes, toHex } from '../../helpers.js'
+import { arbCounter } from './cores.js'
 
 const portable = new PortableCore()
 const wasm = WasmCore.create()
-
-/** Chunk counters around the 32-bit carry (a 4-lane batch may straddle it) and far above it. */
-const arbCounter = fc.oneof(
-  fc.nat(1 << 20),
-  fc.integer({ min: 2 ** 32 - 20, max: 2 ** 32 + 20 }),
-  fc.integer({ min: 2 ** 32, max: 2 ** 48 }),
-  fc.constantFrom(2 ** 53 - 1024, 2 ** 33 - 3)
-)
 
 describe('WASM SIMD kernel against the portable core', () => {
   it('agrees on random groups and subtrees at random chunk counters, above 2^32 included', () => {

@@ -10,6 +10,7 @@ import { NativeCore } from '../../../store/bao/native-core.js'
 import { PortableCore } from '../../../store/bao/portable-core.js'
 import { WasmCore } from '../../../store/bao/wasm-core.js'
 import { randomBytes, toHex } from '../../helpers.js'
+import { arbCounter } from './cores.js'
 
 const portable = new PortableCore()
 const wasm = WasmCore.create()
@@ -19,14 +20,6 @@ const buildable = spawnSync(process.env.CC ?? 'cc', ['--version']).status === 0 
 /** Set, these steer the choice away from the widest native kernel on purpose. */
 const steered = process.env.VERITY_BLAKE3_CORE !== undefined || process.env.VERITY_NATIVE_LANES !== undefined
 const wide = process.arch === 'x64' && existsSync('/proc/cpuinfo') && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))
-
-/** Chunk counters around the 32-bit carry and far above it, as kernels.test.ts. */
-const arbCounter = fc.oneof(
-  fc.nat(1 << 20),
-  fc.integer({ min: 2 ** 32 - 40, max: 2 ** 32 + 40 }),
-  fc.integer({ min: 2 ** 32, max: 2 ** 48 }),
-  fc.constantFrom(2 ** 53 - 4096, 2 ** 33 - 3)
-)
 
 describe('native BLAKE3 kernel (store/bao/native)', function () {
   this.timeout(60000)
