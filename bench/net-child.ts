@@ -15,7 +15,7 @@
  * provider: of everything after the blob was added) and its CPU seconds over the same time by
  * thread name (`main`; `node`: V8's helper threads and the libuv pool; `tokio-rt-worker`: QUIC).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -120,6 +120,7 @@ async function timed (fs: boolean, addrs: string[], size: number, run: (node: Ve
 async function profiler (): Promise<((name: string) => Promise<void>) | undefined> {
   const dir = process.env.VERITY_BENCH_PROFILE
   if (dir === undefined || dir === '') return undefined
+  mkdirSync(dir, { recursive: true })
   const session = new Session()
   session.connect()
   await session.post('Profiler.enable')

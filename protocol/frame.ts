@@ -40,26 +40,39 @@ export class ResponseWriter {
 
   private get start (): number { return this.framed ? 3 : 0 }
 
-  /** The last stage of a response's pipeline: every piece of `source`, framed and sent. */
-  readonly sink = async (source: AsyncIterable<Uint8Array>): Promise<void> => {
-    for await (const piece of source) await this.write(piece)
+  /**
+   * The last stage of a response's pipeline: every batch of `source` (slices, or one piece),
+   * framed and sent; a batch's slices are copied into frames before the next batch is asked for.
+   */
+  readonly sink = async (source: AsyncIterable<Uint8Array | readonly Uint8Array[]>): Promise<void> => {
+    for await (const batch of source) {
+      if (batch instanceof Uint8Array) await this.write(batch)
+      else await this.writeAll(batch)
+    }
   }
 
   async write (bytes: Uint8Array): Promise<void> {
-    for (let at = 0; at < bytes.length;) {
-      this.buffer ??= this.fresh(Math.min(FRAME_SIZE, Math.max(bytes.length - at, this.nextSize)))
-      if (this.used === this.buffer.length) this.grow()
-      const buffer = this.buffer
-      const take = Math.min(bytes.length - at, buffer.length - this.used)
-      buffer.set(bytes.subarray(at, at + take), this.used)
-      this.used += take
-      at += take
-      if (this.used === this.start + FRAME_SIZE) {
-        this.nextSize = FRAME_SIZE
-        await this.flush()
+    await this.writeAll([bytes])
+  }
+
+  /** Each of `pieces` in turn, as `write` would: awaits only to send a frame that filled up. */
+  async writeAll (pieces: readonly Uint8Array[]): Promise<void> {
+    for (const bytes of pieces) {
+      for (let at = 0; at < bytes.length;) {
+        this.buffer ??= this.fresh(Math.min(FRAME_SIZE, Math.max(bytes.length - at, this.nextSize)))
+        if (this.used === this.buffer.length) this.grow()
+        const buffer = this.buffer
+        const take = Math.min(bytes.length - at, buffer.length - this.used)
+        buffer.set(take === bytes.length ? bytes : bytes.subarray(at, at + take), this.used)
+        this.used += take
+        at += take
+        if (this.used === this.start + FRAME_SIZE) {
+          this.nextSize = FRAME_SIZE
+          await this.flush()
+        }
       }
+      this.bytesSent += bytes.length
     }
-    this.bytesSent += bytes.length
   }
 
   /** Send what is gathered. */

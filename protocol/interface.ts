@@ -79,9 +79,11 @@ export interface ProviderPolicy {
 /**
  * What serving reads of a store: a blob's status, its encoded ranges, its bytes (a HashSeq's
  * children) and its bitfield over time. The provider serves through such a view of its store
- * (protocol/provider/scope.ts), which hides what is out of scope.
+ * (protocol/provider/scope.ts), which hides what is out of scope. The provider reads blobs with
+ * `exportBaoBatches` where the store has it, else with `exportBao`: a wrapper that changes what
+ * exportBao yields must change or hide exportBaoBatches as well.
  */
-export type ServedStore = Pick<BlobStore, 'status' | 'exportBao' | 'reader' | 'observe'>
+export type ServedStore = Pick<BlobStore, 'status' | 'exportBao' | 'reader' | 'observe'> & Partial<Pick<BlobStore, 'exportBaoBatches'>>
 
 export interface TransferStats {
   /** Response bytes written (payload, without framing). */

@@ -4,7 +4,7 @@ import { startAdd } from './add-handle.js'
 import type { Backend } from './backend.js'
 import type { ByteReader } from './bao/byte-reader.js'
 import type { HashedBlob } from './bao/outboard.js'
-import { encodeRanges } from './bao/encode.js'
+import { encodeBatches, encodeRanges, type EncodeOptions } from './bao/encode.js'
 import { hashArg } from './bao/validate.js'
 import { walkValidated } from './bao/validated-walk.js'
 import { decodeCollectionMeta, encodeCollectionMeta, encodeHashSeq, safeName, uniqueNames } from './collection.js'
@@ -171,17 +171,30 @@ export class BaseStore implements BlobStore {
   async * exportBao (hash: Uint8Array, ranges: ChunkRanges, options: AbortOptions = {}): AsyncGenerator<Uint8Array> {
     const opened = await this.openBlob(hashArg('hash', hash))
     try {
-      yield * encodeRanges({
-        hash,
-        size: opened.entry.size,
-        data: opened.blob.data,
-        outboard: opened.blob.pairs,
-        ...(opened.blob.present === undefined ? {} : { present: opened.blob.present }),
-        ranges,
-        ...(options.signal === undefined ? {} : { signal: options.signal })
-      })
+      yield * encodeRanges(this.encodeOptions(opened, ranges, options))
     } finally {
       await opened.close()
+    }
+  }
+
+  async * exportBaoBatches (hash: Uint8Array, ranges: ChunkRanges, options: AbortOptions = {}): AsyncGenerator<Uint8Array[]> {
+    const opened = await this.openBlob(hashArg('hash', hash))
+    try {
+      yield * encodeBatches(this.encodeOptions(opened, ranges, options))
+    } finally {
+      await opened.close()
+    }
+  }
+
+  private encodeOptions (opened: OpenBlob, ranges: ChunkRanges, options: AbortOptions): EncodeOptions {
+    return {
+      hash: opened.blob.hash,
+      size: opened.entry.size,
+      data: opened.blob.data,
+      outboard: opened.blob.pairs,
+      ...(opened.blob.present === undefined ? {} : { present: opened.blob.present }),
+      ranges,
+      ...(options.signal === undefined ? {} : { signal: options.signal })
     }
   }
 

@@ -153,6 +153,14 @@ export interface BlobStore {
   /** The encoded stream (PROTOCOL.md section 4) of `ranges`; MissingRange after the valid prefix. */
   exportBao: (hash: Uint8Array, ranges: ChunkRanges, options?: AbortOptions) => AsyncIterable<Uint8Array>
   /**
+   * The same encoded stream as exportBao, as batches of slices (about 256 KiB a batch): the size
+   * header, pairs and views of the stored groups, each checked, none copied. For a consumer that
+   * copies what it sends (the provider gathers frames), so that it pays each step of its pipeline
+   * once per batch rather than once per 16 KiB group and once per pair. The slices are the caller's
+   * to keep.
+   */
+  exportBaoBatches: (hash: Uint8Array, ranges: ChunkRanges, options?: AbortOptions) => AsyncIterable<Uint8Array[]>
+  /**
    * Verify an encoded stream of `ranges` of `hash` and write what verifies. Given a ByteReader
    * shared with other blobs (a Get response), it reads exactly this blob's encoding.
    */

@@ -16,12 +16,20 @@ import { Yielder } from '../../store/yielder.js'
  */
 
 /**
- * One blob's encoded ranges, read and encoded by the store; NotFound if the store has none of it.
- * Returned, not delegated to from a generator of its own: each level of `yield *` costs every piece.
+ * One blob's encoded ranges, read and encoded by the store, in batches of slices; NotFound if the
+ * store has none of it. Returned, not delegated to from a generator of its own: each level of
+ * `yield *` costs every batch.
  */
-async function encodeBlob (store: ServedStore, hash: Uint8Array, ranges: ChunkRanges, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+async function encodeBlob (store: ServedStore, hash: Uint8Array, ranges: ChunkRanges, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array[]>> {
   if ((await store.status(hash)).status === 'absent') throw new NotFound(toHex(hash), `blob ${toHex(hash)} is not here`)
-  return store.exportBao(hash, ranges, signal === undefined ? {} : { signal })
+  const options = signal === undefined ? {} : { signal }
+  if (store.exportBaoBatches !== undefined) return store.exportBaoBatches(hash, ranges, options)
+  return singles(store.exportBao(hash, ranges, options))
+}
+
+/** Each piece of an encoded stream as a batch of its own (a store without exportBaoBatches). */
+async function * singles (pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array[]> {
+  for await (const piece of pieces) yield [piece]
 }
 
 /**
@@ -29,7 +37,7 @@ async function encodeBlob (store: ServedStore, hash: Uint8Array, ranges: ChunkRa
  * is read as a HashSeq only when children are asked for and it is one (complete, a multiple of 32
  * bytes, within the HashSeq limit), a window of children at a time.
  */
-export async function * encodeGet (store: ServedStore, request: GetRequest, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+export async function * encodeGet (store: ServedStore, request: GetRequest, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
   const seq = request.ranges
   let offset = nextSelected(seq, 0)
   if (offset === 0) {
@@ -49,7 +57,7 @@ export async function * encodeGet (store: ServedStore, request: GetRequest, sign
 }
 
 /** GetMany: entry i of the sequence applies to hashes[i]. */
-export async function * encodeGetMany (store: ServedStore, hashes: readonly Uint8Array[], seq: RangeSpecSeq, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+export async function * encodeGetMany (store: ServedStore, hashes: readonly Uint8Array[], seq: RangeSpecSeq, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
   const turns = new Yielder()
   for (let i = nextSelected(seq, 0); i !== undefined && i < hashes.length; i = nextSelected(seq, i + 1)) {
     signal?.throwIfAborted()

@@ -44,6 +44,9 @@ export function servedView (store: ServedStore, scope: ((hash: Uint8Array) => bo
   return {
     status: async hash => inScope(hash) ? await store.status(hash) : { status: 'absent' },
     exportBao: (hash, ranges, options) => inScope(hash) ? store.exportBao(hash, ranges, options) : absent(hash),
+    ...(store.exportBaoBatches === undefined
+      ? {}
+      : { exportBaoBatches: (hash, ranges, options) => inScope(hash) ? (store.exportBaoBatches as NonNullable<ServedStore['exportBaoBatches']>)(hash, ranges, options) : absent(hash) }),
     reader: (hash, options) => inScope(hash) ? store.reader(hash, options) : absent(hash),
     observe: (hash, options) => inScope(hash) ? store.observe(hash, options) : unchanging(ABSENT, options?.signal)
   }

@@ -2,7 +2,7 @@ import { MAX_SIZE, SIZE_HEADER } from './constants.js'
 import type { Blake3Core } from './interface.js'
 import type { PairSource } from './pair-source.js'
 import type { RandomAccess } from './random-access.js'
-import { walkValidated } from './validated-walk.js'
+import { walkValidatedBatches } from './validated-walk.js'
 import type { ChunkRanges } from '../ranges/chunk-ranges.js'
 import { InvalidSize } from './errors.js'
 
@@ -33,12 +33,39 @@ export interface EncodeOptions {
  * bytes, so a transport sees few large writes.
  */
 export async function * encodeRanges (options: EncodeOptions): AsyncGenerator<Uint8Array> {
-  if (!Number.isSafeInteger(options.size) || options.size < 0 || options.size > MAX_SIZE) throw new InvalidSize(options.size)
   const out = new Coalescer(options.bufferSize ?? 65536)
+  try {
+    for await (const batch of encodeBatches(options)) {
+      for (const bytes of batch) {
+        if (bytes.length >= PASS_THROUGH) {
+          // A whole group goes out as it is (a view of the store's bytes): no copy here.
+          yield * out.rest()
+          yield bytes
+          continue
+        }
+        out.push(bytes)
+        yield * out.full()
+      }
+    }
+  } catch (err) {
+    // Send the valid prefix, then fail: a requester keeps what verified.
+    yield * out.rest()
+    throw err
+  }
+  yield * out.rest()
+}
+
+/**
+ * The same encoded stream as encodeRanges, as batches of slices (the size header, pairs, views
+ * of the store's groups; about 256 KiB of them a batch, none copied): for a consumer that copies
+ * what it sends anyway (the provider frames it), so that each step of its pipeline runs once per
+ * batch. On a failure the valid slices before it come first, then the error.
+ */
+export async function * encodeBatches (options: EncodeOptions): AsyncGenerator<Uint8Array[]> {
+  if (!Number.isSafeInteger(options.size) || options.size < 0 || options.size > MAX_SIZE) throw new InvalidSize(options.size)
   const header = new Uint8Array(SIZE_HEADER)
   new DataView(header.buffer).setBigUint64(0, BigInt(options.size), true)
-  out.push(header)
-  const items = walkValidated({
+  const items = walkValidatedBatches({
     hash: options.hash,
     size: options.size,
     data: options.data,
@@ -47,24 +74,19 @@ export async function * encodeRanges (options: EncodeOptions): AsyncGenerator<Ui
     ...(options.groupLog === undefined ? {} : { groupLog: options.groupLog }),
     ...(options.core === undefined ? {} : { core: options.core })
   }, options.ranges, options.signal)
+  let first = true
   try {
-    for await (const item of items) {
-      const bytes = item.type === 'pair' ? item.pair : item.data
-      if (bytes.length >= PASS_THROUGH) {
-        // A whole group goes out as it is (a view of the store's bytes): no copy here.
-        yield * out.rest()
-        yield bytes
-        continue
-      }
-      out.push(bytes)
-      yield * out.full()
+    for await (const batch of items) {
+      const slices: Uint8Array[] = first ? [header] : []
+      first = false
+      for (const item of batch) slices.push(item.type === 'pair' ? item.pair : item.data)
+      yield slices
     }
   } catch (err) {
-    // Send the valid prefix, then fail: a requester keeps what verified.
-    yield * out.rest()
+    if (first) yield [header] // the size header is the valid prefix of a walk that failed at once
     throw err
   }
-  yield * out.rest()
+  if (first) yield [header]
 }
 
 /** Slices at least this long are passed on alone rather than gathered. */

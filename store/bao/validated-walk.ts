@@ -41,6 +41,21 @@ export type WalkItem =
  * to nodes whose chunks are all present, which are then read and checked whole the same way.
  */
 export async function * walkValidated (blob: LocalBlob, ranges: ChunkRanges, signal?: AbortSignal): AsyncGenerator<WalkItem> {
+  for await (const batch of walkValidatedBatches(blob, ranges, signal)) yield * batch
+}
+
+/** Data bytes a batch of walkValidatedBatches gathers before it is yielded. */
+export const WALK_BATCH_BYTES = 256 << 10
+
+/**
+ * walkValidated's items in batches of about `batchBytes` bytes, in the same order: a consumer that
+ * sends them on (the provider) pays each step of its pipeline once per batch, not once per 16 KiB
+ * group and once per pair. On a failure the items checked before it are yielded first, then the
+ * error is thrown, so a batch holds only valid items. Items are the readers' buffers, which the
+ * caller may keep (RandomAccess): a batch holds no view of a buffer that is filled again.
+ */
+export async function * walkValidatedBatches (blob: LocalBlob, ranges: ChunkRanges, signal?: AbortSignal,
+  batchBytes = WALK_BATCH_BYTES): AsyncGenerator<WalkItem[]> {
   const hash = hashArg('hash', blob.hash)
   const groupLog = blob.groupLog ?? GROUP_LOG
   const tree = new BaoTree(blob.size, groupLog)
@@ -60,49 +75,65 @@ export async function * walkValidated (blob: LocalBlob, ranges: ChunkRanges, sig
 
   // A request for many scattered chunks of a blob in memory is all microtasks: let others run.
   const turns = new Yielder()
-  while (stack.length > 0) {
-    signal?.throwIfAborted()
-    if (turns.due()) await turns.pause()
-    const node = stack.pop() as WalkNode
-    const end = node.startChunk + node.chunks
-    if (present !== undefined && !present.intersects(node.startChunk, end)) {
-      throw new MissingRange(node.startChunk, end)
-    }
-    if (node.chunks > tree.blockChunks) {
-      const pair = await pairs.readPair(parentNode(node, groupLog), node.index)
-      checkPair(core, pair, node)
-      yield { type: 'pair', pair }
+  let batch: WalkItem[] = []
+  let bytes = 0
+  try {
+    while (stack.length > 0) {
+      signal?.throwIfAborted()
+      if (turns.due()) await turns.pause()
+      const node = stack.pop() as WalkNode
+      const end = node.startChunk + node.chunks
+      if (present !== undefined && !present.intersects(node.startChunk, end)) {
+        throw new MissingRange(node.startChunk, end)
+      }
+      if (node.chunks > tree.blockChunks) {
+        const pair = await pairs.readPair(parentNode(node, groupLog), node.index)
+        checkPair(core, pair, node)
+        batch.push({ type: 'pair', pair })
+        bytes += PAIR_SIZE
+        pushChildren(stack, node, pair, query, tree.blockChunks)
+        continue
+      }
+      if (loaded !== undefined && (node.startChunk < loaded.startChunk || end > loaded.startChunk + loaded.chunks)) {
+        loaded = undefined
+      }
+      if (loaded === undefined && (present === undefined || present.containsRange(node.startChunk, end))) {
+        // Everything below is present: read it whole and check it once.
+        loaded = { startChunk: node.startChunk, chunks: node.chunks, data: await readChecked(core, data, tree, node) }
+      }
+      const offset = node.startChunk * CHUNK_SIZE
+      const length = Math.min(node.chunks * CHUNK_SIZE, tree.size - offset)
+      if (query.containsRange(node.startChunk, end)) {
+        if (loaded === undefined) throw new MissingRange(node.startChunk, end)
+        const from = offset - loaded.startChunk * CHUNK_SIZE
+        batch.push({ type: 'data', offset, data: loaded.data.subarray(from, from + length) })
+        bytes += length
+        if (bytes >= batchBytes) {
+          yield batch
+          batch = []
+          bytes = 0
+        }
+        continue
+      }
+      // Partly requested: this node's pair, from checked bytes or as stored for a partial group.
+      let pair: Uint8Array | undefined
+      if (loaded !== undefined) {
+        const from = offset - loaded.startChunk * CHUNK_SIZE
+        pair = innerPair(core, loaded.data.subarray(from, from + length), node.startChunk, node.chunks)
+      } else {
+        pair = await pairs.readChunkPair?.(chunkNode(node.startChunk, node.chunks))
+        if (pair === undefined) throw new MissingRange(node.startChunk, end)
+        checkPair(core, pair, node)
+      }
+      batch.push({ type: 'pair', pair })
+      bytes += PAIR_SIZE
       pushChildren(stack, node, pair, query, tree.blockChunks)
-      continue
     }
-    if (loaded !== undefined && (node.startChunk < loaded.startChunk || end > loaded.startChunk + loaded.chunks)) {
-      loaded = undefined
-    }
-    if (loaded === undefined && (present === undefined || present.containsRange(node.startChunk, end))) {
-      // Everything below is present: read it whole and check it once.
-      loaded = { startChunk: node.startChunk, chunks: node.chunks, data: await readChecked(core, data, tree, node) }
-    }
-    const offset = node.startChunk * CHUNK_SIZE
-    const length = Math.min(node.chunks * CHUNK_SIZE, tree.size - offset)
-    if (query.containsRange(node.startChunk, end)) {
-      if (loaded === undefined) throw new MissingRange(node.startChunk, end)
-      const from = offset - loaded.startChunk * CHUNK_SIZE
-      yield { type: 'data', offset, data: loaded.data.subarray(from, from + length) }
-      continue
-    }
-    // Partly requested: this node's pair, from checked bytes or as stored for a partial group.
-    let pair: Uint8Array | undefined
-    if (loaded !== undefined) {
-      const from = offset - loaded.startChunk * CHUNK_SIZE
-      pair = innerPair(core, loaded.data.subarray(from, from + length), node.startChunk, node.chunks)
-    } else {
-      pair = await pairs.readChunkPair?.(chunkNode(node.startChunk, node.chunks))
-      if (pair === undefined) throw new MissingRange(node.startChunk, end)
-      checkPair(core, pair, node)
-    }
-    yield { type: 'pair', pair }
-    pushChildren(stack, node, pair, query, tree.blockChunks)
+  } catch (err) {
+    if (batch.length > 0) yield batch
+    throw err
   }
+  if (batch.length > 0) yield batch
 }
 
 function isPairSource (value: Uint8Array | RandomAccess | PairSource): value is PairSource {

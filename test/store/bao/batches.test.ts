@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict'
+import { GROUP_SIZE, PAIR_SIZE } from '../../../store/bao/constants.js'
+import { encodeBatches, encodeRanges } from '../../../store/bao/encode.js'
+import { computeOutboard } from '../../../store/bao/outboard.js'
+import { WALK_BATCH_BYTES, walkValidated, walkValidatedBatches, type WalkItem } from '../../../store/bao/validated-walk.js'
+import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
+import { collect, concat, flip, randomBytes, rejection } from '../../helpers.js'
+
+/** Bytes an item carries, as the walk counts them. */
+const weight = (item: WalkItem): number => item.type === 'data' ? item.data.length : PAIR_SIZE
+
+describe('batched walk and encoding (the provider\'s path)', () => {
+  const size = 3 * (1 << 20) + 5000
+  const data = randomBytes(size, 7)
+  const { hash, outboard } = computeOutboard(data)
+  const rangesToTry = [ChunkRanges.all(), ChunkRanges.range(10, 20), ChunkRanges.range(100, 900).union(ChunkRanges.from(3000)), ChunkRanges.lastChunk(), ChunkRanges.empty()]
+
+  it('yields the items of walkValidated in the same order, about 256 KiB a batch', async () => {
+    for (const ranges of rangesToTry) {
+      const blob = { hash, size, data, pairs: outboard }
+      const batches = await collect(walkValidatedBatches(blob, ranges))
+      assert.deepEqual(batches.flat(), await collect(walkValidated(blob, ranges)), ranges.toString())
+      for (const [i, batch] of batches.entries()) {
+        const bytes = batch.reduce((sum, item) => sum + weight(item), 0)
+        assert.ok(batch.length > 0)
+        // Each batch but the last reached the size with its last item, and not before.
+        if (i < batches.length - 1) assert.ok(bytes >= WALK_BATCH_BYTES && bytes - weight(batch[batch.length - 1] as WalkItem) < WALK_BATCH_BYTES, `batch ${i}: ${bytes}`)
+      }
+      if (ranges.equals(ChunkRanges.all())) assert.ok(batches.length >= 12, `${batches.length} batches for 3 MiB`)
+    }
+  })
+
+  it('encodes the same bytes as encodeRanges, the size header first', async () => {
+    for (const ranges of rangesToTry) {
+      const options = { hash, size, data, outboard, ranges }
+      const batches = await collect(encodeBatches(options))
+      assert.deepEqual(concat(batches.flat()), concat(await collect(encodeRanges(options))), ranges.toString())
+      assert.equal(batches[0]?.[0]?.length, 8)
+    }
+  })
+
+  it('on corruption yields every item checked before it, then throws, and nothing after', async () => {
+    const bad = data.slice()
+    const badGroup = 37 // in the third batch
+    flip(bad, badGroup * GROUP_SIZE + 3)
+    const seen: WalkItem[][] = []
+    const err = await rejection(async () => {
+      for await (const batch of walkValidatedBatches({ hash, size, data: bad, pairs: outboard }, ChunkRanges.all())) seen.push(batch)
+    })
+    assert.equal(err.name, 'LeafHashMismatch')
+    const leaves = seen.flat().filter(item => item.type === 'data')
+    assert.equal(leaves.length, badGroup, 'groups 0..36 and nothing of 37')
+    assert.equal(leaves[leaves.length - 1]?.offset, (badGroup - 1) * GROUP_SIZE)
+    for (const leaf of leaves) if (leaf.type === 'data') assert.deepEqual(leaf.data, data.subarray(leaf.offset, leaf.offset + leaf.data.length))
+    assert.ok(seen.length >= 3, `${seen.length} batches, the last one short`)
+
+    // The encoder sends the same valid prefix: the bytes before the error are a prefix of the good encoding.
+    const good = concat(await collect(encodeRanges({ hash, size, data, outboard, ranges: ChunkRanges.all() })))
+    const sent: Uint8Array[] = []
+    const err2 = await rejection(async () => {
+      for await (const batch of encodeBatches({ hash, size, data: bad, outboard, ranges: ChunkRanges.all() })) sent.push(...batch)
+    })
+    assert.equal(err2.name, 'LeafHashMismatch')
+    const prefix = concat(sent)
+    assert.deepEqual(prefix, good.subarray(0, prefix.length))
+    assert.deepEqual(prefix.subarray(prefix.length - GROUP_SIZE), data.subarray((badGroup - 1) * GROUP_SIZE, badGroup * GROUP_SIZE))
+  })
+
+  it('a walk that fails at once still sends the size header (a partial blob with none of the range)', async () => {
+    const present = ChunkRanges.empty()
+    const sent: Uint8Array[] = []
+    const err = await rejection(async () => {
+      for await (const batch of encodeBatches({ hash, size, data, outboard, present, ranges: ChunkRanges.from(2000) })) sent.push(...batch)
+    })
+    assert.equal(err.name, 'MissingRange')
+    assert.equal(sent.length, 1)
+    assert.equal(sent[0]?.length, 8)
+  })
+})
