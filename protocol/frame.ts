@@ -46,8 +46,8 @@ export class ResponseWriter {
    */
   readonly sink = async (source: AsyncIterable<Uint8Array | readonly Uint8Array[]>): Promise<void> => {
     for await (const batch of source) {
-      if (batch instanceof Uint8Array) await this.write(batch)
-      else await this.writeAll(batch)
+      if (Array.isArray(batch)) await this.writeAll(batch)
+      else await this.write(batch as Uint8Array)
     }
   }
 

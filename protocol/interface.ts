@@ -83,7 +83,7 @@ export interface ProviderPolicy {
  * `exportBaoBatches` where the store has it, else with `exportBao`: a wrapper that changes what
  * exportBao yields must change or hide exportBaoBatches as well.
  */
-export type ServedStore = Pick<BlobStore, 'status' | 'exportBao' | 'reader' | 'observe'> & Partial<Pick<BlobStore, 'exportBaoBatches'>>
+export type ServedStore = Pick<BlobStore, 'status' | 'exportBao' | 'exportBaoBatches' | 'reader' | 'observe'>
 
 export interface TransferStats {
   /** Response bytes written (payload, without framing). */

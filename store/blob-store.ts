@@ -178,6 +178,11 @@ export class BaseStore implements BlobStore {
   }
 
   async * exportBaoBatches (hash: Uint8Array, ranges: ChunkRanges, options: AbortOptions = {}): AsyncGenerator<Uint8Array[]> {
+    if (this.exportBao !== BaseStore.prototype.exportBao) {
+      // A subclass changed what exportBao yields: serve that, a piece a batch.
+      for await (const piece of this.exportBao(hash, ranges, options)) yield [piece]
+      return
+    }
     const opened = await this.openBlob(hashArg('hash', hash))
     try {
       yield * encodeBatches(this.encodeOptions(opened, ranges, options))

@@ -30,15 +30,18 @@ export class FsFile implements BlobFile {
       return w.bytes.subarray(offset - w.offset, offset - w.offset + length)
     }
     const want = Math.max(length, READ_AHEAD)
-    // Not zero-filled (the provider spent a quarter as long zero-filling windows as hashing them):
-    // only bytes read are ever seen, the window and the result are cut to them.
-    const buffer: Uint8Array = Buffer.allocUnsafeSlow(want)
+    // Not zero-filled first (the provider spent a quarter as long zero-filling windows as hashing
+    // them); a plain Uint8Array (a Buffer's slice() is a view, callers' slice() must copy), and
+    // what a short read left unfilled is zeroed below: nothing of other memory is reachable
+    // through the result's `buffer`.
+    const buffer = new Uint8Array(Buffer.allocUnsafeSlow(want).buffer, 0, want)
     let filled = 0
     while (filled < want) {
       const { bytesRead } = await onDisk(this.path, false, async () => await this.handle.read(buffer, filled, want - filled, offset + filled))
       if (bytesRead === 0) break
       filled += bytesRead
     }
+    if (filled < want) buffer.fill(0, filled)
     if (filled < length) throw new RangeError(`read of ${length} bytes at ${offset} went past the end of the file`)
     this.window = { offset, bytes: buffer.subarray(0, filled) }
     return buffer.subarray(0, length)

@@ -157,9 +157,11 @@ export interface BlobStore {
    * header, pairs and views of the stored groups, each checked, none copied. For a consumer that
    * copies what it sends (the provider gathers frames), so that it pays each step of its pipeline
    * once per batch rather than once per 16 KiB group and once per pair. The slices are the caller's
-   * to keep.
+   * to keep. Optional: the provider and push read a store without it through exportBao. A wrapper
+   * that changes what exportBao yields must change or hide this too (a subclass of the stores
+   * here that overrides exportBao need not: theirs then batches its exportBao's pieces).
    */
-  exportBaoBatches: (hash: Uint8Array, ranges: ChunkRanges, options?: AbortOptions) => AsyncIterable<Uint8Array[]>
+  exportBaoBatches?: (hash: Uint8Array, ranges: ChunkRanges, options?: AbortOptions) => AsyncIterable<Uint8Array[]>
   /**
    * Verify an encoded stream of `ranges` of `hash` and write what verifies. Given a ByteReader
    * shared with other blobs (a Get response), it reads exactly this blob's encoding.

@@ -46,13 +46,21 @@ export async function * walkValidated (blob: LocalBlob, ranges: ChunkRanges, sig
 
 /** Data bytes a batch of walkValidatedBatches gathers before it is yielded. */
 export const WALK_BATCH_BYTES = 256 << 10
+/**
+ * Larger buffers (a file's read-ahead windows) the items of one batch may be views of. A consumer
+ * that stalls holds its batch: one chunk from every window of a file would otherwise keep all of
+ * them (a request for scattered chunks held 41 MiB of windows where this keeps at most 1 MiB).
+ */
+export const WALK_BATCH_BUFFERS = 4
 
 /**
  * walkValidated's items in batches of about `batchBytes` bytes, in the same order: a consumer that
  * sends them on (the provider) pays each step of its pipeline once per batch, not once per 16 KiB
- * group and once per pair. On a failure the items checked before it are yielded first, then the
- * error is thrown, so a batch holds only valid items. Items are the readers' buffers, which the
- * caller may keep (RandomAccess): a batch holds no view of a buffer that is filled again.
+ * group and once per pair. A batch is also cut before its items would be views of more than
+ * WALK_BATCH_BUFFERS larger buffers. On a failure the items checked before it are yielded first
+ * (unless the signal aborted: nobody wants them then), then the error is thrown, so a batch holds
+ * only valid items. Items are the readers' buffers, which the caller may keep (RandomAccess): a
+ * batch holds no view of a buffer that is filled again.
  */
 export async function * walkValidatedBatches (blob: LocalBlob, ranges: ChunkRanges, signal?: AbortSignal,
   batchBytes = WALK_BATCH_BYTES): AsyncGenerator<WalkItem[]> {
@@ -75,8 +83,7 @@ export async function * walkValidatedBatches (blob: LocalBlob, ranges: ChunkRang
 
   // A request for many scattered chunks of a blob in memory is all microtasks: let others run.
   const turns = new Yielder()
-  let batch: WalkItem[] = []
-  let bytes = 0
+  const batch = new Batch()
   try {
     while (stack.length > 0) {
       signal?.throwIfAborted()
@@ -89,8 +96,8 @@ export async function * walkValidatedBatches (blob: LocalBlob, ranges: ChunkRang
       if (node.chunks > tree.blockChunks) {
         const pair = await pairs.readPair(parentNode(node, groupLog), node.index)
         checkPair(core, pair, node)
-        batch.push({ type: 'pair', pair })
-        bytes += PAIR_SIZE
+        if (batch.wouldHoldTooMany(pair)) yield batch.take()
+        batch.add({ type: 'pair', pair })
         pushChildren(stack, node, pair, query, tree.blockChunks)
         continue
       }
@@ -106,13 +113,10 @@ export async function * walkValidatedBatches (blob: LocalBlob, ranges: ChunkRang
       if (query.containsRange(node.startChunk, end)) {
         if (loaded === undefined) throw new MissingRange(node.startChunk, end)
         const from = offset - loaded.startChunk * CHUNK_SIZE
-        batch.push({ type: 'data', offset, data: loaded.data.subarray(from, from + length) })
-        bytes += length
-        if (bytes >= batchBytes) {
-          yield batch
-          batch = []
-          bytes = 0
-        }
+        const bytes = loaded.data.subarray(from, from + length)
+        if (batch.wouldHoldTooMany(bytes)) yield batch.take()
+        batch.add({ type: 'data', offset, data: bytes })
+        if (batch.bytes >= batchBytes) yield batch.take()
         continue
       }
       // Partly requested: this node's pair, from checked bytes or as stored for a partial group.
@@ -125,15 +129,45 @@ export async function * walkValidatedBatches (blob: LocalBlob, ranges: ChunkRang
         if (pair === undefined) throw new MissingRange(node.startChunk, end)
         checkPair(core, pair, node)
       }
-      batch.push({ type: 'pair', pair })
-      bytes += PAIR_SIZE
+      if (batch.wouldHoldTooMany(pair)) yield batch.take()
+      batch.add({ type: 'pair', pair })
       pushChildren(stack, node, pair, query, tree.blockChunks)
     }
   } catch (err) {
-    if (batch.length > 0) yield batch
+    if (batch.items.length > 0 && signal?.aborted !== true) yield batch.take()
     throw err
   }
-  if (batch.length > 0) yield batch
+  if (batch.items.length > 0) yield batch.take()
+}
+
+/** Items gathered for walkValidatedBatches: their bytes, and the larger buffers they are views of. */
+class Batch {
+  items: WalkItem[] = []
+  bytes = 0
+  private viewed: ArrayBufferLike[] = []
+
+  /** Whether adding `bytes` would make the items views of more than WALK_BATCH_BUFFERS larger buffers. */
+  wouldHoldTooMany (bytes: Uint8Array): boolean {
+    const buffer = bytes.buffer
+    return buffer.byteLength > bytes.byteLength && !this.viewed.includes(buffer) && this.viewed.length >= WALK_BATCH_BUFFERS
+  }
+
+  add (item: WalkItem): void {
+    const bytes = item.type === 'data' ? item.data : item.pair
+    const buffer = bytes.buffer
+    if (buffer.byteLength > bytes.byteLength && !this.viewed.includes(buffer)) this.viewed.push(buffer)
+    this.items.push(item)
+    this.bytes += bytes.byteLength
+  }
+
+  /** The items so far; the batch starts empty again (before it is yielded, so a throw() at the yield cannot send them twice). */
+  take (): WalkItem[] {
+    const items = this.items
+    this.items = []
+    this.bytes = 0
+    this.viewed = []
+    return items
+  }
 }
 
 function isPairSource (value: Uint8Array | RandomAccess | PairSource): value is PairSource {

@@ -22,6 +22,35 @@ function recorder (): { stream: ByteStream, written: Uint8Array[], state: { clos
 }
 
 describe('framed responses', () => {
+  it('sink takes batches of slices (and lone pieces) across frame boundaries: the same frames, bytes and count', async () => {
+    const payload = randomBytes(3 * FRAME_SIZE + 777, 4)
+    const cuts = [8, 64, 64, 16384, 64, 16384, 200000, 64, 300000, 5, 16384]
+    const slices: Uint8Array[] = []
+    for (let at = 0, i = 0; at < payload.length; i++) {
+      const n = Math.min(cuts[i % cuts.length] as number, payload.length - at)
+      slices.push(payload.subarray(at, at + n))
+      at += n
+    }
+    const batched = recorder()
+    const out = new ResponseWriter(batched.stream, true)
+    await out.sink((async function * () {
+      for (let i = 0; i < slices.length; i += 5) {
+        if (i % 10 === 0) yield slices.slice(i, i + 5) // a batch
+        else for (const slice of slices.slice(i, i + 5)) yield slice // lone pieces
+      }
+      yield [] // an empty batch changes nothing
+    })())
+    assert.equal(out.bytesSent, payload.length)
+    await out.end(Status.Ok)
+    const single = recorder()
+    const one = new ResponseWriter(single.stream, true)
+    for (const slice of slices) await one.write(slice)
+    await one.end(Status.Ok)
+    assert.deepEqual(batched.written.map(w => w.length), single.written.map(w => w.length), 'the same frames')
+    assert.equal(batched.written.length, 5, 'three whole frames, the rest, the end frame')
+    assert.deepEqual(concat(await collect(deframe(sliced(concat(batched.written), [])))), payload)
+  })
+
   it('frames payload in large pieces and ends with a status, read back when cut inside headers and the end frame', async () => {
     const payload = randomBytes(FRAME_SIZE + 5000, 3)
     const { stream, written, state } = recorder()

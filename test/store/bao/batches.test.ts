@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { GROUP_SIZE, PAIR_SIZE } from '../../../store/bao/constants.js'
 import { encodeBatches, encodeRanges } from '../../../store/bao/encode.js'
 import { computeOutboard } from '../../../store/bao/outboard.js'
-import { WALK_BATCH_BYTES, walkValidated, walkValidatedBatches, type WalkItem } from '../../../store/bao/validated-walk.js'
+import { WALK_BATCH_BUFFERS, WALK_BATCH_BYTES, walkValidated, walkValidatedBatches, type WalkItem } from '../../../store/bao/validated-walk.js'
+import { FsStore } from '../../../store/fs-store.js'
+import { MemStore } from '../../../store/mem-store.js'
+import type { AbortOptions } from '../../../store/interface.js'
 import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
 import { collect, concat, flip, randomBytes, rejection } from '../../helpers.js'
 
@@ -75,5 +81,83 @@ describe('batched walk and encoding (the provider\'s path)', () => {
     assert.equal(err.name, 'MissingRange')
     assert.equal(sent.length, 1)
     assert.equal(sent[0]?.length, 8)
+  })
+
+  it('a batch is cut before it holds views of more than 4 read windows (a stalled requester holds its batch)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verity-batches-'))
+    try {
+      const store = await FsStore.open(dir)
+      const big = randomBytes(8 << 20, 8)
+      const { hash: bigHash } = await store.addBytes(big)
+      // One chunk from every 256 KiB window: each item is a view of its own window.
+      let scattered = ChunkRanges.empty()
+      for (let chunk = 0; chunk < (8 << 20) / 1024; chunk += 256) scattered = scattered.union(ChunkRanges.range(chunk, chunk + 1))
+      const batches = await collect((store.exportBaoBatches as NonNullable<FsStore['exportBaoBatches']>)(bigHash, scattered))
+      let most = 0
+      for (const batch of batches) {
+        const viewed = new Set(batch.filter(slice => slice.buffer.byteLength > slice.byteLength).map(slice => slice.buffer))
+        most = Math.max(most, viewed.size)
+        assert.ok(viewed.size <= WALK_BATCH_BUFFERS, `a batch holds views of ${viewed.size} buffers`)
+      }
+      assert.equal(most, WALK_BATCH_BUFFERS, 'the bound is reached, not avoided by luck')
+      const good = await collect(store.exportBao(bigHash, scattered))
+      assert.deepEqual(concat(batches.flat()), concat(good))
+      await store.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('reads from an FsStore are plain Uint8Arrays whose buffer shows no memory but the file\'s (zeros past its end)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verity-batches-'))
+    try {
+      const store = await FsStore.open(dir)
+      const small = randomBytes(20000 + 16384 * 2, 9) // beyond the inline limit: read from its file
+      const { hash: smallHash } = await store.addBytes(small)
+      for await (const piece of store.reader(smallHash)) {
+        assert.equal(Object.getPrototypeOf(piece), Uint8Array.prototype)
+        const whole = new Uint8Array(piece.buffer)
+        const end = piece.byteOffset + piece.byteLength
+        assert.ok(whole.subarray(0, piece.byteOffset).every((b, i) => b === small[i]), 'before the piece: the file')
+        assert.ok(whole.subarray(small.length).every(b => b === 0), 'past the file: zeros')
+        assert.ok(end <= small.length)
+      }
+      await store.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('after the signal aborts, nothing more is yielded', async () => {
+    const controller = new AbortController()
+    let reads = 0
+    const slowData = {
+      readAt: async (offset: number, length: number): Promise<Uint8Array> => {
+        if (++reads === 20) controller.abort(new Error('gone'))
+        return data.subarray(offset, offset + length)
+      }
+    }
+    const seen: WalkItem[][] = []
+    const err = await rejection(async () => {
+      for await (const batch of walkValidatedBatches({ hash, size, data: slowData, pairs: outboard }, ChunkRanges.all(), controller.signal)) seen.push(batch)
+    })
+    assert.equal(err.message, 'gone')
+    const leaves = seen.flat().filter(item => item.type === 'data').length
+    assert.ok(leaves < 20, `${leaves} groups yielded, none read after the abort`)
+    assert.equal(leaves, 16, 'the full batch before it went out, the partial one did not')
+  })
+
+  it('a store subclass that overrides exportBao is served through it', async () => {
+    class Stamped extends MemStore {
+      override async * exportBao (h: Uint8Array, ranges: ChunkRanges, options?: AbortOptions): AsyncGenerator<Uint8Array> {
+        for await (const piece of super.exportBao(h, ranges, options)) yield piece
+        yield new Uint8Array([1, 2, 3])
+      }
+    }
+    const store = new Stamped()
+    const { hash: h } = await store.addBytes(randomBytes(100000, 10))
+    const batches = await collect((store.exportBaoBatches as NonNullable<MemStore['exportBaoBatches']>)(h, ChunkRanges.all()))
+    assert.deepEqual(concat(batches.flat()), concat(await collect(store.exportBao(h, ChunkRanges.all()))))
+    assert.deepEqual([...(batches[batches.length - 1]?.[0] ?? [])], [1, 2, 3])
   })
 })
