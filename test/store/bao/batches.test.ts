@@ -83,7 +83,7 @@ describe('batched walk and encoding (the provider\'s path)', () => {
     assert.equal(sent[0]?.length, 8)
   })
 
-  it('a batch is cut before it holds views of more than 4 read windows (a stalled requester holds its batch)', async () => {
+  it('a batch is cut before it holds views of more than WALK_BATCH_BUFFERS read windows (a stalled requester holds its batch)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'verity-batches-'))
     try {
       const store = await FsStore.open(dir)
