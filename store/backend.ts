@@ -4,6 +4,8 @@ import type { HashAndFormat } from './interface.js'
 /** Random-access bytes that can also be written; reads return buffers the caller may keep. */
 export interface BlobFile {
   readAt: (offset: number, length: number) => Promise<Uint8Array>
+  /** Optional: as RandomAccess.readInto, into the caller's buffer. */
+  readInto?: (offset: number, target: Uint8Array) => Promise<number>
   writeAt: (offset: number, bytes: Uint8Array) => Promise<void>
   /** Make what was written durable (fdatasync for files). */
   sync: () => Promise<void>

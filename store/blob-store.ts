@@ -185,7 +185,7 @@ export class BaseStore implements BlobStore {
     }
     const opened = await this.openBlob(hashArg('hash', hash))
     try {
-      yield * encodeBatches(this.encodeOptions(opened, ranges, options))
+      yield * encodeBatches({ ...this.encodeOptions(opened, ranges, options), transient: true })
     } finally {
       await opened.close()
     }

@@ -35,16 +35,22 @@ export class FsFile implements BlobFile {
     // what a short read left unfilled is zeroed below: nothing of other memory is reachable
     // through the result's `buffer`.
     const buffer = new Uint8Array(Buffer.allocUnsafeSlow(want).buffer, 0, want)
-    let filled = 0
-    while (filled < want) {
-      const { bytesRead } = await onDisk(this.path, false, async () => await this.handle.read(buffer, filled, want - filled, offset + filled))
-      if (bytesRead === 0) break
-      filled += bytesRead
-    }
+    const filled = await this.readInto(offset, buffer)
     if (filled < want) buffer.fill(0, filled)
     if (filled < length) throw new RangeError(`read of ${length} bytes at ${offset} went past the end of the file`)
     this.window = { offset, bytes: buffer.subarray(0, filled) }
     return buffer.subarray(0, length)
+  }
+
+  /** Up to `target.length` bytes at `offset` into `target` (not through the read-ahead window); how many. */
+  async readInto (offset: number, target: Uint8Array): Promise<number> {
+    let filled = 0
+    while (filled < target.length) {
+      const { bytesRead } = await onDisk(this.path, false, async () => await this.handle.read(target, filled, target.length - filled, offset + filled))
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+    return filled
   }
 
   async writeAt (offset: number, bytes: Uint8Array): Promise<void> {

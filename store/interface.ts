@@ -156,8 +156,9 @@ export interface BlobStore {
    * The same encoded stream as exportBao, as batches of slices (about 256 KiB a batch): the size
    * header, pairs and views of the stored groups, each checked, none copied. For a consumer that
    * copies what it sends (the provider gathers frames), so that it pays each step of its pipeline
-   * once per batch rather than once per 16 KiB group and once per pair. The slices are the caller's
-   * to keep. Optional: the provider and push read a store without it through exportBao. A wrapper
+   * once per batch rather than once per 16 KiB group and once per pair. A batch's slices are valid
+   * only until the next batch is asked for: they may be views of buffers the store reads into
+   * again (a file's groups are read into two reused windows), so copy what you keep. Optional: the provider and push read a store without it through exportBao. A wrapper
    * that changes what exportBao yields must change or hide this too (a subclass of the stores
    * here that overrides exportBao need not: theirs then batches its exportBao's pieces).
    */

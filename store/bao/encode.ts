@@ -59,9 +59,11 @@ export async function * encodeRanges (options: EncodeOptions): AsyncGenerator<Ui
  * The same encoded stream as encodeRanges, as batches of slices (the size header, pairs, views
  * of the store's groups; about 256 KiB of them a batch, none copied): for a consumer that copies
  * what it sends anyway (the provider frames it), so that each step of its pipeline runs once per
- * batch. On a failure the valid slices before it come first, then the error.
+ * batch. On a failure the valid slices before it come first, then the error. With `transient`,
+ * data with `readInto` is read into reused windows (walkValidatedBatches): a batch's slices are
+ * valid only until the next batch is asked for.
  */
-export async function * encodeBatches (options: EncodeOptions): AsyncGenerator<Uint8Array[]> {
+export async function * encodeBatches (options: EncodeOptions & { transient?: boolean }): AsyncGenerator<Uint8Array[]> {
   if (!Number.isSafeInteger(options.size) || options.size < 0 || options.size > MAX_SIZE) throw new InvalidSize(options.size)
   const header = new Uint8Array(SIZE_HEADER)
   new DataView(header.buffer).setBigUint64(0, BigInt(options.size), true)
@@ -73,7 +75,7 @@ export async function * encodeBatches (options: EncodeOptions): AsyncGenerator<U
     ...(options.present === undefined ? {} : { present: options.present }),
     ...(options.groupLog === undefined ? {} : { groupLog: options.groupLog }),
     ...(options.core === undefined ? {} : { core: options.core })
-  }, options.ranges, options.signal)
+  }, options.ranges, options.signal, { transient: options.transient === true })
   let first = true
   try {
     for await (const batch of items) {

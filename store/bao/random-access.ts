@@ -4,6 +4,12 @@
  */
 export interface RandomAccess {
   readAt: (offset: number, length: number) => Promise<Uint8Array> | Uint8Array
+  /**
+   * Optional: read up to `target.length` bytes at `offset` into `target`; resolves to how many
+   * (fewer only where the source ends). For a reader that reuses its own buffers (a transient
+   * walk) instead of taking a fresh one per read.
+   */
+  readInto?: (offset: number, target: Uint8Array) => Promise<number> | number
 }
 
 /** Views of an in-memory buffer; no copies. */
