@@ -51,8 +51,8 @@ export const WALK_BATCH_BYTES = 256 << 10
  * window and an outboard window, as a whole blob's batch is. A consumer that stalls holds its
  * batch: one chunk from every window of a file would otherwise keep all of them. Measured, a
  * provider whose requesters of one chunk in every 256 KiB of a 64 MiB blob stop reading: 41.5 MiB
- * held per request without this bound, 3.0-3.6 with 4, 2.0 with 2 (0.81 before batches); a whole
- * blob's request 0.75 either way.
+ * held per request without this bound, 3.0-3.6 with 4, 2.0 with 2 (0.81 before batches), 1.0 once
+ * the provider read into its two reused windows (transient); a whole blob's request 0.72-0.75.
  */
 export const WALK_BATCH_BUFFERS = 2
 
