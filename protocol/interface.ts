@@ -80,8 +80,10 @@ export interface ProviderPolicy {
  * What serving reads of a store: a blob's status, its encoded ranges, its bytes (a HashSeq's
  * children) and its bitfield over time. The provider serves through such a view of its store
  * (protocol/provider/scope.ts), which hides what is out of scope. The provider reads blobs with
- * `exportBaoBatches` where the store has it, else with `exportBao`: a wrapper that changes what
- * exportBao yields must change or hide exportBaoBatches as well.
+ * `exportBaoBatches` where the store has it (asking for `transient` batches, which it copies
+ * before it asks for the next), else with `exportBao`: a wrapper that changes what exportBao
+ * yields must change or hide exportBaoBatches as well, and one that passes batches on must not
+ * keep them or read ahead.
  */
 export type ServedStore = Pick<BlobStore, 'status' | 'exportBao' | 'exportBaoBatches' | 'reader' | 'observe'>
 

@@ -15,7 +15,7 @@ import { HashSeqReader } from './hash-seq.js'
 import { toHex } from './hash-text.js'
 import { importBao } from './import-bao.js'
 import type {
-  AbortOptions, AddFileOptions, AddHandle, AddOptions, AddResult, Bitfield, BlobStatus,
+  AbortOptions, AddFileOptions, BatchOptions, AddHandle, AddOptions, AddResult, Bitfield, BlobStatus,
   BlobStore, CollectionEntry, GcOptions, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag, VerifyOptions, VerifyResult
 } from './interface.js'
 import { KeyedMutex } from './keyed-mutex.js'
@@ -177,7 +177,7 @@ export class BaseStore implements BlobStore {
     }
   }
 
-  async * exportBaoBatches (hash: Uint8Array, ranges: ChunkRanges, options: AbortOptions = {}): AsyncGenerator<Uint8Array[]> {
+  async * exportBaoBatches (hash: Uint8Array, ranges: ChunkRanges, options: BatchOptions = {}): AsyncGenerator<Uint8Array[]> {
     if (this.exportBao !== BaseStore.prototype.exportBao) {
       // A subclass changed what exportBao yields: serve that, a piece a batch.
       for await (const piece of this.exportBao(hash, ranges, options)) yield [piece]
@@ -185,7 +185,7 @@ export class BaseStore implements BlobStore {
     }
     const opened = await this.openBlob(hashArg('hash', hash))
     try {
-      yield * encodeBatches({ ...this.encodeOptions(opened, ranges, options), transient: true })
+      yield * encodeBatches({ ...this.encodeOptions(opened, ranges, options), transient: options.transient === true })
     } finally {
       await opened.close()
     }

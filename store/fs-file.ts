@@ -5,8 +5,9 @@ import type { DiskReserve } from './disk-reserve.js'
 
 /**
  * Bytes read ahead on a miss, so walking a blob group by group makes few system calls (one per
- * 16 groups). Each open file keeps one such window: a response waiting on a slow requester holds
- * two (data, outboard), which is why it is not larger.
+ * 16 groups). Each open file keeps one such window, which is why it is not larger: a response
+ * waiting on a slow requester holds its outboard file's (its data it reads with readInto into
+ * the walk's own two windows of the same size: validated-walk.ts).
  */
 const READ_AHEAD = 256 << 10
 

@@ -60,6 +60,15 @@ export interface AddFileOptions extends AddOptions {
   mode?: 'copy' | 'reference'
 }
 
+export interface BatchOptions extends AbortOptions {
+  /**
+   * Let the store read into buffers it fills again (a file's groups into two reused windows): a
+   * batch's slices are then valid only until the next batch is asked for. For a consumer that
+   * copies each batch at once (the provider does), so that serving allocates nothing per 256 KiB.
+   */
+  transient?: boolean
+}
+
 export interface ReadOptions extends AbortOptions {
   offset?: number
   length?: number
@@ -156,13 +165,13 @@ export interface BlobStore {
    * The same encoded stream as exportBao, as batches of slices (about 256 KiB a batch): the size
    * header, pairs and views of the stored groups, each checked, none copied. For a consumer that
    * copies what it sends (the provider gathers frames), so that it pays each step of its pipeline
-   * once per batch rather than once per 16 KiB group and once per pair. A batch's slices are valid
-   * only until the next batch is asked for: they may be views of buffers the store reads into
-   * again (a file's groups are read into two reused windows), so copy what you keep. Optional: the provider and push read a store without it through exportBao. A wrapper
-   * that changes what exportBao yields must change or hide this too (a subclass of the stores
-   * here that overrides exportBao need not: theirs then batches its exportBao's pieces).
+   * once per batch rather than once per 16 KiB group and once per pair. The slices are the
+   * caller's to keep, unless it asks for `transient` ones. Optional: the provider and push read a
+   * store without it through exportBao. A wrapper that changes what exportBao yields must change
+   * or hide this too (a subclass of the stores here that overrides exportBao need not: theirs then
+   * batches its exportBao's pieces).
    */
-  exportBaoBatches?: (hash: Uint8Array, ranges: ChunkRanges, options?: AbortOptions) => AsyncIterable<Uint8Array[]>
+  exportBaoBatches?: (hash: Uint8Array, ranges: ChunkRanges, options?: BatchOptions) => AsyncIterable<Uint8Array[]>
   /**
    * Verify an encoded stream of `ranges` of `hash` and write what verifies. Given a ByteReader
    * shared with other blobs (a Get response), it reads exactly this blob's encoding.

@@ -23,7 +23,8 @@ import { Yielder } from '../../store/yielder.js'
 async function encodeBlob (store: ServedStore, hash: Uint8Array, ranges: ChunkRanges, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array[]>> {
   if ((await store.status(hash)).status === 'absent') throw new NotFound(toHex(hash), `blob ${toHex(hash)} is not here`)
   const options = signal === undefined ? {} : { signal }
-  if (store.exportBaoBatches !== undefined) return store.exportBaoBatches(hash, ranges, options)
+  // Transient: the ResponseWriter copies each batch into frames before it asks for the next.
+  if (store.exportBaoBatches !== undefined) return store.exportBaoBatches(hash, ranges, { ...options, transient: true })
   return singles(store.exportBao(hash, ranges, options))
 }
 

@@ -247,8 +247,10 @@ class Windows {
     const turn = this.turn
     this.turn ^= 1
     this.filled[turn] = undefined
-    const buffer = this.buffers[turn] ??= new Uint8Array(Math.min(WINDOW, Math.max(this.size, length)))
-    const want = Math.min(buffer.length, Math.max(this.size - offset, length))
+    // No larger than what is left of the blob from here (the walk's reads only move forward).
+    const want = Math.min(WINDOW, Math.max(this.size - offset, length))
+    let buffer = this.buffers[turn]
+    if (buffer === undefined || buffer.length < want) buffer = this.buffers[turn] = new Uint8Array(want)
     const got = await (this.data.readInto as NonNullable<RandomAccess['readInto']>)(offset, buffer.subarray(0, want))
     if (got < length) throw new RangeError(`read of ${length} bytes at ${offset} went past the end of the data (${got} there)`)
     const bytes = buffer.subarray(0, got)

@@ -51,6 +51,24 @@ describe('framed responses', () => {
     assert.deepEqual(concat(await collect(deframe(sliced(concat(batched.written), [])))), payload)
   })
 
+  it('sink copies a batch before it asks for the next (a source that scribbles over its last batch when resumed)', async () => {
+    const payload = randomBytes(2 * FRAME_SIZE + 999, 5)
+    const scratch = new Uint8Array(100000)
+    const { stream, written } = recorder()
+    const slowStream = { ...stream, write: async (bytes: Uint8Array) => { await new Promise(resolve => setTimeout(resolve, 1)); await stream.write(bytes) } }
+    const out = new ResponseWriter(slowStream, true)
+    await out.sink((async function * () {
+      for (let at = 0; at < payload.length; at += scratch.length) {
+        const n = Math.min(scratch.length, payload.length - at)
+        scratch.set(payload.subarray(at, at + n))
+        yield [scratch.subarray(0, n >> 1), scratch.subarray(n >> 1, n)]
+        scratch.fill(0xee) // the batch is done with once the sink asks for more
+      }
+    })())
+    await out.end(Status.Ok)
+    assert.deepEqual(concat(await collect(deframe(sliced(concat(written), [])))), payload)
+  })
+
   it('frames payload in large pieces and ends with a status, read back when cut inside headers and the end frame', async () => {
     const payload = randomBytes(FRAME_SIZE + 5000, 3)
     const { stream, written, state } = recorder()

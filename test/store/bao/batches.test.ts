@@ -94,7 +94,7 @@ describe('batched walk and encoding (the provider\'s path)', () => {
       for (let chunk = 0; chunk < (8 << 20) / 1024; chunk += 256) scattered = scattered.union(ChunkRanges.range(chunk, chunk + 1))
       let most = 0
       const copied: Uint8Array[] = [] // each batch copied before the next is asked for, as its contract says
-      for await (const batch of (store.exportBaoBatches as NonNullable<FsStore['exportBaoBatches']>)(bigHash, scattered)) {
+      for await (const batch of (store.exportBaoBatches as NonNullable<FsStore['exportBaoBatches']>)(bigHash, scattered, { transient: true })) {
         const viewed = new Set(batch.filter(slice => slice.buffer.byteLength > slice.byteLength).map(slice => slice.buffer))
         most = Math.max(most, viewed.size)
         assert.ok(viewed.size <= WALK_BATCH_BUFFERS, `a batch holds views of ${viewed.size} buffers`)
@@ -109,7 +109,7 @@ describe('batched walk and encoding (the provider\'s path)', () => {
     }
   })
 
-  it('a transient walk over a file reads into two reused windows, and yields a batch before a window it views is filled again', async () => {
+  it('transient batches from a file come from two reused windows and carry the same bytes, complete or partial blob; batches by default are the caller\'s to keep', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'verity-batches-'))
     try {
       const store = await FsStore.open(dir)
@@ -120,12 +120,16 @@ describe('batched walk and encoding (the provider\'s path)', () => {
       for (const ranges of shapes) {
         const dataBuffers = new Set<ArrayBufferLike>()
         const copied: Uint8Array[] = []
-        for await (const batch of (store.exportBaoBatches as NonNullable<FsStore['exportBaoBatches']>)(bigHash, ranges)) {
+        for await (const batch of (store.exportBaoBatches as NonNullable<FsStore['exportBaoBatches']>)(bigHash, ranges, { transient: true })) {
           for (const slice of batch) if (slice.length >= 1024) dataBuffers.add(slice.buffer)
           copied.push(...batch.map(slice => slice.slice()))
         }
-        assert.deepEqual(concat(copied), concat(await collect(store.exportBao(bigHash, ranges))), ranges.toString())
+        const good = concat(await collect(store.exportBao(bigHash, ranges)))
+        assert.deepEqual(concat(copied), good, ranges.toString())
         assert.ok(dataBuffers.size <= 2, `${dataBuffers.size} buffers held the data of ${ranges.toString()}`)
+        // Without `transient`, batches may be kept: all of them read after the walk ended.
+        const kept = await collect((store.exportBaoBatches as NonNullable<FsStore['exportBaoBatches']>)(bigHash, ranges))
+        assert.deepEqual(concat(kept.flat()), good, `kept batches of ${ranges.toString()}`)
       }
       // A partial blob: the present groups are read into the windows, the rest is MissingRange after the valid prefix.
       const partialStore = await FsStore.open(join(dir, 'partial'))
@@ -133,7 +137,7 @@ describe('batched walk and encoding (the provider\'s path)', () => {
       await partialStore.importBao(bigHash, ChunkRanges.range(0, 3000).union(ChunkRanges.range(5000, 6000)), (async function * () { yield fromFull })())
       const copied: Uint8Array[] = []
       const err = await rejection(async () => {
-        for await (const batch of (partialStore.exportBaoBatches as NonNullable<FsStore['exportBaoBatches']>)(bigHash, ChunkRanges.all())) copied.push(...batch.map(slice => slice.slice()))
+        for await (const batch of (partialStore.exportBaoBatches as NonNullable<FsStore['exportBaoBatches']>)(bigHash, ChunkRanges.all(), { transient: true })) copied.push(...batch.map(slice => slice.slice()))
       })
       assert.equal(err.name, 'MissingRange')
       const sent: Uint8Array[] = []
@@ -162,6 +166,32 @@ describe('batched walk and encoding (the provider\'s path)', () => {
       }
     }
     assert.ok(batches > 3, `${batches} batches`)
+  })
+
+  it('transient walks of random shapes: every batch holds the right bytes when it is handed out (pairs that are no views, group logs 2 to 6)', async () => {
+    let seed = 99
+    const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+    for (let round = 0; round < 40; round++) {
+      const groupLog = 2 + rnd(5)
+      const blobSize = 20000 + rnd(3 << 20)
+      const blob = data.length >= blobSize ? data.subarray(0, blobSize) : randomBytes(blobSize, round)
+      const { hash: h, outboard: ob } = computeOutboard(blob, { groupLog })
+      const source = { readAt: (offset: number, length: number) => blob.slice(offset, offset + length), readInto: (offset: number, target: Uint8Array) => { const part = blob.subarray(offset, offset + target.length); target.set(part); return part.length } }
+      const fresh = { readPair: (_node: number, index: number) => ob.slice(index * PAIR_SIZE, (index + 1) * PAIR_SIZE) }
+      const chunks = Math.ceil(blobSize / 1024)
+      let ranges = ChunkRanges.empty()
+      for (let i = 1 + rnd(20); i > 0; i--) { const start = rnd(chunks); ranges = ranges.union(ChunkRanges.range(start, start + 1 + rnd(rnd(2) === 0 ? 4 : 400))) }
+      const batchBytes = [1024, 65536, 1 << 20][rnd(3)] as number
+      let leaves = 0
+      for await (const batch of walkValidatedBatches({ hash: h, size: blobSize, data: source, pairs: fresh, groupLog }, ranges, undefined, { transient: true, batchBytes })) {
+        for (const item of batch) {
+          if (item.type !== 'data') continue
+          leaves++
+          assert.deepEqual(item.data, blob.subarray(item.offset, item.offset + item.data.length), `round ${round}: group at ${item.offset}`)
+        }
+      }
+      assert.ok(leaves > 0)
+    }
   })
 
   it('reads from an FsStore are plain Uint8Arrays whose buffer shows no memory but the file\'s (zeros past its end)', async () => {
