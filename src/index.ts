@@ -36,7 +36,7 @@ export { NotFound, UnsafeName, DuplicateName, InvalidHashSeq, StoreClosed, Store
 export { toHex, fromHex } from '../store/hash-text.js'
 export { encodeHashSeq, decodeHashSeq, encodeCollectionMeta, decodeCollectionMeta, safeName, uniqueNames } from '../store/collection.js'
 export type {
-  AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, Bitfield, BlobFormat, BlobStatus, BlobStore,
+  AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, BatchOptions, Bitfield, BlobFormat, BlobStatus, BlobStore,
   CollectionEntry, GcOptions, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
 } from '../store/interface.js'
 export { createNode, DEFAULT_LISTEN, type NodeOptions, type NodeLimits, type VerityNode } from './node/create-node.js'
