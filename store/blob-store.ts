@@ -4,7 +4,7 @@ import { startAdd } from './add-handle.js'
 import type { Backend } from './backend.js'
 import type { ByteReader } from './bao/byte-reader.js'
 import type { HashedBlob } from './bao/outboard.js'
-import { encodeBatches, encodeRanges, type EncodeOptions } from './bao/encode.js'
+import { encodeBatches, encodeRanges, piecesAsBatches, type EncodeOptions } from './bao/encode.js'
 import { hashArg } from './bao/validate.js'
 import { walkValidated } from './bao/validated-walk.js'
 import { decodeCollectionMeta, encodeCollectionMeta, encodeHashSeq, safeName, uniqueNames } from './collection.js'
@@ -180,7 +180,7 @@ export class BaseStore implements BlobStore {
   async * exportBaoBatches (hash: Uint8Array, ranges: ChunkRanges, options: BatchOptions = {}): AsyncGenerator<Uint8Array[]> {
     if (this.exportBao !== BaseStore.prototype.exportBao) {
       // A subclass changed what exportBao yields: serve that, a piece a batch.
-      for await (const piece of this.exportBao(hash, ranges, options)) yield [piece]
+      yield * piecesAsBatches(this.exportBao(hash, ranges, options))
       return
     }
     const opened = await this.openBlob(hashArg('hash', hash))

@@ -1,3 +1,4 @@
+import { piecesAsBatches } from '../../store/bao/encode.js'
 import { HashSeqReader } from '../../store/hash-seq.js'
 import { toHex } from '../../store/hash-text.js'
 import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
@@ -25,12 +26,7 @@ async function encodeBlob (store: ServedStore, hash: Uint8Array, ranges: ChunkRa
   const options = signal === undefined ? {} : { signal }
   // Transient: the ResponseWriter copies each batch into frames before it asks for the next.
   if (store.exportBaoBatches !== undefined) return store.exportBaoBatches(hash, ranges, { ...options, transient: true })
-  return singles(store.exportBao(hash, ranges, options))
-}
-
-/** Each piece of an encoded stream as a batch of its own (a store without exportBaoBatches). */
-async function * singles (pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array[]> {
-  for await (const piece of pieces) yield [piece]
+  return piecesAsBatches(store.exportBao(hash, ranges, options))
 }
 
 /**

@@ -91,6 +91,11 @@ export async function * encodeBatches (options: EncodeOptions & { transient?: bo
   if (first) yield [header]
 }
 
+/** Each piece of an encoded stream as a batch of its own: encodeBatches' shape for a stream of pieces. */
+export async function * piecesAsBatches (pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array[]> {
+  for await (const piece of pieces) yield [piece]
+}
+
 /** Slices at least this long are passed on alone rather than gathered. */
 const PASS_THROUGH = 8192
 

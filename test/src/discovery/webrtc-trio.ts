@@ -56,9 +56,9 @@ export async function fetchOverWebrtc (trio: Trio, hash: Uint8Array): Promise<{ 
 
 if (process.argv[1]?.endsWith('webrtc-trio.js') === true) {
   // A dial that times out or is aborted mid-setup can leave the abort's reason thrown where
-  // nobody catches it, inside libp2p's WebRTC transport (a CI run: an uncaught TimeoutError ended
-  // this process, once in this session's CI runs; 0 of 9 runs here). Counted and reported, not what this script
-  // checks (that the process ends by itself); anything else still ends it with exit 1.
+  // nobody catches it, inside libp2p's WebRTC transport (an uncaught TimeoutError ended this
+  // process in one CI run on 2026-11-30; 0 of 9 runs here). Counted and reported, not what this
+  // script checks (that the process ends by itself); anything else still ends it with exit 1.
   let leaked = 0
   const stray = (reason: unknown): void => {
     if (reason instanceof Error && (reason.name === 'TimeoutError' || reason.name === 'AbortError')) { leaked++; return }
