@@ -1,7 +1,7 @@
 import type { ByteReader } from './bao/byte-reader.js'
 import { CHUNK_SIZE, GROUP_LOG, GROUP_SIZE, PAIR_SIZE } from './bao/constants.js'
 import { defaultCore } from './bao/core.js'
-import { decodeRanges } from './bao/decode.js'
+import { decodeRangesBatches } from './bao/decode.js'
 import { InvalidSize } from './bao/errors.js'
 import { equalBytes } from './bao/math.js'
 import { BaoTree, chunkSpan } from './bao/tree.js'
@@ -169,53 +169,56 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
    */
   const unconfirmed: Unconfirmed[] = []
   try {
-    // Leaves are copied into the batch at once: the decoder may gather them in a buffer it reuses.
-    for await (const item of decodeRanges(hash, ranges, stream, { transient: true, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
-      switch (item.type) {
-        case 'size': {
-          declared = item.size
-          const entry = await ctx.loadEntry(hex)
-          if (entry !== undefined) checkDeclared(entry, declared)
-          complete = entry?.complete === true
-          continue
-        }
-        case 'parent':
-          if (!complete) unconfirmed.push({ block: true, node: item.node, pair: item.pair.slice() })
-          continue
-        case 'chunkParent':
-          if (!complete) unconfirmed.push({ block: false, node: item.node, pair: item.pair.slice() })
-          continue
-        case 'leaf': {
-          if (complete) continue
-          const { offset, data } = item
-          // In pre-order, the walk goes into a pair's subtree right after it and reaches a leaf
-          // there before it leaves: a leaf lies under every pair still waiting. It confirms them all.
-          for (const u of unconfirmed) {
-            if (u.block) pending.pairs.push({ index: (u.node - 1) / 2, pair: u.pair })
-            else pending.chunkPairs.push({ node: u.node, pair: u.pair })
+    // Leaves are copied into the pending batch at once: the decoder may gather them in a buffer
+    // it fills again once the next batch of items is asked for.
+    for await (const items of decodeRangesBatches(hash, ranges, stream, { transient: true, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
+      for (const item of items) {
+        switch (item.type) {
+          case 'size': {
+            declared = item.size
+            const entry = await ctx.loadEntry(hex)
+            if (entry !== undefined) checkDeclared(entry, declared)
+            complete = entry?.complete === true
+            continue
           }
-          unconfirmed.length = 0
-          pending.buffer ??= pool.take()
-          pending.buffer.set(data, pending.used)
-          const last = pending.runs[pending.runs.length - 1]
-          if (last !== undefined && last.offset + last.length === offset) last.length += data.length
-          else pending.runs.push({ offset, start: pending.used, length: data.length })
-          pending.used += data.length
-          if (pending.used >= FLUSH_BYTES) {
-            if (failure !== undefined) throw failure.error
-            inFlight.push(write())
-            if (inFlight.length >= IN_FLIGHT) await inFlight.shift()
-            if (sinceCommit >= COMMIT_BYTES) {
-              const committed = commit()
-              if (commitsQueued > COMMITS_QUEUED) await committed
+          case 'parent':
+            if (!complete) unconfirmed.push({ block: true, node: item.node, pair: item.pair.slice() })
+            continue
+          case 'chunkParent':
+            if (!complete) unconfirmed.push({ block: false, node: item.node, pair: item.pair.slice() })
+            continue
+          case 'leaf': {
+            if (complete) continue
+            const { offset, data } = item
+            // In pre-order, the walk goes into a pair's subtree right after it and reaches a leaf
+            // there before it leaves: a leaf lies under every pair still waiting. It confirms them all.
+            for (const u of unconfirmed) {
+              if (u.block) pending.pairs.push({ index: (u.node - 1) / 2, pair: u.pair })
+              else pending.chunkPairs.push({ node: u.node, pair: u.pair })
             }
+            unconfirmed.length = 0
+            pending.buffer ??= pool.take()
+            pending.buffer.set(data, pending.used)
+            const last = pending.runs[pending.runs.length - 1]
+            if (last !== undefined && last.offset + last.length === offset) last.length += data.length
+            else pending.runs.push({ offset, start: pending.used, length: data.length })
+            pending.used += data.length
+            if (pending.used >= FLUSH_BYTES) {
+              if (failure !== undefined) throw failure.error
+              inFlight.push(write())
+              if (inFlight.length >= IN_FLIGHT) await inFlight.shift()
+              if (sinceCommit >= COMMIT_BYTES) {
+                const committed = commit()
+                if (commitsQueued > COMMITS_QUEUED) await committed
+              }
+            }
+            timer ??= setTimeout(() => { void commit() }, FLUSH_MS)
+            continue
           }
-          timer ??= setTimeout(() => { void commit() }, FLUSH_MS)
-          continue
-        }
-        default: {
-          const unexpected: never = item
-          throw new Error(`unexpected item ${JSON.stringify(unexpected)}`)
+          default: {
+            const unexpected: never = item
+            throw new Error(`unexpected item ${JSON.stringify(unexpected)}`)
+          }
         }
       }
     }

@@ -23,8 +23,16 @@ export class ByteReader {
 
   /** Exactly `length` bytes, or UnexpectedEnd if the source ends first. */
   async read (length: number): Promise<Uint8Array> {
-    if (this.current.length - this.offset >= length) return this.view(length)
+    if (await this.holds(length)) return this.view(length)
     return await this.gather(new Uint8Array(length))
+  }
+
+  /**
+   * The next `length` bytes as a view, if the slice at hand holds them all; else undefined and
+   * nothing read (no wait: a decoder that gathers what is here before it awaits the source).
+   */
+  take (length: number): Uint8Array | undefined {
+    return this.current.length - this.offset >= length ? this.view(length) : undefined
   }
 
   /**
@@ -34,9 +42,18 @@ export class ByteReader {
    * otherwise allocate one).
    */
   async readTransient (length: number): Promise<Uint8Array> {
-    if (this.current.length - this.offset >= length) return this.view(length)
+    if (await this.holds(length)) return this.view(length)
     if (this.scratch === undefined || this.scratch.length < length) this.scratch = new Uint8Array(length)
     return await this.gather(this.scratch.subarray(0, length))
+  }
+
+  /**
+   * Whether the slice at hand holds `length` bytes, after pulling the next one if this one is used
+   * up: a read that starts where a slice starts is a view of it, not a copy.
+   */
+  private async holds (length: number): Promise<boolean> {
+    if (this.offset === this.current.length && length > 0) await this.pull()
+    return this.current.length - this.offset >= length
   }
 
   private view (length: number): Uint8Array {

@@ -18,8 +18,12 @@ async function decodeAll (core: Blake3Core, hash: Uint8Array, ranges: ChunkRange
   const reader = new ByteReader(sliced(encoded, cuts))
   const leaves: Leaf[] = []
   try {
+    // Where each item ends in the stream, from the sizes of the items before it (the decoder may
+    // have read a batch ahead of the item it hands out).
+    let position = 0
     for await (const item of decodeRanges(hash, ranges, reader, { core })) {
-      if (item.type === 'leaf') leaves.push({ offset: item.offset, data: item.data.slice(), encodedEnd: reader.position })
+      position += item.type === 'size' ? 8 : item.type === 'leaf' ? item.data.length : 64
+      if (item.type === 'leaf') leaves.push({ offset: item.offset, data: item.data.slice(), encodedEnd: position })
     }
     if (!(await reader.atEnd())) throw new Error('decoder left bytes unread')
     return { leaves, error: undefined }
