@@ -14,11 +14,12 @@ export class Yielder {
   private last = performance.now()
   private steps = 0
 
-  constructor (private readonly sliceMs = SLICE_MS) {}
+  /** `step`: calls between two looks at the clock (1 for a loop whose every step is long, such as a batch). */
+  constructor (private readonly sliceMs = SLICE_MS, private readonly step = STEP) {}
 
-  /** Whether the loop has run a slice since it last paused (looks at the clock every STEP calls). */
+  /** Whether the loop has run a slice since it last paused (looks at the clock every `step` calls). */
   due (): boolean {
-    if (++this.steps % STEP !== 0) return false
+    if (++this.steps % this.step !== 0) return false
     return performance.now() - this.last >= this.sliceMs
   }
 

@@ -155,11 +155,14 @@ export function stunUrl (text: string): string {
 export async function holePunchTransport (init: ReachabilityInit): Promise<ReturnType<typeof webRTC>> {
   const iceServers = (init.stun ?? []).map(text => ({ urls: stunUrl(text) }))
   const webrtc = await import('@libp2p/webrtc')
+  webrtcLoaded = true
   return webrtc.webRTC({ rtcConfiguration: { iceServers } })
 }
 
 /** Nodes in this process that hole punch and have not stopped. */
 let punching = 0
+/** Whether this process loaded the WebRTC transport, and with it libdatachannel. */
+let webrtcLoaded = false
 
 /**
  * Count a node that hole punches; the returned function, called once it has stopped, lets
@@ -172,7 +175,8 @@ export function holePunching (): () => Promise<void> {
   return async () => {
     if (done) return
     done = true
-    if (--punching > 0) return
+    // libdatachannel never loaded (a bad option, or no build of it here): nothing to let go.
+    if (--punching > 0 || !webrtcLoaded) return
     const { cleanup } = await import('node-datachannel')
     cleanup()
   }

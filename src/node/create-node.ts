@@ -149,14 +149,14 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
   // The transport fixes reach into the pinned transports' internals (docs/architecture.md).
   assertFixedVersions()
   const privateKey = options.privateKey ?? (options.dataDir === undefined ? undefined : await loadOrCreateIdentity(options.dataDir))
-  // Checked before the store opens: a bad relay address or count leaves nothing open.
+  // Checked before the store opens: a bad relay address or count, or bad DHT settings, leave nothing open.
   const direct = options.listen ?? DEFAULT_LISTEN
   const relays = (options.reachability?.relayVia ?? []).map(addr => multiaddr(addr).toString())
   const listen = [...direct, ...relayListenAddrs(relays), ...discoveredRelayListenAddrs(options.reachability, options.dht !== undefined), ...holePunchListenAddrs(options.reachability)]
+  const dht = options.dht === undefined ? undefined : dhtSettings(options.dht, direct.length > 0)
   const ownStore = options.store === undefined
   const blobs = options.store ?? (options.dataDir === undefined ? new MemStore() : await FsStore.open(join(options.dataDir, 'store')))
   const limits = options.limits ?? {}
-  const dht = options.dht === undefined ? undefined : dhtSettings(options.dht, direct.length > 0)
   // The DHT's records of other peers, capped (libp2p's own datastore would take any number).
   const datastore = dht === undefined ? undefined : new BoundedDatastore(dht)
   // Counted before libp2p starts: another node stopping meanwhile must not let libdatachannel go.
@@ -294,7 +294,9 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       stop: async () => { await stopAll() }
     }
   } catch (err) {
-    await released() // a no-op if stopLibp2p ran it already
+    // A no-op if stopLibp2p ran it already. Whatever it meets, the store is closed and this error
+    // is the one reported.
+    await released().catch(() => {})
     if (ownStore) await blobs.close()
     throw relayFailure(err) ?? err
   }

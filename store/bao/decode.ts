@@ -86,18 +86,21 @@ export async function * decodeRangesBatches (
   yield [{ type: 'size', size: tree.size }]
 
   const walk = new DecodeWalk(hash, tree, ranges.canonicalize(tree.size), options.core ?? defaultCore(), groupLog)
-  const turns = new Yielder()
+  // Each pass verifies up to a batch: the clock is looked at every pass.
+  const turns = new Yielder(undefined, 1)
   try {
     while (!walk.done) {
       options.signal?.throwIfAborted()
       if (turns.due()) await turns.pause()
       walk.verifyAtHand(reader)
       if (walk.done) break
-      // The batch is full, or the slice at hand ends inside the next node. Before waiting on the
-      // source (and, transient, refilling the buffer a leaf of this batch may view), what
-      // verified goes out.
+      if (walk.full) {
+        yield walk.take()
+        continue
+      }
+      // The slice at hand ends inside the next node. Before waiting on the source (and,
+      // transient, refilling the buffer a leaf of this batch may view), what verified goes out.
       if (walk.batch.length > 0) yield walk.take()
-      if (walk.full) continue
       const length = walk.nextLength()
       walk.verify(transient && walk.nextIsLeaf() ? await reader.readTransient(length) : await reader.read(length))
     }

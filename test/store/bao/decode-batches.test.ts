@@ -4,6 +4,7 @@ import { CHUNK_SIZE, GROUP_SIZE } from '../../../store/bao/constants.js'
 import { DECODE_BATCH_BYTES, decodeRanges, decodeRangesBatches, type DecodedItem } from '../../../store/bao/decode.js'
 import { encodeRanges } from '../../../store/bao/encode.js'
 import { computeOutboard } from '../../../store/bao/outboard.js'
+import { PortableCore } from '../../../store/bao/portable-core.js'
 import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
 import { collect, concat, flip, randomBytes } from '../../helpers.js'
 
@@ -89,6 +90,29 @@ describe('decodeRangesBatches: the decoder in batches', function () {
       }
       assert.equal(bytes, data.length - 3 * CHUNK_SIZE, `slices of ${sliceSize}`)
     }
+  })
+
+  it('gives the event loop turns while it decodes bytes already in memory', async () => {
+    // The portable core hashes slowly enough that 16 MiB takes well over 10 ms anywhere: the
+    // decoder must look at the clock every batch (a look every 32 batches saw 8 MiB go by).
+    const core = new PortableCore()
+    const size = 16 * 1024 * 1024
+    const data = randomBytes(size, 5)
+    const { hash, outboard } = computeOutboard(data, { core })
+    const encoding = concat(await collect(encodeRanges({ hash, size, data, outboard, ranges: ChunkRanges.all(), core })))
+    let turns = 0
+    let done = false
+    const tick = (): void => { if (!done) { turns++; setImmediate(tick) } }
+    setImmediate(tick)
+    const started = performance.now()
+    let bytes = 0
+    for await (const batch of decodeRangesBatches(hash, ChunkRanges.all(), [encoding], { core })) {
+      for (const item of batch) if (item.type === 'leaf') bytes += item.data.length
+    }
+    const elapsed = performance.now() - started
+    done = true
+    assert.equal(bytes, size)
+    assert.ok(turns >= Math.min(4, Math.floor(elapsed / 40)), `${turns} turns in ${elapsed.toFixed(0)} ms`)
   })
 
   it('on a bad group, the groups verified before it are yielded, then the error is thrown', async () => {
