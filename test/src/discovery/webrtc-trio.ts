@@ -49,7 +49,8 @@ export async function fetchOverWebrtc (trio: Trio, hash: Uint8Array): Promise<{ 
     try {
       return await trio.getter.remote.fetch(webrtcOnly(trio.behind, hash))
     } catch (err) {
-      if (attempt === 3 || (err as Error).name !== 'TimeoutError') throw err
+      // verity's Timeout (the pool names the peer, libp2p's TimeoutError its cause) since 9c01a34.
+      if (attempt === 3 || !['Timeout', 'TimeoutError'].includes((err as Error).name)) throw err
     }
   }
 }
