@@ -101,8 +101,9 @@ export async function * decodeRangesBatches (
       // The slice at hand ends inside the next node. Before waiting on the source (and,
       // transient, refilling the buffer a leaf of this batch may view), what verified goes out.
       if (walk.batch.length > 0) yield walk.take()
-      const length = walk.nextLength()
-      walk.verify(transient && walk.nextIsLeaf() ? await reader.readTransient(length) : await reader.read(length))
+      const leaf = walk.nextIsLeaf()
+      const length = walk.nextLength(leaf)
+      walk.verify(transient && leaf ? await reader.readTransient(length) : await reader.read(length), leaf)
     }
   } catch (err) {
     if (walk.batch.length > 0 && options.signal?.aborted !== true) yield walk.take()
@@ -144,9 +145,10 @@ class DecodeWalk {
   /** Verify nodes whose bytes the reader holds at hand (views, no copy), until the batch is full. */
   verifyAtHand (reader: ByteReader): void {
     while (this.stack.length > 0 && this.bytes < DECODE_BATCH_BYTES) {
-      const bytes = reader.take(this.nextLength())
+      const leaf = this.nextIsLeaf()
+      const bytes = reader.take(this.nextLength(leaf))
       if (bytes === undefined) return
-      this.verify(bytes)
+      this.verify(bytes, leaf)
     }
   }
 
@@ -156,17 +158,16 @@ class DecodeWalk {
     return node.chunks <= this.tree.blockChunks && this.query.containsRange(node.startChunk, node.startChunk + node.chunks)
   }
 
-  /** Bytes the next node takes: its data, or a pair. */
-  nextLength (): number {
-    if (!this.nextIsLeaf()) return PAIR_SIZE
+  /** Bytes the next node takes: its data (`leaf`, what nextIsLeaf() says), or a pair. */
+  nextLength (leaf: boolean): number {
+    if (!leaf) return PAIR_SIZE
     const node = this.stack[this.stack.length - 1] as WalkNode
     const offset = node.startChunk * CHUNK_SIZE
     return Math.min(node.chunks * CHUNK_SIZE, this.tree.size - offset)
   }
 
-  /** Check the next node against `bytes` (nextLength() of them) and add its item to the batch. */
-  verify (bytes: Uint8Array): void {
-    const leaf = this.nextIsLeaf()
+  /** Check the next node (`leaf`, what nextIsLeaf() says) against `bytes`, nextLength() of them, and add its item to the batch. */
+  verify (bytes: Uint8Array, leaf: boolean): void {
     const node = this.stack.pop() as WalkNode
     if (leaf) {
       const offset = node.startChunk * CHUNK_SIZE

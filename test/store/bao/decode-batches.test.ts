@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { ByteReader } from '../../../store/bao/byte-reader.js'
 import { CHUNK_SIZE, GROUP_SIZE } from '../../../store/bao/constants.js'
-import { DECODE_BATCH_BYTES, decodeRanges, decodeRangesBatches, type DecodedItem } from '../../../store/bao/decode.js'
+import { DECODE_BATCH_BYTES, decodeRangesBatches, type DecodedItem } from '../../../store/bao/decode.js'
 import { encodeRanges } from '../../../store/bao/encode.js'
 import { computeOutboard } from '../../../store/bao/outboard.js'
 import { PortableCore } from '../../../store/bao/portable-core.js'
+import { walkValidated } from '../../../store/bao/validated-walk.js'
 import { ChunkRanges } from '../../../store/ranges/chunk-ranges.js'
-import { collect, concat, flip, randomBytes } from '../../helpers.js'
+import { collect, concat, flip, randomBytes, sliced } from '../../helpers.js'
 
 /** A blob, its hash and the encoding of `ranges` of it. */
 async function encoded (size: number, ranges = ChunkRanges.all()): Promise<{ data: Uint8Array, hash: Uint8Array, encoding: Uint8Array }> {
@@ -16,8 +17,8 @@ async function encoded (size: number, ranges = ChunkRanges.all()): Promise<{ dat
 }
 
 /** `bytes` in slices of `size` bytes. */
-function * slices (bytes: Uint8Array, size: number): Generator<Uint8Array> {
-  for (let at = 0; at < bytes.length; at += size) yield bytes.slice(at, at + size)
+function slices (bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  return sliced(bytes, Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => (i + 1) * size))
 }
 
 /** The leaf items of `items`, their bytes checked against `data` now. */
@@ -40,9 +41,11 @@ describe('decodeRangesBatches: the decoder in batches', function () {
     const batches = await collect(decodeRangesBatches(hash, ChunkRanges.all(), [encoding]))
     assert.deepEqual(batches[0], [{ type: 'size', size }])
     const items = batches.flat()
-    const one = await collect(decodeRanges(hash, ChunkRanges.all(), [encoding]))
-    assert.deepEqual(items.map(i => i.type === 'leaf' ? [i.offset, i.data.length] : i.type === 'size' ? i.size : i.node),
-      one.map(i => i.type === 'leaf' ? [i.offset, i.data.length] : i.type === 'size' ? i.size : i.node))
+    // The order the encoding has, from the sender's walk (not from decodeRanges: it is these batches).
+    const { outboard } = computeOutboard(data)
+    const walked = await collect(walkValidated({ hash, size, data, pairs: outboard }, ChunkRanges.all()))
+    assert.deepEqual(items.slice(1).map(i => i.type === 'leaf' ? ['data', i.offset, i.data.length] : i.type === 'size' ? ['size'] : ['pair', ...i.pair]),
+      walked.map(i => i.type === 'data' ? ['data', i.offset, i.data.length] : ['pair', ...i.pair]))
     assert.equal(checkedLeaves(items, data).reduce((sum, leaf) => sum + leaf.length, 0), size)
     for (const batch of batches.slice(1)) {
       const bytes = batch.reduce((sum, item) => sum + (item.type === 'leaf' ? item.data.length : 64), 0)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { ByteReader } from '../../../store/bao/byte-reader.js'
-import { CHUNK_SIZE } from '../../../store/bao/constants.js'
+import { CHUNK_SIZE, PAIR_SIZE, SIZE_HEADER } from '../../../store/bao/constants.js'
 import { decodeRanges } from '../../../store/bao/decode.js'
 import { encodeRanges } from '../../../store/bao/encode.js'
 import type { Blake3Core } from '../../../store/bao/interface.js'
@@ -22,7 +22,7 @@ async function decodeAll (core: Blake3Core, hash: Uint8Array, ranges: ChunkRange
     // have read a batch ahead of the item it hands out).
     let position = 0
     for await (const item of decodeRanges(hash, ranges, reader, { core })) {
-      position += item.type === 'size' ? 8 : item.type === 'leaf' ? item.data.length : 64
+      position += item.type === 'size' ? SIZE_HEADER : item.type === 'leaf' ? item.data.length : PAIR_SIZE
       if (item.type === 'leaf') leaves.push({ offset: item.offset, data: item.data.slice(), encodedEnd: position })
     }
     if (!(await reader.atEnd())) throw new Error('decoder left bytes unread')
