@@ -1,6 +1,7 @@
 import { dhtBench } from './dht.js'
 import { downloaderBench } from './downloader.js'
 import { hashingBench } from './hashing.js'
+import { longrunBench } from './longrun.js'
 import { machine } from './measure.js'
 import { netBench } from './net.js'
 import { originBench } from './origin.js'
@@ -9,7 +10,7 @@ import { schedulerBench } from './scheduler.js'
 import { storeBench } from './store.js'
 
 /** `npm run bench`: every table, on this machine, in one run. `npm run bench -- store` runs one section. */
-const sections: Record<string, () => Promise<void>> = { hashing: () => hashingBench(), store: () => storeBench(), net: () => netBench(), downloader: () => downloaderBench(), origin: () => originBench(), request: () => requestBench(), scheduler: () => schedulerBench(), dht: () => dhtBench() }
+const sections: Record<string, () => Promise<void>> = { hashing: () => hashingBench(), store: () => storeBench(), net: () => netBench(), longrun: () => longrunBench(), downloader: () => downloaderBench(), origin: () => originBench(), request: () => requestBench(), scheduler: () => schedulerBench(), dht: () => dhtBench() }
 const wanted = process.argv.slice(2)
 console.log(`verity benchmarks on ${machine()}`)
 for (const [name, run] of Object.entries(sections)) {

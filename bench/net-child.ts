@@ -5,11 +5,18 @@
  *                                            MemStore (or an FsStore), also serving them raw (no
  *                                            hashing, from memory) on RAW_PROTOCOL
  *   fetch raw|mem|fs <addr> <hash> <size> -> { seconds, bytes, maxRssMB, cpuSeconds }
+ *   fetch-many <count> <addr> <hash> <size>
+ *                                         -> { fetches: [{ seconds, cpuSeconds, majorGcs }], maxRssMB }:
+ *                                            one fetcher process fetching the blob <count> times into
+ *                                            one FsStore (collected between fetches), as a long-running
+ *                                            node does
  *   download none|split quiet|listen <hash> <size> <addr>...
  *                                         -> the same, with bytesReceived, progressItems and the
  *                                            verified bytes each provider delivered, in <addr> order:
  *                                            a Downloader fetch into an FsStore; `listen` consumes
  *                                            every progress item (callback and async iteration)
+ * With VERITY_BENCH_HEAP=tuned, the process first sets V8's heap as the `verity` command does
+ * (tuneHeap); otherwise it keeps V8's defaults, as a program using the library does.
  * With VERITY_BENCH_PROFILE=<dir> (`VERITY_BENCH_PROFILE=<dir> npm run bench -- net`), each
  * process writes to <dir> a CPU profile of the main thread (the fetcher: of the timed fetch; the
  * provider: of everything after the blob was added) and its CPU seconds over the same time by
@@ -17,10 +24,12 @@
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
+import { constants, PerformanceObserver } from 'node:perf_hooks'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode, type VerityNode } from '../src/node/create-node.js'
+import { tuneHeap } from '../src/node/heap.js'
 import { peakRssMB, statCpuSeconds } from './measure.js'
 import { FRAME_SIZE } from '../protocol/frame.js'
 import { byteStream } from '../src/net/stream.js'
@@ -30,6 +39,8 @@ import { fromHex, toHex } from '../store/hash-text.js'
 export const RAW_PROTOCOL = '/verity-bench/raw/1'
 /** The raw stream's writes: the size of a verity frame (payload and its 3-byte header). */
 const PIECE = FRAME_SIZE + 3
+
+if (process.env.VERITY_BENCH_HEAP === 'tuned') tuneHeap()
 
 const [role, ...args] = process.argv.slice(2)
 if (role === 'provide') {
@@ -68,6 +79,39 @@ if (role === 'provide') {
     if (!result.complete) throw new Error('fetch ended incomplete')
     return { bytes: result.bytesWritten }
   })
+} else if (role === 'fetch-many') {
+  const [count, addr, hex, size] = args as [string, string, string, string]
+  let majorGcs = 0
+  const observer = new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++
+  })
+  observer.observe({ entryTypes: ['gc'] })
+  const dir = mkdtempSync(join(tmpdir(), 'verity-bench-fetch-'))
+  const node = await createNode({ dataDir: dir })
+  try {
+    await node.pool.warmup([addr])
+    const fetches: Array<{ seconds: number, cpuSeconds: number, majorGcs: number }> = []
+    for (let i = 0; i < Number(count); i++) {
+      const gcsBefore = majorGcs
+      const cpuBefore = process.cpuUsage()
+      const start = process.hrtime.bigint()
+      const result = await node.remote.fetch(addr, fromHex(hex))
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9
+      const cpu = process.cpuUsage(cpuBefore)
+      if (!result.complete || result.bytesWritten !== Number(size)) throw new Error(`fetch ${i} wrote ${result.bytesWritten} bytes, expected ${size}`)
+      // The next fetch fetches it all again: nothing tags what remote.fetch wrote.
+      await node.blobs.gc()
+      // GC entries arrive after the collection: let this fetch's last ones in.
+      await new Promise(resolve => setImmediate(resolve))
+      fetches.push({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, majorGcs: majorGcs - gcsBefore })
+    }
+    process.stdout.write(JSON.stringify({ fetches, maxRssMB: peakRssMB() }) + '\n')
+  } finally {
+    observer.disconnect()
+    await node.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.exit(0)
 } else if (role === 'download') {
   const [strategy, listen, hex, size, ...addrs] = args as ['none' | 'split', string, string, string, ...string[]]
   await timed(true, addrs, Number(size), async node => {

@@ -22,7 +22,7 @@ interface Measured { mbs: number, rss: number, fetcherCpu: number, providerCpu: 
 /** Median and best of ROUNDS fetches; CPU and RSS are the medians (best-of would favour luck). */
 interface Summary { median: Measured, best: number }
 
-function median (values: number[]): number {
+export function median (values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
@@ -96,8 +96,8 @@ export async function netBench (size = 256 << 20): Promise<void> {
 /** A provider process (`net-child provide`): a node holding `size` deterministic bytes, in a MemStore or (`fs`) an FsStore. */
 export interface ProviderProcess { pid: number, hash: string, quic: string, tcp: string, stop: () => Promise<void> }
 
-export async function startProvider (size: number, { fs = false } = {}): Promise<ProviderProcess> {
-  const provider = spawn(process.execPath, [child, 'provide', String(size), ...(fs ? ['fs'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] })
+export async function startProvider (size: number, { fs = false, env }: { fs?: boolean, env?: NodeJS.ProcessEnv } = {}): Promise<ProviderProcess> {
+  const provider = spawn(process.execPath, [child, 'provide', String(size), ...(fs ? ['fs'] : [])], { stdio: ['pipe', 'pipe', 'inherit'], ...(env === undefined ? {} : { env }) })
   const stop = async (): Promise<void> => {
     if (provider.exitCode !== null || provider.signalCode !== null) return
     const exited = new Promise(resolve => provider.once('exit', resolve))
@@ -121,6 +121,6 @@ export async function startProvider (size: number, { fs = false } = {}): Promise
   }
 }
 /** Runs `net-child` with `args` in a fresh process; its last stdout line, parsed. */
-export function runNetChild<T> (args: string[]): T {
-  return runChild<T>(child, args)
+export function runNetChild<T> (args: string[], env?: NodeJS.ProcessEnv): T {
+  return runChild<T>(child, args, env)
 }

@@ -39,6 +39,7 @@ export type {
   AddFileOptions, AddHandle, AddOptions, AddProgress, AddResult, BatchOptions, Bitfield, BlobFormat, BlobStatus, BlobStore,
   CollectionEntry, GcOptions, GcResult, HashAndFormat, ImportResult, ReadOptions, Tags, TempTag
 } from '../store/interface.js'
+export { tuneHeap, HEAP_GROWING_PERCENT, MAX_HEAP_GROWING_PERCENT } from './node/heap.js'
 export { createNode, DEFAULT_LISTEN, type NodeOptions, type NodeLimits, type VerityNode } from './node/create-node.js'
 export { TransportInternalsChanged, UnexpectedTransportVersion } from './net/transport-fixes/errors.js'
 export { BlobsService, blobsService, type BlobsServiceInit } from './node/blobs-service.js'

@@ -4,6 +4,7 @@ import '../node/polyfill.js'
 import { createReadStream } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { OutboardBuilder } from '../../store/bao/outboard.js'
+import { HEAP_GROWING_PERCENT, MAX_HEAP_GROWING_PERCENT, tuneHeap } from '../node/heap.js'
 import { parseArgs, UsageError } from './args.js'
 import { readCommandLine, unknownCommand, type CommandLine } from './command-line.js'
 import { asksVerbose, failure } from './failure.js'
@@ -31,8 +32,24 @@ async function storeCommand (name: string, argv: string[]): Promise<number> {
   return await command(argv, { held: async dir => await (await import('./control.js')).forward(dir, [name, ...argv]) })
 }
 
+/**
+ * V8's heap growing percent for this process: VERITY_HEAP_GROWING_PERCENT, 0 for V8's own
+ * heuristic; unset, HEAP_GROWING_PERCENT (a `serve` or a long `get` streams at 100+ MB/s for
+ * hours: src/node/heap.ts says why). `node --heap-growing-percent=N` outranks both.
+ */
+function heapPercent (env: NodeJS.ProcessEnv): number {
+  const text = env.VERITY_HEAP_GROWING_PERCENT
+  if (text === undefined || text === '') return HEAP_GROWING_PERCENT
+  const percent = /^[0-9]{1,4}$/.test(text) ? Number(text) : NaN
+  if (!(percent <= MAX_HEAP_GROWING_PERCENT)) {
+    throw new UsageError(`VERITY_HEAP_GROWING_PERCENT must be a whole number from 0 to ${MAX_HEAP_GROWING_PERCENT}, got ${JSON.stringify(text)}`)
+  }
+  return percent
+}
+
 /** Runs one command; its UsageErrors name it, for the `verity <command> --help` hint. */
 async function main (argv: string[]): Promise<number> {
+  tuneHeap(heapPercent(process.env))
   let line: CommandLine
   try {
     line = readCommandLine(argv)
