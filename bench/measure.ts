@@ -61,8 +61,8 @@ export function statCpuSeconds (statPath: string): number {
 }
 
 /** Runs a bench child script with `args` in a fresh process; its last stdout line, parsed. */
-export function runChild<T> (script: string, args: string[], env?: NodeJS.ProcessEnv): T {
-  const run = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', timeout: 120000, ...(env === undefined ? {} : { env }) })
+export function runChild<T> (script: string, args: string[], { env, timeoutMs = 120000 }: { env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): T {
+  const run = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', timeout: timeoutMs, ...(env === undefined ? {} : { env }) })
   if (run.status !== 0) throw new Error(`bench child (${args.slice(0, 3).join(' ')}) failed: ${run.error?.message ?? ''} ${run.stderr}`)
   return JSON.parse(run.stdout.trim().split('\n').pop() as string) as T
 }

@@ -34,15 +34,18 @@ export function median (values: number[]): number {
  * QUIC and over TCP. The provider serves the blob from an FsStore. Each fetch runs in a fresh
  * process with a fresh store, after dialling (both kinds open their stream inside the timer);
  * ROUNDS fetches per row, in turns (raw, mem, fs, raw, ...) so that a slow spell of the shared
- * machine falls on every row alike. CPU is of both processes, every thread, from /proc.
+ * machine falls on every row alike. CPU is of both processes, every thread, from /proc. Every
+ * process runs with the heap the `verity` command gives itself (tuneHeap; the longrun bench
+ * compares it with V8's default): the provider serves 30 fetches, a long run for V8's heap.
  */
 export async function netBench (size = 256 << 20): Promise<void> {
-  const provider = await startProvider(size, { fs: true })
+  const env = { ...process.env, VERITY_BENCH_HEAP: 'tuned' }
+  const provider = await startProvider(size, { fs: true, env })
   try {
     const { hash, quic, tcp } = provider
     const once = (mode: string, addr: string): Measured => {
       const providerBefore = cpuOf(provider.pid)
-      const result = runNetChild<{ seconds: number, bytes: number, maxRssMB: number, cpuSeconds: number }>(['fetch', mode, addr, hash, String(size)])
+      const result = runNetChild<{ seconds: number, bytes: number, maxRssMB: number, cpuSeconds: number }>(['fetch', mode, addr, hash, String(size)], { env })
       const providerCpu = cpuOf(provider.pid) - providerBefore
       return { mbs: result.bytes / result.seconds / 1e6, rss: result.maxRssMB, fetcherCpu: result.cpuSeconds, providerCpu }
     }
@@ -85,7 +88,7 @@ export async function netBench (size = 256 << 20): Promise<void> {
     row('raw libp2p stream, TCP + noise + yamux (reference)', rawTcp, rawTcp, 'raw TCP')
     row('verified fetch into MemStore, TCP', summary('mem', tcp), rawTcp, 'raw TCP')
     row('verified fetch into FsStore, TCP', summary('fs', tcp), rawTcp, 'raw TCP')
-    printTable(`Network, ${size >> 20} MiB, provider (FsStore) and fetcher in two processes on 127.0.0.1, median and best of ${ROUNDS} ` +
+    printTable(`Network, ${size >> 20} MiB, provider (FsStore) and fetcher in two processes on 127.0.0.1 (tuneHeap in both), median and best of ${ROUNDS} ` +
       `(targets for FsStore: MB/s at least ${TARGET}x and CPU of both processes at most ${CPU_TARGET}x the raw stream's on the same transport, ` +
       `fetcher peak RSS at most ${RSS_LIMIT_MB} MB)`, rows)
   } finally {
@@ -121,6 +124,6 @@ export async function startProvider (size: number, { fs = false, env }: { fs?: b
   }
 }
 /** Runs `net-child` with `args` in a fresh process; its last stdout line, parsed. */
-export function runNetChild<T> (args: string[], env?: NodeJS.ProcessEnv): T {
-  return runChild<T>(child, args, env)
+export function runNetChild<T> (args: string[], options: { env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): T {
+  return runChild<T>(child, args, options)
 }

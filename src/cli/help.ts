@@ -160,9 +160,10 @@ export const COMMON_HELP = `common options (before or after the command):
   --no-progress      no progress line (also when stderr is not a terminal)
   -v, --verbose      more messages (and the libraries' own text behind an error)
   -h, --help         this command's usage
-environment: $VERITY_HEAP_GROWING_PERCENT, how far V8's heap may grow past what a full
-  collection left live (default 200; 0: V8's own choice, which in a long serve or get can
-  collect again and again while data streams; node --heap-growing-percent=N outranks it)`
+environment:
+  $VERITY_HEAP_GROWING_PERCENT  how far V8's heap may grow past what a full collection left
+                     live, in percent (default 200; 0: V8's own choice, which in a long serve
+                     or get can collect again and again while data streams)`
 
 /** What `verity <command> --help` prints: its usage, then the options every command takes. */
 export function commandHelp (command: string): string {

@@ -35,7 +35,8 @@ async function storeCommand (name: string, argv: string[]): Promise<number> {
 /**
  * V8's heap growing percent for this process: VERITY_HEAP_GROWING_PERCENT, 0 for V8's own
  * heuristic; unset, HEAP_GROWING_PERCENT (a `serve` or a long `get` streams at 100+ MB/s for
- * hours: src/node/heap.ts says why). `node --heap-growing-percent=N` outranks both.
+ * hours: src/node/heap.ts says why). `node --heap-growing-percent=N $(which verity)` outranks
+ * both. Read only for a command that runs: --help and --version work whatever it holds.
  */
 function heapPercent (env: NodeJS.ProcessEnv): number {
   const text = env.VERITY_HEAP_GROWING_PERCENT
@@ -49,7 +50,6 @@ function heapPercent (env: NodeJS.ProcessEnv): number {
 
 /** Runs one command; its UsageErrors name it, for the `verity <command> --help` hint. */
 async function main (argv: string[]): Promise<number> {
-  tuneHeap(heapPercent(process.env))
   let line: CommandLine
   try {
     line = readCommandLine(argv)
@@ -71,6 +71,7 @@ async function main (argv: string[]): Promise<number> {
       return 0
     case 'run':
       try {
+        tuneHeap(heapPercent(process.env))
         return await run(line.command, line.argv)
       } catch (err) {
         if (err instanceof UsageError) err.command ??= line.command

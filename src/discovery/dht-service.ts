@@ -1,4 +1,4 @@
-import { kadDHT, passthroughMapper, type KadDHT, type KadDHTComponents, type KadDHTInit } from '@libp2p/kad-dht'
+import type { KadDHT, KadDHTComponents, KadDHTInit } from '@libp2p/kad-dht'
 import type { DhtInit } from './interface.js'
 import { DHT_DEFAULTS } from './constants.js'
 
@@ -34,8 +34,10 @@ function stripUndefined<T extends object> (value: T): T {
  * DHT's default drops private addresses), queries `alpha` peers wide, and records of others
  * dropped once `recordValidityMs` old. Re-announcing this node's
  * own blobs is the Announcer's (announcer.ts), so kad-dht's reprovider is left only expired records.
+ * kad-dht is loaded here, for a node that has a DHT, not with this module (see holePunchTransport).
  */
-export function dhtService (settings: DhtSettings): (components: KadDHTComponents) => KadDHT {
+export async function dhtService (settings: DhtSettings): Promise<(components: KadDHTComponents) => KadDHT> {
+  const { kadDHT, passthroughMapper } = await import('@libp2p/kad-dht')
   const init: KadDHTInit = {
     protocol: settings.protocol,
     clientMode: settings.mode === 'client',

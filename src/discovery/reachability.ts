@@ -1,8 +1,6 @@
-import { autoNAT } from '@libp2p/autonat'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { dcutr } from '@libp2p/dcutr'
+import type { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
-import { webRTC } from '@libp2p/webrtc'
+import type { webRTC } from '@libp2p/webrtc'
 import { multiaddr } from '@multiformats/multiaddr'
 import { RelayReservationFailed } from './errors.js'
 
@@ -103,13 +101,17 @@ export function discoveredRelayListenAddrs (init: ReachabilityInit | undefined, 
   return new Array<string>(count).fill('/p2p-circuit')
 }
 
-/** The libp2p services reachability needs (relayTransport beside them); none without `init`. */
-export function reachabilityServices (init: ReachabilityInit | undefined, hasIdentify: boolean): Record<string, unknown> {
+/**
+ * The libp2p services reachability needs (relayTransport beside them); none without `init`. Their
+ * packages are loaded here, for a node that asks for them (see holePunchTransport).
+ */
+export async function reachabilityServices (init: ReachabilityInit | undefined, hasIdentify: boolean): Promise<Record<string, unknown>> {
   const services: Record<string, unknown> = {}
   if (init === undefined) return services
   const holePunch = punchesHoles(init)
   if (init.relay !== undefined) {
     const relay = relaySettings(init.relay)
+    const { circuitRelayServer } = await import('@libp2p/circuit-relay-v2')
     services.relay = circuitRelayServer({
       reservations: {
         maxReservations: relay.maxReservations,
@@ -122,8 +124,8 @@ export function reachabilityServices (init: ReachabilityInit | undefined, hasIde
   }
   // The relay transport needs identify, whatever else is on.
   if (!hasIdentify) services.identify = identify()
-  if (init.autoNat === true) services.autoNAT = autoNAT()
-  if (holePunch) services.dcutr = dcutr()
+  if (init.autoNat === true) services.autoNAT = (await import('@libp2p/autonat')).autoNAT()
+  if (holePunch) services.dcutr = (await import('@libp2p/dcutr')).dcutr()
   return services
 }
 
@@ -145,14 +147,22 @@ export function stunUrl (text: string): string {
   return `stun:${bare}`
 }
 
-/** The WebRTC transport (private to private), asking `stun` for the public side of its sockets. */
-export function holePunchTransport (init: ReachabilityInit): ReturnType<typeof webRTC> {
+/**
+ * The WebRTC transport (private to private), asking `stun` for the public side of its sockets.
+ * Loaded here, when a node hole punches, not with this module: @libp2p/webrtc and libdatachannel
+ * add about 23 MB to the resident memory of every process that loads them.
+ */
+export async function holePunchTransport (init: ReachabilityInit): Promise<ReturnType<typeof webRTC>> {
   const iceServers = (init.stun ?? []).map(text => ({ urls: stunUrl(text) }))
-  return webRTC({ rtcConfiguration: { iceServers } })
+  const webrtc = await import('@libp2p/webrtc')
+  webrtcLoaded = true
+  return webrtc.webRTC({ rtcConfiguration: { iceServers } })
 }
 
 /** Nodes in this process that hole punch and have not stopped. */
 let punching = 0
+/** Whether this process loaded the WebRTC transport, and with it libdatachannel. */
+let webrtcLoaded = false
 
 /**
  * Count a node that hole punches; the returned function, called once it has stopped, lets
@@ -165,15 +175,17 @@ export function holePunching (): () => Promise<void> {
   return async () => {
     if (done) return
     done = true
-    if (--punching > 0) return
+    // libdatachannel never loaded (a bad option, or no build of it here): nothing to let go.
+    if (--punching > 0 || !webrtcLoaded) return
     const { cleanup } = await import('node-datachannel')
     cleanup()
   }
 }
 
 /** Dials relayed addresses; relay reservations are made for the `<relay>/p2p-circuit` listen addresses. */
-export function relayTransport (): ReturnType<typeof circuitRelayTransport> {
-  return circuitRelayTransport({ reservationCompletionTimeout: 20_000 })
+export async function relayTransport (): Promise<ReturnType<typeof circuitRelayTransport>> {
+  const relay = await import('@libp2p/circuit-relay-v2')
+  return relay.circuitRelayTransport({ reservationCompletionTimeout: 20_000 })
 }
 
 /**

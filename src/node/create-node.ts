@@ -162,11 +162,16 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
   // Counted before libp2p starts: another node stopping meanwhile must not let libdatachannel go.
   const released = punchesHoles(options.reachability) ? holePunching() : async () => {}
   try {
+    // Transports and services a node asks for, their packages loaded only then.
+    const relay = options.reachability === undefined ? undefined : await relayTransport()
+    const holePunch = punchesHoles(options.reachability) ? await holePunchTransport(options.reachability as ReachabilityInit) : undefined
+    const reachability = await reachabilityServices(options.reachability, dht !== undefined)
+    const dhtFactory = dht === undefined ? undefined : await dhtService(dht)
     const libp2p = await createLibp2p({
       ...(privateKey === undefined ? {} : { privateKey }),
       addresses: { listen },
       ...(datastore === undefined ? {} : { datastore }),
-      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp(), ...(options.reachability === undefined ? [] : [relayTransport()]), ...(punchesHoles(options.reachability) ? [holePunchTransport(options.reachability as ReachabilityInit)] : [])],
+      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp(), ...(relay === undefined ? [] : [relay]), ...(holePunch === undefined ? [] : [holePunch])],
       connectionEncrypters: [noise()],
       streamMuxers: [yamuxWithHalfWindowUpdates()],
       connectionManager: { maxConnections: limits.maxConnections ?? 300, inboundConnectionThreshold: limits.inboundConnectionsPerSecond ?? 100 },
@@ -179,8 +184,8 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
           ...(limits.maxStreamsPerConnection === undefined ? {} : { maxStreamsPerConnection: limits.maxStreamsPerConnection })
         }),
         // Typed apart: libp2p's map would have ping required of every service's components.
-        ...(dht === undefined ? {} : { dht: dhtService(dht), identify: identify(), ping: ping() } as object),
-        ...reachabilityServices(options.reachability, dht !== undefined)
+        ...(dhtFactory === undefined ? {} : { dht: dhtFactory, identify: identify(), ping: ping() } as object),
+        ...reachability
       }
     })
     // libp2p, then (for the last node that hole punches) libdatachannel's threads.

@@ -6,14 +6,18 @@ import { setFlagsFromString } from 'node:v8'
  * collection is due.
  *
  * Why: V8 (Node 20) counts the growth of memory held outside its heap since the last full
- * collection against the old generation's room, and a node streaming at 100-400 MB/s holds
- * 10-30 MB of transport buffers at any moment (QUIC reads, noise's decrypted messages, socket
- * reads), buffers that only the next young collection frees. With the few tens of MB a node keeps
- * live, V8's own growing factor (down to 1.1 when the JS heap itself promotes little) leaves about
- * 8 MB of room, and a long-running node falls into back-to-back full collections: measured in one
- * fetcher process, 12-20 full collections per 256 MiB fetch from the 8th fetch on, the fetch's CPU
- * 1.5 -> 2.1-2.6 s; a provider serving TCP likewise (docs/architecture.md, the provider's windows).
- * With 200: at most one or two per fetch, peak RSS within the same range (docs/benchmarks.md).
+ * collection against the old generation's room, and a node streaming at 100-400 MB/s holds many
+ * MB of transport buffers at any moment (QUIC reads, noise's decrypted messages, socket reads),
+ * buffers that only the next young collection frees. With the few tens of MB a node keeps live,
+ * V8's own growing factor (down to 1.1 when the JS heap itself promotes little next to how fast
+ * V8 marks) leaves about 8 MB of room, and a long-running node falls into back-to-back full
+ * collections (docs/architecture.md, the provider's windows). `npm run bench -- longrun`, one
+ * fetcher process fetching 256 MiB 12 times (docs/benchmarks.md, 2026-11-30 14:10): with V8's own
+ * factor 5-9 full collections per fetch on average (up to 19-28 in one), with 200 under one, and
+ * CPU of both processes 0.73-0.98x; the fetcher's peak RSS the same (200-218 MB).
+ * The cost: a fixed factor also stands in for V8's own in its memory-saving modes (1.1-1.3 once
+ * the process idles, so an idle node keeps up to three times its live heap), and caps the 4 that
+ * V8 picks for short processes (a store command collects a little more often).
  */
 export const HEAP_GROWING_PERCENT = 200
 
@@ -29,10 +33,12 @@ export const MAX_HEAP_GROWING_PERCENT = 1000
  * Returns the percent set.
  */
 export function tuneHeap (percent: number = HEAP_GROWING_PERCENT, execArgv: readonly string[] = process.execArgv): number | undefined {
+  if (typeof percent !== 'number') throw new TypeError(`percent must be a number, got ${typeof percent}`)
   if (!Number.isInteger(percent) || percent < 0 || percent > MAX_HEAP_GROWING_PERCENT) {
     throw new RangeError(`percent must be an integer from 0 to ${MAX_HEAP_GROWING_PERCENT}, got ${String(percent)}`)
   }
-  if (execArgv.some(arg => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))) return undefined
+  // V8 takes its flags with one dash or two, and `-` or `_` inside.
+  if (execArgv.some(arg => /^--?heap[-_]growing[-_]percent(=|$)/.test(arg))) return undefined
   setFlagsFromString(`--heap-growing-percent=${percent}`)
   return percent
 }
