@@ -12,9 +12,9 @@ import { setFlagsFromString } from 'node:v8'
  * V8's own growing factor (down to 1.1 when the JS heap itself promotes little next to how fast
  * V8 marks) leaves about 8 MB of room, and a long-running node falls into back-to-back full
  * collections (docs/architecture.md, the provider's windows). `npm run bench -- longrun`, one
- * fetcher process fetching 256 MiB 12 times (docs/benchmarks.md, 2026-11-30 14:10): with V8's own
- * factor 5-9 full collections per fetch on average (up to 19-28 in one), with 200 under one, and
- * CPU of both processes 0.73-0.98x; the fetcher's peak RSS the same (200-218 MB).
+ * fetcher process fetching 256 MiB 12 times (docs/benchmarks.md, 2026-11-30, 13:48 UTC): with
+ * V8's own factor 11-15 full collections per fetch on average (up to 28-29 in one), with 200
+ * 1.5-3.4, and CPU of both processes 0.86x; the fetcher's peak RSS the same (167-179 MB).
  * The cost: a fixed factor also stands in for V8's own in its memory-saving modes (1.1-1.3 once
  * the process idles, so an idle node keeps up to three times its live heap), and caps the 4 that
  * V8 picks for short processes (a store command collects a little more often).
