@@ -17,6 +17,8 @@ const HEAPS = [
  * long-running one does: back-to-back full collections once V8's room for the old generation
  * shrinks below the transport buffers held at any moment (src/node/heap.ts). Figures are means
  * per fetch over all of them (the long run is the point), full collections counted in the fetcher.
+ * The provider's CPU is what it spent while the fetcher process ran (its dial and the store's
+ * collections between fetches too), divided by the fetches; the default heap runs first.
  */
 export async function longrunBench (size = 256 << 20, count = 12): Promise<void> {
   const rows: Row[] = []
@@ -46,7 +48,7 @@ export async function longrunBench (size = 256 << 20, count = 12): Promise<void>
           'full GCs per fetch mean': mean(fetches.map(f => f.majorGcs)),
           'full GCs in one fetch, most': Math.max(...fetches.map(f => f.majorGcs)),
           'provider CPU s mean': providerCpu,
-          'CPU x default': reference === undefined ? 1 : both / reference,
+          'CPU of both x default': reference === undefined ? 1 : both / reference,
           'fetcher peak RSS MB': result.maxRssMB
         })
       }
