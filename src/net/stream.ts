@@ -31,34 +31,47 @@ const JOIN_MAX = 1 << 20
 /** A part at least this long is queued as it is. */
 const JOIN_BELOW = 256 << 10
 
+/** Small parts of the message being queued, waiting to be copied together (emptied before queueParts returns). */
+const run: Uint8Array[] = []
+
+/** The parts in `run` (`length` bytes) onto `queue`: as they are if one, else copied into one. */
+function flushRun (queue: Uint8Array[], length: number): void {
+  if (run.length === 1) queue.push(run[0] as Uint8Array)
+  else if (run.length > 1) queue.push(concat(run, length))
+  run.length = 0
+}
+
 /**
- * The parts of one message, the smaller ones copied together into pieces of up to JOIN_MAX.
- * Over TCP a message is a dozen views of noise's decrypted ~64 KiB buffers: queued as they are,
- * they live as long as the reader lags and are promoted out of the young generation, and a
- * 16 KiB group spans two of them every other time. Joined at once, the transport's buffers die
- * young: a 256 MiB fetch over TCP took 1.70 s of fetcher CPU in place of 1.93 (medians of 7, a
- * shared machine) and peaked at 190 MB in place of 220.
+ * Queues the parts of one message, the smaller ones copied together into pieces of up to
+ * JOIN_MAX, and returns how many bytes it queued. Over TCP a message is a dozen views of noise's
+ * decrypted ~64 KiB buffers: queued as they are, they live as long as the reader lags and are
+ * promoted out of the young generation, and a 16 KiB group spans two of them every other time.
+ * Joined at once, the transport's buffers die young: a 256 MiB fetch over TCP took 1.70 s of
+ * fetcher CPU in place of 1.93 (medians of 7, a shared machine) and peaked at 190 MB in place of
+ * 220. A plain loop, no generator: a peer sending one-byte frames makes this run once per byte
+ * (a generator and its closure per message were 28% of the CPU of a turn that stalled a
+ * provider 0.9 s: docs/architecture.md, "Transport fixes").
  */
-function * joinParts (parts: Iterable<Uint8Array>): Generator<Uint8Array> {
-  let run: Uint8Array[] = []
+function queueParts (parts: Iterable<Uint8Array>, queue: Uint8Array[]): number {
+  let total = 0
   let length = 0
-  const flush = function * (): Generator<Uint8Array> {
-    if (run.length === 1) yield run[0] as Uint8Array
-    else if (run.length > 1) yield concat(run, length)
-    run = []
-    length = 0
-  }
   for (const part of parts) {
+    total += part.length
     if (part.length >= JOIN_BELOW) {
-      yield * flush()
-      yield part
+      flushRun(queue, length)
+      length = 0
+      queue.push(part)
       continue
     }
-    if (length + part.length > JOIN_MAX) yield * flush()
+    if (length + part.length > JOIN_MAX) {
+      flushRun(queue, length)
+      length = 0
+    }
     run.push(part)
     length += part.length
   }
-  yield * flush()
+  flushRun(queue, length)
+  return total
 }
 
 /** What the transport may hold for a paused stream: the package's largest yamux window and then some. */
@@ -152,7 +165,7 @@ function readSource (stream: Stream): AsyncIterable<Uint8Array> {
       queue.push(data)
       queued += data.length
     } else {
-      for (const part of joinParts(data)) { queue.push(part); queued += part.length }
+      queued += queueParts(data, queue)
     }
     // Deferred: this may run inside resume(), which tells the transport to resume only after
     // dispatching, so pausing here at once would be undone and the sender never held back.
