@@ -5,7 +5,6 @@ import { identify } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { ProviderEvent, ProviderPolicy } from '../../protocol/interface.js'
@@ -15,6 +14,7 @@ import type { BlobFormat, BlobStore } from '../../store/interface.js'
 import { MemStore } from '../../store/mem-store.js'
 import { ConnectionPool, type PoolOptions } from '../net/pool.js'
 import { quicWithFlowControl } from '../net/transport-fixes/quic.js'
+import { tcpWithReadSlices } from '../net/transport-fixes/tcp.js'
 import { assertFixedVersions } from '../net/transport-fixes/versions.js'
 import { yamuxWithHalfWindowUpdates } from '../net/transport-fixes/yamux.js'
 import { Remote } from '../remote.js'
@@ -171,7 +171,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       ...(privateKey === undefined ? {} : { privateKey }),
       addresses: { listen },
       ...(datastore === undefined ? {} : { datastore }),
-      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcp(), ...(relay === undefined ? [] : [relay]), ...(holePunch === undefined ? [] : [holePunch])],
+      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcpWithReadSlices(), ...(relay === undefined ? [] : [relay]), ...(holePunch === undefined ? [] : [holePunch])],
       connectionEncrypters: [noise()],
       streamMuxers: [yamuxWithHalfWindowUpdates()],
       connectionManager: { maxConnections: limits.maxConnections ?? 300, inboundConnectionThreshold: limits.inboundConnectionsPerSecond ?? 100 },
