@@ -48,11 +48,13 @@ function flushRun (queue: Uint8Array[], length: number): void {
  * promoted out of the young generation, and a 16 KiB group spans two of them every other time.
  * Joined at once, the transport's buffers die young: a 256 MiB fetch over TCP took 1.70 s of
  * fetcher CPU in place of 1.93 (medians of 7, a shared machine) and peaked at 190 MB in place of
- * 220. A plain loop, no generator: a peer sending one-byte frames makes this run once per byte
- * (a generator and its closure per message were 28% of the CPU of a turn that stalled a
- * provider 0.9 s: docs/architecture.md, "Transport fixes").
+ * 220. A plain loop, not a generator of our own: a peer sending one-byte frames makes this run
+ * once per byte (joinParts, a generator with a generator closure per message, was 28% of the CPU
+ * of a turn that stalled a provider for 0.9 s: docs/architecture.md, "Transport fixes").
  */
 function queueParts (parts: Iterable<Uint8Array>, queue: Uint8Array[]): number {
+  // Left over only if a copy failed (out of memory) in the middle of a message: not for this one.
+  run.length = 0
   let total = 0
   let length = 0
   for (const part of parts) {

@@ -1,6 +1,6 @@
 /**
- * The transport fixes (quic.ts, yamux.ts) reach into internals of @chainsafe/libp2p-quic and
- * @chainsafe/libp2p-yamux that no public API promises. These errors say that the installed
+ * The transport fixes (quic.ts, yamux.ts, tcp.ts) reach into internals of @chainsafe/libp2p-quic,
+ * @chainsafe/libp2p-yamux and @libp2p/tcp that no public API promises. These errors say that the installed
  * dependency is not the one they were written and measured against, instead of the fixes
  * silently not applying.
  */

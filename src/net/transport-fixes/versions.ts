@@ -4,19 +4,20 @@ import { join } from 'node:path'
 import { UnexpectedTransportVersion } from './errors.js'
 
 /**
- * The versions quic.ts and yamux.ts were written for and measured with (docs/architecture.md,
+ * The versions quic.ts, yamux.ts and tcp.ts were written for and measured with (docs/architecture.md,
  * "Transport fixes"); package.json pins exactly these. A newer version may have moved what the
  * fixes hook, or made them unneeded: read its sources, re-measure, then change both places.
  */
 export const FIXED_VERSIONS = {
   '@chainsafe/libp2p-noise': '17.0.0',
   '@chainsafe/libp2p-quic': '2.1.1',
-  '@chainsafe/libp2p-yamux': '8.0.1'
+  '@chainsafe/libp2p-yamux': '8.0.1',
+  '@libp2p/tcp': '11.0.28'
 } as const
 
 /**
  * Throws UnexpectedTransportVersion unless the installed transports are `expected` (an npm
- * `overrides` entry, or a bump without re-measuring, would differ). Two small file reads.
+ * `overrides` entry, or a bump without re-measuring, would differ). A small file read per package.
  */
 export function assertFixedVersions (expected: Readonly<Record<string, string>> = FIXED_VERSIONS): void {
   for (const [dependency, version] of Object.entries(expected)) {

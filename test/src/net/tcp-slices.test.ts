@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { MultiaddrConnection } from '@libp2p/interface'
-import { sliceReads, TCP_READ_SLICE_MS } from '../../../src/net/transport-fixes/tcp.js'
+import { createNode, type VerityNode } from '../../../src/node/create-node.js'
+import { readsInSlices, sliceReads, TCP_READ_SLICE_MS } from '../../../src/net/transport-fixes/tcp.js'
 
 /*
  * sliceReads on a real TCP socket pair on 127.0.0.1, with a reader that costs 2 ms per read
@@ -68,7 +69,7 @@ describe('TCP reads in slices (src/net/transport-fixes/tcp.ts)', function () {
    * the most reads in one turn of the event loop, and the hash of what arrived. `during` may act
    * on each read.
    */
-  async function run (sliceMs: number | undefined, during?: (reads: number, socket: Socket, connection: { readStatus: string }) => void): Promise<{ most: number, hash: string, sent: string }> {
+  async function run (sliceMs: number | undefined, during?: (reads: number, socket: Socket, connection: { readStatus: string }) => void): Promise<{ most: number, pauses: number, hash: string, sent: string }> {
     sendFromChild(port)
     const socket = await accepted
     const connection = connectionOf(socket)
@@ -77,6 +78,8 @@ describe('TCP reads in slices (src/net/transport-fixes/tcp.ts)', function () {
     let inTurn = 0
     let most = 0
     let received = 0
+    let pauses = 0
+    socket.on('pause', () => { pauses++ })
     const done = new Promise<void>(resolve => {
       socket.on('data', (chunk: Buffer) => {
         hash.update(chunk)
@@ -93,7 +96,7 @@ describe('TCP reads in slices (src/net/transport-fixes/tcp.ts)', function () {
     if (sliceMs !== undefined) sliceReads(connection, sliceMs)
     await done
     socket.destroy()
-    return { most, hash: hash.digest('hex'), sent: expected() }
+    return { most, pauses, hash: hash.digest('hex'), sent: expected() }
   }
 
   it('without slices, libuv hands on every read waiting in one turn (what the slice cuts)', async () => {
@@ -103,10 +106,17 @@ describe('TCP reads in slices (src/net/transport-fixes/tcp.ts)', function () {
   })
 
   it(`with slices (${TCP_READ_SLICE_MS} ms for nodes, ${SLICE_MS} ms here), the reads that overrun a slice wait for the next turn; every byte arrives in order`, async () => {
-    const { most, hash, sent } = await run(SLICE_MS)
+    const { most, pauses, hash, sent } = await run(SLICE_MS)
     assert.equal(hash, sent)
     // The read that overran the slice ends the turn: the paused socket keeps the next for the next turn.
     assert.equal(most, 1, `${most} reads of ${READ_COST_MS} ms in one turn`)
+    assert.ok(pauses > 1, `the socket was paused ${pauses} times`)
+  })
+
+  it('reads within the slice are not held back: the socket is never paused', async () => {
+    const { pauses, hash, sent } = await run(1000)
+    assert.equal(hash, sent)
+    assert.equal(pauses, 0)
   })
 
   it('a pause of the connection\'s own reader is left in place: nothing is read until the reader resumes', async () => {
@@ -133,7 +143,33 @@ describe('TCP reads in slices (src/net/transport-fixes/tcp.ts)', function () {
     assert.ok(held >= 290, `held ${held.toFixed(0)} ms`)
   })
 
-  it('a connection without the socket it relies on is refused with TransportInternalsChanged', () => {
-    assert.throws(() => { sliceReads({ readStatus: 'readable' } as unknown as MultiaddrConnection) }, { name: 'TransportInternalsChanged' })
+  it('a connection without the socket or the read status it relies on is refused with TransportInternalsChanged', async () => {
+    assert.throws(() => { sliceReads({ readStatus: 'readable' } as unknown as MultiaddrConnection) }, { name: 'TransportInternalsChanged', message: /socket/ })
+    sendFromChild(port)
+    const socket = await accepted
+    try {
+      assert.throws(() => { sliceReads({ socket } as unknown as MultiaddrConnection) }, { name: 'TransportInternalsChanged', message: /readStatus/ })
+    } finally {
+      socket.destroy()
+    }
+  })
+
+  it('a node made by createNode reads each TCP connection in slices, dialled and accepted', async () => {
+    const nodes: VerityNode[] = []
+    try {
+      const a = await createNode()
+      nodes.push(a)
+      const b = await createNode()
+      nodes.push(b)
+      const addr = b.addrs().find(ma => ma.toString().includes('/tcp/'))
+      assert.ok(addr !== undefined)
+      await a.libp2p.dial(addr)
+      const raw = (node: VerityNode): object[] => node.libp2p.getConnections().map(connection => (connection as unknown as { maConn: object }).maConn)
+      assert.deepEqual(raw(a).map(readsInSlices), [true])
+      for (let i = 0; i < 50 && raw(b).length === 0; i++) await new Promise(resolve => setTimeout(resolve, 20))
+      assert.deepEqual(raw(b).map(readsInSlices), [true])
+    } finally {
+      await Promise.all(nodes.map(async node => { await node.stop() }))
+    }
   })
 })
