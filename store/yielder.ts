@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 
-/** Work done between two turns of the event loop, at most (about). */
-const SLICE_MS = 10
+/** Work done between two turns of the event loop, at most (about): long loops here, TCP reads in src/net/transport-fixes/tcp.ts. */
+export const SLICE_MS = 10
 /** Loop steps between two looks at the clock. */
 const STEP = 32
 

@@ -1,13 +1,14 @@
 import { Socket } from 'node:net'
 import { tcp, type TCPComponents, type TCPOptions } from '@libp2p/tcp'
 import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+import { SLICE_MS } from '../../../store/yielder.js'
 import { TransportInternalsChanged } from './errors.js'
 
 /**
  * How long the TCP connections' reads may run in one turn of the event loop, all together, before
- * those still reading wait for the next turn, in milliseconds.
+ * those still reading wait for the next turn, in milliseconds: the slice long loops keep to.
  */
-export const TCP_READ_SLICE_MS = 10
+export const TCP_READ_SLICE_MS = SLICE_MS
 
 /*
  * Why: libuv reads a ready socket up to 32 times per turn of the event loop, 64 KiB each, and

@@ -28,22 +28,24 @@ function busy (ms: number): void {
   while (performance.now() < until) { /* a reader's work */ }
 }
 
-/** Deterministic bytes, made the same way here and in the sending process. */
-const PAYLOAD = `const bytes = new Uint8Array(${TOTAL}); for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i >> 12) & 0xff`
+/** Deterministic bytes, made by this same function here and in the sending process. */
+function payload (total: number): Uint8Array {
+  const bytes = new Uint8Array(total)
+  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i >> 12) & 0xff
+  return bytes
+}
 
 /**
  * The sender is another process, so that the kernel's buffers fill while this one reads (a
  * sender in this process would write only between this process's reads).
  */
 function sendFromChild (port: number): void {
-  const child = spawn(process.execPath, ['-e', `${PAYLOAD}; require('node:net').connect(${port}, '127.0.0.1', function () { this.end(bytes) })`], { stdio: 'ignore' })
+  const child = spawn(process.execPath, ['-e', `${payload.toString()}; require('node:net').connect(${port}, '127.0.0.1', function () { this.end(payload(${TOTAL})) })`], { stdio: 'ignore' })
   child.unref()
 }
 
 function expected (): string {
-  const bytes = new Uint8Array(TOTAL)
-  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i >> 12) & 0xff
-  return createHash('sha256').update(bytes).digest('hex')
+  return createHash('sha256').update(payload(TOTAL)).digest('hex')
 }
 
 /** The connection object sliceReads sees: the socket and the reader's own read status. */
