@@ -3,6 +3,7 @@ import { identify } from '@libp2p/identify'
 import type { webRTC } from '@libp2p/webrtc'
 import { multiaddr } from '@multiformats/multiaddr'
 import { RelayReservationFailed } from './errors.js'
+import { stunServerSettings } from './stun.js'
 
 /**
  * What a relay (`verity serve --relay`) lets others use of it. A relayed connection is reset by
@@ -86,6 +87,21 @@ export function relayListenAddrs (relayVia: string[]): string[] {
     if (addr.getComponents().at(-1)?.name !== 'p2p') throw new TypeError(`a relay is a multiaddr ending in /p2p/<peer id>, got ${text}`)
     return `${addr.toString()}/p2p-circuit`
   })
+}
+
+/**
+ * Every reachability setting that can be checked without touching anything (relay limits, relay
+ * addresses, the count to discover, STUN servers, the STUN responder's address): TypeError or
+ * RangeError for the first that is wrong. createNode calls it before it writes an identity or
+ * opens a store, so a bad option leaves the data directory as it was.
+ */
+export function checkReachability (init: ReachabilityInit | undefined, hasDht: boolean): void {
+  if (init === undefined) return
+  if (init.relay !== undefined) relaySettings(init.relay)
+  relayListenAddrs(init.relayVia ?? [])
+  discoveredRelayListenAddrs(init, hasDht)
+  for (const text of init.stun ?? []) stunUrl(text)
+  if (init.stunServer !== undefined) stunServerSettings(init.stunServer)
 }
 
 /** Beside the relayed listen addresses: accept WebRTC connections signalled through them. */

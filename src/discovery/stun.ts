@@ -1,5 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
-import { isIPv4, isIPv6 } from 'node:net'
+import { isIP, isIPv4, isIPv6 } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { StunServerFailed } from './errors.js'
 
@@ -14,7 +14,7 @@ import { StunServerFailed } from './errors.js'
  * most `maxPerSecond` answers leave per second, so the responder cannot be turned into a flood.
  */
 export interface StunServerInit {
-  /** Address to bind. @default '0.0.0.0' */
+  /** Address to bind: an IP address of this machine, not a name. @default '0.0.0.0' */
   host?: string
   /** UDP port; 0 picks one. @default 3478 */
   port?: number
@@ -78,11 +78,21 @@ function ipBytes (text: string): Uint8Array | undefined {
   return multiaddr(`/${kind}/${address}`).bytes.subarray(1) // after the one-byte protocol code
 }
 
+/**
+ * The responder's settings, each set and checked (an IP address of this machine, not a name; a
+ * port from 0 to 65535): TypeError or RangeError. createNode checks them before it writes anything.
+ */
+export function stunServerSettings (init: StunServerInit = {}): Required<StunServerInit> {
+  const settings = { host: init.host ?? '0.0.0.0', port: init.port ?? 3478, maxPerSecond: init.maxPerSecond ?? 2000 }
+  if (typeof settings.host !== 'string' || isIP(settings.host) === 0) throw new TypeError(`stunServer.host must be an IP address, got ${String(settings.host).slice(0, 80)}`)
+  if (!(Number.isSafeInteger(settings.port) && settings.port >= 0 && settings.port <= 65535)) throw new RangeError(`stunServer.port must be a whole number from 0 to 65535, got ${String(settings.port)}`)
+  if (!(Number.isSafeInteger(settings.maxPerSecond) && settings.maxPerSecond > 0)) throw new RangeError(`stun maxPerSecond must be a positive integer, got ${String(settings.maxPerSecond)}`)
+  return settings
+}
+
 /** Starts a STUN responder; resolves once it is bound. */
 export async function startStunServer (init: StunServerInit = {}): Promise<StunServer> {
-  const host = init.host ?? '0.0.0.0'
-  const maxPerSecond = init.maxPerSecond ?? 2000
-  if (!(Number.isSafeInteger(maxPerSecond) && maxPerSecond > 0)) throw new RangeError(`stun maxPerSecond must be a positive integer, got ${String(maxPerSecond)}`)
+  const { host, port, maxPerSecond } = stunServerSettings(init)
   const socket: Socket = createSocket(isIPv4(host) ? 'udp4' : 'udp6')
   const counts = { answered: 0, dropped: 0 }
   let second = 0
@@ -97,7 +107,6 @@ export async function startStunServer (init: StunServerInit = {}): Promise<StunS
     socket.send(answer, from.port, from.address)
   })
   socket.on('error', () => {}) // a send to an unreachable sender (ICMP) must not end the process
-  const port = init.port ?? 3478
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject)

@@ -33,7 +33,7 @@ import { dhtService, dhtSettings } from '../discovery/dht-service.js'
 import { acceptMultihashKeys } from '../discovery/kad-keys.js'
 import { BoundedDatastore } from '../discovery/record-store.js'
 import type { DhtInit } from '../discovery/interface.js'
-import { discoveredRelayListenAddrs, holePunching, holePunchListenAddrs, holePunchTransport, punchesHoles, reachabilityServices, relayFailure, relayListenAddrs, relayTransport, type ReachabilityInit } from '../discovery/reachability.js'
+import { checkReachability, discoveredRelayListenAddrs, holePunching, holePunchListenAddrs, holePunchTransport, punchesHoles, reachabilityServices, relayFailure, relayListenAddrs, relayTransport, type ReachabilityInit } from '../discovery/reachability.js'
 import { startStunServer, type StunServer } from '../discovery/stun.js'
 import { blobsService, type BlobsService } from './blobs-service.js'
 import { loadOrCreateIdentity } from './identity.js'
@@ -148,12 +148,14 @@ export interface VerityNode {
 export async function createNode (options: NodeOptions = {}): Promise<VerityNode> {
   // The transport fixes reach into the pinned transports' internals (docs/architecture.md).
   assertFixedVersions()
-  const privateKey = options.privateKey ?? (options.dataDir === undefined ? undefined : await loadOrCreateIdentity(options.dataDir))
-  // Checked before the store opens: a bad relay address or count, or bad DHT settings, leave nothing open.
+  // Checked before the identity is written or the store opens: bad reachability or DHT settings
+  // leave the data directory as it was and nothing open.
+  checkReachability(options.reachability, options.dht !== undefined)
   const direct = options.listen ?? DEFAULT_LISTEN
   const relays = (options.reachability?.relayVia ?? []).map(addr => multiaddr(addr).toString())
   const listen = [...direct, ...relayListenAddrs(relays), ...discoveredRelayListenAddrs(options.reachability, options.dht !== undefined), ...holePunchListenAddrs(options.reachability)]
   const dht = options.dht === undefined ? undefined : dhtSettings(options.dht, direct.length > 0)
+  const privateKey = options.privateKey ?? (options.dataDir === undefined ? undefined : await loadOrCreateIdentity(options.dataDir))
   const ownStore = options.store === undefined
   const blobs = options.store ?? (options.dataDir === undefined ? new MemStore() : await FsStore.open(join(options.dataDir, 'store')))
   const limits = options.limits ?? {}

@@ -7,7 +7,7 @@ import { repoRoot } from '../../helpers.js'
 const run = promisify(execFile)
 
 /** What loaded-child.js printed for a node created with `options` in a process of its own, `refuse` unloadable. */
-interface Created { packages: string[], error?: string, message?: string, reopened?: boolean }
+interface Created { packages: string[], error?: string, message?: string, left?: string[], reopened?: boolean }
 
 async function child (options: object, refuse: string[] = []): Promise<Created> {
   const { stdout } = await run(process.execPath, [join(repoRoot, 'dist', 'test', 'src', 'node', 'loaded-child.js'), JSON.stringify(options), JSON.stringify(refuse)], { timeout: 60000 })
@@ -42,7 +42,7 @@ describe('createNode loads the packages of optional services only when asked', f
 
   it('a hole-punching node whose WebRTC cannot load fails with that error and leaves its store closed', async () => {
     const { packages, ...failure } = await child({ reachability: { holePunch: true } }, ['node-datachannel'])
-    assert.deepEqual(failure, { error: 'Error', message: 'node-datachannel refused by the test\'s hook', reopened: true })
+    assert.deepEqual(failure, { error: 'Error', message: 'node-datachannel refused by the test\'s hook', left: ['identity.key', 'store'], reopened: true })
     assert.ok(packages.includes('@libp2p/webrtc'))
   })
 })
@@ -52,14 +52,37 @@ describe('createNode that fails leaves its store closed (a process of its own: a
 
   it('bad DHT settings: RangeError, checked before the store opens', async () => {
     const { packages, ...failure } = await child({ dht: { alpha: -1 } })
-    assert.deepEqual(failure, { error: 'RangeError', message: failure.message, reopened: true })
+    assert.deepEqual(failure, { error: 'RangeError', message: failure.message, left: [], reopened: true })
+    assert.match(failure.message ?? '', /alpha/)
     assert.ok(!packages.includes('@libp2p/kad-dht'))
   })
 
   it('a bad STUN server (found before WebRTC loads): TypeError, the store closed, and WebRTC never loaded, not even to be let go', async () => {
     const { packages, ...failure } = await child({ reachability: { stun: ['not a server'] } })
-    assert.deepEqual(failure, { error: 'TypeError', message: failure.message, reopened: true })
+    assert.deepEqual(failure, { error: 'TypeError', message: 'a STUN server is host:port (or stun:host:port), got not a server', left: [], reopened: true })
     for (const name of ['@libp2p/webrtc', 'node-datachannel']) assert.ok(!packages.includes(name), `${name} was loaded`)
+  })
+
+  it('each bad reachability setting is refused before the identity is written or the store opens: the data directory stays empty', async () => {
+    const relayId = '12D3KooWGfvJBUJTH2NNx9bn6AYuHMkNvNqAKuJzYhh7q6cwtj1X'
+    const cases: Array<[object, string, RegExp]> = [
+      [{ relay: { maxReservations: 0 } }, 'RangeError', /relay\.maxReservations must be a positive integer/],
+      [{ relayVia: ['/ip4/127.0.0.1/tcp/1'] }, 'TypeError', /a relay is a multiaddr ending in \/p2p\/<peer id>/],
+      [{ relayVia: [`/ip4/127.0.0.1/tcp/1/p2p/${relayId}`, 'not a multiaddr'] }, '', /./],
+      [{ discoverRelays: 2 }, 'TypeError', /finds relays through the DHT/],
+      [{ stunServer: { host: 'localhost', port: 0 } }, 'TypeError', /stunServer\.host must be an IP address/],
+      [{ stunServer: { host: '127.0.0.1', port: 70000 } }, 'RangeError', /stunServer\.port must be a whole number from 0 to 65535/],
+      [{ stunServer: { maxPerSecond: 0 } }, 'RangeError', /maxPerSecond must be a positive integer/]
+    ]
+    for (const [reachability, name, message] of cases) {
+      const { packages, ...failure } = await child({ reachability })
+      const what = JSON.stringify(reachability)
+      assert.ok(failure.error !== undefined, `${what} was accepted`)
+      if (name !== '') assert.equal(failure.error, name, what)
+      assert.match(failure.message ?? '', message, what)
+      assert.deepEqual(failure.left, [], `${what} left ${String(failure.left)}`)
+      for (const name of ['@libp2p/webrtc', '@libp2p/circuit-relay-v2']) assert.ok(!packages.includes(name), `${what}: ${name} was loaded`)
+    }
   })
 
   it('good options: the node is made (the child reports failures, not its own)', async () => {
