@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import type { BlobFile } from './backend.js'
+import { readCached } from './bao/native-core.js'
 import { onDisk } from './disk-errors.js'
 import type { DiskReserve } from './disk-reserve.js'
 
@@ -10,6 +11,24 @@ import type { DiskReserve } from './disk-reserve.js'
  * the walk's own two windows of the same size: validated-walk.ts).
  */
 const READ_AHEAD = 256 << 10
+
+/**
+ * The most bytes read at once from the page cache on the calling thread (FsFile.readInto): a copy
+ * of about 0.1 ms here, short enough for the event loop. Larger reads go through the pool.
+ */
+const CACHED_READ_MAX = 1 << 20
+
+/**
+ * Reads from the page cache on this thread. Through libuv's pool instead, each read costs a
+ * thread handoff both ways: measured here (2-core VM), 1,024 reads of 256 KiB of a cached file
+ * took 245-276 ms of CPU in all through the pool, 133-145 ms on the calling thread.
+ */
+const fromCache = readCached()
+/** Bytes read from the page cache on the calling thread, for tests. */
+let cachedBytes = 0
+export function bytesReadFromCache (): number {
+  return cachedBytes
+}
 
 /**
  * A file as a BlobFile: positional reads (with read-ahead) and writes, fdatasync. Failures of the
@@ -43,9 +62,14 @@ export class FsFile implements BlobFile {
     return buffer.subarray(0, length)
   }
 
-  /** Up to `target.length` bytes at `offset` into `target` (not through the read-ahead window); how many. */
+  /**
+   * Up to `target.length` bytes at `offset` into `target` (not through the read-ahead window); how
+   * many. What the page cache holds is read at once on this thread (up to CACHED_READ_MAX, where
+   * the native module has readCached); the rest through libuv's pool.
+   */
   async readInto (offset: number, target: Uint8Array): Promise<number> {
-    let filled = 0
+    let filled = fromCache !== undefined && target.length <= CACHED_READ_MAX ? fromCache(this.handle.fd, target, offset) : 0
+    cachedBytes += filled
     while (filled < target.length) {
       const { bytesRead } = await onDisk(this.path, false, async () => await this.handle.read(target, filled, target.length - filled, offset + filled))
       if (bytesRead === 0) break

@@ -16,12 +16,39 @@ interface NativeKernel {
   parents: (pairs: Uint8Array, out: Uint8Array, isRoot: boolean) => void
   /** The chaining value of 2^k whole chunks (k >= 1). */
   subtree: (data: Uint8Array, startChunk: number, isRoot: boolean, out: Uint8Array) => void
+  /** Linux: bytes of a file read now from the page cache, none that would wait for the disk (see readCached). */
+  readCached?: (fd: number, target: Uint8Array, position: number) => number
 }
 
 /** Where `npm run build` puts the module (dist/store/bao/native/blake3.node). */
 const MODULE = new URL('./native/blake3.node', import.meta.url)
 /** Chunk values computed per native call when hashing many groups: 1 MiB of input. */
 const CHUNKS_PER_CALL = 1024
+
+let loaded: NativeKernel | null | undefined
+
+/** The built module, or null where it was not built or cannot load. */
+function nativeModule (): NativeKernel | null {
+  if (loaded === undefined) {
+    try {
+      loaded = existsSync(MODULE) ? createRequire(import.meta.url)(fileURLToPath(MODULE)) as NativeKernel : null
+    } catch {
+      loaded = null
+    }
+  }
+  return loaded
+}
+
+/**
+ * Where the native module was built and runs on Linux: reads into `target` the bytes of file
+ * `fd` from `position` that the page cache holds, on the calling thread (preadv2 with
+ * RWF_NOWAIT), stopping at the first that would wait for the disk, at the end of the file or at
+ * an error; returns how many. The caller reads the rest as usual (an error is reported there).
+ * Undefined elsewhere.
+ */
+export function readCached (): ((fd: number, target: Uint8Array, position: number) => number) | undefined {
+  return nativeModule()?.readCached
+}
 
 /** Whether `n` is 2^k for some k >= `least`. */
 function powerOfTwo (n: number, least: number): boolean {
@@ -48,6 +75,7 @@ export class NativeCore implements Blake3Core {
   static create (): NativeCore {
     if (!existsSync(MODULE)) throw new Error('the native BLAKE3 kernel was not built (no C compiler or Node headers at build time)')
     const native = createRequire(import.meta.url)(fileURLToPath(MODULE)) as NativeKernel
+    loaded = native
     if (native.kernel === 'native-128') throw new Error('the native BLAKE3 kernel has 4 lanes here, slower than the WebAssembly one')
     return new NativeCore(native, WasmCore.create())
   }

@@ -6,11 +6,20 @@
  *   chunks(data, startChunk, out)         n whole 1 KiB chunks -> n non-root chunk CVs
  *   parents(pairs, out, isRoot)           n 64-byte pairs -> n parent CVs (isRoot: n must be 1)
  *   subtree(data, startChunk, isRoot, out) 2^k whole chunks (k >= 1) -> the subtree's CV
+ *   readCached(fd, target, position)      Linux: as many bytes of the file at `position` into
+ *       `target` as the page cache holds, now, on the calling thread (preadv2 with RWF_NOWAIT);
+ *       stops at the first byte that would wait for the disk, at the file's end, or at an error,
+ *       and returns how many it read. The caller reads the rest as usual. Absent elsewhere.
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <node_api.h>
+#ifdef __linux__
+#include <sys/uio.h>
+#endif
 
 #define CHUNK_START 1u
 #define CHUNK_END 2u
@@ -128,6 +137,32 @@ static napi_value subtree (napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#if defined(__linux__) && defined(RWF_NOWAIT)
+static napi_value read_cached (napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  uint8_t *target;
+  size_t length;
+  uint64_t position;
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || !bytes_of(env, argv[1], &target, &length) || !counter_of(env, argv[2], &position)) {
+    return fail(env, "readCached(fd, target, position)");
+  }
+  size_t done = 0;
+  while (fd >= 0 && done < length) {
+    struct iovec part = { target + done, length - done };
+    ssize_t n = preadv2(fd, &part, 1, (off_t)(position + done), RWF_NOWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break; /* EAGAIN: the rest is not in the page cache; or the end, or an error the caller's read reports */
+    done += (size_t)n;
+  }
+  napi_value result;
+  napi_create_double(env, (double)done, &result);
+  return result;
+}
+#endif
+
 NAPI_MODULE_INIT() {
   const uint32_t one = 1;
   if (*(const uint8_t *)&one != 1) {
@@ -154,6 +189,10 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "parents", fn);
   napi_create_function(env, "subtree", NAPI_AUTO_LENGTH, subtree, NULL, &fn);
   napi_set_named_property(env, exports, "subtree", fn);
+#if defined(__linux__) && defined(RWF_NOWAIT)
+  napi_create_function(env, "readCached", NAPI_AUTO_LENGTH, read_cached, NULL, &fn);
+  napi_set_named_property(env, exports, "readCached", fn);
+#endif
   napi_create_string_utf8(env, kernel_name, NAPI_AUTO_LENGTH, &name);
   napi_set_named_property(env, exports, "kernel", name);
   return exports;

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { readCached } from '../../store/bao/native-core.js'
+import { bytesReadFromCache, FsFile } from '../../store/fs-file.js'
+import { randomBytes, rejection, repoRoot } from '../helpers.js'
+
+/** Where the build made the native module (it holds readCached). */
+const built = existsSync(join(repoRoot, 'dist', 'store', 'bao', 'native', 'blake3.node'))
+
+/** Drops `file`'s pages from the page cache (GNU dd's nocache: posix_fadvise DONTNEED), once its bytes are on disk. */
+function evict (file: string): boolean {
+  if (spawnSync('sync', ['-d', file]).status !== 0) return false
+  return spawnSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']).status === 0
+}
+
+describe('FsFile reads (store/fs-file.ts)', () => {
+  let dir: string
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'verity-fs-file-')) })
+  afterEach(() => { rmSync(dir, { recursive: true, force: true }) })
+
+  it('reads what the page cache holds on the calling thread (Linux, native module built): same bytes, counted', async function () {
+    if (process.platform !== 'linux' || !built) this.skip()
+    assert.ok(readCached() !== undefined, 'the native module was built on Linux but has no readCached')
+    const data = randomBytes(3 << 20, 11)
+    const path = join(dir, 'cached')
+    writeFileSync(path, data) // just written: in the page cache
+    const file = await FsFile.open(path, 'r')
+    try {
+      for (const [offset, length] of [[0, 256 << 10], [12345, 1 << 20], [(3 << 20) - 1000, 1000]] as const) {
+        const before = bytesReadFromCache()
+        const target = new Uint8Array(length)
+        assert.equal(await file.readInto(offset, target), length)
+        assert.deepEqual(target, data.subarray(offset, offset + length))
+        assert.equal(bytesReadFromCache() - before, length, `${length} bytes at ${offset} came from the cache`)
+      }
+      // Past the end: what is there, the rest of the target untouched.
+      const before = bytesReadFromCache()
+      const target = new Uint8Array(4096).fill(7)
+      assert.equal(await file.readInto((3 << 20) - 100, target), 100)
+      assert.deepEqual(target.subarray(0, 100), data.subarray((3 << 20) - 100))
+      assert.ok(target.subarray(100).every(byte => byte === 7))
+      assert.equal(bytesReadFromCache() - before, 100)
+      // Larger than a read the event loop should wait for: through the pool, same bytes.
+      const whole = new Uint8Array((1 << 20) + 1)
+      const large = bytesReadFromCache()
+      assert.equal(await file.readInto(0, whole), whole.length)
+      assert.deepEqual(whole, data.subarray(0, whole.length))
+      assert.equal(bytesReadFromCache(), large)
+    } finally {
+      await file.close()
+    }
+  })
+
+  it('reads what is not in the page cache through the pool: the same bytes, none counted as cached', async function () {
+    if (process.platform !== 'linux' || !built) this.skip()
+    const data = randomBytes(2 << 20, 12)
+    const path = join(dir, 'evicted')
+    writeFileSync(path, data)
+    if (!evict(path)) this.skip() // no GNU dd or sync -d here
+    const file = await FsFile.open(path, 'r')
+    try {
+      const before = bytesReadFromCache()
+      const target = new Uint8Array(1 << 20)
+      assert.equal(await file.readInto(1 << 20, target), target.length)
+      assert.deepEqual(target, data.subarray(1 << 20))
+      assert.ok(bytesReadFromCache() - before < target.length, `all ${target.length} bytes counted as cached after the eviction`)
+    } finally {
+      await file.close()
+    }
+  })
+
+  it('a read that fails is reported by the pool\'s read, as before: a directory, a closed file', async () => {
+    mkdirSync(join(dir, 'sub'))
+    const directory = await FsFile.open(join(dir, 'sub'), 'r')
+    try {
+      const err = await rejection(async () => await directory.readInto(0, new Uint8Array(100))) as NodeJS.ErrnoException
+      assert.equal(err.code, 'EISDIR')
+    } finally {
+      await directory.close()
+    }
+    writeFileSync(join(dir, 'closed'), randomBytes(100, 13))
+    const closed = await FsFile.open(join(dir, 'closed'), 'r')
+    await closed.close()
+    const err = await rejection(async () => await closed.readInto(0, new Uint8Array(100)))
+    assert.match(err.message, /closed/i)
+  })
+})
