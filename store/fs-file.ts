@@ -19,11 +19,12 @@ const READ_AHEAD = 256 << 10
 const CACHED_READ_MAX = 1 << 20
 
 /**
- * Reads from the page cache on this thread. Through libuv's pool instead, each read costs a
- * thread handoff both ways: measured here (2-core VM), 1,024 reads of 256 KiB of a cached file
- * took 245-276 ms of CPU in all through the pool, 133-145 ms on the calling thread.
+ * Reads from the page cache on this thread (looked up at the first read). Through libuv's pool
+ * instead, each read costs a thread handoff both ways: measured here (2-core VM), 1,024 reads of
+ * 256 KiB of a cached file took 245-276 ms of CPU in all through the pool, 133-145 ms on the
+ * calling thread.
  */
-const fromCache = readCached()
+let fromCache: ReturnType<typeof readCached> | null = null
 /** Bytes read from the page cache on the calling thread, for tests. */
 let cachedBytes = 0
 export function bytesReadFromCache (): number {
@@ -37,6 +38,8 @@ export function bytesReadFromCache (): number {
  */
 export class FsFile implements BlobFile {
   private window: { offset: number, bytes: Uint8Array } | undefined
+  /** Whether this file's file system reads from the page cache without waiting (cleared once it says it cannot). */
+  private cacheReads = true
 
   private constructor (readonly path: string, private readonly handle: FileHandle, private readonly reserve: DiskReserve | undefined) {}
 
@@ -68,8 +71,16 @@ export class FsFile implements BlobFile {
    * the native module has readCached); the rest through libuv's pool.
    */
   async readInto (offset: number, target: Uint8Array): Promise<number> {
-    let filled = fromCache !== undefined && target.length <= CACHED_READ_MAX ? fromCache(this.handle.fd, target, offset) : 0
-    cachedBytes += filled
+    // Node reads from the file's current position at -1: never what a caller of a BlobFile meant.
+    if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new RangeError(`read offset must be a whole number of bytes from 0, got ${String(offset)}`)
+    let filled = 0
+    if (this.cacheReads && target.length <= CACHED_READ_MAX) {
+      if (fromCache === null) fromCache = readCached()
+      const got = fromCache?.(this.handle.fd, target, offset) ?? -1
+      if (got < 0) this.cacheReads = false
+      else filled = got
+      cachedBytes += filled
+    }
     while (filled < target.length) {
       const { bytesRead } = await onDisk(this.path, false, async () => await this.handle.read(target, filled, target.length - filled, offset + filled))
       if (bytesRead === 0) break

@@ -3,7 +3,7 @@ import { identify } from '@libp2p/identify'
 import type { webRTC } from '@libp2p/webrtc'
 import { multiaddr } from '@multiformats/multiaddr'
 import { RelayReservationFailed } from './errors.js'
-import { stunServerSettings } from './stun.js'
+import { stunServerSettings, type StunServerInit } from './stun.js'
 
 /**
  * What a relay (`verity serve --relay`) lets others use of it. A relayed connection is reset by
@@ -51,7 +51,7 @@ export interface ReachabilityInit {
    */
   stun?: string[]
   /** Answer STUN Binding requests on this UDP address (a relay's usual companion; stun.ts). */
-  stunServer?: { host?: string, port?: number }
+  stunServer?: StunServerInit
   /**
    * Run libp2p's AutoNAT (v1). Off by default: in @libp2p/autonat 3.0.28 a node answering a
    * dial-back request that finds it already connected to the asker closes that connection when

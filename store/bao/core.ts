@@ -9,7 +9,8 @@ let current: Blake3Core | undefined
  * The core used wherever the tree hashes and no core is passed explicitly: the native kernel
  * where it was built and has 8 lanes or more, else the WebAssembly SIMD kernel where it runs,
  * else the portable one. `VERITY_BLAKE3_CORE=wasm` or `=portable` starts the choice there (to
- * compare, or for a runtime where the faster ones misbehave).
+ * compare, or for a runtime where the faster ones misbehave), and keeps the native module out of
+ * file reads too (FsFile's page-cache reads).
  */
 export function defaultCore (): Blake3Core {
   if (current === undefined) {

@@ -16,7 +16,7 @@ interface NativeKernel {
   parents: (pairs: Uint8Array, out: Uint8Array, isRoot: boolean) => void
   /** The chaining value of 2^k whole chunks (k >= 1). */
   subtree: (data: Uint8Array, startChunk: number, isRoot: boolean, out: Uint8Array) => void
-  /** Linux: bytes of a file read now from the page cache, none that would wait for the disk (see readCached). */
+  /** Linux: bytes of a file read now from the page cache, none that would wait for the disk; -1 where the file system cannot (see readCached). */
   readCached?: (fd: number, target: Uint8Array, position: number) => number
 }
 
@@ -43,10 +43,13 @@ function nativeModule (): NativeKernel | null {
  * Where the native module was built and runs on Linux: reads into `target` the bytes of file
  * `fd` from `position` that the page cache holds, on the calling thread (preadv2 with
  * RWF_NOWAIT), stopping at the first that would wait for the disk, at the end of the file or at
- * an error; returns how many. The caller reads the rest as usual (an error is reported there).
- * Undefined elsewhere.
+ * an error; returns how many, or -1 where the file's file system (or the kernel) cannot read that
+ * way. The caller reads the rest as usual (an error is reported there). Undefined elsewhere, and
+ * with `VERITY_BLAKE3_CORE=wasm` or `=portable`, which keep the process off the native module.
  */
 export function readCached (): ((fd: number, target: Uint8Array, position: number) => number) | undefined {
+  const from = process.env.VERITY_BLAKE3_CORE
+  if (from === 'wasm' || from === 'portable') return undefined
   return nativeModule()?.readCached
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readCached } from '../../store/bao/native-core.js'
@@ -9,6 +9,20 @@ import { randomBytes, rejection, repoRoot } from '../helpers.js'
 
 /** Where the build made the native module (it holds readCached). */
 const built = existsSync(join(repoRoot, 'dist', 'store', 'bao', 'native', 'blake3.node'))
+
+/**
+ * Whether `file`'s file system reads from the page cache without waiting (RWF_NOWAIT): ext4, XFS
+ * and btrfs do; tmpfs (a /tmp of some distributions) does not, and FsFile then reads through the
+ * pool alone.
+ */
+function readsFromCache (file: string): boolean {
+  const fd = openSync(file, 'r')
+  try {
+    return (readCached()?.(fd, new Uint8Array(1), 0) ?? -1) === 1
+  } finally {
+    closeSync(fd)
+  }
+}
 
 /** Drops `file`'s pages from the page cache (GNU dd's nocache: posix_fadvise DONTNEED), once its bytes are on disk. */
 function evict (file: string): boolean {
@@ -27,6 +41,7 @@ describe('FsFile reads (store/fs-file.ts)', () => {
     const data = randomBytes(3 << 20, 11)
     const path = join(dir, 'cached')
     writeFileSync(path, data) // just written: in the page cache
+    if (!readsFromCache(path)) this.skip() // a file system that cannot (tmpfs): FsFile reads through the pool
     const file = await FsFile.open(path, 'r')
     try {
       for (const [offset, length] of [[0, 256 << 10], [12345, 1 << 20], [(3 << 20) - 1000, 1000]] as const) {
@@ -59,6 +74,7 @@ describe('FsFile reads (store/fs-file.ts)', () => {
     const data = randomBytes(2 << 20, 12)
     const path = join(dir, 'evicted')
     writeFileSync(path, data)
+    if (!readsFromCache(path)) this.skip() // nothing would count as cached anyway
     if (!evict(path)) this.skip() // no GNU dd or sync -d here
     const file = await FsFile.open(path, 'r')
     try {
@@ -72,7 +88,38 @@ describe('FsFile reads (store/fs-file.ts)', () => {
     }
   })
 
-  it('a read that fails is reported by the pool\'s read, as before: a directory, a closed file', async () => {
+  it('a file system that cannot read from the page cache without waiting (-1) is read through the pool from then on: /dev/shm (tmpfs)', async function () {
+    if (process.platform !== 'linux' || !built || !existsSync('/dev/shm')) this.skip()
+    const shm = mkdtempSync('/dev/shm/verity-fs-file-')
+    try {
+      const path = join(shm, 'f')
+      const data = randomBytes(100_000, 14)
+      writeFileSync(path, data)
+      if (readsFromCache(path)) this.skip() // this kernel's tmpfs can: nothing to check here
+      const fd = openSync(path, 'r')
+      try {
+        assert.equal(readCached()?.(fd, new Uint8Array(10), 0), -1, 'tmpfs answers -1 (not supported), not 0')
+      } finally {
+        closeSync(fd)
+      }
+      const file = await FsFile.open(path, 'r')
+      try {
+        const before = bytesReadFromCache()
+        for (const offset of [0, 50_000]) {
+          const target = new Uint8Array(40_000)
+          assert.equal(await file.readInto(offset, target), target.length)
+          assert.deepEqual(target, data.subarray(offset, offset + target.length))
+        }
+        assert.equal(bytesReadFromCache(), before)
+      } finally {
+        await file.close()
+      }
+    } finally {
+      rmSync(shm, { recursive: true, force: true })
+    }
+  })
+
+  it('a read that fails is reported by the pool\'s read, as before: a directory, a closed file, a negative offset', async () => {
     mkdirSync(join(dir, 'sub'))
     const directory = await FsFile.open(join(dir, 'sub'), 'r')
     try {
@@ -86,5 +133,16 @@ describe('FsFile reads (store/fs-file.ts)', () => {
     await closed.close()
     const err = await rejection(async () => await closed.readInto(0, new Uint8Array(100)))
     assert.match(err.message, /closed/i)
+    const file = await FsFile.open(join(dir, 'closed'), 'r')
+    try {
+      // Node's read takes -1 as "from the current position": refused before it gets there.
+      for (const offset of [-1, 0.5, Number.NaN]) {
+        const refused = await rejection(async () => await file.readInto(offset, new Uint8Array(10)))
+        assert.equal(refused.name, 'RangeError')
+        assert.match(refused.message, /read offset must be a whole number of bytes from 0/)
+      }
+    } finally {
+      await file.close()
+    }
   })
 })

@@ -9,9 +9,11 @@
  *   readCached(fd, target, position)      Linux: as many bytes of the file at `position` into
  *       `target` as the page cache holds, now, on the calling thread (preadv2 with RWF_NOWAIT);
  *       stops at the first byte that would wait for the disk, at the file's end, or at an error,
- *       and returns how many it read. The caller reads the rest as usual. Absent elsewhere.
+ *       and returns how many it read; -1 where the file system or kernel does not read that way
+ *       at all (nothing read). The caller reads the rest as usual. Absent elsewhere.
  */
 #define _GNU_SOURCE
+#define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -150,15 +152,18 @@ static napi_value read_cached (napi_env env, napi_callback_info info) {
     return fail(env, "readCached(fd, target, position)");
   }
   size_t done = 0;
+  int unsupported = 0;
   while (fd >= 0 && done < length) {
     struct iovec part = { target + done, length - done };
     ssize_t n = preadv2(fd, &part, 1, (off_t)(position + done), RWF_NOWAIT);
     if (n < 0 && errno == EINTR) continue;
+    /* Not this way at all: a file system without RWF_NOWAIT reads (tmpfs), a kernel before 4.14. */
+    if (n < 0 && done == 0 && (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)) unsupported = 1;
     if (n <= 0) break; /* EAGAIN: the rest is not in the page cache; or the end, or an error the caller's read reports */
     done += (size_t)n;
   }
   napi_value result;
-  napi_create_double(env, (double)done, &result);
+  napi_create_double(env, unsupported ? -1.0 : (double)done, &result);
   return result;
 }
 #endif
