@@ -68,7 +68,8 @@ if (role === 'serve') {
   agent.destroy()
 } else if (role === 'seed') {
   const [dir, url] = args as [string, string]
-  const seed = await createNode({ dataDir: join(dir, 'seed'), seed: {} })
+  // The origin is on 127.0.0.1, which a seed refuses to fetch for others unless allowed by prefix.
+  const seed = await createNode({ dataDir: join(dir, 'seed'), seed: { origins: [new URL('/', url).toString()] } })
   const requester = await createNode({ dataDir: join(dir, 'requester') })
   const start = process.hrtime.bigint()
   const result = await requester.seeds.get(seed.addrs()[0] as NonNullable<ReturnType<typeof seed.addrs>[number]>, url)
