@@ -7,8 +7,12 @@ import { readCached } from '../../store/bao/native-core.js'
 import { bytesReadFromCache, FsFile } from '../../store/fs-file.js'
 import { randomBytes, rejection, repoRoot } from '../helpers.js'
 
-/** Where the build made the native module (it holds readCached). */
-const built = existsSync(join(repoRoot, 'dist', 'store', 'bao', 'native', 'blake3.node'))
+/**
+ * Where the build made the native module (it holds readCached), and the process is not kept off
+ * it (VERITY_BLAKE3_CORE=wasm or =portable: then every read goes through the pool).
+ */
+const built = existsSync(join(repoRoot, 'dist', 'store', 'bao', 'native', 'blake3.node')) &&
+  process.env.VERITY_BLAKE3_CORE !== 'wasm' && process.env.VERITY_BLAKE3_CORE !== 'portable'
 
 /**
  * Whether `file`'s file system reads from the page cache without waiting (RWF_NOWAIT): ext4, XFS
