@@ -145,16 +145,21 @@ describe('reachability through NAT (network namespaces): relay, hole punching, l
     console.log(`      limit 16 MiB: exit ${String(got.status)} after ${got.seconds.toFixed(1)} s, the relay received ${(got.relayed / MiB).toFixed(1)} MiB and sent ${(got.sent / MiB).toFixed(1)} MiB`)
     assert.equal(got.status, 1, got.stderr)
     assert.match(got.stderr, /RelayLimitReached/)
-    // Each try is a new relayed connection with the limit afresh (what it verified is kept).
-    const tries = (got.stderr.match(/\(RelayLimitReached\); (retrying|no more requests to it)$/gm) ?? []).length
-    assert.ok(tries >= 1, got.stderr)
+    // Each try is a new relayed connection with the limit afresh (what it verified is kept). A
+    // try may also end otherwise than at the limit, and is a connection all the same (a CI run:
+    // the relay sent 54.1 MiB in 27 s, more than three connections' worth, with three tries
+    // counted by their RelayLimitReached alone): every try's end counts, each named in the message.
+    const ends = got.stderr.split('\n').filter(line => /\((\w+)\); (retrying|no more requests to it)$/.test(line))
+    const tries = ends.length
+    assert.ok(ends.some(line => line.includes('(RelayLimitReached)')), got.stderr)
+    const why = `over ${tries} tries, which ended: ${ends.map(line => /\((\w+)\); /.exec(line)?.[1] ?? '?').join(', ')}`
     // Each try is a fresh relayed connection with a fresh limit, so over all tries the relay may
     // carry the whole blob (a CI run: 64.7 MiB received over the tries, the get still failing);
     // per connection it receives at most the limit plus what the sender had in flight at the cut.
-    assert.ok(got.relayed <= tries * 24 * MiB, `at most 16 MiB and 8 MiB in flight per relayed connection received: ${got.relayed} bytes over ${tries} tries`)
+    assert.ok(got.relayed <= tries * 24 * MiB, `at most 16 MiB and 8 MiB in flight per relayed connection received: ${got.relayed} bytes ${why}`)
     // What it sent on (to b): the limit per connection, plus TCP/IP headers (3.6% at MTU 1500) and
     // the tries' handshakes. What it received may be more: a's bytes in flight when it cut.
-    assert.ok(got.sent <= tries * 16 * MiB * 1.08 + MiB, `at most 16 MiB (and overhead) per relayed connection: ${got.sent} bytes sent over ${tries} tries`)
+    assert.ok(got.sent <= tries * 16 * MiB * 1.08 + MiB, `at most 16 MiB (and overhead) per relayed connection: ${got.sent} bytes sent ${why}`)
   })
 
   it('a ticket stays the same across a restart of the sender that keeps its key (data directory), ports and relay', async () => {
