@@ -1,5 +1,5 @@
 import type { Blake3Core } from './interface.js'
-import { NativeCore } from './native-core.js'
+import { nativeAllowed, NativeCore } from './native-core.js'
 import { PortableCore } from './portable-core.js'
 import { WasmCore } from './wasm-core.js'
 
@@ -15,7 +15,7 @@ let current: Blake3Core | undefined
 export function defaultCore (): Blake3Core {
   if (current === undefined) {
     const from = process.env.VERITY_BLAKE3_CORE
-    current = (from === 'wasm' || from === 'portable' ? undefined : NativeCore.tryCreate()) ??
+    current = (nativeAllowed() ? NativeCore.tryCreate() : undefined) ??
       (from === 'portable' ? undefined : WasmCore.tryCreate()) ?? new PortableCore()
   }
   return current

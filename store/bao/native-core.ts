@@ -48,9 +48,13 @@ function nativeModule (): NativeKernel | null {
  * with `VERITY_BLAKE3_CORE=wasm` or `=portable`, which keep the process off the native module.
  */
 export function readCached (): ((fd: number, target: Uint8Array, position: number) => number) | undefined {
+  return nativeAllowed() ? nativeModule()?.readCached : undefined
+}
+
+/** Whether the process may use the native module: not with `VERITY_BLAKE3_CORE=wasm` or `=portable` (core.ts). */
+export function nativeAllowed (): boolean {
   const from = process.env.VERITY_BLAKE3_CORE
-  if (from === 'wasm' || from === 'portable') return undefined
-  return nativeModule()?.readCached
+  return from !== 'wasm' && from !== 'portable'
 }
 
 /** Whether `n` is 2^k for some k >= `least`. */
@@ -77,7 +81,7 @@ export class NativeCore implements Blake3Core {
   /** The native kernel; throws where it was not built, cannot load, or is narrower than 8 lanes. */
   static create (): NativeCore {
     if (!existsSync(MODULE)) throw new Error('the native BLAKE3 kernel was not built (no C compiler or Node headers at build time)')
-    const native = createRequire(import.meta.url)(fileURLToPath(MODULE)) as NativeKernel
+    const native = createRequire(import.meta.url)(fileURLToPath(MODULE)) as NativeKernel // throws why it cannot load
     loaded = native
     if (native.kernel === 'native-128') throw new Error('the native BLAKE3 kernel has 4 lanes here, slower than the WebAssembly one')
     return new NativeCore(native, WasmCore.create())
