@@ -76,7 +76,8 @@ async function fleetBench (counts = [2, 4, 8], size = 32 * MIB): Promise<void> {
   const rows: Row[] = []
   try {
     for (const clients of counts) {
-      const seed = await started(['serve', '--seed', '--origin-allow', `http://127.0.0.1:${origin.port}/`, '--http', '127.0.0.1:0', '--json', '--data-dir', join(dir, `seed-${clients}`), ...LOCAL])
+      // Its access log (the bench's GET /metrics) to a file: on stderr it fell between the tables.
+      const seed = await started(['serve', '--seed', '--origin-allow', `http://127.0.0.1:${origin.port}/`, '--http', '127.0.0.1:0', '--access-log', join(dir, `seed-${clients}-access.log`), '--json', '--data-dir', join(dir, `seed-${clients}`), ...LOCAL])
       const ready = JSON.parse(seed.line) as { url: string, addrs: string[] }
       const scheduler = await started(['scheduler', '--seed', ready.addrs[0] as string, '--http', '127.0.0.1:0', '--data-dir', join(dir, `scheduler-${clients}`), '-q', ...LOCAL])
       try {
