@@ -9,8 +9,19 @@ export interface BlobFile {
   writeAt: (offset: number, bytes: Uint8Array) => Promise<void>
   /** Make what was written durable (fdatasync for files). */
   sync: () => Promise<void>
+  /**
+   * Optional: `writes` to this file, then `otherWrites` to `other` (a file of the same store), in
+   * order and each whole, as one operation that stops at the first failure (FsFile: one job of
+   * libuv's pool in place of one per write).
+   */
+  writeWith?: (writes: FileWrite[], other: BlobFile, otherWrites: FileWrite[]) => Promise<void>
+  /** Optional: sync this file and `other` (of the same store) as one operation. */
+  syncWith?: (other: BlobFile) => Promise<void>
   close: () => Promise<void>
 }
+
+/** A write of `bytes` at `offset` of a file. */
+export interface FileWrite { offset: number, bytes: Uint8Array }
 
 /**
  * Where a store keeps things. The shared logic (store/blob-store.ts) sits on top: MemStore keeps

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises'
-import type { BlobFile } from './backend.js'
-import { readCached } from './bao/native-core.js'
+import { getSystemErrorMap } from 'node:util'
+import type { BlobFile, FileWrite } from './backend.js'
+import { fileJobs, readCached, type FileJobFailure } from './bao/native-core.js'
 import { onDisk } from './disk-errors.js'
 import type { DiskReserve } from './disk-reserve.js'
 
@@ -26,6 +27,23 @@ const CACHED_READ_MAX = 1 << 20
  * calling thread.
  */
 let fromCache: ReturnType<typeof readCached> | null = null
+/** Several writes or syncs as one job of libuv's pool (looked up at the first use; null: not here). */
+let jobs: ReturnType<typeof fileJobs> | null = null
+/** Jobs run that way, for tests. */
+let jobsRun = 0
+export function fileJobsRun (): number {
+  return jobsRun
+}
+
+/** A failed native job as Node reports a failed call: `code` (ENOSPC...), `errno`, `syscall` and the file's `path`. */
+function systemError (failure: unknown, syscall: string, paths: string[]): unknown {
+  const { errno, index } = (failure ?? {}) as Partial<FileJobFailure>
+  if (typeof errno !== 'number' || typeof index !== 'number') return failure
+  const [code, description] = getSystemErrorMap().get(-errno) ?? [`Unknown system error ${errno}`, 'unknown error']
+  const path = paths[index] as string
+  return Object.assign(new Error(`${code}: ${description}, ${syscall} '${path}'`), { errno: -errno, code, syscall, path })
+}
+
 /** Bytes read from the page cache on the calling thread, for tests. */
 let cachedBytes = 0
 export function bytesReadFromCache (): number {
@@ -41,6 +59,8 @@ export class FsFile implements BlobFile {
   private window: { offset: number, bytes: Uint8Array } | undefined
   /** Whether this file's file system reads from the page cache without waiting (cleared once it says it cannot). */
   private cacheReads = true
+  /** Native jobs using this file's descriptor: close() waits for them (the number could be reused). */
+  private readonly running = new Set<Promise<unknown>>()
 
   private constructor (readonly path: string, private readonly handle: FileHandle, private readonly reserve: DiskReserve | undefined) {}
 
@@ -110,7 +130,67 @@ export class FsFile implements BlobFile {
     else await this.reserve.bulk(this.path, sync, { room: false })
   }
 
+  /**
+   * `writes` to this file, then `otherWrites` to `other`, in order, stopping at the first that
+   * fails: one job of libuv's pool where the native module runs (each job costs a thread handoff
+   * both ways), else one writeAt after another. Failures as writeAt's, naming the file.
+   */
+  async writeWith (writes: FileWrite[], other: BlobFile, otherWrites: FileWrite[]): Promise<void> {
+    const files = this.withOther(other)
+    if (files === undefined) {
+      for (const { offset, bytes } of writes) await this.writeAt(offset, bytes)
+      for (const { offset, bytes } of otherWrites) await other.writeAt(offset, bytes)
+      return
+    }
+    const all = [...writes.map(write => ({ file: this, ...write })), ...otherWrites.map(write => ({ file: files[1], ...write }))]
+    for (const { offset } of all) {
+      if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new RangeError(`write offset must be a whole number of bytes from 0, got ${String(offset)}`)
+    }
+    for (const file of files) file.window = undefined
+    const run = async (): Promise<void> => {
+      await this.track(files, (jobs as NonNullable<typeof jobs>).writeAll(all.map(w => w.file.handle.fd), all.map(w => w.offset), all.map(w => w.bytes))
+        .catch((failure: unknown) => { throw systemError(failure, 'write', all.map(w => w.file.path)) }))
+    }
+    if (this.reserve === undefined) await onDisk(this.path, true, run)
+    else await this.reserve.bulk(this.path, run)
+  }
+
+  /** fdatasync of this file and `other`: one job of libuv's pool where the native module runs, else two syncs. */
+  async syncWith (other: BlobFile): Promise<void> {
+    const files = this.withOther(other)
+    if (files === undefined) {
+      await Promise.all([this.sync(), other.sync()])
+      return
+    }
+    const run = async (): Promise<void> => {
+      await this.track(files, (jobs as NonNullable<typeof jobs>).syncAll(files.map(file => file.handle.fd))
+        .catch((failure: unknown) => { throw systemError(failure, 'fdatasync', files.map(file => file.path)) }))
+    }
+    if (this.reserve === undefined) await onDisk(this.path, true, run)
+    else await this.reserve.bulk(this.path, run, { room: false })
+  }
+
+  /** This file and `other` for one native job: both open FsFiles of the same store, and the module here; else undefined. */
+  private withOther (other: BlobFile): [FsFile, FsFile] | undefined {
+    if (jobs === null) jobs = fileJobs()
+    if (jobs === undefined || !(other instanceof FsFile) || other.reserve !== this.reserve) return undefined
+    return this.handle.fd >= 0 && other.handle.fd >= 0 ? [this, other] : undefined // closed: writeAt says so
+  }
+
+  /** Runs `job` with each file's close waiting for it. */
+  private async track (files: FsFile[], job: Promise<void>): Promise<void> {
+    jobsRun++
+    for (const file of files) file.running.add(job)
+    try {
+      await job
+    } finally {
+      for (const file of files) file.running.delete(job)
+    }
+  }
+
   async close (): Promise<void> {
+    // A job still writing with this descriptor ends first: once closed, its number may name another file.
+    await Promise.allSettled([...this.running])
     await onDisk(this.path, false, async () => { await this.handle.close() })
   }
 }

@@ -5,7 +5,7 @@ import { decodeRangesBatches } from './bao/decode.js'
 import { InvalidSize } from './bao/errors.js'
 import { equalBytes } from './bao/math.js'
 import { BaoTree, chunkSpan } from './bao/tree.js'
-import type { Backend, BlobFile } from './backend.js'
+import type { Backend, BlobFile, FileWrite } from './backend.js'
 import { isDiskError } from './disk-errors.js'
 import type { Entry } from './entry.js'
 import type { AbortOptions, ImportResult } from './interface.js'
@@ -142,7 +142,7 @@ export async function importBao (ctx: ImportContext, hash: Uint8Array, hex: stri
       if (unrecorded.length > 0) {
         const group = unrecorded.splice(0, unrecorded.length)
         const open = await (files as Promise<{ data: BlobFile, pairs: BlobFile }>)
-        await Promise.all([open.data.sync(), open.pairs.sync()])
+        await (open.data.syncWith?.(open.pairs) ?? Promise.all([open.data.sync(), open.pairs.sync()]))
         // One entry update for all of them: they were synced together.
         const result = await ctx.exclusive(hex, () => record(ctx, hash, hex, declared as number, group, open))
         written += result.written
@@ -266,19 +266,29 @@ async function openFiles (backend: Backend, hex: string): Promise<{ data: BlobFi
   }
 }
 
-/** Write a batch: one write per run of adjacent leaf bytes, one per run of adjacent pairs. */
+/**
+ * Write a batch: one write per run of adjacent leaf bytes, one per run of adjacent pairs, as one
+ * operation where the files can (FsFile: one job of the thread pool for them all).
+ */
 async function writeBatch (files: { data: BlobFile, pairs: BlobFile }, batch: Pending): Promise<void> {
   const leaves = batch.buffer ?? new Uint8Array(0) // no buffer: no leaves, no runs
-  for (const run of batch.runs) await files.data.writeAt(run.offset, leaves.subarray(run.start, run.start + run.length))
+  const dataWrites = batch.runs.map(run => ({ offset: run.offset, bytes: leaves.subarray(run.start, run.start + run.length) }))
+  const pairWrites: FileWrite[] = []
   const pairs = [...batch.pairs].sort((a, b) => a.index - b.index)
   for (let i = 0; i < pairs.length;) {
     let j = i + 1
     while (j < pairs.length && (pairs[j] as { index: number }).index === (pairs[j - 1] as { index: number }).index + 1) j++
     const run = new Uint8Array((j - i) * PAIR_SIZE)
     for (let k = i; k < j; k++) run.set((pairs[k] as { pair: Uint8Array }).pair, (k - i) * PAIR_SIZE)
-    await files.pairs.writeAt((pairs[i] as { index: number }).index * PAIR_SIZE, run)
+    pairWrites.push({ offset: (pairs[i] as { index: number }).index * PAIR_SIZE, bytes: run })
     i = j
   }
+  if (files.data.writeWith !== undefined) {
+    await files.data.writeWith(dataWrites, files.pairs, pairWrites)
+    return
+  }
+  for (const { offset, bytes } of dataWrites) await files.data.writeAt(offset, bytes)
+  for (const { offset, bytes } of pairWrites) await files.pairs.writeAt(offset, bytes)
 }
 
 /** Record synced batches in the entry, in one update; returns verified bytes recorded and whether the blob is complete. */

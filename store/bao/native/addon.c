@@ -11,6 +11,12 @@
  *       stops at the first byte that would wait for the disk, at the file's end, or at an error,
  *       and returns how many it read; -1 where the file system or kernel does not read that way
  *       at all (nothing read). The caller reads the rest as usual. Absent elsewhere.
+ *   writeAll(fds, positions, buffers)     Linux: a promise; on one thread of libuv's pool, each
+ *       buffer written whole at its position of its file, in order, stopping at the first failure;
+ *       rejects with { errno, index } of the write that failed. One job in place of one per write:
+ *       each job costs a thread handoff both ways.
+ *   syncAll(fds)                          Linux: a promise; fdatasync of each file, in order, as one
+ *       job of the pool; rejects with { errno, index } at the first that fails.
  */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
@@ -21,6 +27,7 @@
 #include <node_api.h>
 #ifdef __linux__
 #include <sys/uio.h>
+#include <unistd.h>
 #endif
 
 #define CHUNK_START 1u
@@ -168,6 +175,135 @@ static napi_value read_cached (napi_env env, napi_callback_info info) {
 }
 #endif
 
+#ifdef __linux__
+/* The most writes (or files) one writeAll (or syncAll) call takes. */
+#define MAX_OPS 4096
+
+typedef struct { int32_t fd; uint64_t position; uint8_t *data; size_t length; } file_op;
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref keep; /* the array of buffers, alive until the job is done */
+  int sync;
+  int error;
+  size_t failed;
+  size_t count;
+  file_op ops[];
+} file_job;
+
+static file_job *new_job (napi_env env, uint32_t count, int sync) {
+  file_job *job = calloc(1, sizeof(file_job) + (size_t)count * sizeof(file_op));
+  if (job == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  job->count = count;
+  job->sync = sync;
+  return job;
+}
+
+static void run_job (napi_env env, void *arg) {
+  (void)env;
+  file_job *job = arg;
+  for (size_t i = 0; i < job->count && job->error == 0; i++) {
+    file_op *op = &job->ops[i];
+    if (job->sync) {
+      if (fdatasync(op->fd) != 0) { job->error = errno; job->failed = i; }
+      continue;
+    }
+    size_t done = 0;
+    while (done < op->length) {
+      ssize_t n = pwrite(op->fd, op->data + done, op->length - done, (off_t)(op->position + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) { job->error = n < 0 ? errno : EIO; job->failed = i; break; }
+      done += (size_t)n;
+    }
+  }
+}
+
+static void end_job (napi_env env, napi_status status, void *arg) {
+  file_job *job = arg;
+  if (status != napi_ok && job->error == 0) { job->error = ECANCELED; job->failed = 0; }
+  if (job->error == 0) {
+    napi_value none;
+    napi_get_undefined(env, &none);
+    napi_resolve_deferred(env, job->deferred, none);
+  } else {
+    napi_value reason, value;
+    napi_create_object(env, &reason);
+    napi_create_int32(env, job->error, &value);
+    napi_set_named_property(env, reason, "errno", value);
+    napi_create_double(env, (double)job->failed, &value);
+    napi_set_named_property(env, reason, "index", value);
+    napi_reject_deferred(env, job->deferred, reason);
+  }
+  if (job->keep != NULL) napi_delete_reference(env, job->keep);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value start_job (napi_env env, file_job *job, napi_value keep) {
+  napi_value promise, name;
+  if (keep != NULL && napi_create_reference(env, keep, 1, &job->keep) != napi_ok) { free(job); return fail(env, "cannot keep the buffers"); }
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, job->sync ? "verity.syncAll" : "verity.writeAll", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, run_job, end_job, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
+/* The i-th element of an array as a whole number in [0, max]. */
+static int index_value (napi_env env, napi_value array, uint32_t i, double max, double *out) {
+  napi_value v;
+  if (napi_get_element(env, array, i, &v) != napi_ok || napi_get_value_double(env, v, out) != napi_ok) return 0;
+  return *out >= 0 && *out <= max && *out == (double)(uint64_t)*out;
+}
+
+static napi_value write_all (napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t n, n2, n3;
+  bool arrays = argc >= 3;
+  for (size_t a = 0; arrays && a < 3; a++) { bool is; arrays = napi_is_array(env, argv[a], &is) == napi_ok && is; }
+  if (!arrays || napi_get_array_length(env, argv[0], &n) != napi_ok || napi_get_array_length(env, argv[1], &n2) != napi_ok ||
+      napi_get_array_length(env, argv[2], &n3) != napi_ok || n != n2 || n != n3 || n > MAX_OPS) {
+    return fail(env, "writeAll(fds, positions, buffers): three arrays of the same length, at most 4096");
+  }
+  file_job *job = new_job(env, n, 0);
+  if (job == NULL) return NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    double fd, position;
+    napi_value buffer;
+    if (!index_value(env, argv[0], i, 2147483647.0, &fd) || !index_value(env, argv[1], i, 9007199254740991.0, &position) ||
+        napi_get_element(env, argv[2], i, &buffer) != napi_ok || !bytes_of(env, buffer, &job->ops[i].data, &job->ops[i].length)) {
+      free(job);
+      return fail(env, "writeAll(fds, positions, buffers): a file descriptor, a position from 0 and a Uint8Array for each write");
+    }
+    job->ops[i].fd = (int32_t)fd;
+    job->ops[i].position = (uint64_t)position;
+  }
+  return start_job(env, job, argv[2]);
+}
+
+static napi_value sync_all (napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t n;
+  bool is = false;
+  if (argc < 1 || napi_is_array(env, argv[0], &is) != napi_ok || !is || napi_get_array_length(env, argv[0], &n) != napi_ok || n > MAX_OPS) {
+    return fail(env, "syncAll(fds): an array of at most 4096 file descriptors");
+  }
+  file_job *job = new_job(env, n, 1);
+  if (job == NULL) return NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    double fd;
+    if (!index_value(env, argv[0], i, 2147483647.0, &fd)) { free(job); return fail(env, "syncAll(fds): file descriptors"); }
+    job->ops[i].fd = (int32_t)fd;
+  }
+  return start_job(env, job, NULL);
+}
+#endif
+
 NAPI_MODULE_INIT() {
   const uint32_t one = 1;
   if (*(const uint8_t *)&one != 1) {
@@ -197,6 +333,12 @@ NAPI_MODULE_INIT() {
 #if defined(__linux__) && defined(RWF_NOWAIT)
   napi_create_function(env, "readCached", NAPI_AUTO_LENGTH, read_cached, NULL, &fn);
   napi_set_named_property(env, exports, "readCached", fn);
+#endif
+#ifdef __linux__
+  napi_create_function(env, "writeAll", NAPI_AUTO_LENGTH, write_all, NULL, &fn);
+  napi_set_named_property(env, exports, "writeAll", fn);
+  napi_create_function(env, "syncAll", NAPI_AUTO_LENGTH, sync_all, NULL, &fn);
+  napi_set_named_property(env, exports, "syncAll", fn);
 #endif
   napi_create_string_utf8(env, kernel_name, NAPI_AUTO_LENGTH, &name);
   napi_set_named_property(env, exports, "kernel", name);
