@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { readCached } from '../../store/bao/native-core.js'
-import { bytesReadFromCache, FsFile } from '../../store/fs-file.js'
+import { fileJobs, readCached } from '../../store/bao/native-core.js'
+import type { BlobFile } from '../../store/backend.js'
+import { bytesReadFromCache, fileJobsRun, FsFile } from '../../store/fs-file.js'
 import { randomBytes, rejection, repoRoot } from '../helpers.js'
 
 /**
@@ -145,6 +146,109 @@ describe('FsFile reads (store/fs-file.ts)', () => {
         assert.equal(refused.name, 'RangeError')
         assert.match(refused.message, /read offset must be a whole number of bytes from 0/)
       }
+    } finally {
+      await file.close()
+    }
+  })
+})
+
+describe('FsFile writes and syncs of two files as one job (store/fs-file.ts)', () => {
+  let dir: string
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'verity-fs-file-')) })
+  afterEach(() => { rmSync(dir, { recursive: true, force: true }) })
+
+  it('writes runs to both files and syncs both, one native job each (Linux, native module built): the same bytes', async function () {
+    if (process.platform !== 'linux' || !built) this.skip()
+    assert.ok(fileJobs() !== undefined, 'the native module was built on Linux but has no writeAll/syncAll')
+    const data = await FsFile.open(join(dir, 'data'), 'w+')
+    const pairs = await FsFile.open(join(dir, 'pairs'), 'w+')
+    try {
+      const bytes = randomBytes(3 << 20, 21)
+      const before = fileJobsRun()
+      // Out of order, adjacent and apart; one empty write.
+      await data.writeWith([{ offset: 1 << 20, bytes: bytes.subarray(1 << 20, 3 << 20) }, { offset: 0, bytes: bytes.subarray(0, 1 << 20) }, { offset: 5, bytes: new Uint8Array(0) }],
+        pairs, [{ offset: 640, bytes: bytes.subarray(0, 64) }, { offset: 0, bytes: bytes.subarray(64, 128) }])
+      await data.syncWith(pairs)
+      assert.equal(fileJobsRun() - before, 2, 'one job for the five writes, one for the two syncs')
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'data'))), bytes)
+      const expected = new Uint8Array(704)
+      expected.set(bytes.subarray(64, 128), 0)
+      expected.set(bytes.subarray(0, 64), 640)
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'pairs'))), expected)
+      // Read back through the files too: a write drops the read-ahead window.
+      assert.deepEqual(await pairs.readAt(0, 64), bytes.subarray(64, 128))
+      await pairs.writeWith([], data, [])
+      await data.writeWith([], pairs, [{ offset: 0, bytes: bytes.subarray(200, 264) }])
+      assert.deepEqual(await pairs.readAt(0, 64), bytes.subarray(200, 264))
+    } finally {
+      await data.close()
+      await pairs.close()
+    }
+  })
+
+  it('stops at the first write that fails and names its file, as Node names a failed write; a failed sync likewise', async function () {
+    if (process.platform !== 'linux' || !built) this.skip()
+    writeFileSync(join(dir, 'read-only'), '')
+    const readOnly = await FsFile.open(join(dir, 'read-only'), 'r')
+    const writable = await FsFile.open(join(dir, 'writable'), 'w+')
+    try {
+      // This file's writes come first: the first fails, the other file's are never made.
+      const first = await rejection(async () => await readOnly.writeWith([{ offset: 0, bytes: new Uint8Array(10) }], writable, [{ offset: 0, bytes: new Uint8Array(10).fill(1) }])) as NodeJS.ErrnoException
+      assert.deepEqual([first.code, first.syscall, first.path], ['EBADF', 'write', join(dir, 'read-only')])
+      assert.match(first.message, /^EBADF: bad file descriptor, write '.*read-only'$/)
+      assert.equal(statSync(join(dir, 'writable')).size, 0)
+      // The writes before the failing one are made.
+      const second = await rejection(async () => await writable.writeWith([{ offset: 0, bytes: new Uint8Array(10).fill(2) }], readOnly, [{ offset: 0, bytes: new Uint8Array(10) }])) as NodeJS.ErrnoException
+      assert.deepEqual([second.code, second.path], ['EBADF', join(dir, 'read-only')])
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'writable'))), new Uint8Array(10).fill(2))
+      const offset = await rejection(async () => await writable.writeWith([{ offset: -1, bytes: new Uint8Array(1) }], readOnly, []))
+      assert.equal(offset.name, 'RangeError')
+    } finally {
+      await readOnly.close()
+      await writable.close()
+    }
+    // fdatasync of a pipe fails (EINVAL): the error names the pipe.
+    if (spawnSync('mkfifo', [join(dir, 'fifo')]).status !== 0) return
+    const fifo = await FsFile.open(join(dir, 'fifo'), 'r+')
+    const file = await FsFile.open(join(dir, 'writable'), 'r+')
+    try {
+      const err = await rejection(async () => await file.syncWith(fifo)) as NodeJS.ErrnoException
+      assert.deepEqual([err.code, err.syscall, err.path], ['EINVAL', 'fdatasync', join(dir, 'fifo')])
+    } finally {
+      await fifo.close()
+      await file.close()
+    }
+  })
+
+  it('close() waits for a job still writing with the file\'s descriptor', async function () {
+    if (process.platform !== 'linux' || !built) this.skip()
+    const a = await FsFile.open(join(dir, 'a'), 'w+')
+    const b = await FsFile.open(join(dir, 'b'), 'w+')
+    const bytes = randomBytes(32 << 20, 22)
+    // Closed at once, the descriptor would be gone (EBADF) or, reused, name another file.
+    const writing = a.writeWith([{ offset: 0, bytes }], b, [{ offset: 0, bytes: bytes.subarray(0, 1 << 20) }])
+    await Promise.all([a.close(), b.close()])
+    await writing
+    assert.ok(Buffer.from(readFileSync(join(dir, 'a'))).equals(bytes))
+    assert.ok(Buffer.from(readFileSync(join(dir, 'b'))).equals(bytes.subarray(0, 1 << 20)))
+  })
+
+  it('with another kind of file, or the module not here, writes one after another: the same bytes and errors', async () => {
+    const written: Array<[number, number]> = []
+    const other: BlobFile = {
+      readAt: async () => new Uint8Array(0),
+      writeAt: async (offset, bytes) => { written.push([offset, bytes.length]) },
+      sync: async () => { written.push([-1, 0]) },
+      close: async () => {}
+    }
+    const file = await FsFile.open(join(dir, 'f'), 'w+')
+    try {
+      const before = fileJobsRun()
+      await file.writeWith([{ offset: 0, bytes: new Uint8Array(10).fill(3) }], other, [{ offset: 64, bytes: new Uint8Array(64) }, { offset: 0, bytes: new Uint8Array(64) }])
+      await file.syncWith(other)
+      assert.equal(fileJobsRun(), before)
+      assert.deepEqual(written, [[64, 64], [0, 64], [-1, 0]])
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'f'))), new Uint8Array(10).fill(3))
     } finally {
       await file.close()
     }
