@@ -27,6 +27,9 @@ const CACHED_READ_MAX = 1 << 20
  * calling thread.
  */
 let fromCache: ReturnType<typeof readCached> | null = null
+/** The most writes one native job takes (MAX_OPS in native/addon.c). */
+const WRITES_PER_JOB = 4096
+
 /** Several writes or syncs as one job of libuv's pool (looked up at the first use; null: not here). */
 let jobs: ReturnType<typeof fileJobs> | null = null
 /** Jobs run that way, for tests. */
@@ -147,9 +150,14 @@ export class FsFile implements BlobFile {
       if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new RangeError(`write offset must be a whole number of bytes from 0, got ${String(offset)}`)
     }
     for (const file of files) file.window = undefined
+    if (all.length === 0) return
     const run = async (): Promise<void> => {
-      await this.track(files, (jobs as NonNullable<typeof jobs>).writeAll(all.map(w => w.file.handle.fd), all.map(w => w.offset), all.map(w => w.bytes))
-        .catch((failure: unknown) => { throw systemError(failure, 'write', all.map(w => w.file.path)) }))
+      // A batch of scattered ranges can hold more runs than one job takes: then a job per slice, in order.
+      for (let first = 0; first < all.length; first += WRITES_PER_JOB) {
+        const part = all.slice(first, first + WRITES_PER_JOB)
+        await this.track(files, (jobs as NonNullable<typeof jobs>).writeAll(part.map(w => w.file.handle.fd), part.map(w => w.offset), part.map(w => w.bytes))
+          .catch((failure: unknown) => { throw systemError(failure, 'write', part.map(w => w.file.path)) }))
+      }
     }
     if (this.reserve === undefined) await onDisk(this.path, true, run)
     else await this.reserve.bulk(this.path, run)

@@ -180,6 +180,15 @@ describe('FsFile writes and syncs of two files as one job (store/fs-file.ts)', (
       await pairs.writeWith([], data, [])
       await data.writeWith([], pairs, [{ offset: 0, bytes: bytes.subarray(200, 264) }])
       assert.deepEqual(await pairs.readAt(0, 64), bytes.subarray(200, 264))
+      // More writes than one job takes (4,096): scattered ranges make a batch of many runs.
+      const many = Array.from({ length: 5000 }, (_, i) => ({ offset: i * 128, bytes: bytes.subarray(i * 64, i * 64 + 64) }))
+      const jobs = fileJobsRun()
+      await pairs.writeWith(many.slice(0, 2500), data, many.slice(2500))
+      assert.equal(fileJobsRun() - jobs, 2)
+      for (const i of [0, 2499, 2500, 4999]) {
+        const file = i < 2500 ? pairs : data
+        assert.deepEqual(await file.readAt(i * 128, 64), bytes.subarray(i * 64, i * 64 + 64), `write ${i}`)
+      }
     } finally {
       await data.close()
       await pairs.close()
