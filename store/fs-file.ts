@@ -64,6 +64,8 @@ export class FsFile implements BlobFile {
   private cacheReads = true
   /** Native jobs using this file's descriptor: close() waits for them (the number could be reused). */
   private readonly running = new Set<Promise<unknown>>()
+  /** close() has begun: no more native jobs with this descriptor. */
+  private closing = false
 
   private constructor (readonly path: string, private readonly handle: FileHandle, private readonly reserve: DiskReserve | undefined) {}
 
@@ -155,12 +157,15 @@ export class FsFile implements BlobFile {
       // A batch of scattered ranges can hold more runs than one job takes: then a job per slice, in order.
       for (let first = 0; first < all.length; first += WRITES_PER_JOB) {
         const part = all.slice(first, first + WRITES_PER_JOB)
-        await this.track(files, (jobs as NonNullable<typeof jobs>).writeAll(part.map(w => w.file.handle.fd), part.map(w => w.offset), part.map(w => w.bytes))
-          .catch((failure: unknown) => { throw systemError(failure, 'write', part.map(w => w.file.path)) }))
+        jobsRun++
+        await (jobs as NonNullable<typeof jobs>).writeAll(part.map(w => w.file.handle.fd), part.map(w => w.offset), part.map(w => w.bytes))
+          .catch((failure: unknown) => { throw systemError(failure, 'write', part.map(w => w.file.path)) })
       }
     }
-    if (this.reserve === undefined) await onDisk(this.path, true, run)
-    else await this.reserve.bulk(this.path, run)
+    await FsFile.holding(files, async () => {
+      if (this.reserve === undefined) await onDisk(this.path, true, run)
+      else await this.reserve.bulk(this.path, run)
+    })
   }
 
   /** fdatasync of this file and `other`: one job of libuv's pool where the native module runs, else two syncs. */
@@ -171,34 +176,46 @@ export class FsFile implements BlobFile {
       return
     }
     const run = async (): Promise<void> => {
-      await this.track(files, (jobs as NonNullable<typeof jobs>).syncAll(files.map(file => file.handle.fd))
-        .catch((failure: unknown) => { throw systemError(failure, 'fdatasync', files.map(file => file.path)) }))
+      jobsRun++
+      await (jobs as NonNullable<typeof jobs>).syncAll(files.map(file => file.handle.fd))
+        .catch((failure: unknown) => { throw systemError(failure, 'fdatasync', files.map(file => file.path)) })
     }
-    if (this.reserve === undefined) await onDisk(this.path, true, run)
-    else await this.reserve.bulk(this.path, run, { room: false })
+    await FsFile.holding(files, async () => {
+      if (this.reserve === undefined) await onDisk(this.path, true, run)
+      else await this.reserve.bulk(this.path, run, { room: false })
+    })
   }
 
-  /** This file and `other` for one native job: both open FsFiles of the same store, and the module here; else undefined. */
+  /**
+   * This file and `other` for one native job: both open FsFiles of the same store, neither
+   * closing, and the module here; else undefined (then writeAt and sync, which report a closed file).
+   */
   private withOther (other: BlobFile): [FsFile, FsFile] | undefined {
     if (jobs === null) jobs = fileJobs()
     if (jobs === undefined || !(other instanceof FsFile) || other.reserve !== this.reserve) return undefined
-    return this.handle.fd >= 0 && other.handle.fd >= 0 ? [this, other] : undefined // closed: writeAt says so
+    return [this, other].every(file => !file.closing && file.handle.fd >= 0) ? [this, other] : undefined
   }
 
-  /** Runs `job` with each file's close waiting for it. */
-  private async track (files: FsFile[], job: Promise<void>): Promise<void> {
-    jobsRun++
-    for (const file of files) file.running.add(job)
+  /**
+   * Runs `operation` (native jobs with the files' descriptors, in the store's reserve), the
+   * files' close() waiting for all of it: registered before its first await, so a close that
+   * begins later waits, and one that began earlier was seen by withOther.
+   */
+  private static async holding (files: FsFile[], operation: () => Promise<void>): Promise<void> {
+    const running = operation()
+    for (const file of files) file.running.add(running)
     try {
-      await job
+      await running
     } finally {
-      for (const file of files) file.running.delete(job)
+      for (const file of files) file.running.delete(running)
     }
   }
 
   async close (): Promise<void> {
-    // A job still writing with this descriptor ends first: once closed, its number may name another file.
-    await Promise.allSettled([...this.running])
+    // Native jobs with this descriptor end first: once closed, its number may name another file.
+    // None starts once closing is set (withOther); the loop waits for those already registered.
+    this.closing = true
+    while (this.running.size > 0) await Promise.allSettled([...this.running])
     await onDisk(this.path, false, async () => { await this.handle.close() })
   }
 }

@@ -5,6 +5,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileJobs, readCached } from '../../store/bao/native-core.js'
 import type { BlobFile } from '../../store/backend.js'
+import { encodeRanges } from '../../store/bao/encode.js'
+import { computeOutboard } from '../../store/bao/outboard.js'
+import { DiskReserve } from '../../store/disk-reserve.js'
+import type { StoreFull } from '../../store/errors.js'
+import { FsStore } from '../../store/fs-store.js'
+import { ChunkRanges } from '../../store/ranges/chunk-ranges.js'
 import { bytesReadFromCache, fileJobsRun, FsFile } from '../../store/fs-file.js'
 import { randomBytes, rejection, repoRoot } from '../helpers.js'
 
@@ -175,11 +181,16 @@ describe('FsFile writes and syncs of two files as one job (store/fs-file.ts)', (
       expected.set(bytes.subarray(64, 128), 0)
       expected.set(bytes.subarray(0, 64), 640)
       assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'pairs'))), expected)
-      // Read back through the files too: a write drops the read-ahead window.
+      // Read back through the files too: a write drops the read-ahead window of the file it writes.
       assert.deepEqual(await pairs.readAt(0, 64), bytes.subarray(64, 128))
-      await pairs.writeWith([], data, [])
       await data.writeWith([], pairs, [{ offset: 0, bytes: bytes.subarray(200, 264) }])
       assert.deepEqual(await pairs.readAt(0, 64), bytes.subarray(200, 264))
+      assert.deepEqual(await data.readAt(0, 64), bytes.subarray(0, 64))
+      await pairs.writeWith([], data, [{ offset: 0, bytes: bytes.subarray(300, 364) }])
+      assert.deepEqual(await data.readAt(0, 64), bytes.subarray(300, 364))
+      // In order: of two writes to the same bytes, the later stays.
+      await data.writeWith([{ offset: 10, bytes: new Uint8Array(20).fill(1) }, { offset: 20, bytes: new Uint8Array(20).fill(2) }], pairs, [])
+      assert.deepEqual(await data.readAt(10, 30), Uint8Array.from([...new Array(10).fill(1), ...new Array(20).fill(2)]))
       // More writes than one job takes (4,096): scattered ranges make a batch of many runs.
       const many = Array.from({ length: 5000 }, (_, i) => ({ offset: i * 128, bytes: bytes.subarray(i * 64, i * 64 + 64) }))
       const jobs = fileJobsRun()
@@ -229,7 +240,7 @@ describe('FsFile writes and syncs of two files as one job (store/fs-file.ts)', (
     }
   })
 
-  it('close() waits for a job still writing with the file\'s descriptor', async function () {
+  it('close() waits for a job still writing with the file\'s descriptor, all of its slices; a write begun after close() is refused, not made through a reused descriptor', async function () {
     if (process.platform !== 'linux' || !built) this.skip()
     const a = await FsFile.open(join(dir, 'a'), 'w+')
     const b = await FsFile.open(join(dir, 'b'), 'w+')
@@ -240,9 +251,71 @@ describe('FsFile writes and syncs of two files as one job (store/fs-file.ts)', (
     await writing
     assert.ok(Buffer.from(readFileSync(join(dir, 'a'))).equals(bytes))
     assert.ok(Buffer.from(readFileSync(join(dir, 'b'))).equals(bytes.subarray(0, 1 << 20)))
+    // More writes than one job takes: close() waits for the later slices too.
+    const c = await FsFile.open(join(dir, 'c'), 'w+')
+    const d = await FsFile.open(join(dir, 'd'), 'w+')
+    const slices = Array.from({ length: 6000 }, (_, i) => ({ offset: i * 4096, bytes: bytes.subarray(i * 4096, (i + 1) * 4096) }))
+    const sliced = c.writeWith(slices, d, [])
+    await c.close()
+    await sliced
+    assert.ok(Buffer.from(readFileSync(join(dir, 'c'))).equals(bytes.subarray(0, 6000 * 4096)))
+    assert.equal(statSync(join(dir, 'd')).size, 0)
+    // Begun while close() waits for a job: not a native job (writeAt's FileHandle keeps its own
+    // descriptor open until its writes end), and nothing lands in a file opened meanwhile.
+    const e = await FsFile.open(join(dir, 'e'), 'w+')
+    const busy = d.writeWith(slices, e, [])
+    const closing = d.close()
+    const jobs = fileJobsRun()
+    const late = d.writeWith([{ offset: 0, bytes: bytes.subarray(0, 1 << 20) }], e, []).then(() => undefined, (err: unknown) => err)
+    assert.equal(fileJobsRun(), jobs, 'no native job with a descriptor being closed')
+    await busy
+    await closing
+    const opened = await FsFile.open(join(dir, 'f'), 'w+')
+    await late
+    await opened.close()
+    await e.close()
+    assert.equal(statSync(join(dir, 'f')).size, 0)
+    assert.equal(statSync(join(dir, 'e')).size, 0)
   })
 
-  it('with another kind of file, or the module not here, writes one after another: the same bytes and errors', async () => {
+  it('a write that fills the disk is StoreFull naming the file, and lets the store\'s reserve go, as writeAt: /dev/full', async function () {
+    if (process.platform !== 'linux' || !built || !existsSync('/dev/full')) this.skip()
+    const reserve = new DiskReserve(join(dir, 'reserve'), 4096)
+    assert.equal(await reserve.take(), true)
+    const full = await FsFile.open('/dev/full', 'r+', reserve)
+    const file = await FsFile.open(join(dir, 'f'), 'w+', reserve)
+    try {
+      const before = fileJobsRun()
+      const err = await rejection(async () => await file.writeWith([{ offset: 0, bytes: new Uint8Array(100).fill(5) }], full, [{ offset: 0, bytes: new Uint8Array(100) }]))
+      assert.equal(fileJobsRun() - before, 1, 'through the native job')
+      assert.equal(err.name, 'StoreFull')
+      assert.equal((err as StoreFull).path, '/dev/full')
+      assert.equal(existsSync(join(dir, 'reserve')), false, 'the reserve was let go')
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'f'))), new Uint8Array(100).fill(5), 'the write before it was made')
+    } finally {
+      await full.close()
+      await file.close()
+    }
+  })
+
+  it('an FsStore import writes and syncs through these jobs', async function () {
+    if (process.platform !== 'linux' || !built) this.skip()
+    const store = await FsStore.open(join(dir, 'store'))
+    try {
+      const data = randomBytes(3 << 20, 23)
+      const { hash, outboard } = computeOutboard(data)
+      const before = fileJobsRun()
+      await store.importBao(hash, ChunkRanges.all(), encodeRanges({ hash, size: data.length, data, outboard, ranges: ChunkRanges.all() }))
+      assert.deepEqual(await store.status(hash), { status: 'complete', size: data.length })
+      // Three 1 MiB batches and at least one commit's sync.
+      assert.ok(fileJobsRun() - before >= 4, `${fileJobsRun() - before} jobs`)
+      assert.ok(Buffer.from(await store.getBytes(hash)).equals(data))
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('with another kind of file, writes one after another through writeAt (as where the module is not here)', async () => {
     const written: Array<[number, number]> = []
     const other: BlobFile = {
       readAt: async () => new Uint8Array(0),

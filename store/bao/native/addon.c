@@ -243,10 +243,22 @@ static void end_job (napi_env env, napi_status status, void *arg) {
 static napi_value start_job (napi_env env, file_job *job, napi_value keep) {
   napi_value promise, name;
   if (keep != NULL && napi_create_reference(env, keep, 1, &job->keep) != napi_ok) { free(job); return fail(env, "cannot keep the buffers"); }
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, job->sync ? "verity.syncAll" : "verity.writeAll", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, run_job, end_job, job, &job->work);
-  napi_queue_async_work(env, job->work);
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, job->sync ? "verity.syncAll" : "verity.writeAll", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, run_job, end_job, job, &job->work) != napi_ok) {
+    /* A deferred made before the failure is left unsettled with its promise, which nobody holds. */
+    if (job->keep != NULL) napi_delete_reference(env, job->keep);
+    free(job);
+    napi_throw_error(env, NULL, "cannot start the job");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    if (job->keep != NULL) napi_delete_reference(env, job->keep);
+    napi_delete_async_work(env, job->work);
+    free(job);
+    napi_throw_error(env, NULL, "cannot queue the job");
+    return NULL;
+  }
   return promise;
 }
 
