@@ -196,6 +196,9 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
 
   it('all providers dead: a clear error naming each, and the verified part stays for a resume', async () => {
     const doomed = await PeerProcess.start({ sizes: [SIZE], sendDelayMs: 5 })
+    // Dead from the start (the test used to rely on an earlier one having killed provider c).
+    const dead = await PeerProcess.start({ sizes: [SIZE] })
+    await dead.kill()
     // Dead QUIC peers are found out by the connect timeout: 2 s, not the default 10, so the test
     // waits for its subject (the error, the kept part) and not for three 10 s timeouts.
     const impatient = await createNode({ pool: { connectTimeoutMs: 2000 } })
@@ -203,14 +206,14 @@ describe('Downloader: several provider processes on 127.0.0.1', function () {
       let killing: Promise<void> | undefined
       const err = await rejection(async () => await impatient.downloader.download({
         request: fromHex(hex),
-        providers: [doomed.addr(), c.addr()],
+        providers: [doomed.addr(), dead.addr()],
         onProgress: item => {
           if (item.type === 'download:progress' && item.detail.bytes >= 8 * MIB) killing ??= doomed.kill()
         }
       }))
       await killing
       assert.equal(err.name, 'DownloadFailed')
-      assert.ok(err.message.includes(doomed.ready.peerId) && err.message.includes(c.ready.peerId), err.message)
+      assert.ok(err.message.includes(doomed.ready.peerId) && err.message.includes(dead.ready.peerId), err.message)
       const kept = (await impatient.blobs.bitfield(fromHex(hex))).ranges.countUpTo(SIZE / 1024) * 1024
       assert.ok(kept >= 8 * MIB, `kept ${kept} verified bytes`)
       const resumed = await impatient.downloader.download({ request: fromHex(hex), providers: [a.addr()] })
