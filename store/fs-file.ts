@@ -47,6 +47,11 @@ function systemError (failure: unknown, syscall: string, paths: string[]): unkno
   return Object.assign(new Error(`${code}: ${description}, ${syscall} '${path}'`), { errno: -errno, code, syscall, path })
 }
 
+/** Node reads or writes at the file's current position at -1: never what a caller of a BlobFile meant. */
+function checkOffset (offset: number, call: 'read' | 'write'): void {
+  if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new RangeError(`${call} offset must be a whole number of bytes from 0, got ${String(offset)}`)
+}
+
 /** Bytes read from the page cache on the calling thread, for tests. */
 let cachedBytes = 0
 export function bytesReadFromCache (): number {
@@ -97,8 +102,7 @@ export class FsFile implements BlobFile {
    * the native module has readCached); the rest through libuv's pool.
    */
   async readInto (offset: number, target: Uint8Array): Promise<number> {
-    // Node reads from the file's current position at -1: never what a caller of a BlobFile meant.
-    if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new RangeError(`read offset must be a whole number of bytes from 0, got ${String(offset)}`)
+    checkOffset(offset, 'read')
     let filled = 0
     if (this.cacheReads && target.length <= CACHED_READ_MAX) {
       if (fromCache === null) fromCache = readCached()
@@ -149,7 +153,7 @@ export class FsFile implements BlobFile {
     }
     const all = [...writes.map(write => ({ file: this, ...write })), ...otherWrites.map(write => ({ file: files[1], ...write }))]
     for (const { offset } of all) {
-      if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new RangeError(`write offset must be a whole number of bytes from 0, got ${String(offset)}`)
+      checkOffset(offset, 'write')
     }
     for (const file of files) file.window = undefined
     if (all.length === 0) return

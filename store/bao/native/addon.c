@@ -262,11 +262,10 @@ static napi_value start_job (napi_env env, file_job *job, napi_value keep) {
   return promise;
 }
 
-/* The i-th element of an array as a whole number in [0, max]. */
-static int index_value (napi_env env, napi_value array, uint32_t i, double max, double *out) {
+/* The i-th element of an array as a whole number in [0, max] (counter_of's check). */
+static int index_value (napi_env env, napi_value array, uint32_t i, uint64_t max, uint64_t *out) {
   napi_value v;
-  if (napi_get_element(env, array, i, &v) != napi_ok || napi_get_value_double(env, v, out) != napi_ok) return 0;
-  return *out >= 0 && *out <= max && *out == (double)(uint64_t)*out;
+  return napi_get_element(env, array, i, &v) == napi_ok && counter_of(env, v, out) && *out <= max;
 }
 
 static napi_value write_all (napi_env env, napi_callback_info info) {
@@ -283,15 +282,15 @@ static napi_value write_all (napi_env env, napi_callback_info info) {
   file_job *job = new_job(env, n, 0);
   if (job == NULL) return NULL;
   for (uint32_t i = 0; i < n; i++) {
-    double fd, position;
+    uint64_t fd, position;
     napi_value buffer;
-    if (!index_value(env, argv[0], i, 2147483647.0, &fd) || !index_value(env, argv[1], i, 9007199254740991.0, &position) ||
+    if (!index_value(env, argv[0], i, INT32_MAX, &fd) || !index_value(env, argv[1], i, UINT64_MAX, &position) ||
         napi_get_element(env, argv[2], i, &buffer) != napi_ok || !bytes_of(env, buffer, &job->ops[i].data, &job->ops[i].length)) {
       free(job);
       return fail(env, "writeAll(fds, positions, buffers): a file descriptor, a position from 0 and a Uint8Array for each write");
     }
     job->ops[i].fd = (int32_t)fd;
-    job->ops[i].position = (uint64_t)position;
+    job->ops[i].position = position;
   }
   return start_job(env, job, argv[2]);
 }
@@ -308,8 +307,8 @@ static napi_value sync_all (napi_env env, napi_callback_info info) {
   file_job *job = new_job(env, n, 1);
   if (job == NULL) return NULL;
   for (uint32_t i = 0; i < n; i++) {
-    double fd;
-    if (!index_value(env, argv[0], i, 2147483647.0, &fd)) { free(job); return fail(env, "syncAll(fds): file descriptors"); }
+    uint64_t fd;
+    if (!index_value(env, argv[0], i, INT32_MAX, &fd)) { free(job); return fail(env, "syncAll(fds): file descriptors"); }
     job->ops[i].fd = (int32_t)fd;
   }
   return start_job(env, job, NULL);
