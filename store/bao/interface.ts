@@ -29,6 +29,12 @@ export interface Blake3Core {
    * subtree's pairs are one contiguous run of the blob's outboard.
    */
   groupTree: (data: Uint8Array, startChunk: number, groupLog: number, pairs: Uint8Array, inOrder: boolean) => Uint8Array
+  /**
+   * Optional: groupTree with the hashing on another thread, so that several calls in flight hash
+   * on several cores. `data` must stay unchanged until the promise settles; `pairs` is written
+   * before it resolves.
+   */
+  groupTreeAsync?: (data: Uint8Array, startChunk: number, groupLog: number, pairs: Uint8Array, inOrder: boolean) => Promise<Uint8Array>
   /** Chaining value of a parent node whose children's values are `pair` (64 bytes: left, right). */
   parentCV: (pair: Uint8Array, isRoot: boolean) => Uint8Array
   /**

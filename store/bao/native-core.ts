@@ -22,6 +22,8 @@ interface NativeKernel {
   writeAll?: (fds: number[], positions: number[], buffers: Uint8Array[]) => Promise<void>
   /** Linux: fdatasync of each file, in order, as one job of libuv's pool. */
   syncAll?: (fds: number[]) => Promise<void>
+  /** Non-root chaining values of whole groups of 2^groupLog chunks (groupLog 1 to 20), hashed on a thread of libuv's pool. */
+  hashGroups?: (data: Uint8Array, startChunk: number, groupLog: number, out: Uint8Array) => Promise<void>
 }
 
 /** How a writeAll or syncAll job failed: the errno of the call and the index of its write or file. */
@@ -145,10 +147,35 @@ export class NativeCore implements Blake3Core {
   groupTree (data: Uint8Array, startChunk: number, groupLog: number, pairs: Uint8Array, inOrder: boolean): Uint8Array {
     const groups = data.length / (CHUNK_SIZE << groupLog)
     if (groupLog === 0 || !powerOfTwo(groups, 0)) return this.wasm.groupTree(data, startChunk, groupLog, pairs, inOrder)
-    // The groups' values, then each level above from the one below: a level's pairs are the
-    // values below it side by side, so each level is one native call.
-    const levels = [new Uint8Array(groups * HASH_SIZE)]
-    this.wholeGroupCVs(data, startChunk, groupLog, levels[0] as Uint8Array)
+    const values = new Uint8Array(groups * HASH_SIZE)
+    this.wholeGroupCVs(data, startChunk, groupLog, values)
+    return this.treeAbove(values, pairs, inOrder)
+  }
+
+  /**
+   * groupTree with the groups hashed on a thread of libuv's pool (the tree above them, one
+   * compression per group, on the calling thread): several at once hash on several cores.
+   * `data` must stay unchanged until the promise settles. Shapes the native job does not take
+   * (groupLog 0, a count of groups that is not a power of two) are hashed at once, here.
+   */
+  async groupTreeAsync (data: Uint8Array, startChunk: number, groupLog: number, pairs: Uint8Array, inOrder: boolean): Promise<Uint8Array> {
+    const groups = data.length / (CHUNK_SIZE << groupLog)
+    const job = this.native.hashGroups
+    if (job === undefined || groupLog === 0 || groupLog > 20 || !powerOfTwo(groups, 0)) return this.groupTree(data, startChunk, groupLog, pairs, inOrder)
+    const values = new Uint8Array(groups * HASH_SIZE)
+    await job(data, startChunk, groupLog, values)
+    return this.treeAbove(values, pairs, inOrder)
+  }
+
+  /**
+   * The subtree over `values`, the chaining values of 2^k consecutive groups: writes its
+   * 2^k - 1 parent pairs to `pairs` (pre-order, or in-order) and returns its non-root value.
+   */
+  private treeAbove (values: Uint8Array, pairs: Uint8Array, inOrder: boolean): Uint8Array {
+    const groups = values.length / HASH_SIZE
+    // Each level above from the one below: a level's pairs are the values below it side by
+    // side, so each level is one native call.
+    const levels = [values]
     for (let n = groups / 2; n >= 1; n /= 2) {
       const next = new Uint8Array(n * HASH_SIZE)
       this.native.parents(levels[levels.length - 1] as Uint8Array, next, false)

@@ -55,6 +55,14 @@ export class OutboardBuilder {
   private finished = false
   /** Most blocks per core call: a power of two. */
   private readonly maxBatch: number
+  /** The last step queued by updateAsync (afterQueued); settled when nothing is queued. */
+  private tail: Promise<void> = Promise.resolve()
+  /** Steps of updateAsync queued and not yet settled. */
+  private queued = 0
+  /** Of those, calls of update() (which move the counters when they run, not when queued). */
+  private updatesQueued = 0
+  /** What failed a step of updateAsync: the builder's result is lost. */
+  private failed: Error | undefined
 
   constructor (options: OutboardOptions = {}) {
     this.core = options.core ?? defaultCore()
@@ -107,8 +115,64 @@ export class OutboardBuilder {
     }
   }
 
+  /**
+   * update(data), but where the core hashes on other threads (Blake3Core.groupTreeAsync) and the
+   * size was declared, the whole blocks of `data` are hashed there: calls made before earlier
+   * ones settle hash at once, on as many cores, and are merged into the tree in call order. Bytes
+   * the fast path does not take (a partial block, the blob's last block) go through update() once
+   * the calls before have merged. Resolves once `data` is no longer read; until then it must stay
+   * unchanged. update() and finish() wait for nothing: call them only once every updateAsync has
+   * settled (finish() throws otherwise).
+   */
+  async updateAsync (data: Uint8Array): Promise<void> {
+    const job = this.core.groupTreeAsync?.bind(this.core)
+    const tree = this.tree
+    // The counters below are up to date only while no update() is queued (those run later).
+    if (job === undefined || tree === undefined || this.updatesQueued > 0 || this.pendingLength !== 0 || this.finished ||
+      this.failed !== undefined || this.bytes + data.length > tree.size) return await this.queueUpdate(data)
+    // Whole blocks with at least one byte of the blob after them (never the last block).
+    const after = this.bytes + data.length < tree.size ? 0 : 1
+    const whole = Math.max(0, Math.floor((data.length - after) / this.blockSize))
+    const batches: Array<Promise<StackEntry>> = []
+    let offset = 0
+    for (let left = whole; left > 0;) {
+      const blocks = this.batchBlocks(left)
+      const start = this.blocksDone
+      const bytes = data.subarray(offset, offset + blocks * this.blockSize)
+      const run = blocks === 1 ? NO_PAIRS : this.pairRun(tree.preOrderIndex(2 * start + blocks - 1), blocks - 1)
+      batches.push(job(bytes, start * 2 ** this.groupLog, this.groupLog, run, false).then(cv => ({ cv, start, blocks })))
+      this.blocksDone += blocks
+      offset += blocks * this.blockSize
+      left -= blocks
+    }
+    this.bytes += offset
+    const rest = data.subarray(offset)
+    const steps = [this.afterQueued(async () => {
+      for (const batch of batches) this.pushSubtree(await batch)
+    })]
+    // The rest (less than a block, or the blob's last block) after the merges, as update() takes it.
+    if (rest.length > 0) steps.push(this.queueUpdate(rest))
+    // Every batch read to its end, even if an earlier one failed: then `data` is free.
+    await Promise.allSettled(batches)
+    for (const step of await Promise.allSettled(steps)) {
+      if (step.status === 'rejected') throw step.reason
+    }
+  }
+
+  /** update(data) once every step queued before has run. */
+  private async queueUpdate (data: Uint8Array): Promise<void> {
+    // Left counted if it never runs (an earlier step failed): the builder has failed for good then.
+    this.updatesQueued++
+    await this.afterQueued(() => {
+      this.updatesQueued--
+      this.update(data)
+    })
+  }
+
   finish (): HashedBlob {
     if (this.finished) throw new Error('OutboardBuilder.finish called twice')
+    if (this.queued > 0) throw new Error('OutboardBuilder.finish before every updateAsync settled')
+    if (this.failed !== undefined) throw this.failed
     this.finished = true
     if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
       throw new InvalidSize(this.bytes, `data is ${this.bytes} bytes, declared size is ${this.expectedSize}`)
@@ -122,6 +186,29 @@ export class OutboardBuilder {
       right = this.recordParent(2 * left.start + 2 * left.blocks - 1, left.cv, right, this.stack.length === 0)
     }
     return this.result(tree, right)
+  }
+
+  /**
+   * Runs `step` once every step queued before it has run (in call order), counted in `queued`.
+   * A step that throws fails the builder: later steps and finish() throw the same error.
+   */
+  private async afterQueued (step: () => void | Promise<void>): Promise<void> {
+    this.queued++
+    const run = this.tail.then(async () => {
+      if (this.failed !== undefined) throw this.failed
+      try {
+        await step()
+      } catch (err) {
+        this.failed ??= err as Error
+        throw err
+      }
+    })
+    this.tail = run.catch(() => {})
+    try {
+      await run
+    } finally {
+      this.queued--
+    }
   }
 
   /**

@@ -295,4 +295,30 @@ describe('FsStore verify', function () {
       await store.close()
     }
   })
+
+  it('an add in place of a file cut short while its chunks are hashed fails saying so, keeps nothing, and adds it whole after', async () => {
+    const store = await FsStore.open(join(dir, 'store'))
+    try {
+      const path = join(dir, 'cut.bin')
+      const data = randomBytes(48 << 20, 48)
+      writeFileSync(path, data)
+      const handle = store.addFile(path, { mode: 'reference' })
+      let cut = false
+      const err = await rejection(async () => {
+        for await (const item of handle) {
+          // The first progress comes after 1 MiB: reads and hashes of the next ones are in flight.
+          if (!cut && item.type === 'add:progress') { truncateSync(path, (8 << 20) + 5); cut = true }
+        }
+      })
+      assert.ok(cut)
+      assert.match(err.message, /file shrank while being added/)
+      for await (const entry of store.list()) assert.fail(`nothing kept, found ${entry.status.status}`)
+      writeFileSync(path, data)
+      const { hash } = await store.addFile(path, { mode: 'reference' })
+      assert.deepEqual(hash, (await new MemStore().addBytes(data)).hash)
+      assert.equal((await store.verify(hash)).bad.toString(), '{}')
+    } finally {
+      await store.close()
+    }
+  })
 })

@@ -17,6 +17,10 @@
  *       each job costs a thread handoff both ways.
  *   syncAll(fds)                          Linux: a promise; fdatasync of each file, in order, as one
  *       job of the pool; rejects with { errno, index } at the first that fails.
+ *   hashGroups(data, startChunk, groupLog, out) a promise; on a thread of libuv's pool, the non-root
+ *       CVs of the whole groups of 2^groupLog chunks in `data` (at most 1 GiB), 32 bytes each into
+ *       `out`. Both arrays are kept alive until it settles; the caller must not change or detach
+ *       them before. Several run at once, one per pool thread: hashing a file on every core.
  */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
@@ -315,6 +319,95 @@ static napi_value sync_all (napi_env env, napi_callback_info info) {
 }
 #endif
 
+/* The most bytes one hashGroups job hashes. */
+#define MAX_GROUP_BYTES (1u << 30)
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref data_ref, out_ref;
+  const uint8_t *data;
+  size_t length;
+  uint64_t start;
+  uint32_t group_log;
+  uint8_t *out;
+  int failed; /* out of memory in the job */
+} group_job;
+
+static void run_group_job (napi_env env, void *arg) {
+  (void)env;
+  group_job *job = arg;
+  size_t n = job->length / CHUNK, groups = n >> job->group_log;
+  uint8_t *cvs = malloc(n * 32);
+  if (cvs == NULL) { job->failed = 1; return; }
+  hash_all(job->data, n, CHUNK, CHUNK / 64, job->start, 1, 0, CHUNK_START, CHUNK_END, cvs);
+  /* Up the levels inside the groups, each level's pairs being the one below side by side. */
+  for (size_t level = n / 2; level >= groups && level > 0; level /= 2) hash_all(cvs, level, 64, 1, 0, 0, PARENT, 0, 0, cvs);
+  memcpy(job->out, cvs, groups * 32);
+  free(cvs);
+}
+
+static void end_group_job (napi_env env, napi_status status, void *arg) {
+  group_job *job = arg;
+  if (status == napi_ok && !job->failed) {
+    napi_value none;
+    napi_get_undefined(env, &none);
+    napi_resolve_deferred(env, job->deferred, none);
+  } else {
+    napi_value message, reason;
+    napi_create_string_utf8(env, job->failed ? "hashGroups: out of memory" : "hashGroups: the job was cancelled", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &reason);
+    napi_reject_deferred(env, job->deferred, reason);
+  }
+  napi_delete_reference(env, job->data_ref);
+  napi_delete_reference(env, job->out_ref);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value hash_groups (napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint8_t *data, *out;
+  size_t length, out_length;
+  uint64_t start, group_log;
+  if (argc < 4 || !bytes_of(env, argv[0], &data, &length) || !counter_of(env, argv[1], &start) || !counter_of(env, argv[2], &group_log) ||
+      !bytes_of(env, argv[3], &out, &out_length)) return fail(env, "hashGroups(data, startChunk, groupLog, out)");
+  if (group_log < 1 || group_log > 20) return fail(env, "hashGroups: groupLog must be 1 to 20");
+  size_t group_bytes = (size_t)CHUNK << group_log;
+  if (length == 0 || length % group_bytes != 0 || length > MAX_GROUP_BYTES) return fail(env, "hashGroups: data must be whole groups, at most 1 GiB");
+  if (out_length < length / group_bytes * 32) return fail(env, "hashGroups: out is too short");
+  group_job *job = calloc(1, sizeof(group_job));
+  if (job == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  job->data = data; job->length = length; job->start = start; job->group_log = (uint32_t)group_log; job->out = out;
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &job->data_ref) != napi_ok) { free(job); return fail(env, "cannot keep the data"); }
+  if (napi_create_reference(env, argv[3], 1, &job->out_ref) != napi_ok) {
+    napi_delete_reference(env, job->data_ref);
+    free(job);
+    return fail(env, "cannot keep the output");
+  }
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "verity.hashGroups", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, run_group_job, end_group_job, job, &job->work) != napi_ok) {
+    napi_delete_reference(env, job->data_ref);
+    napi_delete_reference(env, job->out_ref);
+    free(job);
+    napi_throw_error(env, NULL, "cannot start the job");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_reference(env, job->data_ref);
+    napi_delete_reference(env, job->out_ref);
+    napi_delete_async_work(env, job->work);
+    free(job);
+    napi_throw_error(env, NULL, "cannot queue the job");
+    return NULL;
+  }
+  return promise;
+}
+
 NAPI_MODULE_INIT() {
   const uint32_t one = 1;
   if (*(const uint8_t *)&one != 1) {
@@ -341,6 +434,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "parents", fn);
   napi_create_function(env, "subtree", NAPI_AUTO_LENGTH, subtree, NULL, &fn);
   napi_set_named_property(env, exports, "subtree", fn);
+  napi_create_function(env, "hashGroups", NAPI_AUTO_LENGTH, hash_groups, NULL, &fn);
+  napi_set_named_property(env, exports, "hashGroups", fn);
 #if defined(__linux__) && defined(RWF_NOWAIT)
   napi_create_function(env, "readCached", NAPI_AUTO_LENGTH, read_cached, NULL, &fn);
   napi_set_named_property(env, exports, "readCached", fn);

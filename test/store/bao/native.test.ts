@@ -82,6 +82,21 @@ describe('native BLAKE3 kernel (store/bao/native)', function () {
       }), { numRuns: 60 })
     })
 
+    it('agrees on groupTreeAsync (groups hashed on libuv\'s threads), several calls in flight at once', async () => {
+      const cases = [[4, 64, 0], [4, 64, 2 ** 32 - 64 * 16], [4, 1, 48], [1, 8, 2 ** 40], [6, 16, 0], [4, 128, 128 * 16], [0, 4, 12]] as const
+      const runs = cases.map(([groupLog, groups, start], i) => {
+        const data = randomBytes(groups * (1024 << groupLog), 900 + i)
+        const pairs = new Uint8Array(Math.max(0, groups - 1) * 64)
+        return { groupLog, start, data, pairs, cv: native.groupTreeAsync(data, start, groupLog, pairs, i % 2 === 1) }
+      })
+      for (const [i, run] of runs.entries()) {
+        const expected = new Uint8Array(run.pairs.length)
+        const cv = portable.groupTree(run.data, run.start, run.groupLog, expected, i % 2 === 1)
+        assert.equal(toHex(await run.cv), toHex(cv), `case ${i}`)
+        assert.equal(toHex(run.pairs), toHex(expected), `case ${i}: pairs`)
+      }
+    })
+
     it('agrees on parents, root and non-root', () => {
       for (let seed = 1; seed <= 50; seed++) {
         const pair = randomBytes(64, seed)
@@ -132,7 +147,15 @@ describe('native BLAKE3 kernel (store/bao/native)', function () {
         ['parents', [new Uint8Array(64), out, 'yes']],
         ['subtree', [new Uint8Array(3072), 0, false, out]], // not 2^k chunks
         ['subtree', [new Uint8Array(1024), 0, false, out]], // one chunk: the WebAssembly kernel's
-        ['subtree', [new Uint8Array(2048), 0, false, new Uint8Array(31)]]
+        ['subtree', [new Uint8Array(2048), 0, false, new Uint8Array(31)]],
+        ['hashGroups', [new Uint8Array(3072), 0, 1, out]], // not whole groups of 2 chunks
+        ['hashGroups', [new Uint8Array(0), 0, 1, out]],
+        ['hashGroups', [new Uint8Array(4096), 0, 1, out]], // two values do not fit in 32 bytes
+        ['hashGroups', [new Uint8Array(2048), 0, 0, out]], // groupLog 0: single chunks are not its
+        ['hashGroups', [new Uint8Array(2048), 0, 21, out]],
+        ['hashGroups', [new Uint8Array(2048), -1, 1, out]],
+        ['hashGroups', [new Uint16Array(1024), 0, 1, out]],
+        ['hashGroups', [new Uint8Array(2048), 0, 1]]
       ]
       for (const [fn, args] of bad) assert.throws(() => (module[fn] as (...a: unknown[]) => void)(...args), RangeError, `${fn}(${args.map(a => a instanceof Uint8Array ? `${a.length} bytes` : String(a)).join(', ')})`)
     })

@@ -76,6 +76,40 @@ for (const core of allCores()) {
       }
     })
 
+    it('updateAsync builds the same outboard, calls overlapping, at any slicing, with or without the size', async () => {
+      const blob = randomBytes(3 * 1024 * 1024 + 5 * GROUP_SIZE + 77, 12)
+      const expected = referenceOutboard(core, blob, 4)
+      for (const size of [undefined, blob.length]) {
+        for (const slices of [[1 << 20], [(1 << 20) + 17, 64 * 1024], [blob.length], [GROUP_SIZE, 100000, 3 << 20], [blob.length - 1, 1]]) {
+          const builder = new OutboardBuilder({ core, ...(size === undefined ? {} : { size }) })
+          const calls: Array<Promise<void>> = []
+          for (let offset = 0, i = 0; offset < blob.length; i++) {
+            const slice = slices[i % slices.length] as number
+            calls.push(builder.updateAsync(blob.subarray(offset, offset + slice)))
+            offset += slice
+            // Up to three in flight, as an add in place keeps them.
+            if (calls.length > 3) await calls.shift()
+          }
+          assert.throws(() => builder.finish(), /before every updateAsync settled/)
+          await Promise.all(calls)
+          const result = builder.finish()
+          assert.deepEqual(result.hash, blake3(blob, core))
+          assert.ok(Buffer.from(result.outboard).equals(Buffer.from(expected)), `size ${size} slices ${slices.join(',')}`)
+        }
+      }
+    })
+
+    it('updateAsync past the declared size fails the builder: later calls and finish() throw the same', async () => {
+      const builder = new OutboardBuilder({ core, size: 2 << 20 })
+      const first = builder.updateAsync(randomBytes(1 << 20, 1))
+      const tooLong = builder.updateAsync(randomBytes((1 << 20) + 1, 2))
+      await first
+      const err = await rejection(async () => { await tooLong })
+      assert.equal(err.name, 'InvalidSize')
+      assert.equal(await rejection(async () => { await builder.updateAsync(new Uint8Array(1)) }), err)
+      assert.equal(await rejection(() => builder.finish()), err)
+    })
+
     it('matches a recursive reference for group logs 0 (plain bao), 2 and 4', async () => {
       for (const groupLog of [0, 2, 4]) {
         for (const size of [0, 1, 1024, 1025, 4096, 5000, 16384, 16385, 70000, 200 * 1024 + 3]) {
