@@ -152,9 +152,12 @@ export class OutboardBuilder {
     })]
     // The rest (less than a block, or the blob's last block) after the merges, as update() takes it.
     if (rest.length > 0) steps.push(this.queueUpdate(rest))
+    // Settled-handled at once: a step can fail while this call's batches still hash (an earlier
+    // batch or call failed), and an unhandled rejection would end the process.
+    const settled = Promise.allSettled(steps)
     // Every batch read to its end, even if an earlier one failed: then `data` is free.
     await Promise.allSettled(batches)
-    for (const step of await Promise.allSettled(steps)) {
+    for (const step of await settled) {
       if (step.status === 'rejected') throw step.reason
     }
   }

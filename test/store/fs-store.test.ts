@@ -296,8 +296,32 @@ describe('FsStore verify', function () {
     }
   })
 
-  it('an add in place of a file cut short while its chunks are hashed fails saying so, keeps nothing, and adds it whole after', async () => {
+  it('an add in place of a file cut short while its chunks are hashed fails saying so, keeps nothing, gives its buffers back only once no hash reads them, and adds it whole after', async () => {
     const store = await FsStore.open(join(dir, 'store'))
+    // Watch the default core: how many hashes on other threads are running when the add gives
+    // its read buffers back (each slowed a little, so that some are when the read fails).
+    const core = defaultCore()
+    const job = core.groupTreeAsync?.bind(core)
+    const borrow = core.borrowInput?.bind(core)
+    let running = 0
+    const runningAtRelease: number[] = []
+    if (job !== undefined) {
+      core.groupTreeAsync = async (...args) => {
+        running++
+        try {
+          await new Promise(resolve => setTimeout(resolve, 10))
+          return await job(...args)
+        } finally {
+          running--
+        }
+      }
+    }
+    if (borrow !== undefined) {
+      core.borrowInput = (count, size) => {
+        const lent = borrow(count, size)
+        return lent === undefined ? undefined : { buffers: lent.buffers, release: () => { runningAtRelease.push(running); lent.release() } }
+      }
+    }
     try {
       const path = join(dir, 'cut.bin')
       const data = randomBytes(48 << 20, 48)
@@ -317,7 +341,10 @@ describe('FsStore verify', function () {
       const { hash } = await store.addFile(path, { mode: 'reference' })
       assert.deepEqual(hash, (await new MemStore().addBytes(data)).hash)
       assert.equal((await store.verify(hash)).bad.toString(), '{}')
+      if (job !== undefined && borrow !== undefined) assert.deepEqual(runningAtRelease, [0, 0], 'buffers given back while a hash still read them')
     } finally {
+      delete (core as { groupTreeAsync?: unknown }).groupTreeAsync
+      delete (core as { borrowInput?: unknown }).borrowInput
       await store.close()
     }
   })

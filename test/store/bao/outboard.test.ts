@@ -81,21 +81,52 @@ for (const core of allCores()) {
       const expected = referenceOutboard(core, blob, 4)
       for (const size of [undefined, blob.length]) {
         for (const slices of [[1 << 20], [(1 << 20) + 17, 64 * 1024], [blob.length], [GROUP_SIZE, 100000, 3 << 20], [blob.length - 1, 1]]) {
-          const builder = new OutboardBuilder({ core, ...(size === undefined ? {} : { size }) })
-          const calls: Array<Promise<void>> = []
-          for (let offset = 0, i = 0; offset < blob.length; i++) {
-            const slice = slices[i % slices.length] as number
-            calls.push(builder.updateAsync(blob.subarray(offset, offset + slice)))
-            offset += slice
-            // Up to three in flight, as an add in place keeps them.
-            if (calls.length > 3) await calls.shift()
+          for (const inFlight of [3, 1]) {
+            const builder = new OutboardBuilder({ core, ...(size === undefined ? {} : { size }) })
+            const calls: Array<Promise<void>> = []
+            for (let offset = 0, i = 0; offset < blob.length; i++) {
+              const slice = slices[i % slices.length] as number
+              calls.push(builder.updateAsync(blob.subarray(offset, offset + slice)))
+              offset += slice
+              // Up to three in flight, as an add in place keeps them; or each settled before the next.
+              if (calls.length >= inFlight) await calls.shift()
+            }
+            if (calls.length > 0) assert.throws(() => builder.finish(), /before every updateAsync settled/)
+            await Promise.all(calls)
+            const result = builder.finish()
+            assert.deepEqual(result.hash, blake3(blob, core))
+            assert.ok(Buffer.from(result.outboard).equals(Buffer.from(expected)), `size ${size} slices ${slices.join(',')}, ${inFlight} in flight`)
           }
-          assert.throws(() => builder.finish(), /before every updateAsync settled/)
-          await Promise.all(calls)
-          const result = builder.finish()
-          assert.deepEqual(result.hash, blake3(blob, core))
-          assert.ok(Buffer.from(result.outboard).equals(Buffer.from(expected)), `size ${size} slices ${slices.join(',')}`)
         }
+      }
+    })
+
+    it('updateAsync: a batch that fails on its thread fails the builder, and no rejection goes unhandled', async () => {
+      const job = core.groupTreeAsync?.bind(core)
+      if (job === undefined) return // this core hashes at once: nothing runs aside
+      let calls = 0
+      // The second batch fails while the first and third still hash.
+      const failing = Object.assign(Object.create(core) as typeof core, {
+        groupTreeAsync: async (...args: Parameters<typeof job>) => {
+          if (++calls === 2) throw new Error('hashGroups: out of memory')
+          await new Promise(resolve => setTimeout(resolve, 20))
+          return await job(...args)
+        }
+      })
+      const unhandled: unknown[] = []
+      const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+      process.on('unhandledRejection', onUnhandled)
+      try {
+        const builder = new OutboardBuilder({ core: failing, size: 4 << 20 })
+        const first = builder.updateAsync(randomBytes(2 << 20, 3)) // two batches of 1 MiB: the second fails
+        const second = builder.updateAsync(randomBytes(1 << 20, 4))
+        assert.match((await rejection(async () => { await first })).message, /out of memory/)
+        assert.match((await rejection(async () => { await second })).message, /out of memory/)
+        assert.match((await rejection(() => builder.finish())).message, /out of memory/)
+        await new Promise(resolve => setTimeout(resolve, 50))
+        assert.deepEqual(unhandled, [])
+      } finally {
+        process.off('unhandledRejection', onUnhandled)
       }
     })
 
