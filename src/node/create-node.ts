@@ -47,6 +47,16 @@ export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/udp/0/quic-v1', '/ip4/127.0.0.1/t
  * (RcvbufErrors in /proc/net/snmp), each loss a retransmit and a congestion back-off; 4 MiB, none.
  */
 const UDP_BUFFER = 4 << 20
+/**
+ * How long a QUIC connection may go without a packet from its peer before it is closed, and how
+ * often an idle one sends a keep-alive. A peer that vanishes (killed, unplugged: no packet says
+ * so, unlike TCP's reset from the kernel of a killed process) is found out by this timeout, and
+ * until then a fetch from it waits: the transport's 10 s made a downloader or request client
+ * wait 10 s before going on from the next provider. With a keep-alive every 1.5 s a live peer
+ * sends a packet at least that often, on the transport's own threads, whatever its event loop does.
+ */
+export const QUIC_IDLE_TIMEOUT_MS = 5000
+export const QUIC_KEEP_ALIVE_MS = 1500
 
 /**
  * What peers may cost this node: the provider's limits per request, per connection and node-wide
@@ -173,7 +183,7 @@ export async function createNode (options: NodeOptions = {}): Promise<VerityNode
       ...(privateKey === undefined ? {} : { privateKey }),
       addresses: { listen },
       ...(datastore === undefined ? {} : { datastore }),
-      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER }), tcpWithReadSlices(), ...(relay === undefined ? [] : [relay]), ...(holePunch === undefined ? [] : [holePunch])],
+      transports: [quicWithFlowControl({ receiveBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER, maxIdleTimeout: QUIC_IDLE_TIMEOUT_MS, keepAliveInterval: QUIC_KEEP_ALIVE_MS }), tcpWithReadSlices(), ...(relay === undefined ? [] : [relay]), ...(holePunch === undefined ? [] : [holePunch])],
       connectionEncrypters: [noise()],
       streamMuxers: [yamuxWithHalfWindowUpdates()],
       connectionManager: { maxConnections: limits.maxConnections ?? 300, inboundConnectionThreshold: limits.inboundConnectionsPerSecond ?? 100 },
