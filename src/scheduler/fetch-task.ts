@@ -140,8 +140,17 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
       const want = concurrency - inFlight.size
       const pieces = want <= 0 ? [] : await client.call('GET', `/api/v1/tasks/${taskId}/pieces?clientID=${encodeURIComponent(cid)}&num=${want}`, undefined, signal) as PieceInfo[]
       for (const piece of pieces) {
-        if (inFlight.has(piece.pieceRange)) continue
-        inFlight.set(piece.pieceRange, fetchPiece(piece).finally(() => inFlight.delete(piece.pieceRange)))
+        // Handed a piece whose fetch here has not ended: that fetch failed and its report reached
+        // the scheduler, which hands the piece out again (from another source) before the fetch
+        // has finished here. It counts as on its way to this node until it is reported, so
+        // dropping it kept it from every other peer too, until the scheduler's assignment timeout
+        // (60 s). Fetched once the earlier fetch ends, unless that one got it after all.
+        const earlier = inFlight.get(piece.pieceRange)
+        const attempt = earlier === undefined
+          ? fetchPiece(piece)
+          : earlier.catch(() => {}).then(async () => { if (!held.has(piece.pieceRange)) await fetchPiece(piece) })
+        const tracked: Promise<void> = attempt.finally(() => { if (inFlight.get(piece.pieceRange) === tracked) inFlight.delete(piece.pieceRange) })
+        inFlight.set(piece.pieceRange, tracked)
       }
       // fetchPiece reports its own failures; a rejection here is only an abort, checked below.
       await Promise.race([...inFlight.values(), delay(pieces.length > 0 ? 0 : 100)].map(async p => { await p.catch(() => {}) }))

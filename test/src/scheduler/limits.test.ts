@@ -102,3 +102,65 @@ describe('fetchThroughScheduler against a scheduler that hands out nothing', fun
     }
   })
 })
+
+describe('fetchThroughScheduler: a piece handed out again before its failed fetch has ended here', function () {
+  this.timeout(60000)
+
+  it('is fetched from the new source (it used to be dropped, and held from everyone until the assignment timeout)', async () => {
+    const { createServer } = await import('node:http')
+    const { createNode } = await import('../../../src/node/create-node.js')
+    const { fetchThroughScheduler } = await import('../../../src/scheduler/fetch-task.js')
+    const { MemStore } = await import('../../../store/mem-store.js')
+    const { toHex } = await import('../../../store/hash-text.js')
+    const { corrupting } = await import('../node/corrupting-store.js')
+    const { randomBytes } = await import('../../helpers.js')
+    const data = randomBytes(MIB, 31)
+    const good = await createNode()
+    const bad = await createNode({ store: corrupting(new MemStore()) })
+    const client = await createNode()
+    const { hash } = await good.blobs.addBytes(data)
+    await bad.blobs.addBytes(data)
+    const range = `0-${MIB - 1}`
+    const info = (id: string, node: typeof good): unknown => ({ pID: id, pieceRange: range, extra: { peerId: node.peerId, addrs: node.addrs().map(String).join(' ') } })
+    // A scheduler scripted for the race: the piece from `bad` first; once the client reports it
+    // failed, the same piece from `good`, answered before the report's own answer goes back.
+    const seen: string[] = []
+    let handed = 0
+    let reported = false
+    let releaseReport: (() => void) | undefined
+    const release = (): void => { const held = releaseReport; releaseReport = undefined; held?.() }
+    const server = createServer((req, res) => {
+      const path = req.url ?? ''
+      seen.push(`${req.method ?? ''} ${path.split('?')[0] ?? ''}`)
+      const answer = (json: unknown): void => { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(json)) }
+      req.resume().on('end', () => {
+        if (path === '/peer/registry') return answer({ data: { taskId: 't' } })
+        if (path === '/api/v1/tasks/t') return answer({ cdnStatus: 'SUCCESS', fileLength: MIB, pieceSize: MIB, pieceTotal: 1, hash: toHex(hash) })
+        if (path.startsWith('/api/v1/tasks/t/pieces?')) {
+          if (handed === 0) { handed++; return answer([info('bad', bad)]) }
+          if (handed === 1 && reported) { handed++; answer([info('good', good)]); release(); return }
+          return answer([])
+        }
+        if (path.endsWith('/error')) { reported = true; releaseReport = () => answer({}); return }
+        answer({})
+      })
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as { port: number }
+    try {
+      const pieces: string[] = []
+      const result = await fetchThroughScheduler(client, `http://127.0.0.1:${port}`, 'http://origin/file', {
+        stallMs: 5000, onPiece: piece => { pieces.push(`${piece.source} ${String(piece.ok)}`) }
+      })
+      assert.deepEqual(pieces, ['bad false', 'good true'])
+      assert.deepEqual(result.sources, { good: 1 })
+      assert.ok(Buffer.from(await client.blobs.getBytes(hash)).equals(Buffer.from(data)))
+      assert.equal(handed, 2, seen.join(', '))
+    } finally {
+      release()
+      server.closeAllConnections()
+      server.close()
+      await Promise.all([good.stop(), bad.stop(), client.stop()])
+    }
+  })
+})
