@@ -87,6 +87,8 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
   }, options.heartbeatMs ?? 5000)
   heartbeat.unref()
   const sources: Record<string, number> = {}
+  /** Set once the loop below is left, however: a chained piece fetch does not start after it. */
+  let ended = false
   try {
     let task = await client.call('GET', `/api/v1/tasks/${taskId}`, undefined, signal)
     while (task.cdnStatus !== 'SUCCESS') {
@@ -144,11 +146,13 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
         // the scheduler, which hands the piece out again (from another source) before the fetch
         // has finished here. It counts as on its way to this node until it is reported, so
         // dropping it kept it from every other peer too, until the scheduler's assignment timeout
-        // (60 s). Fetched once the earlier fetch ends, unless that one got it after all.
+        // (60 s). Fetched once the earlier fetch ends, unless that one got it after all (its
+        // report then lands this hand-out too: the scheduler keys them by client and piece) or
+        // the fetch is over (aborted, stalled, failed: nothing starts after service/down).
         const earlier = inFlight.get(piece.pieceRange)
         const attempt = earlier === undefined
           ? fetchPiece(piece)
-          : earlier.catch(() => {}).then(async () => { if (!held.has(piece.pieceRange)) await fetchPiece(piece) })
+          : earlier.catch(() => {}).then(async () => { if (!ended && signal?.aborted !== true && !held.has(piece.pieceRange)) await fetchPiece(piece) })
         const tracked: Promise<void> = attempt.finally(() => { if (inFlight.get(piece.pieceRange) === tracked) inFlight.delete(piece.pieceRange) })
         inFlight.set(piece.pieceRange, tracked)
       }
@@ -164,6 +168,7 @@ export async function fetchThroughScheduler (node: VerityNode, scheduler: string
     if ((options.lingerMs ?? 0) > 0) await delay(options.lingerMs, undefined, signal === undefined ? {} : { signal }).catch(() => {})
     return { taskId, hash, size: task.fileLength, sources }
   } finally {
+    ended = true
     clearInterval(heartbeat)
     await client.call('GET', `/peer/service/down?taskId=${taskId}&cid=${encodeURIComponent(cid)}`).catch(err => {
       if (!(err instanceof SchedulerRefused && err.status === 404)) log.error('service/down: %e', err)

@@ -123,7 +123,8 @@ describe('fetchThroughScheduler: a piece handed out again before its failed fetc
     const range = `0-${MIB - 1}`
     const info = (id: string, node: typeof good): unknown => ({ pID: id, pieceRange: range, extra: { peerId: node.peerId, addrs: node.addrs().map(String).join(' ') } })
     // A scheduler scripted for the race: the piece from `bad` first; once the client reports it
-    // failed, the same piece from `good`, answered before the report's own answer goes back.
+    // failed, the same piece from `good`; the report's own answer goes back only once the client
+    // has asked again after that (so it has taken the piece in while its failed fetch still ran).
     const seen: string[] = []
     let handed = 0
     let reported = false
@@ -138,7 +139,8 @@ describe('fetchThroughScheduler: a piece handed out again before its failed fetc
         if (path === '/api/v1/tasks/t') return answer({ cdnStatus: 'SUCCESS', fileLength: MIB, pieceSize: MIB, pieceTotal: 1, hash: toHex(hash) })
         if (path.startsWith('/api/v1/tasks/t/pieces?')) {
           if (handed === 0) { handed++; return answer([info('bad', bad)]) }
-          if (handed === 1 && reported) { handed++; answer([info('good', good)]); release(); return }
+          if (handed === 1 && reported) { handed++; return answer([info('good', good)]) }
+          if (handed === 2) release()
           return answer([])
         }
         if (path.endsWith('/error')) { reported = true; releaseReport = () => answer({}); return }
