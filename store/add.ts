@@ -51,11 +51,10 @@ emit: (item: AddProgress) => void, options: AddOptions, external?: string): Prom
   const writes: Array<Promise<void>> = []
   const lender = source as Partial<HeldChunks>
   // Chunks being hashed on libuv's threads (OutboardBuilder.updateAsync), several at once, when
-  // adding in place from a source that lends its buffers on the HeldChunks terms (readAhead): each
-  // may be read until its promise settles. Not for a copy: its writes and fdatasyncs need the same
-  // threads, and a 256 MiB copy ran at half the speed. Other chunks are hashed at once, as they come.
+  // the source lends its buffers on the HeldChunks terms (readAhead): each may be read until its
+  // promise settles. Other chunks are hashed at once, as they come.
   const hashing: Array<Promise<void>> = []
-  const hashAside = temp === undefined && lender.held !== undefined && size !== undefined
+  const hashAside = lender.held !== undefined && size !== undefined
   let syncing: { done: boolean, promise: Promise<void> } | undefined
   try {
     let copied = 0
