@@ -10,12 +10,16 @@ export const LOCAL = ['--listen', '/ip4/127.0.0.1/udp/0/quic-v1', '--listen', '/
 
 export interface Ran { status: number | null, stdout: Buffer, stderr: string }
 
-/** Runs `verity args` to its end; `onLine` sees each stdout line as it comes and may act on it. */
-export async function verity (args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv, onLine?: (line: string, child: ChildProcess) => void } = {}): Promise<Ran> {
+/**
+ * Runs `verity args` to its end; `onLine` sees each stdout line as it comes and may act on it,
+ * `onErrLine` each stderr line.
+ */
+export async function verity (args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv, onLine?: (line: string, child: ChildProcess) => void, onErrLine?: (line: string) => void } = {}): Promise<Ran> {
   const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
   const out: Buffer[] = []
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
+  if (options.onErrLine !== undefined) createInterface({ input: child.stderr }).on('line', options.onErrLine)
   if (options.onLine !== undefined) {
     const onLine = options.onLine
     createInterface({ input: child.stdout }).on('line', line => { out.push(Buffer.from(line + '\n')); onLine(line, child) })
