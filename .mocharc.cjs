@@ -4,7 +4,7 @@
 // so two at a time takes the suite from 17 to 10 minutes here, every test passing (the sum of the
 // tests' own times grew 15%). A file's tests still run in order; files share nothing but the
 // machine (temp directories, ports chosen by the system).
-// One file alone: npx mocha --no-config --timeout 120000 dist/test/<path>.test.js
+// One file alone: npx mocha --no-config --timeout 60000 dist/test/<path>.test.js
 module.exports = {
   spec: ['dist/test/**/*.test.js'],
   timeout: 60000,
