@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createBLAKE3 } from 'hash-wasm'
@@ -27,6 +27,28 @@ describe('verity CLI (child processes)', () => {
     assert.equal(fromFile.stdout, `${expected}  ${file}\n`)
     const fromStdin = run(['hash'], data)
     assert.equal(fromStdin.stdout, `${expected}  -\n`)
+    // A pipe given as a path hashes as the file does,
+    const fromPipe = spawnSync('bash', ['-c', 'cat "$1" | "$2" "$3" hash /dev/stdin', 'bash', file, process.execPath, cli], { encoding: 'utf8' })
+    assert.equal(fromPipe.stdout, `${expected}  /dev/stdin\n`, String(fromPipe.stderr))
+    // and so does a file that says 0 bytes and holds more.
+    reference.init(); reference.update(readFileSync('/proc/version'))
+    assert.equal(run(['hash', '/proc/version']).stdout, `${reference.digest('hex')}  /proc/version\n`)
+  })
+
+  it('hashes files of every edge size in one run like an independent BLAKE3', async () => {
+    const reference = await createBLAKE3()
+    const MiB = 1024 * 1024
+    const sizes = [0, 1, 1024, 1025, 16 * 1024, 16 * 1024 + 1, MiB - 1, MiB, MiB + 1, 2 * MiB, 4 * MiB + 16 * 1024, 7 * MiB + 3]
+    const files = sizes.map((size, i) => {
+      const data = randomBytes(size, 40 + i)
+      const file = join(dir, `edge-${size}.bin`)
+      writeFileSync(file, data)
+      reference.init(); reference.update(data)
+      return { file, expected: reference.digest('hex') }
+    })
+    const hashed = run(['hash', ...files.map(f => f.file)])
+    assert.equal(hashed.status, 0, String(hashed.stderr))
+    assert.equal(hashed.stdout, files.map(f => `${f.expected}  ${f.file}\n`).join(''))
   })
 
   it('exits 2 on usage errors and 1 on failures, with one line on stderr', () => {
