@@ -15,7 +15,10 @@ describe('scheduler heartbeat expiry', function () {
   }
   beforeEach(async () => {
     // Expiry after 1 s without a heartbeat, checked every 50 ms.
-    s = await startScheduler({ peerExpiryMs: 1000, sweepMs: 50, assignmentTimeoutMs: 10 })
+    // 2.5 s: a heartbeat's answer waits behind the sweep's timer when this process is held up (a
+    // machine running two test files at once: a process unscheduled for 1.2 s was seen), and a
+    // peer that does heartbeat must outlive that.
+    s = await startScheduler({ peerExpiryMs: 2500, sweepMs: 50, assignmentTimeoutMs: 10 })
     const holder = (await s.call('POST', '/api/v1/peers', { IP: '10.0.0.1', hostName: 'holder' })).json.ID
     for (const name of ['silent', 'talker']) await s.call('POST', '/api/v1/peers', { IP: '10.0.0.2', hostName: name })
     task = (await s.call('POST', '/api/v1/tasks', { rawURL: 'http://h/f', fileLength: 8 * MIB, hash: HASH, peerID: holder, cID: 'holder' })).json.ID
@@ -28,7 +31,7 @@ describe('scheduler heartbeat expiry', function () {
 
   it('a peer silent past peerExpiryMs is dropped with its pieces: GET /peer/task no longer hands it out; one that heartbeats stays', async () => {
     assert.deepEqual(await sources('talker'), ['silent-10.0.0.2', 'silent-10.0.0.2'], 'before: the idle peer that holds both')
-    const stop = Date.now() + 2500
+    const stop = Date.now() + 4000
     while (Date.now() < stop) {
       await s.call('POST', '/peer/heartbeat', { cID: 'holder', load: 50 })
       await s.call('POST', '/peer/heartbeat', { cID: 'talker' })
