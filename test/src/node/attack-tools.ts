@@ -17,7 +17,7 @@ export function memoryOf (pid: number): { rss: number, peak: number } {
  * Polls `/health` every 100 ms with a 2 s limit, from the moment it starts until `stop`: the
  * slowest answer and the number that did not come within the limit. What these tests guard
  * against blocked the event loop for minutes; 2 s (answers take tens of ms) leaves room for a
- * machine that runs another test file beside this one (a process unscheduled for 1.2 s was seen).
+ * busy machine (a test process unscheduled for 1.2 s was seen here).
  */
 /** The longest a /health answer may take (healthWatch). */
 export const HEALTH_LIMIT_MS = 2000

@@ -14,10 +14,9 @@ describe('scheduler heartbeat expiry', function () {
     return (answer.data ?? []).map((piece: any) => piece.pID)
   }
   beforeEach(async () => {
-    // Expiry after 1 s without a heartbeat, checked every 50 ms.
-    // 2.5 s: a heartbeat's answer waits behind the sweep's timer when this process is held up (a
-    // machine running two test files at once: a process unscheduled for 1.2 s was seen), and a
-    // peer that does heartbeat must outlive that.
+    // Expiry after 2.5 s without a heartbeat, checked every 50 ms. Not less: a heartbeat's answer
+    // waits behind the sweep's timer when this process is held up (a busy machine: a test process
+    // unscheduled for 1.2 s was seen here), and a peer that does heartbeat must outlive that.
     s = await startScheduler({ peerExpiryMs: 2500, sweepMs: 50, assignmentTimeoutMs: 10 })
     const holder = (await s.call('POST', '/api/v1/peers', { IP: '10.0.0.1', hostName: 'holder' })).json.ID
     for (const name of ['silent', 'talker']) await s.call('POST', '/api/v1/peers', { IP: '10.0.0.2', hostName: name })
