@@ -8,18 +8,16 @@ const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js')
 /** Listen on loopback only: tests send traffic to 127.0.0.1 and nowhere else. */
 export const LOCAL = ['--listen', '/ip4/127.0.0.1/udp/0/quic-v1', '--listen', '/ip4/127.0.0.1/tcp/0']
 
-export interface Ran { status: number | null, stdout: Buffer, stderr: string }
+/** `stderrAt`: when its first stderr bytes came (performance.now()), to time from what it says first rather than from its process's start. */
+export interface Ran { status: number | null, stdout: Buffer, stderr: string, stderrAt?: number | undefined }
 
-/**
- * Runs `verity args` to its end; `onLine` sees each stdout line as it comes and may act on it,
- * `onErrLine` each stderr line.
- */
-export async function verity (args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv, onLine?: (line: string, child: ChildProcess) => void, onErrLine?: (line: string) => void } = {}): Promise<Ran> {
+/** Runs `verity args` to its end; `onLine` sees each stdout line as it comes and may act on it. */
+export async function verity (args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv, onLine?: (line: string, child: ChildProcess) => void } = {}): Promise<Ran> {
   const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
   const out: Buffer[] = []
   let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
-  if (options.onErrLine !== undefined) createInterface({ input: child.stderr }).on('line', options.onErrLine)
+  let stderrAt: number | undefined
+  child.stderr.setEncoding('utf8').on('data', (text: string) => { stderrAt ??= performance.now(); stderr += text })
   if (options.onLine !== undefined) {
     const onLine = options.onLine
     createInterface({ input: child.stdout }).on('line', line => { out.push(Buffer.from(line + '\n')); onLine(line, child) })
@@ -27,7 +25,7 @@ export async function verity (args: string[], options: { cwd?: string, env?: Nod
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
   }
   const status = await new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
-  return { status, stdout: Buffer.concat(out), stderr }
+  return { status, stdout: Buffer.concat(out), stderr, stderrAt }
 }
 
 /** `verity args` started with its stdout a pipe nobody reads (a consumer that stalls). */

@@ -39,6 +39,16 @@ function runChild (dir: string, dataFile: string, killAfterMs: number): Promise<
   })
 }
 
+/** `use` of the store at `dir`, closed whatever fails (no LevelDB left open for the tests after). */
+async function withStore<T> (dir: string, use: (store: FsStore) => Promise<T>): Promise<T> {
+  const store = await FsStore.open(dir)
+  try {
+    return await use(store)
+  } finally {
+    await store.close()
+  }
+}
+
 describe('FsStore crash safety (SIGKILL during import, real processes)', function () {
   this.timeout(600000)
   let dir: string
@@ -63,16 +73,7 @@ describe('FsStore crash safety (SIGKILL during import, real processes)', functio
       // A kill that came after the import ended finds it complete.
       assert.ok(run.killed || /done complete/.test(run.output), `trial ${trial}: ${run.output.slice(-500)}`)
 
-      // Each store is closed whatever fails, so the worker running this file leaks no LevelDB to the next.
-      const withStore = async <T>(use: (store: FsStore) => Promise<T>): Promise<T> => {
-        const store = await FsStore.open(storeDir)
-        try {
-          return await use(store)
-        } finally {
-          await store.close()
-        }
-      }
-      const presentBytes = await withStore(async store => {
+      const presentBytes = await withStore(storeDir, async store => {
         const { ranges } = await store.bitfield(hash)
         let present = 0
         if (!ranges.isEmpty()) {
@@ -94,12 +95,12 @@ describe('FsStore crash safety (SIGKILL during import, real processes)', functio
       // Importing what is missing completes the blob with the right hash. Here, in this process
       // (a child per trial for this cost 20 process starts and 20 hashings of the 64 MiB, about
       // 10 s): what is checked is the store the kill left, whoever imports into it.
-      await withStore(async store => {
+      await withStore(storeDir, async store => {
         const missing = ChunkRanges.all().difference((await store.bitfield(hash)).ranges)
         const finish = await store.importBao(hash, missing, source.exportBao(hash, missing))
         assert.equal(finish.complete, true, `trial ${trial}: the import of what was missing completes the blob`)
       })
-      await withStore(async store => {
+      await withStore(storeDir, async store => {
         assert.deepEqual(await store.status(hash), { status: 'complete', size: SIZE })
         assert.deepEqual(blake3(await store.getBytes(hash)), hash)
       })
